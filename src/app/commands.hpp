@@ -1,0 +1,22 @@
+// The `pollux` program's sub-commands (spec/api.md "Programs"). Each returns the exit status.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace pollux::app {
+
+struct CommonOptions {
+  std::string log_level = "info";
+};
+
+// Finds `-c FILE` / `--config FILE` in a command's arguments; prints a usage error when absent.
+std::optional<std::string> config_path_arg(std::string_view command,
+                                           const std::vector<std::string_view>& args);
+
+// `pollux check -c FILE`: 0 when valid, 2 with every error on stderr otherwise.
+int check_command(const CommonOptions& common, const std::vector<std::string_view>& args);
+
+}  // namespace pollux::app

@@ -1,0 +1,187 @@
+// The configuration model: plain structs for one node's config (spec/config.md).
+//
+// These are what crosses module borders (DESIGN.md principle 5): the loader fills them, the
+// engine, failover policy and redundancy read them. Defaults here are the spec's defaults, so
+// a default-constructed value is what an absent key means. Per-path values are already
+// resolved: a Path holds its channel's defaults with the path's own overrides applied.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace pollux::config {
+
+enum class ChannelType { serial, modem, tcp };
+enum class Protocol { modbus_rtu, modbus_ascii, modbus_tcp, modbus_rtu_over_tcp };
+enum class Parity { none, even, odd };
+enum class Sequence { try_in_order, jump_to_last_good };
+enum class Table { coil, discrete, input, holding };
+enum class PointType {
+  boolean,
+  int16,
+  uint16,
+  int32,
+  uint32,
+  float32,
+  int64,
+  uint64,
+  float64,
+  string
+};
+enum class Order { big, little };
+enum class RedundancyMode { independent, master, backup };
+enum class Recovery { automatic, manual };
+enum class Standby { cold, warm };
+enum class HistoryLevel { partial, full };
+
+// Spelling as in the YAML (e.g. "modbus-rtu", "try_in_order", "bool").
+std::string_view to_string(ChannelType v);
+std::string_view to_string(Protocol v);
+std::string_view to_string(Parity v);
+std::string_view to_string(Sequence v);
+std::string_view to_string(Table v);
+std::string_view to_string(PointType v);
+std::string_view to_string(Order v);
+std::string_view to_string(RedundancyMode v);
+std::string_view to_string(Recovery v);
+std::string_view to_string(Standby v);
+std::string_view to_string(HistoryLevel v);
+
+// Registers (or bits, for coil/discrete) one point of this type occupies; `length` for strings.
+int register_count(PointType type, int string_length);
+bool is_bit_table(Table t);
+
+// Per-message timing, given on the channel as defaults and overridable per path.
+struct MessageTiming {
+  int message_timeout_ms = 1000;
+  int message_delay_ms = 0;
+  int poll_attempts = 3;
+  friend bool operator==(const MessageTiming&, const MessageTiming&) = default;
+};
+
+struct Channel {
+  std::string id;
+  ChannelType type = ChannelType::serial;
+  Protocol protocol = Protocol::modbus_rtu;
+  bool enabled = true;
+  // serial and modem
+  std::string port;
+  int baud = 9600;
+  Parity parity = Parity::none;
+  int data_bits = 8;
+  int stop_bits = 1;
+  // modem
+  std::string init = "ATZ";
+  double dial_timeout_s = 60;
+  double idle_hangup_s = 5;
+  // tcp
+  int connect_timeout_ms = 3000;
+  int max_connections = 64;
+  // defaults for paths
+  MessageTiming timing;
+  friend bool operator==(const Channel&, const Channel&) = default;
+};
+
+// One line of a device (1 primary, 2 first failover, 3 second failover), fully resolved.
+struct Path {
+  std::string channel;
+  MessageTiming timing;     // channel defaults + path overrides
+  std::string host;         // tcp
+  int port = 0;             // tcp
+  std::string phone;        // modem
+  std::string init;         // modem: path override, else the channel's init
+  std::optional<int> unit;  // per-path unit id override; else Device::unit
+  bool available = true;    // lines 2 and 3 only (line 1 is always eligible)
+  double initial_fail_s = 60;
+  std::optional<double> subsequent_fail_s;  // never on line 3 (failover rule 9)
+  std::optional<double> retry_primary_s;    // lines 2 and 3 only
+  friend bool operator==(const Path&, const Path&) = default;
+};
+
+struct Comm {
+  bool auto_failover = true;  // YAML key `auto`
+  Sequence sequence = Sequence::try_in_order;
+  bool failback_on_failure = false;
+  bool retry_in_progress_control = false;
+  int active = 1;
+  std::array<std::optional<Path>, 3> lines;  // [0] primary, [1] first, [2] second failover
+  friend bool operator==(const Comm&, const Comm&) = default;
+};
+
+struct Point {
+  std::string name;
+  Table table = Table::holding;
+  std::uint16_t address = 0;
+  PointType type = PointType::uint16;
+  Order word_order = Order::big;
+  Order byte_order = Order::big;
+  double scale = 1.0;
+  double offset = 0.0;
+  int length = 0;  // string points: length in registers
+  friend bool operator==(const Point&, const Point&) = default;
+};
+
+struct PollGroup {
+  std::string name;
+  int interval_ms = 1000;
+  std::vector<Point> points;
+  friend bool operator==(const PollGroup&, const PollGroup&) = default;
+};
+
+struct Device {
+  std::string id;
+  bool enabled = true;
+  int unit = 1;
+  Comm comm;
+  std::vector<PollGroup> polls;
+  std::vector<std::string> writable;
+  friend bool operator==(const Device&, const Device&) = default;
+};
+
+struct NodeSettings {
+  std::string name;
+  friend bool operator==(const NodeSettings&, const NodeSettings&) = default;
+};
+
+struct ApiSettings {
+  std::string listen = "127.0.0.1:8780";
+  friend bool operator==(const ApiSettings&, const ApiSettings&) = default;
+};
+
+struct RedundancySettings {
+  RedundancyMode mode = RedundancyMode::independent;
+  std::string listen = "127.0.0.1:8750";
+  std::string master = "127.0.0.1:8750";
+  std::string psk;
+  int heartbeat_interval_ms = 500;
+  int failover_timeout_ms = 3000;
+  Recovery recovery = Recovery::automatic;
+  Standby standby = Standby::cold;
+  int startup_allowance_ms = 5000;
+  HistoryLevel history = HistoryLevel::partial;
+  friend bool operator==(const RedundancySettings&, const RedundancySettings&) = default;
+};
+
+// A node's whole configuration. `node`, `api` and `redundancy` are node-local; `channels`,
+// `devices` and the raw `backup_overrides` are the synchronized part (redundancy.md).
+struct Config {
+  NodeSettings node;
+  ApiSettings api;
+  std::vector<Channel> channels;
+  std::vector<Device> devices;
+  RedundancySettings redundancy;
+  // Canonical text of the `backup_overrides` section (empty when absent); applied by the
+  // loader when asked to load "as backup", carried along so config sync can forward it.
+  std::string backup_overrides_canonical;
+
+  const Channel* find_channel(std::string_view id) const;
+  const Device* find_device(std::string_view id) const;
+  friend bool operator==(const Config&, const Config&) = default;
+};
+
+}  // namespace pollux::config

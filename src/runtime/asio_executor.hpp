@@ -1,0 +1,39 @@
+// The production executor: the seam's timers and posts on a Boost.Asio io_context.
+//
+// All timers share one asio::steady_timer armed for the earliest due time, so scheduling a
+// timer costs a heap push rather than a kernel timer. The io_context is driven by one thread
+// (the engine's I/O thread); that thread is the "one logical thread" of Executor's contract.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "runtime/executor.hpp"
+#include "runtime/timer_queue.hpp"
+
+namespace pollux::runtime {
+
+class AsioExecutor final : public Executor {
+ public:
+  explicit AsioExecutor(boost::asio::io_context& io);
+  ~AsioExecutor() override;
+
+  TimePoint now() const override { return std::chrono::steady_clock::now(); }
+  WallTime wall_now() const override { return std::chrono::system_clock::now(); }
+  TimerId schedule_at(TimePoint when, Task task) override;
+  bool cancel(TimerId id) override;
+  void post(Task task) override;
+
+  boost::asio::io_context& io() { return io_; }
+
+ private:
+  void rearm();
+  void on_timer();
+
+  boost::asio::io_context& io_;
+  boost::asio::steady_timer timer_;
+  TimerQueue timers_;
+  std::optional<TimePoint> armed_for_;
+};
+
+}  // namespace pollux::runtime

@@ -1,0 +1,38 @@
+// The executor seam: run work later or at a time, on one logical thread.
+//
+// Every timer in the project goes through this interface (DESIGN.md principle 3). The engine
+// runs on AsioExecutor; unit tests use ManualExecutor and step time explicitly, never sleep.
+// Callbacks run one at a time on the executor's thread, never inline from schedule/post.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+
+#include "runtime/clock.hpp"
+
+namespace pollux::runtime {
+
+// Identifies a scheduled timer so it can be cancelled. Zero is "no timer".
+struct TimerId {
+  std::uint64_t value = 0;
+  explicit operator bool() const { return value != 0; }
+  friend bool operator==(TimerId, TimerId) = default;
+};
+
+using Task = std::function<void()>;
+
+class Executor : public Clock {
+ public:
+  // Runs `task` at or after `when`. Timers due at the same time run in scheduling order.
+  virtual TimerId schedule_at(TimePoint when, Task task) = 0;
+  // Cancels a pending timer; returns false when it already ran or was cancelled.
+  virtual bool cancel(TimerId id) = 0;
+  // Runs `task` soon, after the current callback returns.
+  virtual void post(Task task) = 0;
+
+  TimerId schedule_after(Duration delay, Task task) {
+    return schedule_at(now() + delay, std::move(task));
+  }
+};
+
+}  // namespace pollux::runtime

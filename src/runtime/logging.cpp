@@ -1,0 +1,61 @@
+#include "runtime/logging.hpp"
+
+#include <mutex>
+
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+namespace pollux::runtime {
+
+namespace {
+constexpr const char* kPattern = "%Y-%m-%dT%H:%M:%S.%eZ %^%-5l%$ [%n] %v";
+std::mutex g_mutex;
+spdlog::sink_ptr g_sink;
+
+spdlog::sink_ptr shared_sink() {
+  if (!g_sink) {
+    g_sink = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
+  }
+  return g_sink;
+}
+}  // namespace
+
+std::optional<spdlog::level::level_enum> parse_log_level(std::string_view name) {
+  using L = spdlog::level::level_enum;
+  if (name == "trace") return L::trace;
+  if (name == "debug") return L::debug;
+  if (name == "info") return L::info;
+  if (name == "warn" || name == "warning") return L::warn;
+  if (name == "error") return L::err;
+  if (name == "critical") return L::critical;
+  if (name == "off") return L::off;
+  return std::nullopt;
+}
+
+void setup_logging(std::string_view program, spdlog::level::level_enum level) {
+  std::lock_guard lock(g_mutex);
+  auto logger = std::make_shared<spdlog::logger>(std::string(program), shared_sink());
+  logger->set_pattern(kPattern, spdlog::pattern_time_type::utc);
+  spdlog::set_default_logger(logger);
+  spdlog::set_level(level);
+}
+
+std::shared_ptr<spdlog::logger> named_logger(const std::string& name) {
+  std::lock_guard lock(g_mutex);
+  if (auto existing = spdlog::get(name)) return existing;
+  auto logger = std::make_shared<spdlog::logger>(name, shared_sink());
+  logger->set_pattern(kPattern, spdlog::pattern_time_type::utc);
+  logger->set_level(spdlog::get_level());
+  spdlog::register_logger(logger);
+  return logger;
+}
+
+std::shared_ptr<spdlog::logger> channel_logger(std::string_view channel_id) {
+  return named_logger("channel." + std::string(channel_id));
+}
+
+std::shared_ptr<spdlog::logger> device_logger(std::string_view device_id) {
+  return named_logger("device." + std::string(device_id));
+}
+
+}  // namespace pollux::runtime

@@ -1,0 +1,65 @@
+#include "runtime/manual_executor.hpp"
+
+namespace pollux::runtime {
+
+namespace {
+// 2026-01-01T00:00:00Z: wall time shown for the manual clock's starting point.
+constexpr auto kWallEpoch = std::chrono::sys_days{std::chrono::year{2026} / 1 / 1};
+constexpr auto kStart = TimePoint{} + std::chrono::hours{1000};
+}  // namespace
+
+ManualExecutor::ManualExecutor() : now_(kStart) {}
+
+WallTime ManualExecutor::wall_now() const {
+  return WallTime{kWallEpoch} + std::chrono::duration_cast<WallTime::duration>(now_ - kStart);
+}
+
+TimerId ManualExecutor::schedule_at(TimePoint when, Task task) {
+  return timers_.add(when, std::move(task));
+}
+
+bool ManualExecutor::cancel(TimerId id) {
+  return timers_.cancel(id);
+}
+
+void ManualExecutor::post(Task task) {
+  posted_.push_back(std::move(task));
+}
+
+std::size_t ManualExecutor::run_pending() {
+  std::size_t n = 0;
+  while (!posted_.empty()) {
+    Task t = std::move(posted_.front());
+    posted_.pop_front();
+    t();
+    ++n;
+  }
+  return n;
+}
+
+std::size_t ManualExecutor::advance(Duration d) {
+  const TimePoint target = now_ + d;
+  std::size_t n = run_pending();
+  for (;;) {
+    auto due = timers_.next_due();
+    if (!due || *due > target) break;
+    if (*due > now_) now_ = *due;
+    while (auto task = timers_.pop_due(now_)) {
+      (*task)();
+      ++n;
+      n += run_pending();
+    }
+  }
+  now_ = target;
+  return n;
+}
+
+bool ManualExecutor::advance_to_next_timer() {
+  run_pending();
+  auto due = timers_.next_due();
+  if (!due) return false;
+  advance(*due > now_ ? *due - now_ : Duration::zero());
+  return true;
+}
+
+}  // namespace pollux::runtime

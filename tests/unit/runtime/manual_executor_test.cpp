@@ -1,0 +1,76 @@
+#include "runtime/manual_executor.hpp"
+
+#include <gtest/gtest.h>
+
+#include <vector>
+
+namespace pollux::runtime {
+namespace {
+
+TEST(ManualExecutor, RunsTimersInDueOrderWithNowAtDueTime) {
+  ManualExecutor ex;
+  const TimePoint t0 = ex.now();
+  std::vector<std::pair<int, Duration>> ran;
+  ex.schedule_after(milliseconds(30), [&] { ran.emplace_back(3, ex.now() - t0); });
+  ex.schedule_after(milliseconds(10), [&] { ran.emplace_back(1, ex.now() - t0); });
+  ex.schedule_after(milliseconds(20), [&] { ran.emplace_back(2, ex.now() - t0); });
+  EXPECT_EQ(ex.advance(milliseconds(25)), 2u);
+  ASSERT_EQ(ran.size(), 2u);
+  EXPECT_EQ(ran[0], std::make_pair(1, Duration(milliseconds(10))));
+  EXPECT_EQ(ran[1], std::make_pair(2, Duration(milliseconds(20))));
+  EXPECT_EQ(ex.now() - t0, milliseconds(25));
+  EXPECT_TRUE(ex.advance_to_next_timer());
+  EXPECT_EQ(ran.back(), std::make_pair(3, Duration(milliseconds(30))));
+  EXPECT_FALSE(ex.advance_to_next_timer());
+}
+
+TEST(ManualExecutor, SameDueTimeRunsInSchedulingOrder) {
+  ManualExecutor ex;
+  std::vector<int> order;
+  for (int i = 0; i < 5; ++i)
+    ex.schedule_after(milliseconds(5), [&, i] { order.push_back(i); });
+  ex.advance(milliseconds(5));
+  EXPECT_EQ(order, (std::vector<int>{0, 1, 2, 3, 4}));
+}
+
+TEST(ManualExecutor, CancelledTimerNeverRuns) {
+  ManualExecutor ex;
+  bool ran = false;
+  TimerId id = ex.schedule_after(milliseconds(5), [&] { ran = true; });
+  EXPECT_TRUE(ex.cancel(id));
+  EXPECT_FALSE(ex.cancel(id));
+  ex.advance(seconds(1));
+  EXPECT_FALSE(ran);
+}
+
+TEST(ManualExecutor, TimerScheduledFromTimerRunsWithinSameAdvance) {
+  ManualExecutor ex;
+  const TimePoint t0 = ex.now();
+  std::vector<Duration> at;
+  std::function<void()> tick = [&] {
+    at.push_back(ex.now() - t0);
+    if (at.size() < 3) ex.schedule_after(milliseconds(100), tick);
+  };
+  ex.schedule_after(milliseconds(100), tick);
+  ex.advance(seconds(1));
+  EXPECT_EQ(at, (std::vector<Duration>{milliseconds(100), milliseconds(200), milliseconds(300)}));
+}
+
+TEST(ManualExecutor, PostedTasksRunBeforeTimeMoves) {
+  ManualExecutor ex;
+  std::vector<int> order;
+  ex.schedule_after(milliseconds(1), [&] { order.push_back(2); });
+  ex.post([&] { order.push_back(1); });
+  ex.advance(milliseconds(1));
+  EXPECT_EQ(order, (std::vector<int>{1, 2}));
+}
+
+TEST(ManualExecutor, WallTimeFollowsManualTime) {
+  ManualExecutor ex;
+  const WallTime w0 = ex.wall_now();
+  ex.advance(seconds(90));
+  EXPECT_EQ(ex.wall_now() - w0, seconds(90));
+}
+
+}  // namespace
+}  // namespace pollux::runtime

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages Pollux needs to build, test, fuzz and run its demo.
+# Idempotent and quiet: when everything is present it prints nothing and changes nothing.
+# Everything comes from Debian's own archive; nothing is downloaded from anywhere else.
+set -euo pipefail
+
+packages=(
+  # toolchain
+  g++ make cmake pkg-config git
+  # clang with libFuzzer and the sanitizer runtimes (fuzz build)
+  clang libclang-rt-14-dev
+  # libraries
+  libboost-dev libboost-system-dev       # Asio, Beast
+  libyaml-cpp-dev                        # configuration
+  libspdlog-dev libfmt-dev               # logging
+  nlohmann-json3-dev                     # API JSON, peer-link MessagePack
+  libssl-dev                             # HMAC-SHA256, random nonces
+  libmodbus-dev                          # simulated RTUs and the interop cross-check
+  # tests and benchmarks
+  libgtest-dev libgmock-dev libbenchmark-dev
+  socat                                  # pty pairs for simulated serial lines
+  python3                                # integration test drivers
+  clang-format
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+  sudo="sudo"
+fi
+echo "setup: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

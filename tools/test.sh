@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# README command (2): set up, build and run every test: the normal build, the ASan+UBSan build,
+# and the libFuzzer targets for a bounded time. Exits non-zero when anything fails.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+"$top/tools/setup.sh"
+
+run_ctest() {
+  local dir=$1
+  # Unit tests in parallel; integration tests (real processes, ptys, timers) one at a time.
+  ctest --test-dir "$dir" --output-on-failure -j "$(nproc)" -LE integration
+  ctest --test-dir "$dir" --output-on-failure -L integration
+}
+
+echo "== release build"
+"$top/tools/build.sh" release
+run_ctest build/release
+
+echo "== ASan+UBSan build"
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+"$top/tools/build.sh" asan
+run_ctest build/asan
+
+echo "== fuzz (clang, libFuzzer)"
+"$top/tools/build.sh" fuzz
+"$top/tools/fuzz.sh"
+echo "== all tests passed"
