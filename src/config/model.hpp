@@ -61,6 +61,9 @@ struct MessageTiming {
   int message_timeout_ms = 1000;
   int message_delay_ms = 0;
   int poll_attempts = 3;
+  // Tries of a master-mode message (write). Our addition, default 1: a write whose answer was
+  // lost may have been executed, so it is never sent twice unless the config says so.
+  int write_attempts = 1;
   friend bool operator==(const MessageTiming&, const MessageTiming&) = default;
 };
 
@@ -84,6 +87,11 @@ struct Channel {
   int max_connections = 64;
   // defaults for paths
   MessageTiming timing;
+  // Auto-demotion (our addition, off by default): after this many consecutive failed polls a
+  // device's scheduled polls are skipped for `demote_for_ms`, so a dead RTU costs its line-mates
+  // nothing while demoted. 0 = off.
+  int demote_after_failed_polls = 0;
+  int demote_for_ms = 30000;
   friend bool operator==(const Channel&, const Channel&) = default;
 };
 
@@ -140,6 +148,9 @@ struct Device {
   Comm comm;
   std::vector<PollGroup> polls;
   std::vector<std::string> writable;
+  // Read planner: merge ranges across gaps up to this size (our addition; codec issue).
+  int max_gap_registers = 16;
+  int max_gap_bits = 64;
   friend bool operator==(const Device&, const Device&) = default;
 };
 

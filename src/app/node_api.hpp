@@ -1,0 +1,172 @@
+// What the HTTP API and status page need from a running node (spec/api.md), as plain data.
+//
+// The engine/node implements NodeApi; the HTTP layer (Beast) turns these views into the JSON
+// shapes of api.md and never touches engine internals. Every call is made on the node's I/O
+// thread and must not block: long operations (a write waiting for the device) complete through
+// a callback.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "runtime/clock.hpp"
+
+namespace pollux::app {
+
+// A status code from api.md (200, 202, 400, 403, 404, 409, 502, 504) and, unless 2xx, why.
+struct Outcome {
+  int status = 200;
+  std::string error;
+  bool ok() const { return status >= 200 && status < 300; }
+  static Outcome success(int status = 200) { return {status, {}}; }
+  static Outcome failure(int status, std::string why) { return {status, std::move(why)}; }
+};
+
+// A point value as api.md shows it: null before the first good read, else number/bool/string.
+using PointValue =
+    std::variant<std::monostate, bool, std::int64_t, std::uint64_t, double, std::string>;
+
+enum class Quality { good, bad, uncertain };
+
+struct LineView {
+  int line = 1;
+  std::string channel;
+  bool eligible = true;
+  bool usable = true;
+};
+
+struct DeviceStats {
+  std::uint64_t messages_ok = 0;
+  std::uint64_t messages_failed = 0;
+  std::uint64_t exceptions = 0;
+  std::uint64_t timeouts = 0;
+  std::uint64_t crc_errors = 0;
+  std::uint64_t framing_errors = 0;
+  std::uint64_t polls_ok = 0;
+  std::uint64_t polls_failed = 0;
+  // Our additions: auto-demotion (engine issue) and skipped scheduled polls.
+  bool demoted = false;
+  std::uint64_t polls_skipped = 0;
+  std::uint64_t overruns = 0;
+};
+
+struct DeviceView {
+  std::string id;
+  bool enabled = true;
+  int unit = 1;
+  bool auto_failover = true;
+  int active_line = 1;
+  std::string active_channel;
+  std::vector<LineView> lines;
+  bool primary_failed_over = false;
+  std::optional<runtime::WallTime> last_success;
+  int last_good_line = 0;  // 0: no successful I/O yet (shown as null)
+  DeviceStats stats;
+};
+
+struct PointView {
+  std::string device;
+  std::string name;
+  PointValue value;
+  Quality quality = Quality::bad;
+  std::optional<runtime::WallTime> timestamp;
+  std::string error;  // set when bad
+};
+
+enum class ChannelStatus { ok, down, disabled };
+
+struct ChannelView {
+  std::string id;
+  std::string type;      // serial | modem | tcp
+  std::string protocol;  // modbus-rtu | ...
+  bool enabled = true;
+  ChannelStatus status = ChannelStatus::ok;
+  // Counter name -> value, shown as the "stats" object (e.g. messages, bytes_out, reconnects).
+  std::vector<std::pair<std::string, std::uint64_t>> stats;
+};
+
+struct EventView {
+  std::uint64_t seq = 0;
+  runtime::WallTime time;
+  std::string device;
+  int from = 0;
+  int to = 0;
+  std::string reason;  // failover.md reasons: initial_fail, subsequent_fail, ...
+};
+
+struct HealthView {
+  std::string node;
+  std::string role = "independent";  // independent | master | backup
+  std::string activity = "active";   // active | standby
+};
+
+struct RedundancyEventView {
+  std::uint64_t seq = 0;
+  runtime::WallTime time;
+  std::string from;
+  std::string to;
+  std::string reason;
+};
+
+struct RedundancyView {
+  std::string mode = "independent";
+  std::string activity = "active";
+  bool peer_connected = false;
+  bool peer_authenticated = false;
+  std::string peer_address;
+  std::optional<runtime::WallTime> peer_last_heartbeat;
+  std::string peer_activity = "unknown";  // active | standby | unknown
+  std::string config_version;
+  std::uint64_t state_seq = 0;
+  std::string last_error;
+  std::vector<RedundancyEventView> events;
+};
+
+struct ReloadOutcome {
+  Outcome outcome;                  // 200, 400 (invalid file) or 403 (backup)
+  std::string version;              // config version after a successful reload
+  std::vector<std::string> errors;  // "FILE:LINE:COL: error: ..." lines when invalid
+};
+
+// The value an operator asked to write, as parsed from JSON.
+using WriteValue = std::variant<bool, std::int64_t, double, std::string>;
+
+class NodeApi {
+ public:
+  virtual ~NodeApi() = default;
+
+  virtual HealthView health() = 0;
+  virtual std::vector<DeviceView> devices() = 0;
+  virtual std::optional<DeviceView> device(const std::string& id) = 0;
+  // All points, or one device's (nullopt when that device is unknown).
+  virtual std::optional<std::vector<PointView>> points(
+      const std::optional<std::string>& device) = 0;
+  virtual std::vector<ChannelView> channels() = 0;
+  virtual std::vector<EventView> events(std::uint64_t since) = 0;
+
+  // POST /devices/{id}/line: 200 with the device, 400 line out of 1..3, 404, 409 with reason.
+  virtual Outcome select_line(const std::string& id, int line) = 0;
+  // POST /devices/{id}/poll: 202, 404, 409 on a standby node.
+  virtual Outcome poll_now(const std::string& id) = 0;
+  // POST /devices/{id}/write: completes once the device confirmed (200) or failed (502/504);
+  // 400 not writable or out of range, 404 unknown device or point, 409 standby.
+  virtual void write(const std::string& id, const std::string& point, const WriteValue& value,
+                     std::function<void(Outcome)> done) = 0;
+  // POST /channels/{id}/enable|disable: 200 with the channel, 404, 409 standby.
+  virtual Outcome set_channel_enabled(const std::string& id, bool enabled) = 0;
+  // POST /config/reload and SIGHUP.
+  virtual ReloadOutcome reload() = 0;
+
+  virtual RedundancyView redundancy() = 0;
+  virtual Outcome force_failover() = 0;
+  virtual Outcome recover() = 0;
+
+  // GET /metrics: Prometheus text exposition format.
+  virtual std::string metrics_text() = 0;
+};
+
+}  // namespace pollux::app
