@@ -1,0 +1,71 @@
+#include "modbus/transaction.hpp"
+
+#include <algorithm>
+
+#include "modbus/error.hpp"
+
+namespace pollux::modbus {
+
+Action Transaction::finish(std::error_code ec) {
+  state_ = State::done;
+  result_ = ec;
+  return {ActionKind::done, {}, {}, ec};
+}
+
+Action Transaction::start(const Request& req, std::uint8_t unit, runtime::Duration timeout) {
+  request_ = req;  // copy-assign keeps the vectors' capacity: no allocation after warm-up
+  unit_ = unit;
+  timeout_ = timeout;
+  response_ = ResponseView{};
+  result_ = {};
+  state_ = State::writing;
+  broadcast_ = unit == 0 && framer_.framing() != Framing::tcp;
+  if (broadcast_ && !req.is_write()) return finish(Errc::invalid_request);
+  if (auto ec = encode_request(request_, pdu_)) return finish(ec);
+  transaction_id_ = framer_.next_transaction();
+  if (auto ec = framer_.encode(unit, pdu_.span(), adu_, transaction_id_)) return finish(ec);
+  framer_.reset();
+  framer_.expect({unit, static_cast<int>(request_.function),
+                  framer_.framing() == Framing::tcp ? transaction_id_ : -1});
+  return {ActionKind::write, adu_.span(), {}, {}};
+}
+
+Action Transaction::on_written() {
+  if (state_ != State::writing) {
+    return state_ == State::done ? Action{ActionKind::done, {}, {}, result_}
+                                 : Action{ActionKind::read_more, {}, {}, {}};
+  }
+  if (broadcast_) return finish({});
+  state_ = State::awaiting;
+  return {ActionKind::await_reply, {}, timeout_, {}};
+}
+
+Action Transaction::on_bytes(std::span<const std::uint8_t> bytes) {
+  if (state_ == State::done) return {ActionKind::done, {}, {}, result_};
+  if (state_ == State::idle || broadcast_) return {ActionKind::read_more, {}, {}, {}};
+  while (!bytes.empty()) {
+    const FeedResult r = framer_.feed(bytes);
+    bytes = bytes.subspan(r.consumed);
+    if (r.status == FeedStatus::error) return finish(r.error);
+    if (r.status == FeedStatus::frame) {
+      // Copy the answer out of the framer so the view outlives further feeding.
+      const std::size_t n = std::min(r.frame.pdu.size(), answer_.size());
+      std::copy_n(r.frame.pdu.begin(), n, answer_.begin());
+      return finish(decode_response(request_, {answer_.data(), n}, response_));
+    }
+    if (r.consumed == 0) break;  // defensive: a framer that takes nothing cannot progress
+  }
+  return {ActionKind::read_more, {}, {}, {}};
+}
+
+Action Transaction::on_timeout() {
+  if (state_ == State::done) return {ActionKind::done, {}, {}, result_};
+  return finish(Errc::timeout);
+}
+
+Action Transaction::on_transport_error(std::error_code ec) {
+  if (state_ == State::done) return {ActionKind::done, {}, {}, result_};
+  return finish(ec ? ec : make_error_code(Errc::connection_reset));
+}
+
+}  // namespace pollux::modbus
