@@ -1,0 +1,239 @@
+#include "modbus/transaction.hpp"
+
+#include <gtest/gtest.h>
+
+#include "hex.hpp"
+#include "modbus/error.hpp"
+
+namespace pollux::modbus {
+namespace {
+
+using namespace std::chrono_literals;
+using test::hex;
+using test::to_hex;
+using FC = FunctionCode;
+
+std::vector<std::uint8_t> adu(Framer& f, std::uint8_t unit, const std::vector<std::uint8_t>& pdu,
+                              std::uint16_t tid = 0) {
+  AduBuffer b;
+  EXPECT_FALSE(f.encode(unit, pdu, b, tid));
+  return {b.span().begin(), b.span().end()};
+}
+
+TEST(Transaction, ReadExchangeOverRtu) {
+  RtuFramer f;
+  Transaction tx(f);
+  auto a = tx.start(Request::read(FC::read_holding_registers, 0x6B, 3), 0x11, 500ms);
+  ASSERT_EQ(a.kind, ActionKind::write);
+  EXPECT_EQ(to_hex(a.bytes), "11 03 00 6B 00 03 76 87");
+  a = tx.on_written();
+  ASSERT_EQ(a.kind, ActionKind::await_reply);
+  EXPECT_EQ(a.timeout, 500ms);
+  auto reply = adu(f, 0x11, hex("03 06 02 2B 00 00 00 64"));
+  a = tx.on_bytes(std::span(reply).first(4));
+  EXPECT_EQ(a.kind, ActionKind::read_more);
+  a = tx.on_bytes(std::span(reply).subspan(4));
+  ASSERT_EQ(a.kind, ActionKind::done);
+  EXPECT_FALSE(a.error) << a.error.message();
+  EXPECT_TRUE(tx.done());
+  ASSERT_EQ(tx.response().register_count(), 3u);
+  EXPECT_EQ(tx.response().register_at(0), 0x022B);
+  EXPECT_EQ(tx.response().register_at(2), 0x0064);
+}
+
+TEST(Transaction, TcpUsesFreshTransactionIdsAndDropsLateAnswers) {
+  TcpFramer f;
+  Transaction tx(f);
+  auto a = tx.start(Request::read(FC::read_input_registers, 0, 1), 1, 1s);
+  const auto first = tx.transaction_id();
+  tx.on_written();
+  EXPECT_EQ(tx.on_timeout().error, Errc::timeout);
+
+  a = tx.start(Request::read(FC::read_input_registers, 0, 1), 1, 1s);
+  const auto second = tx.transaction_id();
+  EXPECT_NE(first, second);
+  EXPECT_EQ(a.bytes[0] << 8 | a.bytes[1], second);
+  tx.on_written();
+  // The late answer to the first request arrives, then the right one.
+  auto late = adu(f, 1, hex("04 02 00 01"), first);
+  auto good = adu(f, 1, hex("04 02 00 02"), second);
+  EXPECT_EQ(tx.on_bytes(late).kind, ActionKind::read_more);
+  a = tx.on_bytes(good);
+  ASSERT_EQ(a.kind, ActionKind::done);
+  EXPECT_FALSE(a.error);
+  EXPECT_EQ(tx.response().register_at(0), 2);
+  EXPECT_EQ(f.counters().unknown_transaction_dropped, 1u);
+}
+
+TEST(Transaction, ExceptionAnswerIsDoneWithTheExceptionCode) {
+  RtuFramer f;
+  Transaction tx(f);
+  tx.start(Request::read(FC::read_holding_registers, 900, 2), 3, 1s);
+  tx.on_written();
+  auto a = tx.on_bytes(adu(f, 3, hex("83 02")));
+  ASSERT_EQ(a.kind, ActionKind::done);
+  EXPECT_EQ(a.error, ExceptionCode::illegal_data_address);
+  EXPECT_EQ(tx.response().exception, 2);
+  EXPECT_EQ(classify(a.error), FailureKind::exception);
+}
+
+TEST(Transaction, WrongFunctionAndWrongEchoAreFramingFailures) {
+  RtuFramer f;
+  Transaction tx(f);
+  tx.start(Request::write_register(5, 9), 3, 1s);
+  tx.on_written();
+  auto a = tx.on_bytes(adu(f, 3, hex("06 00 05 00 08")));
+  EXPECT_EQ(a.error, Errc::wrong_echo);
+  // A good frame for another function code than asked (RTU takes it, decode refuses it).
+  f.expect({});
+  tx.start(Request::read(FC::read_holding_registers, 0, 1), 3, 1s);
+  tx.on_written();
+  EXPECT_EQ(tx.on_bytes(adu(f, 3, hex("04 02 00 00"))).error, Errc::wrong_function);
+}
+
+TEST(Transaction, MultidropForeignAnswerIsSkippedThenOursCompletes) {
+  RtuFramer f;
+  Transaction tx(f);
+  tx.start(Request::read(FC::read_holding_registers, 0, 1), 2, 1s);
+  tx.on_written();
+  auto line = adu(f, 9, hex("03 02 00 09"));
+  auto ours = adu(f, 2, hex("03 02 00 02"));
+  line.insert(line.end(), ours.begin(), ours.end());
+  auto a = tx.on_bytes(line);
+  ASSERT_EQ(a.kind, ActionKind::done);
+  EXPECT_FALSE(a.error);
+  EXPECT_EQ(tx.response().register_at(0), 2);
+  EXPECT_EQ(f.counters().foreign_unit_skipped, 1u);
+}
+
+TEST(Transaction, BroadcastWriteIsDoneWhenWritten) {
+  RtuFramer f;
+  Transaction tx(f);
+  auto a = tx.start(Request::write_register(1, 2), 0, 1s);
+  ASSERT_EQ(a.kind, ActionKind::write);
+  EXPECT_TRUE(tx.is_broadcast());
+  a = tx.on_written();
+  EXPECT_EQ(a.kind, ActionKind::done);
+  EXPECT_FALSE(a.error);
+}
+
+TEST(Transaction, BroadcastReadIsRefused) {
+  AsciiFramer f;
+  Transaction tx(f);
+  auto a = tx.start(Request::read(FC::read_coils, 0, 1), 0, 1s);
+  EXPECT_EQ(a.kind, ActionKind::done);
+  EXPECT_EQ(a.error, Errc::invalid_request);
+}
+
+TEST(Transaction, UnitZeroOnTcpIsAnOrdinaryUnit) {
+  TcpFramer f;
+  Transaction tx(f);
+  auto a = tx.start(Request::read(FC::read_coils, 0, 1), 0, 1s);
+  EXPECT_EQ(a.kind, ActionKind::write);
+  EXPECT_EQ(tx.on_written().kind, ActionKind::await_reply);
+}
+
+TEST(Transaction, RequestOutsideTheLimitsNeverReachesTheLine) {
+  RtuFramer f;
+  Transaction tx(f);
+  auto a = tx.start(Request::read(FC::read_holding_registers, 0, 200), 1, 1s);
+  EXPECT_EQ(a.kind, ActionKind::done);
+  EXPECT_EQ(a.error, Errc::limit_exceeded);
+}
+
+TEST(Transaction, AnswerBeforeWriteCompletionIsTaken) {
+  RtuFramer f;
+  Transaction tx(f);
+  tx.start(Request::read(FC::read_coils, 0, 3), 1, 1s);
+  auto a = tx.on_bytes(adu(f, 1, hex("01 01 05")));
+  ASSERT_EQ(a.kind, ActionKind::done);
+  EXPECT_FALSE(a.error);
+  EXPECT_TRUE(tx.response().bit_at(2));
+  EXPECT_EQ(tx.on_written().kind, ActionKind::done);
+}
+
+// The scripted-I/O test: one exchange per framing, and a failure injected at every step in
+// turn (timeout, transport reset, a corrupted byte at each position). Each run must end in
+// exactly one done with the expected class of error, and the same Transaction must then
+// complete a clean exchange.
+struct Script {
+  Framing framing;
+  std::uint8_t unit;
+};
+
+class ScriptedFailures : public ::testing::TestWithParam<Framing> {};
+
+TEST_P(ScriptedFailures, FailureAtEveryStep) {
+  auto f = make_framer(GetParam());
+  Transaction tx(*f);
+  const Request req = Request::read(FC::read_holding_registers, 10, 2);
+  auto reply_for = [&](std::uint16_t tid) { return adu(*f, 4, hex("03 04 00 01 00 02"), tid); };
+  auto clean_run = [&] {
+    tx.start(req, 4, 1s);
+    tx.on_written();
+    auto a = tx.on_bytes(reply_for(tx.transaction_id()));
+    ASSERT_EQ(a.kind, ActionKind::done);
+    ASSERT_FALSE(a.error) << a.error.message();
+    EXPECT_EQ(tx.response().register_at(1), 2);
+  };
+  clean_run();
+  const std::size_t reply_size = reply_for(0).size();
+
+  // Step "write": the transport fails before the write completes.
+  tx.start(req, 4, 1s);
+  EXPECT_EQ(tx.on_transport_error({}).error, Errc::connection_reset);
+  EXPECT_EQ(tx.on_written().kind, ActionKind::done);
+  clean_run();
+
+  // Step "await": no answer at all.
+  tx.start(req, 4, 1s);
+  tx.on_written();
+  EXPECT_EQ(tx.on_timeout().error, Errc::timeout);
+  clean_run();
+
+  // Steps "each byte": the answer stops after k bytes (timeout or reset), or byte k is corrupt.
+  for (std::size_t k = 0; k < reply_size; ++k) {
+    for (int mode = 0; mode < 3; ++mode) {
+      tx.start(req, 4, 1s);
+      tx.on_written();
+      auto reply = reply_for(tx.transaction_id());
+      Action a;
+      if (mode < 2) {
+        for (std::size_t i = 0; i < k; ++i) {
+          a = tx.on_bytes(std::span(reply).subspan(i, 1));
+          ASSERT_EQ(a.kind, ActionKind::read_more) << k;
+        }
+        a = mode == 0 ? tx.on_timeout()
+                      : tx.on_transport_error(make_error_code(std::errc::connection_reset));
+        ASSERT_EQ(a.kind, ActionKind::done);
+        EXPECT_EQ(classify(a.error), mode == 0 ? FailureKind::timeout : FailureKind::framing);
+      } else {
+        reply[k] ^= 0x5A;
+        a = tx.on_bytes(reply);
+        if (a.kind != ActionKind::done) a = tx.on_timeout();
+        ASSERT_EQ(a.kind, ActionKind::done);
+        // TCP carries no checksum: a corrupt register value is undetectable by design, but
+        // every header, function and byte-count byte is checked.
+        const bool undetectable = GetParam() == Framing::tcp && k >= 9;
+        EXPECT_EQ(!a.error, undetectable) << "corrupt byte " << k;
+      }
+      EXPECT_TRUE(tx.done());
+      // Late bytes after done change nothing.
+      EXPECT_EQ(tx.on_bytes(reply).error, a.error);
+      clean_run();
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(AllFramings, ScriptedFailures,
+                         ::testing::Values(Framing::rtu, Framing::ascii, Framing::tcp,
+                                           Framing::rtu_over_tcp),
+                         [](const auto& info) {
+                           std::string s(to_string(info.param));
+                           for (auto& c : s)
+                             c = c == '-' ? '_' : c;
+                           return s;
+                         });
+
+}  // namespace
+}  // namespace pollux::modbus
