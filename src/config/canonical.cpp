@@ -1,0 +1,148 @@
+#include "config/canonical.hpp"
+
+#include <openssl/evp.h>
+
+#include <array>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+
+namespace pollux::config {
+namespace {
+
+using nlohmann::json;
+
+json timing_json(const MessageTiming& t, json& o) {
+  o["message_timeout_ms"] = t.message_timeout_ms;
+  o["message_delay_ms"] = t.message_delay_ms;
+  o["poll_attempts"] = t.poll_attempts;
+  o["write_attempts"] = t.write_attempts;
+  return o;
+}
+
+json channel_json(const Channel& c) {
+  json o = json::object();
+  o["id"] = c.id;
+  o["type"] = to_string(c.type);
+  o["protocol"] = to_string(c.protocol);
+  o["enabled"] = c.enabled;
+  o["port"] = c.port;
+  o["baud"] = c.baud;
+  o["parity"] = to_string(c.parity);
+  o["data_bits"] = c.data_bits;
+  o["stop_bits"] = c.stop_bits;
+  o["init"] = c.init;
+  o["dial_timeout_s"] = c.dial_timeout_s;
+  o["idle_hangup_s"] = c.idle_hangup_s;
+  o["connect_timeout_ms"] = c.connect_timeout_ms;
+  o["max_connections"] = c.max_connections;
+  timing_json(c.timing, o);
+  o["demote_after_failed_polls"] = c.demote_after_failed_polls;
+  o["demote_for_ms"] = c.demote_for_ms;
+  return o;
+}
+
+// A path is written resolved (channel defaults applied, init filled in), so it reads back as
+// the same Path. Fields that are absent in the model (empty host, no unit override...) are
+// left out because the loader has no spelling for "absent" other than leaving the key out;
+// `available` exists only on failover lines, `subsequent_fail_s` never on line 3.
+json path_json(const Path& p, std::size_t line) {
+  json o = json::object();
+  o["channel"] = p.channel;
+  timing_json(p.timing, o);
+  o["init"] = p.init;
+  if (!p.host.empty()) o["host"] = p.host;
+  if (p.port != 0) o["port"] = p.port;
+  if (!p.phone.empty()) o["phone"] = p.phone;
+  if (p.unit) o["unit"] = *p.unit;
+  if (line != 0) o["available"] = p.available;
+  o["initial_fail_s"] = p.initial_fail_s;
+  if (p.subsequent_fail_s && line != 2) o["subsequent_fail_s"] = *p.subsequent_fail_s;
+  if (p.retry_primary_s && line != 0) o["retry_primary_s"] = *p.retry_primary_s;
+  return o;
+}
+
+json point_json(const Point& p) {
+  json o = json::object();
+  o["name"] = p.name;
+  o["table"] = to_string(p.table);
+  o["address"] = p.address;
+  o["type"] = to_string(p.type);
+  o["word_order"] = to_string(p.word_order);
+  o["byte_order"] = to_string(p.byte_order);
+  o["scale"] = p.scale;
+  o["offset"] = p.offset;
+  if (p.type == PointType::string) o["length"] = p.length;
+  return o;
+}
+
+json device_json(const Device& d) {
+  static constexpr std::array<const char*, 3> kLines = {"primary", "first_failover",
+                                                        "second_failover"};
+  json o = json::object();
+  o["id"] = d.id;
+  o["enabled"] = d.enabled;
+  o["unit"] = d.unit;
+  json comm = json::object();
+  comm["auto"] = d.comm.auto_failover;
+  comm["sequence"] = to_string(d.comm.sequence);
+  comm["failback_on_failure"] = d.comm.failback_on_failure;
+  comm["retry_in_progress_control"] = d.comm.retry_in_progress_control;
+  comm["active"] = d.comm.active;
+  for (std::size_t i = 0; i < kLines.size(); ++i)
+    if (d.comm.lines[i]) comm[kLines[i]] = path_json(*d.comm.lines[i], i);
+  o["comm"] = std::move(comm);
+  json polls = json::array();
+  for (const auto& g : d.polls) {
+    json pg = json::object();
+    pg["name"] = g.name;
+    pg["interval_ms"] = g.interval_ms;
+    json points = json::array();
+    for (const auto& p : g.points)
+      points.push_back(point_json(p));
+    pg["points"] = std::move(points);
+    polls.push_back(std::move(pg));
+  }
+  o["polls"] = std::move(polls);
+  o["writable"] = d.writable;
+  o["max_gap_registers"] = d.max_gap_registers;
+  o["max_gap_bits"] = d.max_gap_bits;
+  return o;
+}
+
+}  // namespace
+
+std::string canonical_text(const Config& config) {
+  json o = json::object();
+  json channels = json::array();
+  for (const auto& c : config.channels)
+    channels.push_back(channel_json(c));
+  json devices = json::array();
+  for (const auto& d : config.devices)
+    devices.push_back(device_json(d));
+  o["channels"] = std::move(channels);
+  o["devices"] = std::move(devices);
+  // Already canonical JSON (written by the loader); parsed so it nests as an object.
+  o["backup_overrides"] = config.backup_overrides_canonical.empty()
+                              ? json::object()
+                              : json::parse(config.backup_overrides_canonical, nullptr, false);
+  if (o["backup_overrides"].is_discarded()) o["backup_overrides"] = json::object();
+  // Invalid UTF-8 cannot come from the loader (it rejects it); replace rather than throw.
+  return o.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+std::string config_version(const Config& config) {
+  const std::string text = canonical_text(config);
+  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
+  unsigned int len = 0;
+  if (EVP_Digest(text.data(), text.size(), digest.data(), &len, EVP_sha256(), nullptr) != 1)
+    throw std::runtime_error("SHA-256 failed");
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (std::size_t i = 0; i < 8; ++i) {
+    out += kHex[digest[i] >> 4];
+    out += kHex[digest[i] & 0x0F];
+  }
+  return out;
+}
+
+}  // namespace pollux::config

@@ -1,0 +1,841 @@
+// Reads the document tree into a Config and checks every rule of spec/config.md, reporting each
+// problem at the key or value it is about. Validation never stops at the first error: a
+// partially read section still feeds the cross-field checks (a channel with a bad baud is still
+// a channel devices may name), so one run lists everything a user has to fix.
+#include "config/loader.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <set>
+
+#include "config/canonical.hpp"
+#include "config/tree.hpp"
+
+namespace pollux::config {
+
+using detail::Diagnostics;
+using detail::Entry;
+using detail::Mark;
+using detail::Node;
+
+std::string Diagnostic::to_string() const {
+  return file + ":" + std::to_string(line) + ":" + std::to_string(col) + ": error: " + message;
+}
+
+EnvLookup process_env() {
+  return [](std::string_view name) -> std::optional<std::string> {
+    const char* v = std::getenv(std::string(name).c_str());
+    if (v == nullptr) return std::nullopt;
+    return std::string(v);
+  };
+}
+
+namespace {
+
+constexpr long long kNoMax = INT_MAX;
+constexpr std::array<std::string_view, 3> kLineKeys = {"primary", "first_failover",
+                                                       "second_failover"};
+
+std::string q(std::string_view s) {
+  return "'" + std::string(s) + "'";
+}
+
+std::string join(const std::vector<std::string>& v) {
+  std::string out;
+  for (std::size_t i = 0; i < v.size(); ++i)
+    out += (i ? ", " : "") + v[i];
+  return out;
+}
+
+std::string got(const Node& v) {
+  switch (v.kind) {
+    case Node::Kind::null:
+      return " (got nothing)";
+    case Node::Kind::scalar:
+      return " (got " + q(v.text) + ")";
+    case Node::Kind::sequence:
+      return " (got a list)";
+    case Node::Kind::map:
+      return " (got a mapping)";
+  }
+  return "";
+}
+
+std::string range_text(long long lo, long long hi) {
+  if (hi >= kNoMax) return lo == 1 ? "greater than 0" : "at least " + std::to_string(lo);
+  return "between " + std::to_string(lo) + " and " + std::to_string(hi);
+}
+
+template <class E, std::size_t N>
+std::vector<std::string> names_of(const std::array<E, N>& values) {
+  std::vector<std::string> out;
+  for (E e : values)
+    out.emplace_back(to_string(e));
+  return out;
+}
+
+constexpr std::array kChannelTypes = {ChannelType::serial, ChannelType::modem, ChannelType::tcp};
+constexpr std::array kProtocols = {Protocol::modbus_rtu, Protocol::modbus_ascii,
+                                   Protocol::modbus_tcp, Protocol::modbus_rtu_over_tcp};
+constexpr std::array kParities = {Parity::none, Parity::even, Parity::odd};
+constexpr std::array kSequences = {Sequence::try_in_order, Sequence::jump_to_last_good};
+constexpr std::array kTables = {Table::coil, Table::discrete, Table::input, Table::holding};
+constexpr std::array kPointTypes = {
+    PointType::boolean, PointType::int16, PointType::uint16, PointType::int32,   PointType::uint32,
+    PointType::float32, PointType::int64, PointType::uint64, PointType::float64, PointType::string};
+constexpr std::array kOrders = {Order::big, Order::little};
+constexpr std::array kModes = {RedundancyMode::independent, RedundancyMode::master,
+                               RedundancyMode::backup};
+constexpr std::array kRecoveries = {Recovery::automatic, Recovery::manual};
+constexpr std::array kStandbys = {Standby::cold, Standby::warm};
+constexpr std::array kHistories = {HistoryLevel::partial, HistoryLevel::full};
+
+const std::vector<std::string> kTopKeys = {"node",    "api",        "channels",
+                                           "devices", "redundancy", "backup_overrides"};
+const std::vector<std::string> kSyncedTopKeys = {"channels", "devices", "backup_overrides"};
+const std::vector<std::string> kNodeKeys = {"name"};
+const std::vector<std::string> kApiKeys = {"listen"};
+const std::vector<std::string> kRedundancyKeys = {"mode",
+                                                  "listen",
+                                                  "master",
+                                                  "psk",
+                                                  "heartbeat_interval_ms",
+                                                  "failover_timeout_ms",
+                                                  "recovery",
+                                                  "standby",
+                                                  "startup_allowance_ms",
+                                                  "history"};
+const std::vector<std::string> kChannelKeys = {"id",
+                                               "type",
+                                               "protocol",
+                                               "enabled",
+                                               "port",
+                                               "baud",
+                                               "parity",
+                                               "data_bits",
+                                               "stop_bits",
+                                               "init",
+                                               "dial_timeout_s",
+                                               "idle_hangup_s",
+                                               "connect_timeout_ms",
+                                               "max_connections",
+                                               "message_timeout_ms",
+                                               "message_delay_ms",
+                                               "poll_attempts",
+                                               "write_attempts",
+                                               "demote_after_failed_polls",
+                                               "demote_for_ms"};
+const std::vector<std::string> kDeviceKeys = {
+    "id", "enabled", "unit", "comm", "polls", "writable", "max_gap_registers", "max_gap_bits"};
+const std::vector<std::string> kCommKeys = {
+    "auto",   "sequence", "failback_on_failure", "retry_in_progress_control",
+    "active", "primary",  "first_failover",      "second_failover"};
+const std::vector<std::string> kPathKeys = {"channel",
+                                            "initial_fail_s",
+                                            "subsequent_fail_s",
+                                            "available",
+                                            "retry_primary_s",
+                                            "message_timeout_ms",
+                                            "message_delay_ms",
+                                            "poll_attempts",
+                                            "write_attempts",
+                                            "host",
+                                            "port",
+                                            "phone",
+                                            "init",
+                                            "unit"};
+const std::vector<std::string> kPollKeys = {"name", "interval_ms", "points"};
+const std::vector<std::string> kPointKeys = {
+    "name", "table", "address", "type", "word_order", "byte_order", "scale", "offset", "length"};
+const std::vector<std::string> kOverrideKeys = {"channels", "devices"};
+
+// Typed access to one mapping, reporting every problem it meets.
+class Reader {
+ public:
+  explicit Reader(Diagnostics& d) : d_(d) {}
+
+  void error(Mark at, std::string msg) { d_.error(at, std::move(msg)); }
+
+  // True when `n` is a mapping; reports duplicate and unknown keys (with a suggestion).
+  bool map(const Node& n, std::string_view what, const std::vector<std::string>* allowed) {
+    if (!n.is_map()) {
+      error(n.mark, std::string(what) + " must be a mapping" + got(n));
+      return false;
+    }
+    for (std::size_t i = 0; i < n.entries.size(); ++i) {
+      const Entry& e = n.entries[i];
+      const Entry* first = n.find(e.key);
+      if (first != &e) {
+        error(e.key_mark, "duplicate key " + q(e.key) + " (first at line " +
+                              std::to_string(first->key_mark.line) + ")");
+        continue;
+      }
+      if (allowed == nullptr ||
+          std::find(allowed->begin(), allowed->end(), e.key) != allowed->end())
+        continue;
+      std::string msg = "unknown key " + q(e.key) + " in " + std::string(what);
+      if (auto s = detail::closest(e.key, *allowed); !s.empty())
+        msg += "; did you mean " + q(s) + "?";
+      error(e.key_mark, msg);
+    }
+    return true;
+  }
+
+  bool sequence(const Node& n, std::string_view key) {
+    if (n.is_sequence()) return true;
+    error(n.mark, q(key) + " must be a list" + got(n));
+    return false;
+  }
+
+  template <class T>
+  bool integer(const Node& map, std::string_view key, T& out, long long lo, long long hi) {
+    const Entry* e = map.find(key);
+    if (e == nullptr) return false;
+    const Node& v = e->value;
+    std::optional<long long> x;
+    if (v.is_scalar()) x = detail::parse_integer(v.text);
+    if (!x) {
+      error(v.mark, q(key) + " must be an integer" + got(v));
+      return false;
+    }
+    if (*x < lo || *x > hi) {
+      error(v.mark, q(key) + " must be " + range_text(lo, hi) + got(v));
+      return false;
+    }
+    out = static_cast<T>(*x);
+    return true;
+  }
+
+  // Seconds accept decimals; `strict` means > 0, otherwise >= 0.
+  bool seconds(const Node& map, std::string_view key, double& out, bool strict) {
+    const Entry* e = map.find(key);
+    if (e == nullptr) return false;
+    const Node& v = e->value;
+    std::optional<double> x;
+    if (v.is_scalar()) x = detail::parse_decimal(v.text);
+    if (!x) {
+      error(v.mark, q(key) + " must be a number" + got(v));
+      return false;
+    }
+    if (strict ? !(*x > 0) : !(*x >= 0)) {
+      error(v.mark, q(key) + " must be " + (strict ? "greater than 0" : "at least 0") + got(v));
+      return false;
+    }
+    out = *x;
+    return true;
+  }
+
+  bool number(const Node& map, std::string_view key, double& out) {
+    const Entry* e = map.find(key);
+    if (e == nullptr) return false;
+    const Node& v = e->value;
+    std::optional<double> x;
+    if (v.is_scalar()) x = detail::parse_decimal(v.text);
+    if (!x) {
+      error(v.mark, q(key) + " must be a number" + got(v));
+      return false;
+    }
+    out = *x;
+    return true;
+  }
+
+  bool boolean(const Node& map, std::string_view key, bool& out) {
+    const Entry* e = map.find(key);
+    if (e == nullptr) return false;
+    const Node& v = e->value;
+    std::optional<bool> x;
+    if (v.is_scalar()) x = detail::parse_bool(v.text);
+    if (!x) {
+      error(v.mark, q(key) + " must be true or false" + got(v));
+      return false;
+    }
+    out = *x;
+    return true;
+  }
+
+  bool string(const Node& map, std::string_view key, std::string& out, bool non_empty) {
+    const Entry* e = map.find(key);
+    if (e == nullptr) return false;
+    const Node& v = e->value;
+    if (!v.is_scalar()) {
+      error(v.mark, q(key) + " must be a string" + got(v));
+      return false;
+    }
+    if (non_empty && v.text.empty()) {
+      error(v.mark, q(key) + " must not be empty");
+      return false;
+    }
+    out = v.text;
+    return true;
+  }
+
+  template <class E, std::size_t N>
+  bool enumeration(const Node& map, std::string_view key, E& out, const std::array<E, N>& values) {
+    const Entry* e = map.find(key);
+    if (e == nullptr) return false;
+    const Node& v = e->value;
+    if (v.is_scalar()) {
+      for (E x : values) {
+        if (to_string(x) == v.text) {
+          out = x;
+          return true;
+        }
+      }
+    }
+    const auto names = names_of(values);
+    std::string msg = q(key) + " must be one of " + join(names) + got(v);
+    if (v.is_scalar())
+      if (auto s = detail::closest(v.text, names); !s.empty())
+        msg += "; did you mean " + q(s) + "?";
+    error(v.mark, msg);
+    return false;
+  }
+
+  // HOST:PORT with a port in 1..65535.
+  void address(const Node& map, std::string_view key, std::string& out) {
+    if (!string(map, key, out, true)) return;
+    const Node& v = map.find(key)->value;
+    const auto colon = out.rfind(':');
+    bool ok = colon != std::string::npos && colon > 0;
+    if (ok) {
+      auto port = detail::parse_integer(std::string_view(out).substr(colon + 1));
+      ok = port && *port >= 1 && *port <= 65535 &&
+           out.find_first_not_of("0123456789", colon + 1) == std::string::npos;
+    }
+    if (!ok) error(v.mark, q(key) + " must be HOST:PORT with a port between 1 and 65535" + got(v));
+  }
+
+ private:
+  Diagnostics& d_;
+};
+
+class Builder {
+ public:
+  Builder(Diagnostics& d) : r_(d) {}
+
+  // `local`: config sync; node-local sections come from it and the tree holds only the
+  // synchronized part.
+  std::optional<Config> build(const Node& root, bool as_backup, const Config* local) {
+    Config cfg;
+    const bool root_ok = r_.map(root, local ? "the synchronized config" : "the top level",
+                                local ? &kSyncedTopKeys : &kTopKeys);
+    if (!root_ok) return std::nullopt;
+
+    // Overrides are checked whatever the node's role, so the master's `pollux check` catches
+    // what the backup would otherwise only find when it applies them.
+    Node channels = root.find("channels") ? root.find("channels")->value : Node{};
+    Node devices = root.find("devices") ? root.find("devices")->value : Node{};
+    const Entry* overrides = root.find("backup_overrides");
+    if (overrides) read_overrides(overrides->value, channels, devices, as_backup);
+
+    if (local) {
+      cfg.node = local->node;
+      cfg.api = local->api;
+      cfg.redundancy = local->redundancy;
+    } else {
+      read_node(root, cfg.node);
+      if (const Entry* e = root.find("api"))
+        if (r_.map(e->value, "'api'", &kApiKeys)) r_.address(e->value, "listen", cfg.api.listen);
+      if (const Entry* e = root.find("redundancy")) read_redundancy(e->value, cfg.redundancy);
+    }
+
+    if (root.find("channels") && !channels.is_null() && r_.sequence(channels, "channels"))
+      read_channels(channels, cfg.channels);
+    if (root.find("devices") && !devices.is_null() && r_.sequence(devices, "devices"))
+      read_devices(devices, cfg);
+
+    if (overrides && overrides->value.is_map() && !overrides->value.entries.empty())
+      cfg.backup_overrides_canonical = detail::canonical_json(overrides->value);
+    return cfg;
+  }
+
+ private:
+  void read_node(const Node& root, NodeSettings& node) {
+    const Entry* e = root.find("node");
+    if (e == nullptr) {
+      r_.error(root.mark, "missing 'node' section with the node's 'name'");
+      return;
+    }
+    if (!r_.map(e->value, "'node'", &kNodeKeys)) return;
+    if (!e->value.find("name"))
+      r_.error(e->key_mark, "'node' needs a 'name'");
+    else
+      r_.string(e->value, "name", node.name, true);
+  }
+
+  void read_redundancy(const Node& n, RedundancySettings& rs) {
+    if (!r_.map(n, "'redundancy'", &kRedundancyKeys)) return;
+    const bool mode_ok = r_.enumeration(n, "mode", rs.mode, kModes);
+    r_.address(n, "listen", rs.listen);
+    r_.address(n, "master", rs.master);
+    const bool psk_ok = r_.string(n, "psk", rs.psk, false);
+    const bool hb_ok = r_.integer(n, "heartbeat_interval_ms", rs.heartbeat_interval_ms, 1, kNoMax);
+    const bool ft_ok = r_.integer(n, "failover_timeout_ms", rs.failover_timeout_ms, 1, kNoMax);
+    r_.enumeration(n, "recovery", rs.recovery, kRecoveries);
+    r_.enumeration(n, "standby", rs.standby, kStandbys);
+    r_.integer(n, "startup_allowance_ms", rs.startup_allowance_ms, 0, kNoMax);
+    r_.enumeration(n, "history", rs.history, kHistories);
+
+    const Entry* hb = n.find("heartbeat_interval_ms");
+    const Entry* ft = n.find("failover_timeout_ms");
+    if ((hb == nullptr || hb_ok) && (ft == nullptr || ft_ok) &&
+        rs.heartbeat_interval_ms >= rs.failover_timeout_ms) {
+      // The spec points at heartbeat_interval_ms; when only the timeout is written, at it.
+      const Mark at = hb ? hb->key_mark : ft->key_mark;
+      r_.error(at, "'heartbeat_interval_ms' (" + std::to_string(rs.heartbeat_interval_ms) +
+                       ") must be less than 'failover_timeout_ms' (" +
+                       std::to_string(rs.failover_timeout_ms) + ")");
+    }
+    const Entry* mode = n.find("mode");
+    if (mode_ok && rs.mode != RedundancyMode::independent && rs.psk.empty()) {
+      const Entry* psk = n.find("psk");
+      if (psk == nullptr) {
+        r_.error(mode->key_mark, "mode " + std::string(to_string(rs.mode)) +
+                                     " needs a non-empty 'psk' (pre-shared key)");
+      } else if (psk_ok) {
+        r_.error(psk->value.mark,
+                 "'psk' must not be empty when mode is " + std::string(to_string(rs.mode)));
+      }
+    }
+  }
+
+  // Checks the section's shape and ids; with `apply`, merges each override over its target.
+  void read_overrides(const Node& n, Node& channels, Node& devices, bool apply) {
+    if (n.is_null()) return;
+    if (!r_.map(n, "'backup_overrides'", &kOverrideKeys)) return;
+    auto section = [&](std::string_view key, Node& targets, std::string_view kind) {
+      const Entry* e = n.find(key);
+      if (e == nullptr || e->value.is_null()) return;
+      if (!r_.map(e->value, "'backup_overrides." + std::string(key) + "'", nullptr)) return;
+      std::vector<std::string> ids;
+      if (targets.is_sequence())
+        for (const auto& item : targets.items)
+          if (const Entry* id = item.is_map() ? item.find("id") : nullptr;
+              id && id->value.is_scalar())
+            ids.push_back(id->value.text);
+      for (const auto& oe : e->value.entries) {
+        if (&oe != e->value.find(oe.key)) continue;  // duplicate, reported by map()
+        if (std::find(ids.begin(), ids.end(), oe.key) == ids.end()) {
+          std::string msg = "backup_overrides names unknown " + std::string(kind) + " " + q(oe.key);
+          if (auto s = detail::closest(oe.key, ids); !s.empty())
+            msg += "; did you mean " + q(s) + "?";
+          r_.error(oe.key_mark, msg);
+          continue;
+        }
+        if (!oe.value.is_map()) {
+          r_.error(oe.value.mark, "override of " + std::string(kind) + " " + q(oe.key) +
+                                      " must be a mapping" + got(oe.value));
+          continue;
+        }
+        // The id is what the override is matched by; the rest of it still applies.
+        Node body = oe.value;
+        if (const Entry* id = oe.value.find("id")) {
+          r_.error(id->key_mark, "an override cannot change the " + std::string(kind) + "'s 'id'");
+          std::erase_if(body.entries, [](const Entry& x) { return x.key == "id"; });
+        }
+        if (!apply) continue;
+        for (auto& item : targets.items) {
+          const Entry* id = item.is_map() ? item.find("id") : nullptr;
+          if (id && id->value.is_scalar() && id->value.text == oe.key)
+            detail::merge_into(item, body);
+        }
+      }
+    };
+    section("channels", channels, "channel");
+    section("devices", devices, "device");
+  }
+
+  void read_timing(const Node& n, MessageTiming& t) {
+    r_.integer(n, "message_timeout_ms", t.message_timeout_ms, 1, kNoMax);
+    r_.integer(n, "message_delay_ms", t.message_delay_ms, 0, kNoMax);
+    r_.integer(n, "poll_attempts", t.poll_attempts, 1, kNoMax);
+    r_.integer(n, "write_attempts", t.write_attempts, 1, kNoMax);
+  }
+
+  // Reports the second occurrence of an id; returns false for it.
+  bool unique_id(const Node& item, std::string_view id, std::map<std::string, int>& seen,
+                 std::string_view kind) {
+    auto [it, fresh] = seen.emplace(std::string(id), item.find("id")->value.mark.line);
+    if (fresh) return true;
+    r_.error(item.find("id")->value.mark, "duplicate " + std::string(kind) + " id " + q(id) +
+                                              " (first at line " + std::to_string(it->second) +
+                                              ")");
+    return false;
+  }
+
+  void read_channels(const Node& seq, std::vector<Channel>& out) {
+    std::map<std::string, int> seen;
+    for (const Node& item : seq.items) {
+      if (!r_.map(item, "channel", &kChannelKeys)) continue;
+      Channel ch;
+      if (!item.find("id")) {
+        r_.error(item.mark, "channel needs an 'id'");
+        continue;
+      }
+      if (!r_.string(item, "id", ch.id, true)) continue;
+      const bool fresh = unique_id(item, ch.id, seen, "channel");
+      const bool type_ok = r_.enumeration(item, "type", ch.type, kChannelTypes);
+      if (!item.find("type"))
+        r_.error(item.mark, "channel " + q(ch.id) + " needs a 'type' (serial, modem or tcp)");
+      // Without `protocol` the channel's natural one: RTU on a line, Modbus TCP on a network.
+      ch.protocol = ch.type == ChannelType::tcp ? Protocol::modbus_tcp : Protocol::modbus_rtu;
+      if (r_.enumeration(item, "protocol", ch.protocol, kProtocols) && type_ok) {
+        const bool on_line = ch.type != ChannelType::tcp;
+        const bool line_protocol =
+            ch.protocol == Protocol::modbus_rtu || ch.protocol == Protocol::modbus_ascii;
+        if (on_line != line_protocol)
+          r_.error(
+              item.find("protocol")->value.mark,
+              "protocol " + std::string(to_string(ch.protocol)) + " does not fit a " +
+                  std::string(to_string(ch.type)) + " channel (use " +
+                  (on_line ? "modbus-rtu or modbus-ascii" : "modbus-tcp or modbus-rtu-over-tcp") +
+                  ")");
+      }
+      r_.boolean(item, "enabled", ch.enabled);
+      r_.string(item, "port", ch.port, false);
+      if (type_ok && ch.type != ChannelType::tcp && ch.port.empty() && !item.find("port"))
+        r_.error(item.mark, std::string(to_string(ch.type)) + " channel " + q(ch.id) +
+                                " needs a 'port' (the serial device, e.g. /dev/ttyS0)");
+      else if (type_ok && ch.type != ChannelType::tcp && ch.port.empty() &&
+               item.find("port")->value.is_scalar())
+        r_.error(item.find("port")->value.mark,
+                 "'port' must not be empty on a " + std::string(to_string(ch.type)) + " channel");
+      r_.integer(item, "baud", ch.baud, 1, kNoMax);
+      r_.enumeration(item, "parity", ch.parity, kParities);
+      if (r_.integer(item, "data_bits", ch.data_bits, 0, kNoMax) && ch.data_bits != 7 &&
+          ch.data_bits != 8) {
+        r_.error(item.find("data_bits")->value.mark,
+                 "'data_bits' must be 7 or 8" + got(item.find("data_bits")->value));
+        ch.data_bits = 8;
+      }
+      if (r_.integer(item, "stop_bits", ch.stop_bits, 0, kNoMax) && ch.stop_bits != 1 &&
+          ch.stop_bits != 2) {
+        r_.error(item.find("stop_bits")->value.mark,
+                 "'stop_bits' must be 1 or 2" + got(item.find("stop_bits")->value));
+        ch.stop_bits = 1;
+      }
+      r_.string(item, "init", ch.init, false);
+      r_.seconds(item, "dial_timeout_s", ch.dial_timeout_s, true);
+      r_.seconds(item, "idle_hangup_s", ch.idle_hangup_s, false);
+      r_.integer(item, "connect_timeout_ms", ch.connect_timeout_ms, 1, kNoMax);
+      r_.integer(item, "max_connections", ch.max_connections, 1, kNoMax);
+      read_timing(item, ch.timing);
+      r_.integer(item, "demote_after_failed_polls", ch.demote_after_failed_polls, 0, kNoMax);
+      r_.integer(item, "demote_for_ms", ch.demote_for_ms, 1, kNoMax);
+      if (fresh) out.push_back(std::move(ch));
+    }
+  }
+
+  void read_devices(const Node& seq, Config& cfg) {
+    std::map<std::string, int> seen;
+    for (const Node& item : seq.items) {
+      if (!r_.map(item, "device", &kDeviceKeys)) continue;
+      Device dev;
+      if (!item.find("id")) {
+        r_.error(item.mark, "device needs an 'id'");
+        continue;
+      }
+      if (!r_.string(item, "id", dev.id, true)) continue;
+      const bool fresh = unique_id(item, dev.id, seen, "device");
+      r_.boolean(item, "enabled", dev.enabled);
+      const bool unit_ok = r_.integer(item, "unit", dev.unit, 0, 255) || !item.find("unit");
+      r_.integer(item, "max_gap_registers", dev.max_gap_registers, 0, kNoMax);
+      r_.integer(item, "max_gap_bits", dev.max_gap_bits, 0, kNoMax);
+      if (const Entry* comm = item.find("comm"))
+        read_comm(*comm, item, dev, unit_ok, cfg);
+      else
+        r_.error(item.mark, "device " + q(dev.id) + " needs 'comm' with at least a 'primary' line");
+      if (const Entry* polls = item.find("polls"); polls && r_.sequence(polls->value, "polls"))
+        read_polls(polls->value, dev);
+      if (const Entry* w = item.find("writable")) read_writable(w->value, dev);
+      if (fresh) cfg.devices.push_back(std::move(dev));
+    }
+  }
+
+  void read_comm(const Entry& ce, const Node& device_node, Device& dev, bool unit_ok,
+                 const Config& cfg) {
+    const Node& n = ce.value;
+    if (!r_.map(n, "'comm'", &kCommKeys)) return;
+    Comm& c = dev.comm;
+    r_.boolean(n, "auto", c.auto_failover);
+    r_.enumeration(n, "sequence", c.sequence, kSequences);
+    r_.boolean(n, "failback_on_failure", c.failback_on_failure);
+    r_.boolean(n, "retry_in_progress_control", c.retry_in_progress_control);
+    const bool active_ok = r_.integer(n, "active", c.active, 1, 3);
+    if (!n.find("primary")) r_.error(ce.key_mark, "'comm' needs a 'primary' line");
+    for (std::size_t i = 0; i < kLineKeys.size(); ++i) {
+      const Entry* pe = n.find(kLineKeys[i]);
+      if (pe == nullptr) continue;
+      c.lines[i] = read_path(*pe, i, device_node, dev, unit_ok, cfg);
+    }
+    if (active_ok && n.find("active") && !n.find(kLineKeys[c.active - 1]))
+      r_.error(n.find("active")->value.mark,
+               "'active' is " + std::to_string(c.active) + " but line " + std::to_string(c.active) +
+                   " (" + std::string(kLineKeys[c.active - 1]) + ") is not configured");
+  }
+
+  std::optional<Path> read_path(const Entry& pe, std::size_t line, const Node& device_node,
+                                const Device& dev, bool device_unit_ok, const Config& cfg) {
+    const Node& n = pe.value;
+    if (!r_.map(n, q(pe.key), &kPathKeys)) return std::nullopt;
+    Path p;
+    // Keys that exist but mean nothing on this line (failover rule 9; lines 2/3 only).
+    if (line == 2)
+      if (const Entry* e = n.find("subsequent_fail_s"))
+        r_.error(e->key_mark,
+                 "'subsequent_fail_s' is not allowed on second_failover (the last line has no "
+                 "subsequent fail)");
+    if (line == 0) {
+      for (const char* k : {"available", "retry_primary_s"})
+        if (const Entry* e = n.find(k))
+          r_.error(e->key_mark, q(k) +
+                                    " only applies to first_failover and second_failover, "
+                                    "not to primary");
+    }
+    const Channel* ch = nullptr;
+    if (!n.find("channel")) {
+      r_.error(pe.key_mark, q(pe.key) + " needs a 'channel'");
+    } else if (r_.string(n, "channel", p.channel, true)) {
+      ch = cfg.find_channel(p.channel);
+      if (ch == nullptr) {
+        std::vector<std::string> ids;
+        for (const auto& c : cfg.channels)
+          ids.push_back(c.id);
+        std::string msg = "unknown channel " + q(p.channel);
+        if (auto s = detail::closest(p.channel, ids); !s.empty())
+          msg += "; did you mean " + q(s) + "?";
+        r_.error(n.find("channel")->value.mark, msg);
+      }
+    }
+    if (ch) {
+      p.timing = ch->timing;
+      p.init = ch->init;
+    }
+    read_timing(n, p.timing);
+    r_.string(n, "init", p.init, false);
+    r_.string(n, "host", p.host, false);
+    const bool port_ok = r_.integer(n, "port", p.port, 1, 65535);
+    r_.string(n, "phone", p.phone, false);
+    int unit = 0;
+    if (r_.integer(n, "unit", unit, 0, 255)) p.unit = unit;
+    r_.boolean(n, "available", p.available);
+    r_.seconds(n, "initial_fail_s", p.initial_fail_s, true);
+    double s = 0;
+    if (line != 2 && r_.seconds(n, "subsequent_fail_s", s, true)) p.subsequent_fail_s = s;
+    if (line != 0 && r_.seconds(n, "retry_primary_s", s, true)) p.retry_primary_s = s;
+
+    if (ch) {
+      if (ch->type == ChannelType::tcp) {
+        if (p.host.empty())
+          r_.error(pe.key_mark,
+                   q(pe.key) + " uses tcp channel " + q(ch->id) + " and needs a 'host'");
+        if (!n.find("port"))
+          r_.error(pe.key_mark,
+                   q(pe.key) + " uses tcp channel " + q(ch->id) + " and needs a 'port'");
+      } else if (ch->type == ChannelType::modem && p.phone.empty()) {
+        r_.error(pe.key_mark,
+                 q(pe.key) + " uses modem channel " + q(ch->id) + " and needs a 'phone'");
+      }
+      (void)port_ok;
+      // Unit 0 is broadcast on a line, which nothing answers, so it cannot be polled there.
+      const bool tcp = ch->type == ChannelType::tcp;
+      const int lo = tcp ? 0 : 1, hi = tcp ? 255 : 247;
+      const int effective = p.unit.value_or(dev.unit);
+      if (effective < lo || effective > hi) {
+        const Entry* at = n.find("unit");
+        if (at == nullptr) at = device_node.find("unit");
+        if (at && (p.unit || device_unit_ok))
+          r_.error(at->value.mark, "unit " + std::to_string(effective) + " is not valid on " +
+                                       std::string(to_string(ch->type)) + " line " + q(pe.key) +
+                                       " (channel " + q(ch->id) + "): use " + std::to_string(lo) +
+                                       ".." + std::to_string(hi));
+      }
+    }
+    return p;
+  }
+
+  void read_polls(const Node& seq, Device& dev) {
+    std::map<std::string, int> groups;
+    std::map<std::string, int> points;
+    for (const Node& g : seq.items) {
+      if (!r_.map(g, "poll group", &kPollKeys)) continue;
+      PollGroup pg;
+      if (!g.find("name"))
+        r_.error(g.mark, "poll group needs a 'name'");
+      else if (r_.string(g, "name", pg.name, true)) {
+        auto [it, fresh] = groups.emplace(pg.name, g.find("name")->value.mark.line);
+        if (!fresh)
+          r_.error(g.find("name")->value.mark, "duplicate poll group name " + q(pg.name) +
+                                                   " in device " + q(dev.id) + " (first at line " +
+                                                   std::to_string(it->second) + ")");
+      }
+      r_.integer(g, "interval_ms", pg.interval_ms, 1, kNoMax);
+      const Entry* pts = g.find("points");
+      if (pts == nullptr) {
+        r_.error(g.mark, "poll group " + q(pg.name) + " needs 'points'");
+      } else if (r_.sequence(pts->value, "points")) {
+        for (const Node& pn : pts->value.items) {
+          auto pt = read_point(pn);
+          if (!pt) continue;
+          auto [it, fresh] = points.emplace(pt->name, pn.find("name")->value.mark.line);
+          if (!fresh) {
+            r_.error(pn.find("name")->value.mark,
+                     "duplicate point name " + q(pt->name) + " in device " + q(dev.id) +
+                         " (first at line " + std::to_string(it->second) + ")");
+            continue;
+          }
+          pg.points.push_back(std::move(*pt));
+        }
+      }
+      dev.polls.push_back(std::move(pg));
+    }
+  }
+
+  // nullopt when the point has no usable name (nothing else can refer to it).
+  std::optional<Point> read_point(const Node& n) {
+    if (!r_.map(n, "point", &kPointKeys)) return std::nullopt;
+    Point p;
+    if (!n.find("name")) {
+      r_.error(n.mark, "point needs a 'name'");
+    } else {
+      r_.string(n, "name", p.name, true);
+    }
+    const bool table_ok = r_.enumeration(n, "table", p.table, kTables) || !n.find("table");
+    // On bit tables a point can only be a bit, so that is the default there.
+    if (is_bit_table(p.table)) p.type = PointType::boolean;
+    const bool type_ok = r_.enumeration(n, "type", p.type, kPointTypes) || !n.find("type");
+    if (table_ok && type_ok && is_bit_table(p.table) && p.type != PointType::boolean)
+      r_.error(n.find("type")->value.mark, std::string(to_string(p.table)) +
+                                               " points must have type bool" +
+                                               got(n.find("type")->value));
+    int address = 0;
+    const bool address_ok = r_.integer(n, "address", address, 0, 65535);
+    if (!n.find("address")) r_.error(n.mark, "point " + q(p.name) + " needs an 'address'");
+    p.address = static_cast<std::uint16_t>(address);
+    r_.enumeration(n, "word_order", p.word_order, kOrders);
+    r_.enumeration(n, "byte_order", p.byte_order, kOrders);
+    if (r_.number(n, "scale", p.scale) && p.scale == 0) {
+      r_.error(n.find("scale")->value.mark, "'scale' must not be 0");
+      p.scale = 1;
+    }
+    r_.number(n, "offset", p.offset);
+    bool length_ok = true;
+    if (const Entry* len = n.find("length")) {
+      if (type_ok && p.type != PointType::string) {
+        r_.error(len->key_mark, "'length' only applies to string points");
+        length_ok = false;
+      } else {
+        length_ok = r_.integer(n, "length", p.length, 1, 65536);
+      }
+    } else if (type_ok && p.type == PointType::string) {
+      r_.error(n.find("type")->value.mark,
+               "string point " + q(p.name) + " needs a 'length' in registers (at least 1)");
+      length_ok = false;
+    }
+    if (address_ok && type_ok && length_ok) {
+      const long long count = register_count(p.type, p.length);
+      if (p.address + count > 65536)
+        r_.error(n.find("address")->value.mark,
+                 "point " + q(p.name) + " needs " + std::to_string(count) + " " +
+                     (is_bit_table(p.table) ? "bits" : "registers") + " from address " +
+                     std::to_string(p.address) + ", past the last address 65535");
+    }
+    if (p.name.empty()) return std::nullopt;
+    return p;
+  }
+
+  void read_writable(const Node& n, Device& dev) {
+    if (!r_.sequence(n, "writable")) return;
+    for (const Node& item : n.items) {
+      if (!item.is_scalar()) {
+        r_.error(item.mark, "'writable' entries must be point names" + got(item));
+        continue;
+      }
+      const Point* found = nullptr;
+      std::vector<std::string> names;
+      for (const auto& g : dev.polls)
+        for (const auto& p : g.points) {
+          names.push_back(p.name);
+          if (p.name == item.text) found = &p;
+        }
+      if (found == nullptr) {
+        std::string msg =
+            "'writable' names " + q(item.text) + ", which is not a point of device " + q(dev.id);
+        if (auto s = detail::closest(item.text, names); !s.empty())
+          msg += "; did you mean " + q(s) + "?";
+        r_.error(item.mark, msg);
+      } else if (found->table == Table::discrete || found->table == Table::input) {
+        r_.error(item.mark, "point " + q(item.text) + " is in the read-only " +
+                                std::string(to_string(found->table)) +
+                                " table and cannot be written");
+      }
+    }
+    for (const Node& item : n.items)
+      if (item.is_scalar()) dev.writable.push_back(item.text);
+  }
+
+  Reader r_;
+};
+
+LoadResult finish(Diagnostics& d, std::optional<Config> cfg) {
+  LoadResult r;
+  r.errors = d.take_sorted();
+  if (r.errors.empty()) r.config = std::move(cfg);
+  return r;
+}
+
+bool has_overrides(const Node& root) {
+  const Entry* e = root.is_map() ? root.find("backup_overrides") : nullptr;
+  return e && !e->value.is_null();
+}
+
+}  // namespace
+
+LoadResult load_text(std::string_view text, const std::string& file_name,
+                     const LoadOptions& options) {
+  Diagnostics d(file_name);
+  auto root = detail::parse_document(text, d, &options.env);
+  if (!root) return finish(d, std::nullopt);
+  auto cfg = Builder(d).build(*root, options.as_backup, nullptr);
+  if (!options.as_backup && has_overrides(*root)) Builder(d).build(*root, true, nullptr);
+  return finish(d, std::move(cfg));
+}
+
+LoadResult load_file(const std::string& path, const LoadOptions& options) {
+  auto cannot_read = [&](int err) {
+    LoadResult r;
+    r.errors.push_back(Diagnostic{path, 1, 1, std::string("cannot read: ") + std::strerror(err)});
+    return r;
+  };
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) return cannot_read(errno);
+  std::string text;
+  char buf[8192];
+  std::size_t n = 0;
+  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0)
+    text.append(buf, n);
+  const bool failed = std::ferror(f) != 0;
+  const int err = errno;  // e.g. EISDIR: a directory opens but does not read
+  std::fclose(f);
+  if (failed) return cannot_read(err ? err : EIO);
+  return load_text(text, path, options);
+}
+
+LoadResult load_synced(std::string_view master_canonical_text, const Config& local,
+                       const LoadOptions& options) {
+  Diagnostics d("master config");
+  // Already expanded on the master: a literal "${" there must stay literal here.
+  auto root = detail::parse_document(master_canonical_text, d, nullptr);
+  if (!root) return finish(d, std::nullopt);
+  auto cfg = Builder(d).build(*root, options.as_backup, &local);
+  if (!options.as_backup && has_overrides(*root)) Builder(d).build(*root, true, &local);
+  return finish(d, std::move(cfg));
+}
+
+}  // namespace pollux::config

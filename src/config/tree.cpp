@@ -1,0 +1,372 @@
+#include "config/tree.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <limits>
+#include <nlohmann/json.hpp>
+
+namespace pollux::config::detail {
+namespace {
+
+// A config is a few hundred nodes; aliases can multiply a tiny file into billions ("billion
+// laughs"), so expansion stops here rather than hanging. Real configs are far below both.
+constexpr std::size_t kMaxNodes = 200000;
+constexpr int kMaxDepth = 64;
+
+bool valid_utf8(std::string_view s) {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    int extra = 0;
+    std::uint32_t cp = 0;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    } else if ((c & 0xE0) == 0xC0) {
+      extra = 1;
+      cp = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+      extra = 2;
+      cp = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+      extra = 3;
+      cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (i + extra >= s.size()) return false;
+    for (int k = 1; k <= extra; ++k) {
+      const auto cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (cc & 0x3F);
+    }
+    // Overlong forms, surrogates and values past U+10FFFF are not UTF-8.
+    if ((extra == 1 && cp < 0x80) || (extra == 2 && cp < 0x800) || (extra == 3 && cp < 0x10000) ||
+        (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
+      return false;
+    i += extra + 1;
+  }
+  return true;
+}
+
+class Converter {
+ public:
+  Converter(Diagnostics& diags, const EnvLookup* env) : diags_(diags), env_(env) {}
+
+  bool over_budget() const { return over_budget_; }
+
+  Node convert(const YAML::Node& in, Mark fallback, int depth) {
+    Node out;
+    out.mark = fallback;
+    if (over_budget_) return out;
+    if (++count_ > kMaxNodes) {
+      over_budget_ = true;
+      diags_.error(fallback, "document too large: more than " + std::to_string(kMaxNodes) +
+                                 " nodes once aliases are expanded");
+      return out;
+    }
+    const YAML::Mark m = in.Mark();
+    if (!in.IsNull() && m.line >= 0 && m.column >= 0) out.mark = Mark{m.line + 1, m.column + 1};
+    if (depth > kMaxDepth) {
+      diags_.error(out.mark, "nesting deeper than " + std::to_string(kMaxDepth) + " levels");
+      return Node{Node::Kind::null, {}, false, out.mark, {}, {}};
+    }
+    switch (in.Type()) {
+      case YAML::NodeType::Undefined:
+      case YAML::NodeType::Null:
+        out.kind = Node::Kind::null;
+        break;
+      case YAML::NodeType::Scalar:
+        out.kind = Node::Kind::scalar;
+        out.quoted = in.Tag() == "!";
+        out.text = scalar_text(in.Scalar(), out.mark);
+        break;
+      case YAML::NodeType::Sequence:
+        out.kind = Node::Kind::sequence;
+        for (const auto& item : in) {
+          out.items.push_back(convert(item, out.mark, depth + 1));
+          if (over_budget_) break;
+        }
+        break;
+      case YAML::NodeType::Map:
+        out.kind = Node::Kind::map;
+        for (auto it = in.begin(); it != in.end(); ++it) {
+          Entry e;
+          const YAML::Mark km = it->first.Mark();
+          e.key_mark =
+              (km.line >= 0 && km.column >= 0) ? Mark{km.line + 1, km.column + 1} : out.mark;
+          if (!it->first.IsScalar()) {
+            diags_.error(e.key_mark, "expected a plain key (a name), not a " +
+                                         std::string(it->first.IsNull() ? "null" : "collection"));
+            continue;
+          }
+          e.key = it->first.Scalar();
+          if (!valid_utf8(e.key)) {
+            diags_.error(e.key_mark, "key is not valid UTF-8");
+            e.key.clear();
+          }
+          e.value = convert(it->second, e.key_mark, depth + 1);
+          out.entries.push_back(std::move(e));
+          if (over_budget_) break;
+        }
+        break;
+    }
+    return out;
+  }
+
+ private:
+  std::string scalar_text(const std::string& raw, Mark at) {
+    std::string text = raw;
+    if (env_ != nullptr) {
+      std::string expanded;
+      if (auto err = expand_env(raw, *env_, expanded)) {
+        diags_.error(at, *err);
+      } else {
+        text = std::move(expanded);
+      }
+    }
+    if (!valid_utf8(text)) {
+      diags_.error(at, "value is not valid UTF-8");
+      text.clear();
+    }
+    return text;
+  }
+
+  Diagnostics& diags_;
+  const EnvLookup* env_;
+  std::size_t count_ = 0;
+  bool over_budget_ = false;
+};
+
+bool is_name_start(char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_';
+}
+bool is_name_char(char c) {
+  return is_name_start(c) || (c >= '0' && c <= '9');
+}
+
+nlohmann::json to_json(const Node& n) {
+  switch (n.kind) {
+    case Node::Kind::null:
+      return nullptr;
+    case Node::Kind::scalar:
+      if (!n.quoted) {
+        // Only texts already in canonical spelling become numbers/booleans, so nothing is
+        // lost (a phone "0015551234" stays a string) and the output reads back identically.
+        if (auto v = parse_integer(n.text); v && std::to_string(*v) == n.text) return *v;
+        if (n.text == "true") return true;
+        if (n.text == "false") return false;
+      }
+      return n.text;
+    case Node::Kind::sequence: {
+      auto a = nlohmann::json::array();
+      for (const auto& i : n.items)
+        a.push_back(to_json(i));
+      return a;
+    }
+    case Node::Kind::map: {
+      auto o = nlohmann::json::object();
+      // Duplicates are reported by the reader; the first one is the one it reads.
+      for (const auto& e : n.entries)
+        if (!o.contains(e.key)) o[e.key] = to_json(e.value);
+      return o;
+    }
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+const Entry* Node::find(std::string_view key) const {
+  for (const auto& e : entries)
+    if (e.key == key) return &e;
+  return nullptr;
+}
+
+Entry* Node::find(std::string_view key) {
+  for (auto& e : entries)
+    if (e.key == key) return &e;
+  return nullptr;
+}
+
+void Diagnostics::error(Mark at, std::string message) {
+  list_.push_back(Diagnostic{file_, at.line, at.col, std::move(message)});
+}
+
+std::vector<Diagnostic> Diagnostics::take_sorted() {
+  std::stable_sort(list_.begin(), list_.end(), [](const Diagnostic& a, const Diagnostic& b) {
+    return a.line != b.line ? a.line < b.line : a.col < b.col;
+  });
+  std::vector<Diagnostic> out;
+  for (auto& d : list_) {
+    // A second validation pass (backup overrides) finds some problems again.
+    if (std::find(out.begin(), out.end(), d) == out.end()) out.push_back(std::move(d));
+  }
+  list_.clear();
+  return out;
+}
+
+std::optional<std::string> expand_env(const std::string& in, const EnvLookup& env,
+                                      std::string& out) {
+  out.clear();
+  std::size_t i = 0;
+  while (i < in.size()) {
+    if (in.compare(i, 3, "$${") == 0) {  // escape: a literal "${"
+      out += "${";
+      i += 3;
+      continue;
+    }
+    if (in.compare(i, 2, "${") != 0) {
+      out += in[i++];
+      continue;
+    }
+    const std::size_t close = in.find('}', i + 2);
+    if (close == std::string::npos) return "unterminated '${' (write '$${' for a literal '${')";
+    const std::string name = in.substr(i + 2, close - i - 2);
+    if (name.empty() || !is_name_start(name[0]) ||
+        !std::all_of(name.begin(), name.end(), is_name_char))
+      return "invalid environment variable name '" + name + "' in '${" + name + "}'";
+    auto value = env(name);
+    if (!value) return "environment variable '" + name + "' is not set";
+    out += *value;
+    i = close + 1;
+  }
+  return std::nullopt;
+}
+
+std::optional<Node> parse_document(std::string_view text, Diagnostics& diags,
+                                   const EnvLookup* env) {
+  std::vector<YAML::Node> docs;
+  try {
+    docs = YAML::LoadAll(std::string(text));
+  } catch (const YAML::ParserException& e) {
+    const Mark at =
+        e.mark.line >= 0 && e.mark.column >= 0 ? Mark{e.mark.line + 1, e.mark.column + 1} : Mark{};
+    diags.error(at, "syntax error: " + e.msg);
+    return std::nullopt;
+  } catch (const YAML::Exception& e) {
+    diags.error(Mark{}, std::string("syntax error: ") + e.what());
+    return std::nullopt;
+  }
+  if (docs.empty()) return Node{};
+  if (docs.size() > 1) {
+    const YAML::Mark m = docs[1].Mark();
+    diags.error(m.line >= 0 ? Mark{m.line + 1, m.column + 1} : Mark{},
+                "expected one YAML document, found " + std::to_string(docs.size()));
+  }
+  Converter conv(diags, env);
+  Node root = conv.convert(docs.front(), Mark{}, 0);
+  if (conv.over_budget()) return std::nullopt;
+  return root;
+}
+
+void merge_into(Node& base, const Node& over) {
+  if (!base.is_map() || !over.is_map()) {
+    base = over;
+    return;
+  }
+  for (const auto& oe : over.entries) {
+    if (Entry* be = base.find(oe.key)) {
+      if (!(be->value.is_map() && oe.value.is_map())) be->key_mark = oe.key_mark;
+      merge_into(be->value, oe.value);
+    } else {
+      base.entries.push_back(oe);
+    }
+  }
+}
+
+std::string canonical_json(const Node& node) {
+  return to_json(node).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j)
+    prev[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t sub = prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1);
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, sub});
+    }
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+std::string closest(std::string_view word, const std::vector<std::string>& candidates) {
+  // A typo is a few edits away; past a third of the word it is a different word.
+  const std::size_t limit = std::max<std::size_t>(2, word.size() / 3);
+  std::string best;
+  std::size_t best_d = limit + 1;
+  for (const auto& c : candidates) {
+    const std::size_t d = edit_distance(word, c);
+    if (d < best_d && d < std::max(word.size(), c.size())) {
+      best_d = d;
+      best = c;
+    }
+  }
+  return best;
+}
+
+std::optional<long long> parse_integer(std::string_view s) {
+  std::string_view digits = s;
+  bool negative = false;
+  if (!digits.empty() && (digits[0] == '+' || digits[0] == '-')) {
+    negative = digits[0] == '-';
+    digits.remove_prefix(1);
+  }
+  int base = 10;
+  if (digits.size() > 2 && digits[0] == '0' && (digits[1] == 'x' || digits[1] == 'X')) {
+    base = 16;
+    digits.remove_prefix(2);
+  }
+  if (digits.empty()) return std::nullopt;
+  unsigned long long v = 0;
+  auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), v, base);
+  if (ec != std::errc() || ptr != digits.data() + digits.size()) return std::nullopt;
+  if (v > static_cast<unsigned long long>(std::numeric_limits<long long>::max()))
+    return std::nullopt;
+  const auto sv = static_cast<long long>(v);
+  return negative ? -sv : sv;
+}
+
+std::optional<double> parse_decimal(std::string_view s) {
+  std::string_view body = s;
+  if (!body.empty() && (body[0] == '+' || body[0] == '-')) body.remove_prefix(1);
+  // Plain decimal notation only: no hex floats, inf or nan.
+  std::size_t i = 0, int_digits = 0, frac_digits = 0;
+  while (i < body.size() && body[i] >= '0' && body[i] <= '9')
+    ++i, ++int_digits;
+  if (i < body.size() && body[i] == '.') {
+    ++i;
+    while (i < body.size() && body[i] >= '0' && body[i] <= '9')
+      ++i, ++frac_digits;
+  }
+  if (int_digits + frac_digits == 0) return std::nullopt;
+  if (i < body.size() && (body[i] == 'e' || body[i] == 'E')) {
+    ++i;
+    if (i < body.size() && (body[i] == '+' || body[i] == '-')) ++i;
+    std::size_t exp_digits = 0;
+    while (i < body.size() && body[i] >= '0' && body[i] <= '9')
+      ++i, ++exp_digits;
+    if (exp_digits == 0) return std::nullopt;
+  }
+  if (i != body.size()) return std::nullopt;
+  double v = 0;
+  auto [ptr, ec] = std::from_chars(body.data(), body.data() + body.size(), v);
+  if (ec != std::errc() || ptr != body.data() + body.size()) return std::nullopt;
+  if (!std::isfinite(v)) return std::nullopt;
+  return (!s.empty() && s[0] == '-') ? -v : v;
+}
+
+std::optional<bool> parse_bool(std::string_view s) {
+  if (s == "true" || s == "True" || s == "TRUE") return true;
+  if (s == "false" || s == "False" || s == "FALSE") return false;
+  return std::nullopt;
+}
+
+}  // namespace pollux::config::detail
