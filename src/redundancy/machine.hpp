@@ -1,0 +1,166 @@
+// The redundancy state machine (redundancy.md "Roles and activity" and "Transitions" 1-5):
+// pure policy that decides this node's activity from link events, commands, handover messages
+// and `now`. It does no I/O and reads no clock; it returns effects for the node to carry out and
+// one Transition record per activity change (the API's "events" list).
+//
+// Handover (transition 5) is a two-step with an ack so that two nodes never drive one line:
+//   taker  -> giver  handover_request   (only when the taker asked; a giver may start unasked)
+//   giver: go_standby (stop polling, close ports), then the node calls on_released()
+//   giver  -> taker  handover_ack       ("my ports are closed")
+//   taker: become_active (open ports, poll)
+//   taker  -> giver  handover_done
+// A handover not finished within failover_timeout_ms leaves the master active: a master that
+// gave activity away takes it back; a backup that gave it stays standby. A master whose own
+// request was never acknowledged stays standby (the backup never let go, so taking activity
+// would make two active nodes) and, with automatic recovery, asks again on the next heartbeat.
+//
+// Liveness: only silence lets a standby node take over (transition 2). Silence is measured from
+// the last thing heard from the peer: an authenticated message or an authentication failure.
+// An authentication failure proves the peer alive, so after one the node does not take over
+// until a connection attempt fails outright (on_link_down) -- a wrong key never yields two
+// active nodes. When both nodes turn out active (after a partition), the backup yields.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/model.hpp"
+#include "redundancy/messages.hpp"
+#include "runtime/clock.hpp"
+
+namespace pollux::redundancy {
+
+// One activity change: {"seq","time","from","to","reason"} in GET /api/v1/redundancy.
+struct Transition {
+  std::uint64_t seq = 0;
+  runtime::TimePoint time;
+  Activity from = Activity::standby;
+  Activity to = Activity::standby;
+  std::string reason;
+};
+
+enum class EffectKind {
+  become_active,          // open channels and poll, from the last runtime state received
+  go_standby,             // stop polling, close ports (TCP stays open when keep_tcp_open)
+  send_full_state,        // hand the runtime state to the peer (before go_standby)
+  send_handover_request,  // ask the peer to give activity to this node
+  send_handover_ack,      // tell the peer our ports are closed
+  send_handover_done,     // tell the peer we are active
+};
+std::string_view to_string(EffectKind k);
+
+struct Effect {
+  EffectKind kind;
+  std::string reason;
+  bool keep_tcp_open = false;  // go_standby only: warm standby keeps TCP connections
+  friend bool operator==(const Effect&, const Effect&) = default;
+};
+
+struct Decision {
+  std::vector<Effect> effects;  // carry out in order
+  std::vector<Transition> transitions;
+  bool empty() const { return effects.empty() && transitions.empty(); }
+};
+
+struct CommandResult {
+  bool accepted = false;
+  std::string refusal;  // why not (the API answers 409 with it)
+  Decision decision;
+};
+
+// Reasons used in transitions and handover messages.
+namespace reason {
+inline constexpr std::string_view startup_allowance_expired = "startup_allowance_expired";
+inline constexpr std::string_view backup_standby = "backup_standby";
+inline constexpr std::string_view master_lost = "master_lost";
+inline constexpr std::string_view backup_lost = "backup_lost";
+inline constexpr std::string_view master_back = "master_back";
+inline constexpr std::string_view master_active = "master_active";
+inline constexpr std::string_view force_failover = "force_failover";
+inline constexpr std::string_view recover = "recover";
+inline constexpr std::string_view handover_timeout = "handover_timeout";
+}  // namespace reason
+
+class Machine {
+ public:
+  // `mode` is this node's role; the settings are its own (node-local) redundancy section.
+  Machine(config::RedundancyMode mode, const config::RedundancySettings& settings);
+
+  // Starts the clocks: the master waits startup_allowance_ms, the backup's silence clock runs.
+  Decision start(runtime::TimePoint now);
+
+  // Link events (from the PeerLink).
+  Decision on_connected(runtime::TimePoint now);      // TCP up, handshake running
+  Decision on_authenticated(runtime::TimePoint now);  // handshake succeeded
+  // Any authenticated message; heartbeats and their acks carry the peer's activity.
+  Decision on_peer_heard(runtime::TimePoint now, std::optional<Activity> peer_activity);
+  Decision on_auth_failed(runtime::TimePoint now);
+  // Connection lost, refused, timed out or dropped for a protocol error.
+  Decision on_link_down(runtime::TimePoint now);
+
+  // Deadlines: the node arms one executor timer for next_deadline() and calls on_timer.
+  std::optional<runtime::TimePoint> next_deadline() const;
+  Decision on_timer(runtime::TimePoint now);
+
+  // Operator commands (POST /api/v1/redundancy/force-failover and /recover).
+  CommandResult force_failover(runtime::TimePoint now);
+  CommandResult recover(runtime::TimePoint now);
+
+  // Handover messages from the peer, and the node's report that its ports are closed.
+  Decision on_handover_request(runtime::TimePoint now, std::string_view why);
+  Decision on_handover_ack(runtime::TimePoint now, std::string_view why);
+  Decision on_handover_done(runtime::TimePoint now);
+  Decision on_released(runtime::TimePoint now);
+
+  config::RedundancyMode mode() const { return mode_; }
+  Activity activity() const { return activity_; }
+  // What heartbeats report: a node still closing its ports counts as active, so the peer never
+  // reads "standby" before the ports are really closed.
+  Activity advertised_activity() const;
+  // Whether TCP channel connections stay open (active, or a warm standby).
+  bool keep_tcp_open() const;
+  bool peer_connected() const { return connected_; }
+  bool peer_authenticated() const { return authenticated_; }
+  std::optional<Activity> peer_activity() const { return peer_activity_; }
+  bool handover_in_progress() const;
+  // The most recent transitions, oldest first (bounded).
+  const std::deque<Transition>& transitions() const { return history_; }
+
+  static constexpr std::size_t kHistory = 256;
+
+ private:
+  enum class Phase { none, startup, giving, gave, requested };
+
+  void change(Decision& d, runtime::TimePoint now, Activity to, std::string_view why);
+  void give(Decision& d, runtime::TimePoint now, std::string_view why);
+  void request(Decision& d, runtime::TimePoint now, std::string_view why);
+  void take(Decision& d, runtime::TimePoint now, std::string_view why);
+  void evaluate_peer(Decision& d, runtime::TimePoint now);
+  std::optional<std::string> command_refusal() const;
+  bool is_master() const { return mode_ == config::RedundancyMode::master; }
+  runtime::Duration timeout() const;
+
+  config::RedundancyMode mode_;
+  config::RedundancySettings settings_;
+  Activity activity_;
+  Phase phase_ = Phase::none;
+  std::string phase_reason_;
+  runtime::TimePoint phase_deadline_{};
+  runtime::TimePoint last_heard_{};
+  bool started_ = false;
+  bool auth_hold_ = false;
+  // Set by start(): the next report of an active backup is "master back" (transition 3). Not
+  // set after a forced failover, so automatic recovery never undoes an operator's command.
+  bool master_back_pending_ = false;
+  bool connected_ = false;
+  bool authenticated_ = false;
+  std::optional<Activity> peer_activity_;
+  std::uint64_t next_seq_ = 1;
+  std::deque<Transition> history_;
+};
+
+}  // namespace pollux::redundancy

@@ -1,0 +1,618 @@
+#include "redundancy/machine.hpp"
+
+#include <gtest/gtest.h>
+
+#include "runtime/manual_executor.hpp"
+
+namespace pollux::redundancy {
+namespace {
+
+using config::Recovery;
+using config::RedundancyMode;
+using config::RedundancySettings;
+using config::Standby;
+using runtime::milliseconds;
+
+}  // namespace
+
+void PrintTo(Activity a, std::ostream* os) {
+  *os << to_string(a);
+}
+
+namespace {
+
+RedundancySettings settings(Recovery recovery = Recovery::automatic,
+                            Standby standby = Standby::cold) {
+  RedundancySettings s;
+  s.psk = "k";
+  s.heartbeat_interval_ms = 500;
+  s.failover_timeout_ms = 3000;
+  s.startup_allowance_ms = 5000;
+  s.recovery = recovery;
+  s.standby = standby;
+  return s;
+}
+
+std::vector<EffectKind> kinds(const Decision& d) {
+  std::vector<EffectKind> k;
+  for (const auto& e : d.effects)
+    k.push_back(e.kind);
+  return k;
+}
+
+// One machine whose deadlines run on a ManualExecutor, as the node will wire it.
+struct Solo {
+  runtime::ManualExecutor ex;
+  Machine m;
+  runtime::TimerId timer;
+  std::vector<Effect> effects;
+
+  Solo(RedundancyMode mode, RedundancySettings s) : m(mode, s) {}
+  Decision apply(Decision d) {
+    effects.insert(effects.end(), d.effects.begin(), d.effects.end());
+    if (timer) ex.cancel(timer);
+    timer = {};
+    if (auto due = m.next_deadline())
+      timer = ex.schedule_at(*due, [this] {
+        timer = {};
+        apply(m.on_timer(ex.now()));
+      });
+    return d;
+  }
+  void start() { apply(m.start(ex.now())); }
+};
+
+TEST(RedundancyMachine, IndependentIsAlwaysActiveAndRefusesCommands) {
+  Solo s(RedundancyMode::independent, settings());
+  s.start();
+  EXPECT_EQ(s.m.activity(), Activity::active);
+  EXPECT_FALSE(s.m.next_deadline());
+  EXPECT_EQ(s.m.force_failover(s.ex.now()).refusal, "node is not part of a redundant pair");
+  EXPECT_FALSE(s.m.recover(s.ex.now()).accepted);
+  s.ex.advance(runtime::seconds(60));
+  EXPECT_EQ(s.m.activity(), Activity::active);
+  EXPECT_TRUE(s.m.transitions().empty());
+}
+
+TEST(RedundancyMachine, MasterBecomesActiveWhenStartupAllowanceExpires) {
+  Solo s(RedundancyMode::master, settings());
+  const auto t0 = s.ex.now();
+  s.start();
+  EXPECT_EQ(s.m.activity(), Activity::standby);
+  s.ex.advance(milliseconds(4999));
+  EXPECT_EQ(s.m.activity(), Activity::standby);
+  EXPECT_TRUE(s.effects.empty());
+  s.ex.advance(milliseconds(1));
+  EXPECT_EQ(s.m.activity(), Activity::active);
+  ASSERT_EQ(s.m.transitions().size(), 1u);
+  const Transition& t = s.m.transitions().front();
+  EXPECT_EQ(t.seq, 1u);
+  EXPECT_EQ(t.time, t0 + milliseconds(5000));
+  EXPECT_EQ(t.from, Activity::standby);
+  EXPECT_EQ(t.to, Activity::active);
+  EXPECT_EQ(t.reason, "startup_allowance_expired");
+  ASSERT_EQ(s.effects.size(), 1u);
+  EXPECT_EQ(s.effects[0].kind, EffectKind::become_active);
+  // Once active, silence from the backup changes nothing.
+  s.ex.advance(runtime::seconds(60));
+  EXPECT_EQ(s.m.transitions().size(), 1u);
+}
+
+TEST(RedundancyMachine, MasterActiveAtOnceWhenBackupConnectsStandby) {
+  Solo s(RedundancyMode::master, settings());
+  s.start();
+  s.ex.advance(milliseconds(1200));
+  s.apply(s.m.on_connected(s.ex.now()));
+  s.apply(s.m.on_authenticated(s.ex.now()));
+  EXPECT_EQ(s.m.activity(), Activity::standby);  // activity unknown until the first heartbeat
+  Decision d = s.apply(s.m.on_peer_heard(s.ex.now(), Activity::standby));
+  EXPECT_EQ(kinds(d), std::vector{EffectKind::become_active});
+  EXPECT_EQ(s.m.activity(), Activity::active);
+  ASSERT_EQ(d.transitions.size(), 1u);
+  EXPECT_EQ(d.transitions[0].reason, "backup_standby");
+  EXPECT_EQ(d.transitions[0].time, s.ex.now());
+}
+
+TEST(RedundancyMachine, MasterStaysStandbyWhenBackupActiveAndRecoveryManual) {
+  Solo s(RedundancyMode::master, settings(Recovery::manual));
+  s.start();
+  s.apply(s.m.on_authenticated(s.ex.now()));
+  Decision d = s.apply(s.m.on_peer_heard(s.ex.now(), Activity::active));
+  EXPECT_TRUE(d.empty());
+  // Heartbeats keep coming; the allowance passing changes nothing.
+  for (int i = 0; i < 40; ++i) {
+    s.ex.advance(milliseconds(500));
+    s.apply(s.m.on_peer_heard(s.ex.now(), Activity::active));
+  }
+  EXPECT_EQ(s.m.activity(), Activity::standby);
+  EXPECT_TRUE(s.effects.empty());
+  EXPECT_TRUE(s.m.transitions().empty());
+}
+
+TEST(RedundancyMachine, MasterRequestsHandoverWhenBackupActiveAndRecoveryAutomatic) {
+  Solo s(RedundancyMode::master, settings(Recovery::automatic));
+  s.start();
+  s.apply(s.m.on_authenticated(s.ex.now()));
+  Decision d = s.apply(s.m.on_peer_heard(s.ex.now(), Activity::active));
+  ASSERT_EQ(kinds(d), std::vector{EffectKind::send_handover_request});
+  EXPECT_EQ(d.effects[0].reason, "master_back");
+  EXPECT_EQ(s.m.activity(), Activity::standby);  // not before the backup's ports are closed
+  EXPECT_TRUE(s.m.handover_in_progress());
+  // The backup's "standby" heartbeat while it closes its ports must not make us active.
+  d = s.apply(s.m.on_peer_heard(s.ex.now(), Activity::standby));
+  EXPECT_TRUE(d.empty());
+  d = s.apply(s.m.on_handover_ack(s.ex.now(), "master_back"));
+  EXPECT_EQ(kinds(d), (std::vector{EffectKind::become_active, EffectKind::send_handover_done}));
+  EXPECT_EQ(d.transitions.at(0).reason, "master_back");
+}
+
+TEST(RedundancyMachine, BackupTakesOverAfterSilence) {
+  Solo s(RedundancyMode::backup, settings());
+  s.start();
+  s.apply(s.m.on_authenticated(s.ex.now()));
+  for (int i = 0; i < 10; ++i) {
+    s.ex.advance(milliseconds(500));
+    s.apply(s.m.on_peer_heard(s.ex.now(), Activity::active));
+  }
+  const auto last = s.ex.now();
+  s.apply(s.m.on_link_down(s.ex.now()));
+  s.ex.advance(milliseconds(2999));
+  EXPECT_EQ(s.m.activity(), Activity::standby);
+  s.ex.advance(milliseconds(1));
+  EXPECT_EQ(s.m.activity(), Activity::active);
+  ASSERT_EQ(s.m.transitions().size(), 1u);
+  EXPECT_EQ(s.m.transitions()[0].reason, "master_lost");
+  EXPECT_EQ(s.m.transitions()[0].time, last + milliseconds(3000));
+  EXPECT_EQ(s.effects.back().kind, EffectKind::become_active);
+}
+
+TEST(RedundancyMachine, BackupTakesOverWhenMasterNeverAppears) {
+  Solo s(RedundancyMode::backup, settings());
+  s.start();
+  s.apply(s.m.on_link_down(s.ex.now() + milliseconds(100)));  // connection refused
+  s.ex.advance(milliseconds(3000));
+  EXPECT_EQ(s.m.activity(), Activity::active);
+}
+
+TEST(RedundancyMachine, SilenceOnALiveLinkAlsoCountsAsMasterLost) {
+  // Heartbeat answers stop although TCP stays up (a hung master).
+  Solo s(RedundancyMode::backup, settings());
+  s.start();
+  s.apply(s.m.on_authenticated(s.ex.now()));
+  s.apply(s.m.on_peer_heard(s.ex.now(), Activity::active));
+  s.ex.advance(milliseconds(3000));
+  EXPECT_EQ(s.m.activity(), Activity::active);
+}
+
+TEST(RedundancyMachine, AuthenticationFailureNeverCausesTakeover) {
+  Solo s(RedundancyMode::backup, settings());
+  s.start();
+  // A wrong key: every attempt fails authentication, with backoff longer than the timeout.
+  for (int i = 0; i < 30; ++i) {
+    s.apply(s.m.on_connected(s.ex.now()));
+    s.apply(s.m.on_auth_failed(s.ex.now()));
+    s.ex.advance(milliseconds(7000));
+    ASSERT_EQ(s.m.activity(), Activity::standby) << "attempt " << i;
+  }
+  EXPECT_FALSE(s.m.peer_authenticated());
+  EXPECT_TRUE(s.m.transitions().empty());
+  // Only when the master really goes quiet (refused connection) does silence count, measured
+  // from the last authentication failure, which is long past here.
+  s.apply(s.m.on_link_down(s.ex.now()));
+  s.ex.advance(milliseconds(0));
+  EXPECT_EQ(s.m.activity(), Activity::active);
+  EXPECT_EQ(s.m.transitions().back().reason, "master_lost");
+}
+
+TEST(RedundancyMachine, ForceFailoverRefusedWithoutAnAuthenticatedPeer) {
+  Solo s(RedundancyMode::master, settings());
+  s.start();
+  s.ex.advance(milliseconds(5000));
+  ASSERT_EQ(s.m.activity(), Activity::active);
+  auto r = s.m.force_failover(s.ex.now());
+  EXPECT_FALSE(r.accepted);
+  EXPECT_EQ(r.refusal, "peer not connected");
+  EXPECT_TRUE(r.decision.empty());
+  s.apply(s.m.on_connected(s.ex.now()));
+  EXPECT_EQ(s.m.force_failover(s.ex.now()).refusal, "peer not authenticated");
+  s.apply(s.m.on_auth_failed(s.ex.now()));
+  EXPECT_EQ(s.m.force_failover(s.ex.now()).refusal, "peer not connected");
+  EXPECT_EQ(s.m.recover(s.ex.now()).refusal, "peer not connected");
+  EXPECT_EQ(s.m.activity(), Activity::active);
+}
+
+TEST(RedundancyMachine, ForceFailoverOnActiveNodeReleasesBeforeAck) {
+  Solo s(RedundancyMode::master, settings());
+  s.start();
+  s.apply(s.m.on_authenticated(s.ex.now()));
+  s.apply(s.m.on_peer_heard(s.ex.now(), Activity::standby));
+  ASSERT_EQ(s.m.activity(), Activity::active);
+  auto r = s.m.force_failover(s.ex.now());
+  ASSERT_TRUE(r.accepted);
+  s.apply(r.decision);
+  EXPECT_EQ(kinds(r.decision), (std::vector{EffectKind::send_full_state, EffectKind::go_standby}));
+  EXPECT_EQ(s.m.activity(), Activity::standby);
+  EXPECT_EQ(s.m.advertised_activity(), Activity::active);  // ports not closed yet
+  EXPECT_EQ(s.m.force_failover(s.ex.now()).refusal, "handover in progress");
+  Decision d = s.apply(s.m.on_released(s.ex.now()));
+  EXPECT_EQ(kinds(d), std::vector{EffectKind::send_handover_ack});
+  EXPECT_EQ(s.m.advertised_activity(), Activity::standby);
+  s.apply(s.m.on_handover_done(s.ex.now()));
+  EXPECT_FALSE(s.m.handover_in_progress());
+  // Handover finished: no timeout fallback, and automatic recovery does not undo a forced
+  // failover while the backup keeps answering as active.
+  for (int i = 0; i < 20; ++i) {
+    s.ex.advance(milliseconds(500));
+    s.apply(s.m.on_peer_heard(s.ex.now(), Activity::active));
+  }
+  EXPECT_EQ(s.m.activity(), Activity::standby);
+}
+
+TEST(RedundancyMachine, HandoverNotFinishedLeavesTheMasterActive) {
+  Solo s(RedundancyMode::master, settings());
+  s.start();
+  s.apply(s.m.on_authenticated(s.ex.now()));
+  s.apply(s.m.on_peer_heard(s.ex.now(), Activity::standby));
+  auto r = s.m.force_failover(s.ex.now());
+  s.apply(r.decision);
+  s.apply(s.m.on_released(s.ex.now()));
+  s.ex.advance(milliseconds(2999));
+  EXPECT_EQ(s.m.activity(), Activity::standby);
+  s.ex.advance(milliseconds(1));
+  EXPECT_EQ(s.m.activity(), Activity::active);
+  EXPECT_EQ(s.m.transitions().back().reason, "handover_timeout");
+  EXPECT_FALSE(s.m.handover_in_progress());
+}
+
+TEST(RedundancyMachine, BackupThatGaveStaysStandbyOnHandoverTimeout) {
+  Solo s(RedundancyMode::backup, settings());
+  s.start();
+  s.ex.advance(milliseconds(3000));  // master lost
+  ASSERT_EQ(s.m.activity(), Activity::active);
+  s.apply(s.m.on_authenticated(s.ex.now()));
+  s.apply(s.m.on_peer_heard(s.ex.now(), Activity::standby));
+  Decision d = s.apply(s.m.on_handover_request(s.ex.now(), "master_back"));
+  EXPECT_EQ(kinds(d), (std::vector{EffectKind::send_full_state, EffectKind::go_standby}));
+  s.apply(s.m.on_released(s.ex.now()));
+  // Heartbeats continue, done never arrives.
+  for (int i = 0; i < 12; ++i) {
+    s.ex.advance(milliseconds(500));
+    s.apply(s.m.on_peer_heard(s.ex.now(), Activity::standby));
+  }
+  EXPECT_FALSE(s.m.handover_in_progress());
+  EXPECT_EQ(s.m.activity(), Activity::standby);
+}
+
+TEST(RedundancyMachine, MasterWhoseRequestIsNeverAckedStaysStandby) {
+  Solo s(RedundancyMode::master, settings(Recovery::manual));
+  s.start();
+  s.apply(s.m.on_authenticated(s.ex.now()));
+  s.apply(s.m.on_peer_heard(s.ex.now(), Activity::active));
+  auto r = s.m.recover(s.ex.now());
+  ASSERT_TRUE(r.accepted);
+  s.apply(r.decision);
+  EXPECT_EQ(kinds(r.decision), std::vector{EffectKind::send_handover_request});
+  for (int i = 0; i < 8; ++i) {
+    s.ex.advance(milliseconds(500));
+    s.apply(s.m.on_peer_heard(s.ex.now(), Activity::active));
+  }
+  EXPECT_FALSE(s.m.handover_in_progress());
+  EXPECT_EQ(s.m.activity(), Activity::standby);
+}
+
+TEST(RedundancyMachine, ColdStandbyClosesEverythingWarmKeepsTcp) {
+  for (Standby mode : {Standby::cold, Standby::warm}) {
+    Solo s(RedundancyMode::backup, settings(Recovery::automatic, mode));
+    s.start();
+    EXPECT_EQ(s.m.keep_tcp_open(), mode == Standby::warm);
+    s.ex.advance(milliseconds(3000));
+    ASSERT_EQ(s.m.activity(), Activity::active);
+    EXPECT_TRUE(s.m.keep_tcp_open());
+    s.apply(s.m.on_authenticated(s.ex.now()));
+    s.apply(s.m.on_peer_heard(s.ex.now(), Activity::standby));
+    Decision d = s.apply(s.m.on_handover_request(s.ex.now(), "master_back"));
+    ASSERT_EQ(d.effects.size(), 2u);
+    EXPECT_EQ(d.effects[1].kind, EffectKind::go_standby);
+    EXPECT_EQ(d.effects[1].keep_tcp_open, mode == Standby::warm);
+    EXPECT_EQ(s.m.keep_tcp_open(), mode == Standby::warm);
+  }
+}
+
+TEST(RedundancyMachine, BackupYieldsWhenBothActive) {
+  Solo s(RedundancyMode::backup, settings());
+  s.start();
+  s.ex.advance(milliseconds(3000));
+  ASSERT_EQ(s.m.activity(), Activity::active);
+  s.apply(s.m.on_authenticated(s.ex.now()));
+  Decision d = s.apply(s.m.on_peer_heard(s.ex.now(), Activity::active));
+  EXPECT_EQ(kinds(d), std::vector{EffectKind::go_standby});
+  EXPECT_EQ(d.transitions.at(0).reason, "master_active");
+  EXPECT_EQ(s.m.activity(), Activity::standby);
+  EXPECT_TRUE(s.apply(s.m.on_released(s.ex.now())).empty());
+}
+
+TEST(RedundancyMachine, StandbyMasterTakesOverWhenBackupGoesSilent) {
+  Solo s(RedundancyMode::master, settings(Recovery::manual));
+  s.start();
+  s.apply(s.m.on_authenticated(s.ex.now()));
+  s.apply(s.m.on_peer_heard(s.ex.now(), Activity::active));
+  s.ex.advance(milliseconds(1000));
+  s.apply(s.m.on_peer_heard(s.ex.now(), Activity::active));
+  s.apply(s.m.on_link_down(s.ex.now()));
+  s.ex.advance(milliseconds(2999));
+  EXPECT_EQ(s.m.activity(), Activity::standby);
+  s.ex.advance(milliseconds(1));
+  EXPECT_EQ(s.m.activity(), Activity::active);
+  EXPECT_EQ(s.m.transitions().back().reason, "backup_lost");
+}
+
+TEST(RedundancyMachine, TransitionHistoryIsBoundedAndNumbered) {
+  Solo s(RedundancyMode::backup, settings());
+  s.start();
+  s.apply(s.m.on_authenticated(s.ex.now()));
+  for (std::size_t i = 0; i < Machine::kHistory + 10; ++i) {
+    s.ex.advance(milliseconds(3000));                          // silence: active
+    s.apply(s.m.on_peer_heard(s.ex.now(), Activity::active));  // master active: yield
+  }
+  ASSERT_EQ(s.m.transitions().size(), Machine::kHistory);
+  EXPECT_EQ(s.m.transitions().back().seq, 2 * (Machine::kHistory + 10));
+  EXPECT_EQ(s.m.transitions().front().seq, s.m.transitions().back().seq - Machine::kHistory + 1);
+}
+
+// Two machines wired as the nodes will be: messages delivered in order through the executor,
+// heartbeats every 500 ms while the link is up, ports closing in 200 ms. Every become_active
+// checks that the other node's ports are closed (the handover order of transition 5).
+struct PairHarness {
+  struct Node {
+    std::unique_ptr<Machine> m;
+    runtime::TimerId timer;
+    bool holds_ports = false;
+    std::vector<Effect> effects;
+  };
+
+  runtime::ManualExecutor ex;
+  Node master;
+  Node backup;
+  bool link_up = false;
+  bool drop_handover = false;
+  bool allow_overlap = false;
+  int overlaps = 0;
+  runtime::TimerId heartbeat;
+
+  explicit PairHarness(RedundancySettings s) {
+    master.m = std::make_unique<Machine>(RedundancyMode::master, s);
+    backup.m = std::make_unique<Machine>(RedundancyMode::backup, s);
+  }
+  Node& other(Node& n) { return &n == &master ? backup : master; }
+
+  void apply(Node& n, Decision d) {
+    for (const Effect& e : d.effects) {
+      n.effects.push_back(e);
+      switch (e.kind) {
+        case EffectKind::become_active:
+          if (other(n).holds_ports) {
+            ++overlaps;
+            if (!allow_overlap) ADD_FAILURE() << "both nodes hold the ports";
+          }
+          n.holds_ports = true;
+          break;
+        case EffectKind::go_standby:
+          ex.schedule_after(milliseconds(200), [this, &n] {
+            n.holds_ports = false;
+            apply(n, n.m->on_released(ex.now()));
+          });
+          break;
+        case EffectKind::send_full_state:
+          break;
+        case EffectKind::send_handover_request:
+          send(n, [this, why = e.reason](Node& to) {
+            apply(to, to.m->on_handover_request(ex.now(), why));
+          });
+          break;
+        case EffectKind::send_handover_ack:
+          send(n, [this, why = e.reason](Node& to) {
+            apply(to, to.m->on_handover_ack(ex.now(), why));
+          });
+          break;
+        case EffectKind::send_handover_done:
+          send(n, [this](Node& to) { apply(to, to.m->on_handover_done(ex.now())); });
+          break;
+      }
+    }
+    rearm(n);
+  }
+  void rearm(Node& n) {
+    if (n.timer) ex.cancel(n.timer);
+    n.timer = {};
+    if (auto due = n.m->next_deadline())
+      n.timer = ex.schedule_at(*due, [this, &n] {
+        n.timer = {};
+        apply(n, n.m->on_timer(ex.now()));
+      });
+  }
+  void send(Node& from, std::function<void(Node&)> deliver) {
+    if (!link_up || drop_handover) return;
+    Node& to = other(from);
+    ex.post([this, &to, deliver] {
+      if (link_up) deliver(to);
+    });
+  }
+  void start_master() { apply(master, master.m->start(ex.now())); }
+  void start_backup() { apply(backup, backup.m->start(ex.now())); }
+  void connect() {
+    link_up = true;
+    apply(master, master.m->on_authenticated(ex.now()));
+    apply(backup, backup.m->on_authenticated(ex.now()));
+    beat();
+  }
+  void disconnect() {
+    link_up = false;
+    if (heartbeat) ex.cancel(heartbeat);
+    apply(master, master.m->on_link_down(ex.now()));
+    apply(backup, backup.m->on_link_down(ex.now()));
+  }
+  // Backup heartbeat, master answer: each side learns the other's advertised activity.
+  void beat() {
+    if (!link_up) return;
+    apply(master, master.m->on_peer_heard(ex.now(), backup.m->advertised_activity()));
+    apply(backup, backup.m->on_peer_heard(ex.now(), master.m->advertised_activity()));
+    heartbeat = ex.schedule_after(milliseconds(500), [this] { beat(); });
+  }
+  void restart_master(RedundancySettings s) {
+    if (master.timer) ex.cancel(master.timer);
+    master = Node{};
+    master.m = std::make_unique<Machine>(RedundancyMode::master, s);
+  }
+  void run(runtime::Duration d) { ex.advance(d); }
+};
+
+TEST(RedundancyPair, MasterStartsActiveWithBackupStandby) {
+  PairHarness p(settings());
+  p.start_backup();
+  p.start_master();
+  p.connect();
+  p.run(milliseconds(100));
+  EXPECT_EQ(p.master.m->activity(), Activity::active);
+  EXPECT_EQ(p.backup.m->activity(), Activity::standby);
+  EXPECT_TRUE(p.master.holds_ports);
+  p.run(runtime::seconds(30));
+  EXPECT_EQ(p.backup.m->activity(), Activity::standby);
+  EXPECT_TRUE(p.backup.m->transitions().empty());
+}
+
+TEST(RedundancyPair, ForceFailoverBothWays) {
+  PairHarness p(settings());
+  p.start_backup();
+  p.start_master();
+  p.connect();
+  p.run(milliseconds(100));
+  // On the active master: activity moves to the backup.
+  auto r = p.master.m->force_failover(p.ex.now());
+  ASSERT_TRUE(r.accepted) << r.refusal;
+  p.apply(p.master, r.decision);
+  p.run(milliseconds(100));
+  EXPECT_TRUE(p.master.holds_ports);  // still closing: the backup must wait
+  EXPECT_EQ(p.backup.m->activity(), Activity::standby);
+  p.run(milliseconds(200));
+  EXPECT_EQ(p.master.m->activity(), Activity::standby);
+  EXPECT_EQ(p.backup.m->activity(), Activity::active);
+  EXPECT_EQ(p.backup.m->transitions().back().reason, "force_failover");
+  p.run(runtime::seconds(10));  // stable: no automatic recovery fights a forced failover
+  EXPECT_EQ(p.backup.m->activity(), Activity::active);
+
+  // On the standby master: it asks the active backup to give activity back.
+  r = p.master.m->force_failover(p.ex.now());
+  ASSERT_TRUE(r.accepted) << r.refusal;
+  p.apply(p.master, r.decision);
+  p.run(milliseconds(500));
+  EXPECT_EQ(p.master.m->activity(), Activity::active);
+  EXPECT_EQ(p.backup.m->activity(), Activity::standby);
+  EXPECT_EQ(p.overlaps, 0);
+
+  // On the standby backup: it asks the master.
+  r = p.backup.m->force_failover(p.ex.now());
+  ASSERT_TRUE(r.accepted) << r.refusal;
+  p.apply(p.backup, r.decision);
+  p.run(milliseconds(500));
+  EXPECT_EQ(p.backup.m->activity(), Activity::active);
+  EXPECT_EQ(p.master.m->activity(), Activity::standby);
+}
+
+TEST(RedundancyPair, MasterLostThenBackAutomatic) {
+  PairHarness p(settings(Recovery::automatic));
+  p.start_backup();
+  p.start_master();
+  p.connect();
+  p.run(milliseconds(100));
+  ASSERT_EQ(p.master.m->activity(), Activity::active);
+
+  // The master dies: its ports close with the process, the link goes quiet.
+  p.master.holds_ports = false;
+  p.disconnect();  // last heartbeat was at connect(), 100 ms ago
+  p.run(milliseconds(2899));
+  EXPECT_EQ(p.backup.m->activity(), Activity::standby);
+  p.run(milliseconds(1));
+  EXPECT_EQ(p.backup.m->activity(), Activity::active);
+  EXPECT_EQ(p.backup.m->transitions().back().reason, "master_lost");
+
+  // The master restarts: the backup hands over (state first, then closes), then the master
+  // becomes active.
+  p.restart_master(settings(Recovery::automatic));
+  p.start_master();
+  p.run(milliseconds(1000));
+  p.connect();
+  p.run(milliseconds(1000));
+  EXPECT_EQ(p.master.m->activity(), Activity::active);
+  EXPECT_EQ(p.backup.m->activity(), Activity::standby);
+  EXPECT_EQ(p.master.m->transitions().back().reason, "master_back");
+  const auto& be = p.backup.effects;
+  ASSERT_GE(be.size(), 3u);
+  EXPECT_EQ(be[be.size() - 2].kind, EffectKind::go_standby);
+  EXPECT_EQ(be[be.size() - 3].kind, EffectKind::send_full_state);
+  EXPECT_EQ(be.back().kind, EffectKind::send_handover_ack);
+  EXPECT_EQ(p.overlaps, 0);
+}
+
+TEST(RedundancyPair, MasterBackManualWaitsForRecoverOnEitherNode) {
+  for (bool on_master : {true, false}) {
+    PairHarness p(settings(Recovery::manual));
+    p.start_backup();
+    p.run(milliseconds(3000));
+    ASSERT_EQ(p.backup.m->activity(), Activity::active);
+    p.start_master();
+    p.connect();
+    p.run(runtime::seconds(20));  // far past the startup allowance
+    EXPECT_EQ(p.master.m->activity(), Activity::standby);
+    EXPECT_EQ(p.backup.m->activity(), Activity::active);
+
+    PairHarness::Node& n = on_master ? p.master : p.backup;
+    auto r = n.m->recover(p.ex.now());
+    ASSERT_TRUE(r.accepted) << r.refusal;
+    p.apply(n, r.decision);
+    p.run(milliseconds(500));
+    EXPECT_EQ(p.master.m->activity(), Activity::active) << on_master;
+    EXPECT_EQ(p.backup.m->activity(), Activity::standby);
+    EXPECT_EQ(p.master.m->transitions().back().reason, "recover");
+    EXPECT_EQ(p.overlaps, 0);
+    p.run(runtime::seconds(10));
+    EXPECT_EQ(p.master.m->activity(), Activity::active);
+  }
+}
+
+TEST(RedundancyPair, LostHandoverMessagesLeaveTheMasterActive) {
+  PairHarness p(settings());
+  p.start_backup();
+  p.start_master();
+  p.connect();
+  p.run(milliseconds(100));
+  p.drop_handover = true;  // heartbeats flow, handover messages are lost
+  auto r = p.master.m->force_failover(p.ex.now());
+  p.apply(p.master, r.decision);
+  p.run(milliseconds(2900));
+  EXPECT_EQ(p.master.m->activity(), Activity::standby);
+  p.run(milliseconds(100));
+  EXPECT_EQ(p.master.m->activity(), Activity::active);
+  EXPECT_EQ(p.backup.m->activity(), Activity::standby);
+  EXPECT_EQ(p.master.m->transitions().back().reason, "handover_timeout");
+}
+
+TEST(RedundancyPair, PartitionHealsWithTheMasterActive) {
+  PairHarness p(settings());
+  p.start_backup();
+  p.start_master();
+  p.connect();
+  p.run(milliseconds(100));
+  p.allow_overlap = true;  // a partition lets both run; healing must resolve it
+  p.disconnect();
+  p.run(milliseconds(4000));
+  EXPECT_EQ(p.master.m->activity(), Activity::active);
+  EXPECT_EQ(p.backup.m->activity(), Activity::active);
+  p.connect();
+  p.run(milliseconds(500));
+  EXPECT_EQ(p.master.m->activity(), Activity::active);
+  EXPECT_EQ(p.backup.m->activity(), Activity::standby);
+  EXPECT_EQ(p.backup.m->transitions().back().reason, "master_active");
+}
+
+}  // namespace
+}  // namespace pollux::redundancy
