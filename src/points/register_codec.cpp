@@ -1,5 +1,6 @@
 #include "points/register_codec.hpp"
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
 #include <limits>
@@ -79,7 +80,14 @@ std::error_code invalid() {
 // Rounds half away from zero and checks the type's range; gives the raw two's complement bits.
 std::error_code integer_from_double(PointType t, double x, std::uint64_t& raw) {
   if (std::isnan(x)) return invalid();
-  const double r = std::round(x);  // std::round: halves away from zero
+  double r = std::round(x);  // std::round: halves away from zero
+  // (value − offset) / scale of a decimal the operator typed is rarely exact in binary:
+  // 12.35 / 0.1 is 123.49999999999999. A result within a few ulps of a half is that half, so
+  // it rounds away from zero as config.md says.
+  const double frac = std::fabs(x - std::trunc(x));
+  if (std::fabs(frac - 0.5) <= 1e-9 * std::max(1.0, std::fabs(x))) {
+    r = x > 0 ? std::trunc(x) + 1 : std::trunc(x) - 1;
+  }
   const Range range = range_of(t);
   // 2^63 and 2^64 are exact doubles; compare against them, not against the integer limits.
   if (is_signed(t)) {

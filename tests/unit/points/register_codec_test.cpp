@@ -252,6 +252,14 @@ TEST(RegisterCodec, WritesRoundHalfAwayFromZero) {
   auto off = point(PointType::uint16, Order::big, Order::big, 0.1, 100);
   ASSERT_FALSE(encode_registers(off, Value{std::int64_t{112}}, out));  // (112 − 100) / 0.1
   EXPECT_EQ(out[0], 120);
+  // Decimal inputs that are not exact in binary still round their half away from zero.
+  auto tenth = point(PointType::int16, Order::big, Order::big, 0.1);
+  ASSERT_FALSE(encode_registers(tenth, Value{12.35}, out));  // 123.49999999999999 in binary
+  EXPECT_EQ(out[0], 124);
+  ASSERT_FALSE(encode_registers(tenth, Value{-12.35}, out));
+  EXPECT_EQ(out[0], static_cast<std::uint16_t>(-124));
+  ASSERT_FALSE(encode_registers(tenth, Value{12.34}, out));
+  EXPECT_EQ(out[0], 123);
   auto unscaled = point(PointType::uint16);
   ASSERT_FALSE(encode_registers(unscaled, Value{2.5}, out));
   EXPECT_EQ(out[0], 3);
