@@ -2,7 +2,9 @@
 // is an event ..."; spec/api.md GET /api/v1/events?since=N).
 //
 // Sequence numbers start at 1 and never repeat, so a client polling `since(last_seen)` misses
-// nothing that is still kept; when the ring is full the oldest event is dropped.
+// nothing that is still kept; when the ring is full the oldest event is dropped. A standby node
+// mirrors the active node's ring with append(), keeping the active node's numbers, so a client
+// sees the same seq on both nodes. Not thread-safe: used from the node's I/O thread only.
 #pragma once
 
 #include <cstddef>
@@ -34,6 +36,9 @@ class EventRing {
 
   // Records a change and returns it with its sequence number.
   const Event& push(runtime::WallTime time, std::string device, const LineChange& change);
+  // Mirrors an event received from the peer, keeping its seq; later pushes continue after it.
+  // Returns false (and keeps nothing) when its seq is not newer than last_seq().
+  bool append(Event event);
   // Kept events with seq > `seq`, oldest first (all kept events for 0).
   std::vector<Event> since(std::uint64_t seq) const;
 
@@ -48,6 +53,9 @@ class EventRing {
   std::size_t size_ = 0;
   std::size_t head_ = 0;  // slot of the oldest event once full
   std::uint64_t next_seq_ = 1;
+
+  void store(Event event);
+  const Event& at(std::size_t logical) const;  // 0 = oldest kept
 };
 
 }  // namespace pollux::failover

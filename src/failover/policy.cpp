@@ -63,6 +63,15 @@ std::string_view to_string(Reason r) {
   return "?";
 }
 
+std::optional<Reason> parse_reason(std::string_view text) {
+  for (Reason r :
+       {Reason::initial_fail, Reason::subsequent_fail, Reason::channel_unusable,
+        Reason::retry_primary, Reason::failback_on_failure, Reason::manual, Reason::reload}) {
+    if (to_string(r) == text) return r;
+  }
+  return std::nullopt;
+}
+
 Settings Settings::from_config(const config::Comm& comm) {
   Settings s;
   s.auto_failover = comm.auto_failover;

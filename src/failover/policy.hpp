@@ -48,6 +48,8 @@ enum class Reason {
   reload
 };
 std::string_view to_string(Reason r);
+// The inverse of to_string (sync payloads); nullopt for an unknown spelling.
+std::optional<Reason> parse_reason(std::string_view text);
 
 // One line's failover settings, taken from config::Path.
 struct LineSettings {
@@ -91,6 +93,17 @@ struct State {
   bool primary_failed_over = false;               // SYDEVPRFO (rule 6)
   friend bool operator==(const State&, const State&) = default;
 };
+
+// Usability of each line from a predicate on channel ids (e.g. the engine's channel table).
+template <class IsChannelUsable>
+Usable usable_lines(const Settings& settings, IsChannelUsable&& is_channel_usable) {
+  Usable u{};
+  for (int n = 1; n <= kLineCount; ++n) {
+    u[static_cast<std::size_t>(n - 1)] =
+        settings.configured(n) && is_channel_usable(std::string_view(settings.line(n).channel));
+  }
+  return u;
+}
 
 // A change of active line made by one of the rule functions.
 struct LineChange {

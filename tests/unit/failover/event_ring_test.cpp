@@ -82,5 +82,25 @@ TEST(EventRing, ZeroCapacityKeepsNewest) {
   EXPECT_EQ(all[0].seq, 2u);
 }
 
+// A standby mirrors the active node's events with their numbers, including gaps where it
+// missed some; since() still answers by seq, and local pushes continue after the last one.
+TEST(EventRing, AppendMirrorsPeerNumbering) {
+  EventRing ring(4);
+  EXPECT_TRUE(ring.append(Event{3, {}, "A", 1, 2, Reason::initial_fail}));
+  EXPECT_TRUE(ring.append(Event{4, {}, "B", 2, 1, Reason::retry_primary}));
+  EXPECT_TRUE(ring.append(Event{9, {}, "C", 1, 3, Reason::manual}));
+  EXPECT_FALSE(ring.append(Event{9, {}, "dup", 1, 3, Reason::manual}));
+  EXPECT_FALSE(ring.append(Event{2, {}, "old", 1, 3, Reason::manual}));
+  EXPECT_EQ(ring.last_seq(), 9u);
+  EXPECT_EQ(seqs(ring.since(0)), (std::vector<std::uint64_t>{3, 4, 9}));
+  EXPECT_EQ(seqs(ring.since(4)), (std::vector<std::uint64_t>{9}));
+  EXPECT_EQ(seqs(ring.since(5)), (std::vector<std::uint64_t>{9}));
+  EXPECT_EQ(ring.push({}, "D", {3, 1, Reason::reload}).seq, 10u);
+  EXPECT_EQ(ring.push({}, "E", {1, 2, Reason::reload}).seq, 11u);
+  EXPECT_EQ(seqs(ring.since(0)), (std::vector<std::uint64_t>{4, 9, 10, 11}));
+  EXPECT_EQ(seqs(ring.since(8)), (std::vector<std::uint64_t>{9, 10, 11}));
+  EXPECT_EQ(ring.since(0).front().device, "B");
+}
+
 }  // namespace
 }  // namespace pollux::failover

@@ -571,10 +571,15 @@ INSTANTIATE_TEST_SUITE_P(Rules, FailoverPolicy, ::testing::ValuesIn(cases()),
 
 // Rule 4: which failed message follows the device to its new line.
 struct RequeueCase {
+  std::string name;
   bool master_mode;
   bool retry_in_progress_control;
   bool requeued;
 };
+
+void PrintTo(const RequeueCase& c, std::ostream* os) {
+  *os << c.name;
+}
 
 class Requeue : public ::testing::TestWithParam<RequeueCase> {};
 
@@ -584,11 +589,13 @@ TEST_P(Requeue, FailedMessage) {
   EXPECT_EQ(requeue_failed_message(s, GetParam().master_mode), GetParam().requeued);
 }
 
-INSTANTIATE_TEST_SUITE_P(Rule4, Requeue,
-                         ::testing::Values(RequeueCase{false, false, true},
-                                           RequeueCase{false, true, true},
-                                           RequeueCase{true, false, false},
-                                           RequeueCase{true, true, true}));
+INSTANTIATE_TEST_SUITE_P(
+    Rule4, Requeue,
+    ::testing::Values(RequeueCase{"ReadRequeued", false, false, true},
+                      RequeueCase{"ReadRequeuedWithControlFlag", false, true, true},
+                      RequeueCase{"WriteNotRequeued", true, false, false},
+                      RequeueCase{"WriteRequeuedWithControlFlag", true, true, true}),
+    [](const ::testing::TestParamInfo<RequeueCase>& info) { return info.param.name; });
 
 TEST(FailoverReason, Spelling) {
   EXPECT_EQ(to_string(Reason::initial_fail), "initial_fail");
@@ -598,6 +605,23 @@ TEST(FailoverReason, Spelling) {
   EXPECT_EQ(to_string(Reason::failback_on_failure), "failback_on_failure");
   EXPECT_EQ(to_string(Reason::manual), "manual");
   EXPECT_EQ(to_string(Reason::reload), "reload");
+}
+
+TEST(FailoverReason, ParseIsInverseOfToString) {
+  for (Reason r :
+       {Reason::initial_fail, Reason::subsequent_fail, Reason::channel_unusable,
+        Reason::retry_primary, Reason::failback_on_failure, Reason::manual, Reason::reload}) {
+    EXPECT_EQ(parse_reason(to_string(r)), r);
+  }
+  EXPECT_FALSE(parse_reason("Manual").has_value());
+  EXPECT_FALSE(parse_reason("").has_value());
+}
+
+TEST(FailoverSettings, UsableLinesFromChannelPredicate) {
+  Settings s = three_lines([](Settings& s) { s.lines[2] = {}; });
+  const auto up = [](std::string_view ch) { return ch != "NET1"; };
+  EXPECT_EQ(usable_lines(s, up), (Usable{true, false, false}));
+  EXPECT_EQ(usable_lines(s, [](std::string_view) { return true; }), (Usable{true, true, false}));
 }
 
 TEST(FailoverSettings, FromConfigComm) {
