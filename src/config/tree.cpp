@@ -303,7 +303,13 @@ std::string closest(std::string_view word, const std::vector<std::string>& candi
   std::string best;
   std::size_t best_d = limit + 1;
   for (const auto& c : candidates) {
-    const std::size_t d = edit_distance(word, c);
+    std::size_t d = edit_distance(word, c);
+    // "baud_rate" for "baud", "heartbeat" for "heartbeat_interval_ms": one word contains the
+    // other, however many letters were added.
+    const bool contains =
+        std::min(word.size(), c.size()) >= 4 &&
+        (word.find(c) != std::string_view::npos || c.find(word) != std::string::npos);
+    if (contains) d = std::min(d, limit);
     if (d < best_d && d < std::max(word.size(), c.size())) {
       best_d = d;
       best = c;

@@ -1,0 +1,32 @@
+# Runs `pollux check` and asserts its exit status and the exact set of located error prefixes
+# on stderr, one per line, in order.
+#   cmake -DPOLLUX=<exe> -DFILE=<config> -DRC=<status> "-DEXPECT=p1|p2|..." -P check_expect.cmake
+execute_process(COMMAND ${POLLUX} check -c ${FILE} RESULT_VARIABLE rc ERROR_VARIABLE err
+                OUTPUT_VARIABLE out)
+if(NOT rc EQUAL RC)
+  message(FATAL_ERROR "pollux check -c ${FILE}: exit ${rc}, expected ${RC}\n${err}")
+endif()
+string(STRIP "${err}" err)
+string(REPLACE "|" ";" EXPECT "${EXPECT}")
+# Messages may contain ';' (a CMake list separator); only line prefixes are compared.
+string(REPLACE ";" "," flat "${err}")
+if(flat STREQUAL "")
+  set(lines "")
+else()
+  string(REPLACE "\n" ";" lines "${flat}")
+endif()
+list(LENGTH lines got)
+list(LENGTH EXPECT want)
+if(NOT got EQUAL want)
+  message(FATAL_ERROR "expected ${want} error lines, got ${got}:\n${err}")
+endif()
+foreach(i RANGE 1 ${want})
+  math(EXPR k "${i} - 1")
+  list(GET lines ${k} line)
+  list(GET EXPECT ${k} prefix)
+  string(FIND "${line}" "${prefix}" at)
+  if(NOT at EQUAL 0)
+    message(FATAL_ERROR "line ${i}: expected prefix '${prefix}', got '${line}'")
+  endif()
+endforeach()
+message(STATUS "ok: ${err}")
