@@ -1,0 +1,19 @@
+// Opening and configuring a serial port from a channel's settings (config.md: baud, parity,
+// data_bits, stop_bits), shared by the serial and modem links. Also the stale-input flush done
+// before every request, so a late answer to a timed-out request is never taken for the next.
+#pragma once
+
+#include <system_error>
+
+#include <boost/asio/serial_port.hpp>
+
+#include "config/model.hpp"
+
+namespace pollux::transport {
+
+// Opens `cfg.port` raw with the channel's line settings; the error when it cannot.
+std::error_code open_serial(boost::asio::serial_port& port, const config::Channel& cfg);
+// Discards bytes received but not read yet (tcflush TCIFLUSH).
+void flush_input(boost::asio::serial_port& port);
+
+}  // namespace pollux::transport

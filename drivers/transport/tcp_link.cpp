@@ -1,0 +1,331 @@
+#include "transport/tcp_link.hpp"
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/write.hpp>
+
+#include "modbus/error.hpp"
+#include "runtime/logging.hpp"
+#include "transport/errors.hpp"
+#include "transport/serial_link.hpp"
+
+namespace pollux::transport {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+std::string Target::wire_key() const {
+  if (!host.empty()) return host + ":" + std::to_string(port);
+  return phone;
+}
+
+std::string_view to_string(LinkStatus s) {
+  switch (s) {
+    case LinkStatus::ok:
+      return "ok";
+    case LinkStatus::down:
+      return "down";
+    case LinkStatus::disabled:
+      return "disabled";
+  }
+  return "?";
+}
+
+TcpLink::Conn::Conn(asio::io_context& io, modbus::Framing f, std::uint64_t seed)
+    : socket(io),
+      framer(modbus::make_framer(f)),
+      tx(*framer),
+      backoff(runtime::milliseconds(200), runtime::seconds(10)),
+      jitter(seed) {}
+
+TcpLink::TcpLink(asio::io_context& io, runtime::Executor& ex, config::Channel cfg)
+    : io_(io), ex_(ex), cfg_(std::move(cfg)), framing_(framing_for(cfg_.protocol)) {}
+
+TcpLink::~TcpLink() {
+  stop();
+}
+
+LinkStatus TcpLink::status() const {
+  return cfg_.enabled ? LinkStatus::ok : LinkStatus::disabled;
+}
+
+void TcpLink::start() {
+  started_ = true;
+  if (listener_ && !cfg_.enabled) listener_->on_link_status(LinkStatus::disabled);
+}
+
+void TcpLink::stop() {
+  started_ = false;
+  for (auto& [key, c] : conns_) {
+    c->busy = false;  // no callbacks after stop
+    close_socket(*c);
+  }
+}
+
+void TcpLink::set_enabled(bool enabled) {
+  if (enabled == cfg_.enabled) return;
+  cfg_.enabled = enabled;
+  if (!enabled) {
+    for (auto& [key, c] : conns_) {
+      if (c->busy) complete(*c, make_error_code(Errc::channel_disabled));
+      close_socket(*c);
+    }
+  }
+  if (listener_) listener_->on_link_status(status());
+}
+
+std::size_t TcpLink::open_connections() const {
+  std::size_t n = 0;
+  for (const auto& [key, c] : conns_)
+    n += c->state != Conn::State::closed ? 1 : 0;
+  return n;
+}
+
+bool TcpLink::can_start(const Target& t) const {
+  if (!cfg_.enabled || !started_) return false;
+  auto it = conns_.find(t.wire_key());
+  if (it != conns_.end() && it->second->state != Conn::State::closed) return !it->second->busy;
+  if (it != conns_.end() && it->second->busy) return false;
+  if (open_connections() < static_cast<std::size_t>(cfg_.max_connections)) return true;
+  for (const auto& [key, c] : conns_)
+    if (c->state == Conn::State::open && !c->busy) return true;  // one can be evicted
+  return false;
+}
+
+bool TcpLink::make_room() {
+  if (open_connections() < static_cast<std::size_t>(cfg_.max_connections)) return true;
+  Conn* lru = nullptr;
+  for (auto& [key, c] : conns_)
+    if (c->state == Conn::State::open && !c->busy && (!lru || c->last_used < lru->last_used))
+      lru = c.get();
+  if (!lru) return false;
+  ++evictions_;
+  close_socket(*lru);
+  return true;
+}
+
+TcpLink::Conn& TcpLink::conn_for(const Target& t) {
+  std::string key = t.wire_key();
+  auto it = conns_.find(key);
+  if (it == conns_.end()) {
+    auto c = std::make_unique<Conn>(io_, framing_, std::hash<std::string>{}(key) ^ connects_);
+    c->key = key;
+    it = conns_.emplace(std::move(key), std::move(c)).first;
+  }
+  return *it->second;
+}
+
+void TcpLink::start_exchange(const Exchange& ex, std::uint64_t tag) {
+  Conn& c = conn_for(*ex.target);
+  c.busy = true;
+  c.awaiting = false;
+  c.tag = tag;
+  c.ex = ex;
+  c.last_used = ex_.now();
+  Conn* cp = &c;
+  auto fail_soon = [this, cp](Errc e) {
+    cp->timer = ex_.schedule_after(runtime::Duration::zero(), [this, cp, e] {
+      cp->timer = {};
+      complete(*cp, make_error_code(e));
+    });
+  };
+  if (!cfg_.enabled) return fail_soon(Errc::channel_disabled);
+  if (c.state == Conn::State::open) {
+    cp->timer = ex_.schedule_after(runtime::Duration::zero(), [this, cp] {
+      cp->timer = {};
+      send(*cp);
+    });
+    return;
+  }
+  if (c.retry_at && ex_.now() < *c.retry_at) return fail_soon(Errc::connect_failed);
+  if (!make_room()) return fail_soon(Errc::max_connections);
+  connect(c);
+}
+
+void TcpLink::connect(Conn& c) {
+  c.state = Conn::State::connecting;
+  ++connects_;
+  boost::system::error_code ec;
+  const auto addr = asio::ip::make_address(c.ex.target->host, ec);
+  Conn* cp = &c;
+  std::weak_ptr<int> life = c.life;
+  auto on_fail = [this, cp](std::error_code e) {
+    ++connect_failures_;
+    const auto delay = cp->backoff.next(cp->jitter.next());
+    cp->retry_at = ex_.now() + delay;
+    if (cp->backoff.failures() == 1)
+      runtime::channel_logger(cfg_.id)->warn("connect {} failed: {}", cp->key, e.message());
+    close_socket(*cp);
+    complete(*cp, e);
+  };
+  c.timer = ex_.schedule_after(runtime::milliseconds(cfg_.connect_timeout_ms), [cp, on_fail] {
+    cp->timer = {};
+    on_fail(make_error_code(Errc::connect_timeout));
+  });
+  auto on_connect = [this, cp, life, on_fail](const boost::system::error_code& e) {
+    if (life.expired() || cp->state != Conn::State::connecting) return;
+    if (e) {
+      if (e == asio::error::operation_aborted) return;
+      if (cp->timer) ex_.cancel(cp->timer);
+      cp->timer = {};
+      on_fail(make_error_code(Errc::connect_failed));
+      return;
+    }
+    if (cp->timer) ex_.cancel(cp->timer);
+    cp->timer = {};
+    on_connected(*cp);
+  };
+  if (!ec) {
+    c.socket.async_connect(tcp::endpoint(addr, c.ex.target->port), on_connect);
+    return;
+  }
+  // A host name: resolve asynchronously (never block the I/O thread on DNS).
+  auto resolver = std::make_shared<tcp::resolver>(io_);
+  resolver->async_resolve(
+      c.ex.target->host, std::to_string(c.ex.target->port),
+      [cp, life, resolver, on_connect, on_fail](const boost::system::error_code& e,
+                                                tcp::resolver::results_type results) {
+        if (life.expired() || cp->state != Conn::State::connecting) return;
+        if (e) {
+          if (e != asio::error::operation_aborted) on_fail(make_error_code(Errc::connect_failed));
+          return;
+        }
+        asio::async_connect(cp->socket, results,
+                            [on_connect](const boost::system::error_code& e2,
+                                         const tcp::endpoint&) { on_connect(e2); });
+      });
+}
+
+void TcpLink::on_connected(Conn& c) {
+  c.state = Conn::State::open;
+  c.backoff.reset();
+  c.retry_at.reset();
+  boost::system::error_code ignored;
+  c.socket.set_option(tcp::no_delay(true), ignored);
+  c.framer->reset();
+  read_loop(c);
+  if (c.busy) send(c);
+}
+
+void TcpLink::send(Conn& c) {
+  if (!c.busy) return;
+  if (c.state != Conn::State::open) {
+    complete(c, make_error_code(modbus::Errc::connection_reset));
+    return;
+  }
+  c.framer->reset();
+  handle(c, c.tx.start(*c.ex.request, c.ex.target->unit, c.ex.timeout));
+}
+
+void TcpLink::read_loop(Conn& c) {
+  if (c.reading || c.state != Conn::State::open) return;
+  c.reading = true;
+  Conn* cp = &c;
+  std::weak_ptr<int> life = c.life;
+  c.socket.async_read_some(asio::buffer(c.rx),
+                           [this, cp, life](const boost::system::error_code& ec, std::size_t n) {
+                             if (life.expired()) return;
+                             cp->reading = false;
+                             if (ec) {
+                               if (ec != asio::error::operation_aborted)
+                                 drop(*cp, make_error_code(modbus::Errc::connection_reset));
+                               return;
+                             }
+                             bytes_in_ += n;
+                             if (cp->busy && cp->awaiting)
+                               handle(*cp, cp->tx.on_bytes({cp->rx.data(), n}));
+                             read_loop(*cp);
+                           });
+}
+
+void TcpLink::handle(Conn& c, const modbus::Action& a) {
+  Conn* cp = &c;
+  switch (a.kind) {
+    case modbus::ActionKind::write: {
+      bytes_out_ += a.bytes.size();
+      c.awaiting = true;
+      std::weak_ptr<int> life = c.life;
+      asio::async_write(c.socket, asio::buffer(a.bytes.data(), a.bytes.size()),
+                        [this, cp, life](const boost::system::error_code& ec, std::size_t) {
+                          if (life.expired() || !cp->busy) return;
+                          if (ec) {
+                            if (ec != asio::error::operation_aborted)
+                              drop(*cp, make_error_code(modbus::Errc::connection_reset));
+                            return;
+                          }
+                          if (!cp->tx.done()) handle(*cp, cp->tx.on_written());
+                        });
+      return;
+    }
+    case modbus::ActionKind::await_reply:
+      if (c.timer) ex_.cancel(c.timer);
+      c.timer = ex_.schedule_after(a.timeout, [this, cp] {
+        cp->timer = {};
+        if (cp->busy) handle(*cp, cp->tx.on_timeout());
+      });
+      return;
+    case modbus::ActionKind::read_more:
+      return;
+    case modbus::ActionKind::done:
+      // A TCP stream out of step (framing error) cannot be trusted for the next answer.
+      if (a.error && a.error.category() == modbus::modbus_category() &&
+          a.error != modbus::Errc::timeout && a.error != modbus::Errc::wrong_echo) {
+        const auto err = a.error;
+        close_socket(c);
+        complete(c, err);
+        return;
+      }
+      complete(c, a.error);
+      return;
+  }
+}
+
+void TcpLink::drop(Conn& c, std::error_code ec) {
+  ++resets_;
+  const auto delay = c.backoff.next(c.jitter.next());
+  c.retry_at = ex_.now() + delay;
+  close_socket(c);
+  complete(c, ec);
+}
+
+void TcpLink::close_socket(Conn& c) {
+  boost::system::error_code ignored;
+  if (c.socket.is_open()) {
+    c.socket.cancel(ignored);
+    c.socket.close(ignored);
+  }
+  // Outstanding handlers must not touch this connection's next life.
+  c.life = std::make_shared<int>(0);
+  c.reading = false;
+  c.state = Conn::State::closed;
+  if (c.timer && !c.busy) {
+    ex_.cancel(c.timer);
+    c.timer = {};
+  }
+}
+
+void TcpLink::complete(Conn& c, std::error_code ec) {
+  if (!c.busy) return;
+  c.busy = false;
+  c.awaiting = false;
+  if (c.timer) ex_.cancel(c.timer);
+  c.timer = {};
+  c.last_used = ex_.now();
+  ExchangeResult r;
+  r.error = ec;
+  if (!ec || ec.category() == modbus::exception_category()) r.response = &c.tx.response();
+  if (listener_) listener_->on_exchange_done(c.tag, r);
+  if (listener_) listener_->on_link_ready();
+}
+
+std::vector<std::pair<std::string, std::uint64_t>> TcpLink::stats() const {
+  return {{"connections", open_connections()},
+          {"connects", connects_},
+          {"connect_failures", connect_failures_},
+          {"resets", resets_},
+          {"bytes_in", bytes_in_},
+          {"bytes_out", bytes_out_},
+          {"evictions", evictions_}};
+}
+
+}  // namespace pollux::transport

@@ -1,0 +1,90 @@
+// The TCP/IP MultiPoint transport (engine issue item 3): Modbus TCP or RTU-over-TCP to many
+// endpoints from one channel.
+//
+// Connections are keyed by endpoint "host:port", so several unit ids behind one gateway share
+// one connection; each connection carries one transaction at a time, and the link as a whole
+// many (concurrent() is true). At most `max_connections` are open; an idle one is closed to make
+// room. Connect is bounded by connect_timeout_ms. Reset or EOF fails the in-flight message and
+// the connection is re-established on next use, but never before its backoff delay
+// (exponential, jittered, with a floor): while a connection is backing off its messages fail at
+// once instead of hammering the device. The channel itself stays `ok` (api.md: a MultiPoint
+// channel is not made unusable by one device's connection failures).
+#pragma once
+
+#include <array>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include "config/model.hpp"
+#include "modbus/framer.hpp"
+#include "modbus/transaction.hpp"
+#include "runtime/executor.hpp"
+#include "transport/backoff.hpp"
+#include "transport/link.hpp"
+
+namespace pollux::transport {
+
+class TcpLink final : public Link {
+ public:
+  TcpLink(boost::asio::io_context& io, runtime::Executor& ex, config::Channel cfg);
+  ~TcpLink() override;
+
+  void start() override;
+  void stop() override;
+  void set_enabled(bool enabled) override;
+  LinkStatus status() const override;
+  bool can_start(const Target& t) const override;
+  bool concurrent() const override { return true; }
+  void start_exchange(const Exchange& ex, std::uint64_t tag) override;
+  std::vector<std::pair<std::string, std::uint64_t>> stats() const override;
+  std::size_t open_connections() const;
+
+ private:
+  struct Conn {
+    explicit Conn(boost::asio::io_context& io, modbus::Framing f, std::uint64_t seed);
+    std::string key;
+    boost::asio::ip::tcp::socket socket;
+    std::unique_ptr<modbus::Framer> framer;
+    modbus::Transaction tx;
+    enum class State { closed, connecting, open } state = State::closed;
+    bool busy = false;
+    bool awaiting = false;
+    bool reading = false;
+    std::uint64_t tag = 0;
+    Exchange ex;
+    runtime::TimerId timer;
+    std::optional<runtime::TimePoint> retry_at;  // backoff: no connect before this
+    runtime::TimePoint last_used{};
+    Backoff backoff;
+    Jitter jitter;
+    std::array<std::uint8_t, 512> rx{};
+    std::shared_ptr<int> life = std::make_shared<int>(0);
+  };
+
+  Conn& conn_for(const Target& t);
+  bool make_room();
+  void connect(Conn& c);
+  void on_connected(Conn& c);
+  void send(Conn& c);
+  void read_loop(Conn& c);
+  void handle(Conn& c, const modbus::Action& a);
+  void complete(Conn& c, std::error_code ec);
+  void drop(Conn& c, std::error_code ec);
+  void close_socket(Conn& c);
+
+  boost::asio::io_context& io_;
+  runtime::Executor& ex_;
+  config::Channel cfg_;
+  modbus::Framing framing_;
+  std::map<std::string, std::unique_ptr<Conn>> conns_;
+  bool started_ = false;
+  std::uint64_t connects_ = 0, connect_failures_ = 0, resets_ = 0, bytes_in_ = 0, bytes_out_ = 0,
+                evictions_ = 0;
+};
+
+}  // namespace pollux::transport

@@ -1,0 +1,141 @@
+// One remote device at run time (failover.md "State kept per remote device"; engine issue
+// item 2): its resolved lines, active line, queue, poll plans, pending writes and counters.
+//
+// Plain state with small helpers; the channel runner moves its jobs, the engine decodes answers
+// into the point store, the failover policy (when plugged in) changes `active_line`. The read
+// plan of every poll group is built once at load, so a poll allocates nothing.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include "config/model.hpp"
+#include "device/device_queue.hpp"
+#include "modbus/pdu.hpp"
+#include "points/point_store.hpp"
+#include "runtime/clock.hpp"
+#include "transport/link.hpp"
+
+namespace pollux::device {
+
+// api.md DEVICE.stats plus our additions.
+struct DeviceCounters {
+  std::uint64_t messages_ok = 0;
+  std::uint64_t messages_failed = 0;
+  std::uint64_t exceptions = 0;
+  std::uint64_t timeouts = 0;
+  std::uint64_t crc_errors = 0;
+  std::uint64_t framing_errors = 0;
+  std::uint64_t polls_ok = 0;
+  std::uint64_t polls_failed = 0;
+  std::uint64_t polls_skipped = 0;  // scheduled polls not queued while demoted
+  std::uint64_t overruns = 0;       // scheduled polls missed (previous still queued/running)
+};
+
+// Per-line message counters (failover needs per-line success/failure).
+struct LineCounters {
+  std::uint64_t ok = 0;
+  std::uint64_t failed = 0;
+};
+
+struct Line {
+  config::Path path;
+  transport::Target target;
+  LineCounters counters;
+};
+
+// One point covered by a read block: where its registers (or bits) start inside the block.
+struct BlockPoint {
+  std::uint32_t point = 0;   // index into PollGroup::points
+  std::uint16_t offset = 0;  // registers (or bits) from the block's start address
+};
+
+struct ReadBlock {
+  modbus::Request request;
+  std::vector<BlockPoint> points;
+};
+
+struct GroupRuntime {
+  config::PollGroup config;
+  std::vector<ReadBlock> blocks;
+  std::vector<points::PointId> point_ids;  // parallel to config.points
+  bool in_progress = false;                // an attempt of this group is being sent
+};
+
+// How a write ended, for the API's 200 / 502 / 504.
+struct WriteResult {
+  std::error_code error;  // none: confirmed
+};
+using WriteDone = std::function<void(const WriteResult&)>;
+
+struct PendingWrite {
+  modbus::Request request;
+  WriteDone done;
+};
+
+class RemoteDevice {
+ public:
+  explicit RemoteDevice(config::Device cfg);
+
+  const config::Device& config() const { return cfg_; }
+  const std::string& id() const { return cfg_.id; }
+  bool enabled() const { return cfg_.enabled; }
+
+  // Lines 1..3; nullptr when not configured.
+  Line* line(int n) { return n >= 1 && n <= 3 && lines_[n - 1] ? &*lines_[n - 1] : nullptr; }
+  const Line* line(int n) const {
+    return n >= 1 && n <= 3 && lines_[n - 1] ? &*lines_[n - 1] : nullptr;
+  }
+  Line& active() { return *line(active_line); }
+  const Line& active() const { return *line(active_line); }
+  // Line 1 is eligible when configured; 2 and 3 when configured and `available`.
+  bool eligible(int n) const;
+
+  std::vector<GroupRuntime>& groups() { return groups_; }
+  const std::vector<GroupRuntime>& groups() const { return groups_; }
+  DeviceQueue& queue() { return queue_; }
+  const DeviceQueue& queue() const { return queue_; }
+
+  // Queues one poll attempt of `group`; false (nothing queued) when one is already waiting.
+  bool enqueue_poll(std::uint32_t group, Priority p);
+  // Queues a write; `done` runs exactly once.
+  void enqueue_write(const modbus::Request& req, WriteDone done);
+  PendingWrite* pending_write(std::uint64_t id);
+  // Completes and forgets a write.
+  void finish_write(std::uint64_t id, const WriteResult& r);
+  // Fails every queued job (writes complete with `error`), e.g. on unload.
+  void fail_all(std::error_code error);
+
+  // ---- run-time state (failover.md) ----
+  int active_line = 1;
+  std::optional<runtime::TimePoint> last_success_at;
+  std::optional<runtime::WallTime> last_success_wall;
+  int last_good_line = 0;
+  std::optional<runtime::TimePoint> failed_over_at;
+  bool primary_failed_over = false;
+  bool busy = false;  // a message of this device is in flight (one at a time per device)
+
+  DeviceCounters counters;
+  // Auto-demotion (Channel::demote_after_failed_polls).
+  int consecutive_failed_polls = 0;
+  std::optional<runtime::TimePoint> demoted_until;
+
+ private:
+  config::Device cfg_;
+  std::array<std::optional<Line>, 3> lines_;
+  std::vector<GroupRuntime> groups_;
+  DeviceQueue queue_;
+  std::map<std::uint64_t, PendingWrite> writes_;
+  std::uint64_t next_write_id_ = 1;
+};
+
+// The transport target of a path for device `unit`.
+transport::Target make_target(const config::Path& path, int device_unit);
+
+}  // namespace pollux::device

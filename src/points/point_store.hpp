@@ -1,0 +1,83 @@
+// The point store: the latest value, quality, timestamp and change sequence of every point
+// (spec/api.md POINT; DESIGN.md data flow "PointDecoder -> PointStore").
+//
+// api.md rules served here: before its first good read a point is null/bad; a failed poll turns
+// the points it covers bad and keeps their last value; the timestamp is the wall time of the last
+// poll result that covered the point. Every change bumps a store-wide sequence number so the
+// HTTP layer and the peer sync can ask "what changed since N". Numeric updates never allocate:
+// records live in stable storage and a variant holding a double is overwritten in place.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <variant>
+#include <vector>
+
+#include "points/value.hpp"
+#include "runtime/clock.hpp"
+
+namespace pollux::points {
+
+enum class PointQuality : std::uint8_t { good, bad, uncertain };
+std::string_view to_string(PointQuality q);
+
+// null (monostate) until the first good read; then the type the point's config says.
+using StoreValue = Value;
+
+using PointId = std::uint32_t;
+
+struct PointRecord {
+  std::string device;
+  std::string name;
+  StoreValue value;
+  PointQuality quality = PointQuality::bad;
+  std::optional<runtime::WallTime> timestamp;
+  std::string error;
+  // Store sequence number of the last change of value, quality or error (0: never changed).
+  std::uint64_t seq = 0;
+  bool removed = false;
+};
+
+class PointStore {
+ public:
+  // Registers a point (null/bad). Adding an existing (device, name) returns its id unchanged.
+  PointId add(std::string_view device, std::string_view name);
+  std::optional<PointId> find(std::string_view device, std::string_view name) const;
+  // Forgets a device's points (reload of a changed device); ids are never reused.
+  void remove_device(std::string_view device);
+
+  // A good read. Overloads keep the numeric path allocation-free.
+  void set_good(PointId id, bool v, runtime::WallTime t);
+  void set_good(PointId id, std::int64_t v, runtime::WallTime t);
+  void set_good(PointId id, std::uint64_t v, runtime::WallTime t);
+  void set_good(PointId id, double v, runtime::WallTime t);
+  void set_good(PointId id, std::string_view v, runtime::WallTime t);
+  // A literal would otherwise pick the bool overload.
+  void set_good(PointId id, const char* v, runtime::WallTime t) = delete;
+  void set_good(PointId id, const StoreValue& v, runtime::WallTime t);
+  // A failed poll covering the point: quality bad, last value kept, error text recorded.
+  void set_bad(PointId id, std::string_view error, runtime::WallTime t);
+
+  const PointRecord& get(PointId id) const { return records_[id]; }
+  // Ids of a device's live points in registration order.
+  std::vector<PointId> device_points(std::string_view device) const;
+  // Ids of all live points in registration order.
+  std::vector<PointId> all_points() const;
+  std::uint64_t seq() const { return seq_; }
+  std::size_t size() const { return index_.size(); }
+
+ private:
+  template <typename T>
+  void assign_good(PointId id, T&& v, runtime::WallTime t);
+  static std::string key(std::string_view device, std::string_view name);
+
+  std::deque<PointRecord> records_;  // stable addresses, ids are indexes
+  std::unordered_map<std::string, PointId> index_;
+  std::uint64_t seq_ = 0;
+};
+
+}  // namespace pollux::points

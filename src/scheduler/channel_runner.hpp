@@ -1,0 +1,139 @@
+// One runner per channel: serves the devices whose active line is on this channel (engine issue
+// item 4; DESIGN.md principle 2 "one strand per channel; queues are explicit").
+//
+// Fairness: devices with work are served round-robin, one message per turn, so a dead device
+// costs each line-mate at most its own message_timeout_ms x attempts per turn. A serial or modem
+// line never has two messages in flight; a TCP MultiPoint link may carry many (one per device,
+// serialized per connection by the link). Each try is preceded by the path's message_delay_ms;
+// reads get poll_attempts tries, writes write_attempts (default 1: never sent twice). Every
+// message ends as exactly one of ok / exception / failed, and each failed try counts exactly one
+// cause (api.md "Settled details"). The failover policy plugs in through RunnerHandler at the
+// two points failover.md names: before a cycle and after a failed message.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include "config/model.hpp"
+#include "device/remote_device.hpp"
+#include "runtime/executor.hpp"
+#include "transport/link.hpp"
+
+namespace pollux::scheduler {
+
+// Response-time histogram with fixed buckets (Prometheus style, cumulative when exported).
+struct Histogram {
+  static constexpr std::array<double, 10> kBoundsMs{5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000};
+  std::array<std::uint64_t, kBoundsMs.size() + 1> buckets{};  // last: +Inf
+  double sum_ms = 0;
+  std::uint64_t count = 0;
+  void observe(double ms);
+};
+
+struct ChannelCounters {
+  std::uint64_t messages = 0;  // tries sent
+  std::uint64_t answers = 0;   // tries answered (ok or exception)
+  std::uint64_t failures = 0;  // tries failed
+  Histogram response_ms;
+};
+
+class RunnerHandler {
+ public:
+  virtual ~RunnerHandler() = default;
+  // Before a device's next message cycle (failover rule 5: failback). May change active_line.
+  virtual void before_cycle(device::RemoteDevice&) {}
+  // A read block answered normally.
+  virtual void on_block_ok(device::RemoteDevice& d, std::uint32_t group, std::uint32_t block,
+                           const modbus::ResponseView& response) = 0;
+  // A poll attempt ended: error is empty on success, else the failure that ended it.
+  virtual void on_poll_done(device::RemoteDevice& d, std::uint32_t group,
+                            std::error_code error) = 0;
+  // A message failed after all its tries (failover rule 1). Return true when the handler moved
+  // the device to another line and took over `job` (re-queued it); false: the runner fails it.
+  virtual bool on_message_failed(device::RemoteDevice&, const device::Job&, std::error_code) {
+    return false;
+  }
+  // A successful I/O (normal or exception answer) on `line`.
+  virtual void on_io_success(device::RemoteDevice&, int /*line*/) {}
+  // The link's status changed.
+  virtual void on_channel_status(const std::string& /*channel*/, transport::LinkStatus) {}
+};
+
+class ChannelRunner final : public transport::LinkListener {
+ public:
+  ChannelRunner(runtime::Executor& ex, config::Channel cfg, std::unique_ptr<transport::Link> link,
+                RunnerHandler& handler);
+  ~ChannelRunner() override;
+  ChannelRunner(const ChannelRunner&) = delete;
+  ChannelRunner& operator=(const ChannelRunner&) = delete;
+
+  const std::string& id() const { return cfg_.id; }
+  const config::Channel& config() const { return cfg_; }
+  transport::Link& link() { return *link_; }
+  const transport::Link& link() const { return *link_; }
+  const ChannelCounters& counters() const { return counters_; }
+
+  // Devices that have a line on this channel; served while their active line is here.
+  void attach(device::RemoteDevice* d);
+  // Forgets a device; a message of it in flight completes silently.
+  void detach(device::RemoteDevice* d);
+  void start();
+  // Closes the link, drops in-flight messages (writes complete with `stopped`).
+  void stop();
+  void set_enabled(bool enabled);
+  // New work was queued: serve it on the next executor turn.
+  void kick();
+  std::size_t in_flight() const;
+  std::size_t queued() const;
+
+  // LinkListener
+  void on_exchange_done(std::uint64_t tag, const transport::ExchangeResult& r) override;
+  void on_link_status(transport::LinkStatus s) override;
+  void on_link_ready() override { kick(); }
+
+ private:
+  struct Slot {
+    device::RemoteDevice* dev = nullptr;
+    device::Job job;
+    int line = 1;
+    int tries_left = 0;
+    std::uint32_t generation = 0;
+    runtime::TimerId delay_timer;
+    runtime::TimePoint sent_at{};
+    transport::Exchange exchange;
+    bool active = false;
+  };
+
+  void pump();
+  bool serves(const device::RemoteDevice& d) const;
+  bool ready(device::RemoteDevice& d) const;
+  void begin(device::RemoteDevice& d);
+  void send_try(std::size_t slot);
+  void do_send(std::size_t slot);
+  void finish_message(std::size_t slot, std::error_code error);
+  void advance_job(device::RemoteDevice& d, device::Job job, std::error_code error);
+  void fail_unsent(device::RemoteDevice& d, std::error_code error);
+  std::uint64_t tag_of(std::size_t slot) const;
+  const modbus::Request* request_of(device::RemoteDevice& d, const device::Job& job);
+
+  runtime::Executor& ex_;
+  config::Channel cfg_;
+  std::unique_ptr<transport::Link> link_;
+  RunnerHandler& handler_;
+  std::vector<device::RemoteDevice*> devices_;
+  std::vector<Slot> slots_;
+  std::size_t rr_ = 0;
+  bool pump_posted_ = false;
+  bool running_ = false;
+  runtime::TimerId kick_timer_;
+  ChannelCounters counters_;
+};
+
+// Adds one failed try's cause to exactly one of timeouts / crc_errors / framing_errors.
+void count_failure_cause(device::DeviceCounters& c, std::error_code error);
+
+}  // namespace pollux::scheduler

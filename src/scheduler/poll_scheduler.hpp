@@ -1,0 +1,74 @@
+// Drift-free poll-group scheduling (engine issue item 4; api.md "The first poll of every group is
+// sent at start, then every interval_ms").
+//
+// Each (device, group) entry fires at start and then at due times start + k * interval: the next
+// due time is the previous due time plus the interval, never "now + interval", so jitter in
+// callback latency does not accumulate. When the executor fires late by whole intervals, those
+// cycles are skipped and counted as overruns (never bunched). When the previous poll of the
+// group is still queued or running, the sink refuses the new one and that is an overrun too.
+// All timers go through runtime::Executor.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "runtime/executor.hpp"
+
+namespace pollux::scheduler {
+
+// Pure: the first due time strictly after `now` on the grid prev_due + k * interval (k >= 1),
+// and how many grid points (k - 1) were skipped because they are already past.
+struct NextDue {
+  runtime::TimePoint due;
+  std::uint64_t skipped = 0;
+};
+NextDue next_due_after(runtime::TimePoint prev_due, runtime::Duration interval,
+                       runtime::TimePoint now);
+
+class PollSink {
+ public:
+  virtual ~PollSink() = default;
+  // A scheduled poll of `group` of the device registered under `owner` is due. Return false
+  // when it was not queued because the previous one is still pending (an overrun).
+  virtual bool on_poll_due(void* owner, std::uint32_t group) = 0;
+};
+
+class PollScheduler {
+ public:
+  PollScheduler(runtime::Executor& ex, PollSink& sink) : ex_(ex), sink_(sink) {}
+  ~PollScheduler();
+  PollScheduler(const PollScheduler&) = delete;
+  PollScheduler& operator=(const PollScheduler&) = delete;
+
+  // Registers a group; its first poll fires on the next executor turn (at start).
+  void add(void* owner, std::uint32_t group, runtime::Duration interval);
+  // Stops and forgets every group of `owner` (device unloaded).
+  void remove(void* owner);
+  void stop();
+
+  // Overruns of one group (skipped cycles + refused polls), and the total.
+  std::uint64_t overruns(void* owner, std::uint32_t group) const;
+  std::uint64_t total_overruns() const { return total_overruns_; }
+  std::uint64_t total_fired() const { return total_fired_; }
+
+ private:
+  struct Entry {
+    void* owner = nullptr;
+    std::uint32_t group = 0;
+    runtime::Duration interval{};
+    runtime::TimePoint due{};
+    runtime::TimerId timer;
+    std::uint64_t overruns = 0;
+    bool live = false;
+  };
+  void fire(std::size_t index);
+  void arm(std::size_t index);
+
+  runtime::Executor& ex_;
+  PollSink& sink_;
+  std::vector<Entry> entries_;  // indexes are stable; removed entries are not reused
+  std::uint64_t total_overruns_ = 0;
+  std::uint64_t total_fired_ = 0;
+};
+
+}  // namespace pollux::scheduler

@@ -1,0 +1,111 @@
+#include "device/device_queue.hpp"
+
+#include <gtest/gtest.h>
+
+#include "device/read_blocks.hpp"
+#include "device/remote_device.hpp"
+
+namespace pollux::device {
+namespace {
+
+Job poll(std::uint32_t group, Priority p) {
+  Job j;
+  j.kind = JobKind::poll;
+  j.priority = p;
+  j.group = group;
+  return j;
+}
+
+TEST(DeviceQueue, FailoverRetriesThenWritesThenOnDemandThenScheduled) {
+  DeviceQueue q;
+  q.push(poll(1, Priority::scheduled));
+  q.push(poll(2, Priority::on_demand));
+  Job w;
+  w.kind = JobKind::write;
+  w.priority = Priority::write;
+  w.write_id = 7;
+  q.push(w);
+  q.push(poll(3, Priority::failover_retry));
+  q.push(poll(4, Priority::scheduled));
+  std::vector<std::uint32_t> order;
+  while (!q.empty()) {
+    const Job j = q.front();
+    order.push_back(j.kind == JobKind::write ? 100 + static_cast<std::uint32_t>(j.write_id)
+                                             : j.group);
+    q.pop_front();
+  }
+  EXPECT_EQ(order, (std::vector<std::uint32_t>{3, 107, 2, 1, 4}));
+}
+
+TEST(DeviceQueue, PushFrontGoesAheadOfItsPriority) {
+  DeviceQueue q;
+  q.push(poll(1, Priority::scheduled));
+  q.push_front(poll(2, Priority::scheduled));
+  EXPECT_EQ(q.front().group, 2u);
+  EXPECT_TRUE(q.has_poll(1));
+  EXPECT_FALSE(q.has_poll(9));
+  EXPECT_EQ(q.size(Priority::scheduled), 2u);
+}
+
+config::Device make_device() {
+  config::Device d;
+  d.id = "D";
+  d.unit = 3;
+  config::Path p;
+  p.channel = "COM1";
+  d.comm.lines[0] = p;
+  config::PollGroup g;
+  g.name = "g";
+  auto pt = [](std::string n, config::Table t, std::uint16_t a, config::PointType ty) {
+    config::Point x;
+    x.name = std::move(n);
+    x.table = t;
+    x.address = a;
+    x.type = ty;
+    return x;
+  };
+  g.points = {pt("A", config::Table::holding, 0, config::PointType::float32),
+              pt("B", config::Table::holding, 4, config::PointType::uint16),
+              pt("C", config::Table::holding, 100, config::PointType::uint16),
+              pt("D", config::Table::coil, 0, config::PointType::boolean),
+              pt("E", config::Table::coil, 5, config::PointType::boolean)};
+  d.polls.push_back(g);
+  return d;
+}
+
+TEST(ReadBlocks, MergesAcrossSmallGapsPerTable) {
+  auto d = make_device();
+  const auto blocks = build_read_blocks(d.polls[0], 16, 64);
+  ASSERT_EQ(blocks.size(), 3u);
+  // coil table sorts first (enum order), then holding 0..4 merged, then holding 100 alone.
+  EXPECT_EQ(blocks[0].request.function, modbus::FunctionCode::read_coils);
+  EXPECT_EQ(blocks[0].request.quantity, 6);
+  EXPECT_EQ(blocks[1].request.function, modbus::FunctionCode::read_holding_registers);
+  EXPECT_EQ(blocks[1].request.address, 0);
+  EXPECT_EQ(blocks[1].request.quantity, 5);
+  ASSERT_EQ(blocks[1].points.size(), 2u);
+  EXPECT_EQ(blocks[1].points[1].offset, 4);
+  EXPECT_EQ(blocks[2].request.address, 100);
+}
+
+TEST(RemoteDevice, EnqueuePollDeduplicatesAndWritesCompleteOnce) {
+  RemoteDevice d(make_device());
+  EXPECT_TRUE(d.enqueue_poll(0, Priority::scheduled));
+  EXPECT_FALSE(d.enqueue_poll(0, Priority::scheduled));
+  int calls = 0;
+  d.enqueue_write(modbus::Request::write_register(0, 5), [&](const WriteResult& r) {
+    ++calls;
+    EXPECT_TRUE(r.error);
+  });
+  EXPECT_EQ(d.queue().size(), 2u);
+  d.fail_all(std::make_error_code(std::errc::operation_canceled));
+  EXPECT_EQ(calls, 1);
+  EXPECT_TRUE(d.queue().empty());
+  EXPECT_EQ(d.line(1)->target.unit, 3);
+  EXPECT_EQ(d.line(2), nullptr);
+  EXPECT_TRUE(d.eligible(1));
+  EXPECT_FALSE(d.eligible(2));
+}
+
+}  // namespace
+}  // namespace pollux::device
