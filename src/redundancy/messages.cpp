@@ -147,11 +147,16 @@ json to_json(const HeartbeatAck& m) {
 json to_json(const ConfigMessage& m) {
   return {{"version", m.version}, {"canonical_text", m.canonical_text}};
 }
+// A default-constructed json (null) means "no entries": send an empty array, which is what the
+// receiver validates for.
+json entries(const json& j) {
+  return j.is_null() ? json::array() : j;
+}
 json to_json(const StateFull& m) {
-  return {{"seq", m.seq}, {"devices", m.devices}, {"points", m.points}};
+  return {{"seq", m.seq}, {"devices", entries(m.devices)}, {"points", entries(m.points)}};
 }
 json to_json(const StateDelta& m) {
-  return {{"seq", m.seq}, {"devices", m.devices}, {"points", m.points}};
+  return {{"seq", m.seq}, {"devices", entries(m.devices)}, {"points", entries(m.points)}};
 }
 json to_json(const StateRequest& m) {
   return {{"last_seq", m.last_seq}};

@@ -155,6 +155,16 @@ TEST(PeerMessages, DeepNestingIsRefusedWithoutRecursingFurther) {
   EXPECT_EQ(d.error, "malformed message: nesting deeper than 32");
 }
 
+TEST(PeerMessages, UnsetStateEntriesTravelAsEmptyArrays) {
+  StateDelta s;
+  s.seq = 2;
+  s.devices = json();  // null: nothing changed
+  s.points = json();
+  auto m = std::get<StateDelta>(round_trip(s));
+  EXPECT_EQ(m.devices, json::array());
+  EXPECT_EQ(m.points, json::array());
+}
+
 TEST(PeerMessages, UnknownExtraFieldsAreIgnored) {
   json j = json::from_msgpack(encode_message(StateRequest{3}));
   j["future"] = "field";
