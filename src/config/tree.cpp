@@ -1,5 +1,6 @@
 #include "config/tree.hpp"
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -7,6 +8,7 @@
 #include <cmath>
 #include <limits>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 namespace pollux::config::detail {
 namespace {
@@ -51,6 +53,27 @@ bool valid_utf8(std::string_view s) {
   }
   return true;
 }
+
+class DocumentCounter : public YAML::EventHandler {
+ public:
+  int docs = 0;
+  Mark second;
+  void OnDocumentStart(const YAML::Mark& m) override {
+    if (++docs == 2)
+      second = m.line >= 0 && m.column >= 0 ? Mark{m.line + 1, m.column + 1} : Mark{};
+  }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+};
 
 class Converter {
  public:
@@ -239,9 +262,21 @@ std::optional<std::string> expand_env(const std::string& in, const EnvLookup& en
 
 std::optional<Node> parse_document(std::string_view text, Diagnostics& diags,
                                    const EnvLookup* env) {
-  std::vector<YAML::Node> docs;
+  const std::string input(text);
+  YAML::Node doc;
+  Mark second_doc;
+  int docs = 0;
   try {
-    docs = YAML::LoadAll(std::string(text));
+    doc = YAML::Load(input);
+    // YAML::LoadAll loops forever on some malformed streams (a lone ","), so documents are
+    // counted with the event parser instead, stopping at the second.
+    std::istringstream stream(input);
+    YAML::Parser parser(stream);
+    DocumentCounter counter;
+    while (counter.docs < 2 && parser.HandleNextDocument(counter)) {
+    }
+    docs = counter.docs;
+    second_doc = counter.second;
   } catch (const YAML::ParserException& e) {
     const Mark at =
         e.mark.line >= 0 && e.mark.column >= 0 ? Mark{e.mark.line + 1, e.mark.column + 1} : Mark{};
@@ -251,14 +286,9 @@ std::optional<Node> parse_document(std::string_view text, Diagnostics& diags,
     diags.error(Mark{}, std::string("syntax error: ") + e.what());
     return std::nullopt;
   }
-  if (docs.empty()) return Node{};
-  if (docs.size() > 1) {
-    const YAML::Mark m = docs[1].Mark();
-    diags.error(m.line >= 0 ? Mark{m.line + 1, m.column + 1} : Mark{},
-                "expected one YAML document, found " + std::to_string(docs.size()));
-  }
+  if (docs > 1) diags.error(second_doc, "expected one YAML document, found more");
   Converter conv(diags, env);
-  Node root = conv.convert(docs.front(), Mark{}, 0);
+  Node root = conv.convert(doc, Mark{}, 0);
   if (conv.over_budget()) return std::nullopt;
   return root;
 }
