@@ -6,18 +6,17 @@
 // the line change it made in the same step, so the caller can publish the SYDEV* points
 // (status.hpp) and record the event (event_ring.hpp) before anything else happens.
 //
-// Contract for the engine, one State per remote device, all calls on the device's strand:
-//   new device ............... state = initial_state(settings, now), then on_channels()  (rule 8)
-//   device reloaded .......... on_reload(new_settings, state, now), then on_channels()    (rule 8)
-//   before each message cycle  before_cycle()                                             (rule 5)
-//   after each message ....... on_message_result(); on a returned change ask
-//                              requeue_failed_message() whether the failed message goes first
-//                              on the new line, then move the device's queue               (rule 1,
-//                              4)
-//   a channel of any of the device's lines changes usability (and right after load):
-//                              on_channels()                                               (rule 2)
-//   operator selects a line .. select_line(): a refusal reason, or the (possible) change   (rule 7)
-// Rule 3 (target choice) and rule 6 (SYDEVPRFO) are applied inside those calls.
+// Contract for the engine: one State per remote device, every call on the device's strand.
+// - New device: state = initial_state(settings, now), then on_channels() (rule 8, start-up).
+// - Device reloaded: on_reload(new_settings, state, now), then on_channels() (rule 8).
+// - Before each message cycle: before_cycle() (rule 5, Retry primary).
+// - After each message: on_message_result() (rule 1). When it returns a change, ask
+//   requeue_failed_message() whether the failed message goes first on the new line, then move
+//   the device's queue (rule 4; the queue is the engine's).
+// - A channel of any of the device's lines changes usability: on_channels() (rule 2).
+// - Operator selects a line: select_line() gives a refusal reason or the change (rule 7).
+// Rule 3 (target choice) and rule 6 (SYDEVPRFO) are applied inside those calls. After any
+// returned change or on_success(), republish status_values() (status.hpp) in the same step.
 #pragma once
 
 #include <array>
