@@ -255,6 +255,8 @@ std::error_code decode_response(const Request& req, std::span<const std::uint8_t
   const auto fc = static_cast<std::uint8_t>(req.function);
   if (pdu[0] == (fc | 0x80u)) {
     if (pdu.size() != 2) return Errc::wrong_length;
+    // Code 0 would read as success in an error_code; no standard exception uses it.
+    if (pdu[1] == 0) return Errc::framing_error;
     out.exception = pdu[1];
     return exception_error(pdu[1]);
   }

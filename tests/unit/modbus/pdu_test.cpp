@@ -156,6 +156,7 @@ TEST(PduDecode, OutOfSpecAnswersGetAPreciseError) {
       {"fc22 short", Request::mask_write(4, 1, 2), "16 00 04 00 01", Errc::wrong_length},
       {"exception too long", Request::read(FC::read_coils, 0, 1), "81 02 00", Errc::wrong_length},
       {"other exception", Request::read(FC::read_coils, 0, 1), "82 02", Errc::wrong_function},
+      {"exception code 0", Request::read(FC::read_coils, 0, 1), "81 00", Errc::framing_error},
   };
   for (const auto& c : cases) {
     ResponseView v;

@@ -1,0 +1,9 @@
+// libFuzzer target: the Modbus rtu-over-tcp framer fed arbitrary streams in varying chunks (see
+// fuzz_framer_driver.hpp for the input layout and the invariants checked).
+#include "fuzz_framer_driver.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  pollux::fuzz::run_framer(pollux::modbus::Framing::rtu_over_tcp, data, size,
+                           pollux::modbus::kMaxRtuAduSize);
+  return 0;
+}

@@ -1,0 +1,9 @@
+// libFuzzer target: the Modbus tcp framer fed arbitrary streams in varying chunks (see
+// fuzz_framer_driver.hpp for the input layout and the invariants checked).
+#include "fuzz_framer_driver.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  pollux::fuzz::run_framer(pollux::modbus::Framing::tcp, data, size,
+                           pollux::modbus::kMaxTcpAduSize);
+  return 0;
+}
