@@ -1,0 +1,614 @@
+#include "app/http_server.hpp"
+
+#include <charconv>
+#include <optional>
+#include <stdexcept>
+#include <string_view>
+#include <system_error>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <nlohmann/json.hpp>
+
+#include "app/api_json.hpp"
+#include "app/status_page.hpp"
+#include "runtime/logging.hpp"
+
+namespace pollux::app {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using nlohmann::json;
+using Request = http::request<http::string_body>;
+using Response = http::response<http::string_body>;
+
+namespace {
+
+class Session;
+
+std::shared_ptr<spdlog::logger> api_logger() {
+  static auto logger = runtime::named_logger("api");
+  return logger;
+}
+
+// ---- responses -------------------------------------------------------------------------------
+
+struct ReplyTo {
+  unsigned version = 11;
+  bool keep_alive = true;
+  bool head = false;
+};
+
+http::status to_status(int code) {
+  if (code < 100 || code > 599) return http::status::internal_server_error;
+  return static_cast<http::status>(code);
+}
+
+Response make_response(const ReplyTo& to, int status, std::string_view content_type,
+                       std::string body) {
+  Response res{to_status(status), to.version};
+  res.set(http::field::server, "pollux/" POLLUX_VERSION);
+  res.set(http::field::content_type, content_type);
+  res.set(http::field::cache_control, "no-store");
+  res.keep_alive(to.keep_alive);
+  res.body() = std::move(body);
+  res.prepare_payload();
+  if (to.head) {
+    // HEAD: the same headers (Content-Length included) without the body.
+    const auto length = res.body().size();
+    res.body().clear();
+    res.content_length(length);
+  }
+  return res;
+}
+
+Response json_response(const ReplyTo& to, int status, const json& body) {
+  return make_response(to, status, "application/json",
+                       body.dump(-1, ' ', false, json::error_handler_t::replace));
+}
+
+std::string default_reason(int status) {
+  switch (status) {
+    case 400:
+      return "bad request";
+    case 403:
+      return "not allowed on this node";
+    case 404:
+      return "not found";
+    case 409:
+      return "refused by state";
+    case 502:
+      return "device answered with an error";
+    case 504:
+      return "device did not answer";
+    default:
+      return std::string(http::obsolete_reason(to_status(status)));
+  }
+}
+
+Response error_response(const ReplyTo& to, int status, std::string_view message) {
+  return json_response(to, status, error_json(message.empty() ? default_reason(status) : message));
+}
+
+Response outcome_error(const ReplyTo& to, const Outcome& outcome) {
+  // A NodeApi that reports failure with a 2xx code is a bug there; never pass it on as success.
+  const int status = outcome.ok() ? 500 : outcome.status;
+  return error_response(to, status, outcome.error);
+}
+
+// ---- request targets -------------------------------------------------------------------------
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::optional<std::string> percent_decode(std::string_view in, bool plus_is_space) {
+  std::string out;
+  out.reserve(in.size());
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    const char c = in[i];
+    if (c == '%') {
+      if (i + 2 >= in.size()) return std::nullopt;
+      const int hi = hex_value(in[i + 1]);
+      const int lo = hex_value(in[i + 2]);
+      if (hi < 0 || lo < 0) return std::nullopt;
+      out += static_cast<char>(hi * 16 + lo);
+      i += 2;
+    } else if (c == '+' && plus_is_space) {
+      out += ' ';
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+struct Target {
+  std::vector<std::string> segments;  // decoded path segments
+  std::vector<std::pair<std::string, std::string>> query;
+  bool api = false;  // under /api/: errors are JSON
+
+  std::optional<std::string> param(std::string_view name) const {
+    for (const auto& [k, v] : query) {
+      if (k == name) return v;
+    }
+    return std::nullopt;
+  }
+};
+
+std::optional<Target> parse_target(std::string_view target) {
+  Target out;
+  const auto q = target.find('?');
+  std::string_view path = target.substr(0, q);
+  if (path.empty() || path.front() != '/') return std::nullopt;
+  out.api = path == "/api" || path.starts_with("/api/");
+  if (path.size() > 1 && path.back() == '/') path.remove_suffix(1);
+  std::size_t pos = 1;
+  while (pos <= path.size() && path.size() > 1) {
+    const auto next = std::min(path.find('/', pos), path.size());
+    auto segment = percent_decode(path.substr(pos, next - pos), false);
+    if (!segment) return std::nullopt;
+    out.segments.push_back(std::move(*segment));
+    pos = next + 1;
+  }
+  if (q != std::string_view::npos) {
+    std::string_view query = target.substr(q + 1);
+    while (!query.empty()) {
+      const auto amp = std::min(query.find('&'), query.size());
+      const std::string_view pair = query.substr(0, amp);
+      query.remove_prefix(std::min(amp + 1, query.size()));
+      if (pair.empty()) continue;
+      const auto eq = pair.find('=');
+      auto key = percent_decode(pair.substr(0, eq), true);
+      auto value = percent_decode(
+          eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1), true);
+      if (!key || !value) return std::nullopt;
+      out.query.emplace_back(std::move(*key), std::move(*value));
+    }
+  }
+  return out;
+}
+
+std::optional<std::uint64_t> parse_uint(std::string_view text) {
+  std::uint64_t value = 0;
+  const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc{} || ptr != text.data() + text.size() || text.empty()) return std::nullopt;
+  return value;
+}
+
+}  // namespace
+
+// ---- shared state between the server object and its connections ------------------------------
+
+struct HttpServer::Shared {
+  Shared(asio::io_context& io, NodeApi& node, HttpServerOptions options)
+      : node(node), options(options), acceptor(io), retry_timer(io) {}
+
+  NodeApi& node;
+  HttpServerOptions options;
+  tcp::acceptor acceptor;
+  asio::steady_timer retry_timer;
+  bool stopped = false;
+  std::unordered_map<Session*, std::weak_ptr<Session>> sessions;
+  std::size_t active = 0;  // sessions serving requests (rejected ones excluded)
+};
+
+namespace {
+
+// One TCP connection: read a request, answer it (possibly later, for writes), repeat while
+// keep-alive. Owned by the pending asynchronous operation (shared_from_this), as in Beast's
+// examples, so a connection lives exactly as long as something is in flight for it.
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket socket, std::shared_ptr<HttpServer::Shared> shared, bool reject)
+      : stream_(std::move(socket)), shared_(std::move(shared)), reject_(reject) {}
+
+  ~Session() {
+    shared_->sessions.erase(this);
+    if (!reject_) --shared_->active;
+  }
+
+  void start() {
+    shared_->sessions.emplace(this, weak_from_this());
+    if (!reject_) ++shared_->active;
+    if (reject_) {
+      ReplyTo to{11, false, false};
+      send(error_response(to, 503, "too many connections"));
+      return;
+    }
+    read();
+  }
+
+  void close() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+    stream_.socket().close(ec);
+  }
+
+ private:
+  void read() {
+    parser_.emplace();
+    parser_->body_limit(shared_->options.body_limit);
+    parser_->header_limit(shared_->options.header_limit);
+    stream_.expires_after(shared_->options.idle_timeout);
+    http::async_read(stream_, buffer_, *parser_,
+                     beast::bind_front_handler(&Session::on_read, shared_from_this()));
+  }
+
+  void on_read(beast::error_code ec, std::size_t) {
+    if (ec == http::error::end_of_stream) {
+      beast::error_code ignored;
+      stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+      return;
+    }
+    ReplyTo to{parser_->get().version(), false, false};
+    if (to.version != 10 && to.version != 11) to.version = 11;
+    if (ec == http::error::body_limit) {
+      send(error_response(to, 413, "request body too large"));
+      return;
+    }
+    if (ec == http::error::header_limit) {
+      send(error_response(to, 431, "request header too large"));
+      return;
+    }
+    if (ec && ec.category() == http::make_error_code(http::error::bad_target).category() &&
+        ec != http::error::partial_message) {
+      send(error_response(to, 400, "malformed HTTP request"));
+      return;
+    }
+    if (ec) return;  // timeout, reset, shutdown: nothing to answer to
+    Request req = parser_->release();
+    dispatch(req);
+  }
+
+  // Sends one response; safe to call once per request, from any completion on the I/O thread.
+  void send(Response res) {
+    auto shared_res = std::make_shared<Response>(std::move(res));
+    const bool close = shared_res->need_eof() || reject_;
+    stream_.expires_after(shared_->options.idle_timeout);
+    http::async_write(stream_, *shared_res,
+                      [self = shared_from_this(), shared_res, close](
+                          beast::error_code ec, std::size_t) { self->on_write(close, ec); });
+  }
+
+  void on_write(bool close, beast::error_code ec) {
+    if (ec) return;
+    if (close || shared_->stopped) {
+      linger_close();
+      return;
+    }
+    read();
+  }
+
+  // After an error answer the client may still be sending (e.g. an oversized body); closing at
+  // once would reset the connection and could destroy the answer before it is read. Half-close
+  // and drain briefly instead.
+  void linger_close() {
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    drain_.resize(4096);
+    stream_.expires_after(std::chrono::seconds(2));
+    drain();
+  }
+
+  void drain() {
+    stream_.async_read_some(asio::buffer(drain_),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                              if (!ec) self->drain();
+                            });
+  }
+
+  void dispatch(const Request& req) {
+    ReplyTo to{req.version(), req.keep_alive(), req.method() == http::verb::head};
+    try {
+      route(req, to);
+    } catch (const std::exception& e) {
+      api_logger()->error("{} {}: {}", std::string(req.method_string()), std::string(req.target()),
+                          e.what());
+      send(error_response(to, 500, std::string("internal error: ") + e.what()));
+    }
+  }
+
+  void method_not_allowed(const ReplyTo& to, bool api, std::string_view allow) {
+    Response res = api ? error_response(to, 405, "method not allowed")
+                       : make_response(to, 405, "text/plain", "method not allowed\n");
+    res.set(http::field::allow, allow);
+    send(std::move(res));
+  }
+
+  void route(const Request& req, ReplyTo to) {
+    const auto target = parse_target(req.target());
+    if (!target) {
+      send(error_response(to, 400, "malformed request target"));
+      return;
+    }
+    const auto& seg = target->segments;
+    const http::verb method = req.method();
+    const bool is_get = method == http::verb::get || method == http::verb::head;
+    const bool is_post = method == http::verb::post;
+    constexpr std::string_view kGet = "GET, HEAD";
+    constexpr std::string_view kPost = "POST";
+
+    if (!target->api) {
+      if (seg.empty() || (seg.size() == 1 && seg[0] == "index.html")) {
+        if (!is_get) return method_not_allowed(to, false, kGet);
+        send(make_response(to, 200, "text/html; charset=utf-8", std::string(status_page_html())));
+        return;
+      }
+      if (seg.size() == 1 && seg[0] == "metrics") {
+        if (!is_get) return method_not_allowed(to, false, kGet);
+        send(make_response(to, 200, "text/plain; version=0.0.4; charset=utf-8",
+                           shared_->node.metrics_text()));
+        return;
+      }
+      send(make_response(to, 404, "text/plain", "not found\n"));
+      return;
+    }
+
+    if (seg.size() < 3 || seg[1] != "v1") {
+      send(error_response(to, 404, "unknown API path"));
+      return;
+    }
+    NodeApi& node = shared_->node;
+    const std::string& resource = seg[2];
+    const std::size_t n = seg.size();
+
+    auto need = [&](bool ok, std::string_view allow) {
+      if (!ok) method_not_allowed(to, true, allow);
+      return ok;
+    };
+
+    if (resource == "health" && n == 3) {
+      if (need(is_get, kGet)) send(json_response(to, 200, to_json(node.health())));
+      return;
+    }
+    if (resource == "devices") {
+      if (n == 3) {
+        if (!need(is_get, kGet)) return;
+        json out = json::array();
+        for (const auto& d : node.devices())
+          out.push_back(to_json(d));
+        send(json_response(to, 200, out));
+        return;
+      }
+      const std::string& id = seg[3];
+      if (n == 4) {
+        if (!need(is_get, kGet)) return;
+        const auto device = node.device(id);
+        if (!device) return send(error_response(to, 404, "unknown device " + id));
+        send(json_response(to, 200, to_json(*device)));
+        return;
+      }
+      if (n == 5 && seg[4] == "line") {
+        if (!need(is_post, kPost)) return;
+        const LineRequest line = parse_line_request(req.body());
+        if (!line.error.empty()) return send(error_response(to, 400, line.error));
+        const Outcome outcome = node.select_line(id, line.line);
+        if (!outcome.ok()) return send(outcome_error(to, outcome));
+        const auto device = node.device(id);
+        if (!device) return send(error_response(to, 404, "unknown device " + id));
+        send(json_response(to, outcome.status, to_json(*device)));
+        return;
+      }
+      if (n == 5 && seg[4] == "poll") {
+        if (!need(is_post, kPost)) return;
+        const Outcome outcome = node.poll_now(id);
+        if (!outcome.ok()) return send(outcome_error(to, outcome));
+        send(json_response(to, 202, {{"ok", true}}));
+        return;
+      }
+      if (n == 5 && seg[4] == "write") {
+        if (!need(is_post, kPost)) return;
+        WriteRequest write = parse_write_request(req.body());
+        if (!write.error.empty()) return send(error_response(to, 400, write.error));
+        start_write(id, std::move(write), to);
+        return;
+      }
+    }
+    if (resource == "points" && n == 3) {
+      if (!need(is_get, kGet)) return;
+      const auto device = target->param("device");
+      const auto points = node.points(device);
+      if (!points) return send(error_response(to, 404, "unknown device " + device.value_or("")));
+      json out = json::array();
+      for (const auto& p : *points)
+        out.push_back(to_json(p));
+      send(json_response(to, 200, out));
+      return;
+    }
+    if (resource == "channels") {
+      if (n == 3) {
+        if (!need(is_get, kGet)) return;
+        json out = json::array();
+        for (const auto& c : node.channels())
+          out.push_back(to_json(c));
+        send(json_response(to, 200, out));
+        return;
+      }
+      if (n == 5 && (seg[4] == "enable" || seg[4] == "disable")) {
+        if (!need(is_post, kPost)) return;
+        const std::string& id = seg[3];
+        const Outcome outcome = node.set_channel_enabled(id, seg[4] == "enable");
+        if (!outcome.ok()) return send(outcome_error(to, outcome));
+        for (const auto& c : node.channels()) {
+          if (c.id == id) return send(json_response(to, outcome.status, to_json(c)));
+        }
+        send(error_response(to, 404, "unknown channel " + id));
+        return;
+      }
+    }
+    if (resource == "events" && n == 3) {
+      if (!need(is_get, kGet)) return;
+      std::uint64_t since = 0;
+      if (const auto text = target->param("since")) {
+        const auto parsed = parse_uint(*text);
+        if (!parsed) return send(error_response(to, 400, "since must be a non-negative integer"));
+        since = *parsed;
+      }
+      json out = json::array();
+      for (const auto& e : node.events(since))
+        out.push_back(to_json(e));
+      send(json_response(to, 200, out));
+      return;
+    }
+    if (resource == "config" && n == 4 && seg[3] == "reload") {
+      if (!need(is_post, kPost)) return;
+      const ReloadOutcome reload = node.reload();
+      send(json_response(to, reload.outcome.status, reload_json(reload)));
+      return;
+    }
+    if (resource == "redundancy") {
+      if (n == 3) {
+        if (need(is_get, kGet)) send(json_response(to, 200, to_json(node.redundancy())));
+        return;
+      }
+      if (n == 4 && (seg[3] == "force-failover" || seg[3] == "recover")) {
+        if (!need(is_post, kPost)) return;
+        const Outcome outcome = seg[3] == "recover" ? node.recover() : node.force_failover();
+        if (!outcome.ok()) return send(outcome_error(to, outcome));
+        send(json_response(to, outcome.status, to_json(node.redundancy())));
+        return;
+      }
+    }
+    send(error_response(to, 404, "unknown API path"));
+  }
+
+  // The node answers a write only once the device confirmed or failed; until then this
+  // connection waits (nothing is read from it) while the I/O thread serves everyone else.
+  void start_write(const std::string& id, WriteRequest write, ReplyTo to) {
+    auto answered = std::make_shared<bool>(false);
+    auto self = shared_from_this();
+    shared_->node.write(id, write.point, write.value, [self, to, answered](Outcome outcome) {
+      if (*answered) return;  // a second completion from a buggy node is ignored
+      *answered = true;
+      // Posted so an immediate (synchronous) answer and a late one take the same path, and
+      // a completion from another thread still lands on the I/O thread.
+      asio::post(self->stream_.get_executor(), [self, to, outcome = std::move(outcome)] {
+        if (outcome.ok()) {
+          self->send(json_response(to, outcome.status, {{"ok", true}}));
+        } else {
+          self->send(outcome_error(to, outcome));
+        }
+      });
+    });
+  }
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::vector<char> drain_;
+  std::shared_ptr<HttpServer::Shared> shared_;
+  bool reject_;
+};
+
+}  // namespace
+
+// ---- the server --------------------------------------------------------------------------------
+
+HttpServer::HttpServer(asio::io_context& io, NodeApi& node, std::string listen,
+                       HttpServerOptions options)
+    : io_(io), listen_(std::move(listen)), shared_(std::make_shared<Shared>(io, node, options)) {}
+
+HttpServer::~HttpServer() {
+  stop();
+}
+
+void HttpServer::start() {
+  const auto colon = listen_.rfind(':');
+  if (colon == std::string::npos) {
+    throw std::invalid_argument("listen address must be HOST:PORT, got \"" + listen_ + "\"");
+  }
+  std::string host = listen_.substr(0, colon);
+  const std::string port = listen_.substr(colon + 1);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  if (host.empty() || host == "*") host = "0.0.0.0";
+  const auto port_number = parse_uint(port);
+  if (!port_number || *port_number > 65535) {
+    throw std::invalid_argument("bad port in listen address \"" + listen_ + "\"");
+  }
+  tcp::resolver resolver(io_);
+  boost::system::error_code ec;
+  const auto results =
+      resolver.resolve(host, port, tcp::resolver::passive | tcp::resolver::numeric_service, ec);
+  if (ec || results.empty()) {
+    throw std::system_error(ec ? ec : std::make_error_code(std::errc::invalid_argument),
+                            "cannot resolve listen address " + listen_);
+  }
+  const tcp::endpoint endpoint = results.begin()->endpoint();
+  auto& acceptor = shared_->acceptor;
+  auto fail = [&](const char* what) {
+    boost::system::error_code ignored;
+    acceptor.close(ignored);
+    throw std::system_error(ec, std::string("cannot listen on ") + listen_ + " (" + what + ")");
+  };
+  acceptor.open(endpoint.protocol(), ec);
+  if (ec) fail("open");
+  acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  if (ec) fail("reuse_address");
+  acceptor.bind(endpoint, ec);
+  if (ec) fail("bind");
+  acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) fail("listen");
+  shared_->stopped = false;
+  api_logger()->info("HTTP API listening on {}:{}", endpoint.address().to_string(), this->port());
+  accept();
+}
+
+void HttpServer::accept() {
+  auto shared = shared_;
+  shared->acceptor.async_accept([shared, this](beast::error_code ec, tcp::socket socket) {
+    if (shared->stopped || !shared->acceptor.is_open()) return;
+    if (ec) {
+      // Out of descriptors and the like: back off instead of spinning on the I/O thread.
+      api_logger()->warn("accept failed: {}", ec.message());
+      shared->retry_timer.expires_after(std::chrono::milliseconds(100));
+      shared->retry_timer.async_wait([shared, this](beast::error_code wait_ec) {
+        if (!wait_ec && !shared->stopped) accept();
+      });
+      return;
+    }
+    const bool reject = shared->active >= shared->options.max_connections;
+    if (reject) api_logger()->warn("connection limit reached; refusing a client");
+    std::make_shared<Session>(std::move(socket), shared, reject)->start();
+    accept();
+  });
+}
+
+void HttpServer::stop() {
+  shared_->stopped = true;
+  boost::system::error_code ignored;
+  shared_->acceptor.close(ignored);
+  shared_->retry_timer.cancel();
+  // Copy first: closing may not destroy a session synchronously, but be safe against erasure.
+  std::vector<std::shared_ptr<Session>> live;
+  for (auto& [ptr, weak] : shared_->sessions) {
+    if (auto s = weak.lock()) live.push_back(std::move(s));
+  }
+  for (auto& s : live)
+    s->close();
+}
+
+std::uint16_t HttpServer::port() const {
+  boost::system::error_code ec;
+  const auto endpoint = shared_->acceptor.local_endpoint(ec);
+  return ec ? 0 : endpoint.port();
+}
+
+std::size_t HttpServer::connections() const {
+  return shared_->active;
+}
+
+}  // namespace pollux::app

@@ -1,0 +1,187 @@
+#include "app/prometheus.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <stdexcept>
+
+namespace pollux::app::prometheus {
+
+std::string escape_label_value(std::string_view value) {
+  std::string out;
+  out.reserve(value.size());
+  for (char c : value) {
+    switch (c) {
+      case '\\':
+        out += "\\\\";
+        break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
+std::string escape_help(std::string_view help) {
+  std::string out;
+  out.reserve(help.size());
+  for (char c : help) {
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+std::string format_value(double value) {
+  if (std::isnan(value)) return "NaN";
+  if (std::isinf(value)) return value > 0 ? "+Inf" : "-Inf";
+  char buf[64];
+  // Shortest representation that parses back to the same double (Go's ParseFloat reads it).
+  const auto result = std::to_chars(buf, buf + sizeof buf, value);
+  return std::string(buf, result.ptr);
+}
+
+namespace {
+
+bool name_char(char c, bool first, bool allow_colon) {
+  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_') return true;
+  if (c == ':') return allow_colon;
+  return !first && c >= '0' && c <= '9';
+}
+
+bool valid_name(std::string_view name, bool allow_colon) {
+  if (name.empty()) return false;
+  for (std::size_t i = 0; i < name.size(); ++i) {
+    if (!name_char(name[i], i == 0, allow_colon)) return false;
+  }
+  return true;
+}
+
+std::string format_uint(std::uint64_t value) {
+  char buf[24];
+  const auto result = std::to_chars(buf, buf + sizeof buf, value);
+  return std::string(buf, result.ptr);
+}
+
+}  // namespace
+
+bool valid_metric_name(std::string_view name) {
+  return valid_name(name, true);
+}
+bool valid_label_name(std::string_view name) {
+  return valid_name(name, false);
+}
+
+Histogram::Histogram(std::vector<double> bounds)
+    : bounds_(std::move(bounds)), counts_(bounds_.size() + 1, 0) {
+  if (!std::is_sorted(bounds_.begin(), bounds_.end()) ||
+      std::adjacent_find(bounds_.begin(), bounds_.end()) != bounds_.end()) {
+    throw std::invalid_argument("histogram bounds must be strictly increasing");
+  }
+}
+
+void Histogram::observe(double value) {
+  const auto it = std::lower_bound(bounds_.begin(), bounds_.end(), value);
+  ++counts_[static_cast<std::size_t>(it - bounds_.begin())];
+  sum_ += value;
+  ++count_;
+}
+
+MetricsWriter::Family& MetricsWriter::family(std::string_view name, std::string_view help,
+                                             std::string_view type) {
+  if (!valid_metric_name(name)) {
+    throw std::invalid_argument("invalid metric name: " + std::string(name));
+  }
+  for (auto& f : families_) {
+    if (f.name == name) {
+      if (f.type != type) {
+        throw std::invalid_argument("metric " + std::string(name) + " used with two types");
+      }
+      return f;
+    }
+  }
+  families_.push_back({std::string(name), std::string(type), escape_help(help), {}});
+  return families_.back();
+}
+
+void MetricsWriter::sample(std::string& out, std::string_view name, Labels labels,
+                           const Label* extra, std::string_view value) {
+  out += name;
+  if (labels.size() > 0 || extra != nullptr) {
+    out += '{';
+    bool first = true;
+    auto add = [&](const Label& label) {
+      if (!valid_label_name(label.first)) {
+        throw std::invalid_argument("invalid label name: " + std::string(label.first));
+      }
+      if (!first) out += ',';
+      first = false;
+      out += label.first;
+      out += "=\"";
+      out += escape_label_value(label.second);
+      out += '"';
+    };
+    for (const auto& label : labels)
+      add(label);
+    if (extra != nullptr) add(*extra);
+    out += '}';
+  }
+  out += ' ';
+  out += value;
+  out += '\n';
+}
+
+void MetricsWriter::counter(std::string_view name, std::string_view help, Labels labels,
+                            std::uint64_t value) {
+  sample(family(name, help, "counter").samples, name, labels, nullptr, format_uint(value));
+}
+
+void MetricsWriter::counter(std::string_view name, std::string_view help, Labels labels,
+                            double value) {
+  sample(family(name, help, "counter").samples, name, labels, nullptr, format_value(value));
+}
+
+void MetricsWriter::gauge(std::string_view name, std::string_view help, Labels labels,
+                          double value) {
+  sample(family(name, help, "gauge").samples, name, labels, nullptr, format_value(value));
+}
+
+void MetricsWriter::histogram(std::string_view name, std::string_view help, Labels labels,
+                              const Histogram& h) {
+  auto& out = family(name, help, "histogram").samples;
+  const std::string bucket = std::string(name) + "_bucket";
+  std::uint64_t cumulative = 0;
+  for (std::size_t i = 0; i < h.bounds().size(); ++i) {
+    cumulative += h.counts()[i];
+    const std::string le = format_value(h.bounds()[i]);
+    const Label extra{"le", le};
+    sample(out, bucket, labels, &extra, format_uint(cumulative));
+  }
+  const Label inf{"le", "+Inf"};
+  sample(out, bucket, labels, &inf, format_uint(h.count()));
+  sample(out, std::string(name) + "_sum", labels, nullptr, format_value(h.sum()));
+  sample(out, std::string(name) + "_count", labels, nullptr, format_uint(h.count()));
+}
+
+std::string MetricsWriter::text() const {
+  std::string out;
+  for (const auto& f : families_) {
+    out += "# HELP " + f.name + " " + f.help + "\n";
+    out += "# TYPE " + f.name + " " + f.type + "\n";
+    out += f.samples;
+  }
+  return out;
+}
+
+}  // namespace pollux::app::prometheus

@@ -1,0 +1,80 @@
+// Prometheus text exposition (format 0.0.4) writers for GET /metrics (spec/api.md: "GET
+// /metrics: Prometheus text format").
+//
+// The node builds its metrics_text() with MetricsWriter: counters, gauges and histograms with
+// labels. Samples of one metric family may be added in any order; the writer groups them under
+// one "# HELP"/"# TYPE" header, because the format requires a family's lines to be contiguous.
+// Label values are escaped here (backslash, double quote, newline) so device and channel ids
+// from the config can never break the exposition.
+#pragma once
+
+#include <cstdint>
+#include <initializer_list>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace pollux::app::prometheus {
+
+using Label = std::pair<std::string_view, std::string_view>;
+using Labels = std::initializer_list<Label>;
+
+// Escapes a label value: \ -> \\, " -> \", newline -> \n.
+std::string escape_label_value(std::string_view value);
+// Escapes HELP text: \ -> \\, newline -> \n.
+std::string escape_help(std::string_view help);
+// A sample value as Prometheus parses it: shortest round-trip decimal, "NaN", "+Inf", "-Inf".
+std::string format_value(double value);
+// True for [a-zA-Z_:][a-zA-Z0-9_:]*; label names additionally may not contain ':'.
+bool valid_metric_name(std::string_view name);
+bool valid_label_name(std::string_view name);
+
+// Cumulative-bucket histogram in the Prometheus sense. `bounds` are the finite upper bounds in
+// increasing order; the +Inf bucket is implicit.
+class Histogram {
+ public:
+  explicit Histogram(std::vector<double> bounds);
+  void observe(double value);
+
+  const std::vector<double>& bounds() const { return bounds_; }
+  // counts()[i] observations fell in (bounds[i-1], bounds[i]]; the last entry is above all.
+  const std::vector<std::uint64_t>& counts() const { return counts_; }
+  double sum() const { return sum_; }
+  std::uint64_t count() const { return count_; }
+
+ private:
+  std::vector<double> bounds_;
+  std::vector<std::uint64_t> counts_;
+  double sum_ = 0;
+  std::uint64_t count_ = 0;
+};
+
+class MetricsWriter {
+ public:
+  // `name` should end in "_total" for counters (Prometheus convention); not enforced.
+  void counter(std::string_view name, std::string_view help, Labels labels, std::uint64_t value);
+  void counter(std::string_view name, std::string_view help, Labels labels, double value);
+  void gauge(std::string_view name, std::string_view help, Labels labels, double value);
+  // Writes name_bucket{le=...}, name_sum and name_count.
+  void histogram(std::string_view name, std::string_view help, Labels labels,
+                 const Histogram& histogram);
+
+  // The exposition text, families in first-use order.
+  std::string text() const;
+
+ private:
+  struct Family {
+    std::string name;
+    std::string type;
+    std::string help;
+    std::string samples;
+  };
+  Family& family(std::string_view name, std::string_view help, std::string_view type);
+  static void sample(std::string& out, std::string_view name, Labels labels, const Label* extra,
+                     std::string_view value);
+
+  std::vector<Family> families_;
+};
+
+}  // namespace pollux::app::prometheus

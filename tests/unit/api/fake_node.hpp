@@ -1,0 +1,177 @@
+// A scripted NodeApi for the HTTP layer's tests: canned views, recorded commands, and writes
+// that stay pending until the test completes them (to prove the server does not block).
+#pragma once
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "app/node_api.hpp"
+
+namespace pollux::app::testing {
+
+// 2026-11-21T22:40:01.123Z
+inline runtime::WallTime fixed_time() {
+  return runtime::WallTime{std::chrono::milliseconds{1'795'300'801'123}};
+}
+
+class FakeNode : public NodeApi {
+ public:
+  struct PendingWrite {
+    std::string device;
+    std::string point;
+    WriteValue value;
+    std::function<void(Outcome)> done;
+  };
+
+  FakeNode() {
+    health_.node = "pollux-a";
+    DeviceView well;
+    well.id = "WELL_01";
+    well.unit = 17;
+    well.active_line = 1;
+    well.active_channel = "COM1";
+    well.lines = {{1, "COM1", true, true}, {2, "NET1", true, true}, {3, "MODEM1", true, false}};
+    well.last_success = fixed_time();
+    well.last_good_line = 1;
+    well.stats.messages_ok = 42;
+    well.stats.timeouts = 3;
+    devices_.push_back(well);
+    DeviceView tank;
+    tank.id = "TANK_02";
+    tank.unit = 5;
+    tank.active_channel = "COM1";
+    tank.lines = {{1, "COM1", true, true}};
+    devices_.push_back(tank);
+
+    points_.push_back({"WELL_01", "PRESSURE", 12.5, Quality::good, fixed_time(), ""});
+    points_.push_back({"WELL_01", "PUMP_ON", true, Quality::good, fixed_time(), ""});
+    points_.push_back({"TANK_02", "LEVEL", std::monostate{}, Quality::bad, std::nullopt, ""});
+
+    channels_.push_back({"COM1",
+                         "serial",
+                         "modbus-rtu",
+                         true,
+                         ChannelStatus::ok,
+                         {{"messages", 45}, {"bytes_out", 360}}});
+    channels_.push_back({"NET1", "tcp", "modbus-tcp", true, ChannelStatus::ok, {}});
+
+    events_.push_back({1, fixed_time(), "WELL_01", 1, 2, "initial_fail"});
+    events_.push_back({2, fixed_time(), "WELL_01", 2, 1, "primary_recovered"});
+    redundancy_.config_version = "v1-abc";
+  }
+
+  HealthView health() override {
+    if (throw_in_health) throw std::runtime_error("health exploded");
+    return health_;
+  }
+  std::vector<DeviceView> devices() override { return devices_; }
+  std::optional<DeviceView> device(const std::string& id) override {
+    for (const auto& d : devices_) {
+      if (d.id == id) return d;
+    }
+    return std::nullopt;
+  }
+  std::optional<std::vector<PointView>> points(const std::optional<std::string>& device) override {
+    if (!device) return points_;
+    if (!this->device(*device)) return std::nullopt;
+    std::vector<PointView> out;
+    for (const auto& p : points_) {
+      if (p.device == *device) out.push_back(p);
+    }
+    return out;
+  }
+  std::vector<ChannelView> channels() override { return channels_; }
+  std::vector<EventView> events(std::uint64_t since) override {
+    std::vector<EventView> out;
+    for (const auto& e : events_) {
+      if (e.seq > since) out.push_back(e);
+    }
+    return out;
+  }
+
+  Outcome select_line(const std::string& id, int line) override {
+    calls.push_back("line " + id + " " + std::to_string(line));
+    if (standby()) return Outcome::failure(409, "node is standby");
+    for (auto& d : devices_) {
+      if (d.id != id) continue;
+      for (const auto& l : d.lines) {
+        if (l.line != line) continue;
+        if (!l.usable)
+          return Outcome::failure(409, "line " + std::to_string(line) + " is not usable");
+        d.active_line = line;
+        d.active_channel = l.channel;
+        return Outcome::success();
+      }
+      return Outcome::failure(409, "line " + std::to_string(line) + " is not configured");
+    }
+    return Outcome::failure(404, "unknown device " + id);
+  }
+  Outcome poll_now(const std::string& id) override {
+    calls.push_back("poll " + id);
+    if (!device(id)) return Outcome::failure(404, "unknown device " + id);
+    if (standby()) return Outcome::failure(409, "node is standby");
+    return Outcome::success(202);
+  }
+  void write(const std::string& id, const std::string& point, const WriteValue& value,
+             std::function<void(Outcome)> done) override {
+    calls.push_back("write " + id + " " + point);
+    if (!device(id)) return done(Outcome::failure(404, "unknown device " + id));
+    if (point == "READ_ONLY") return done(Outcome::failure(400, "point READ_ONLY is not writable"));
+    if (auto_complete_write) return done(*auto_complete_write);
+    pending_writes.push_back({id, point, value, std::move(done)});
+  }
+  Outcome set_channel_enabled(const std::string& id, bool enabled) override {
+    calls.push_back(std::string(enabled ? "enable " : "disable ") + id);
+    if (standby()) return Outcome::failure(409, "node is standby");
+    for (auto& c : channels_) {
+      if (c.id == id) {
+        c.enabled = enabled;
+        c.status = enabled ? ChannelStatus::ok : ChannelStatus::disabled;
+        return Outcome::success();
+      }
+    }
+    return Outcome::failure(404, "unknown channel " + id);
+  }
+  ReloadOutcome reload() override {
+    calls.push_back("reload");
+    return reload_result;
+  }
+  RedundancyView redundancy() override { return redundancy_; }
+  Outcome force_failover() override {
+    calls.push_back("force-failover");
+    return force_failover_result;
+  }
+  Outcome recover() override {
+    calls.push_back("recover");
+    return Outcome::success();
+  }
+  std::string metrics_text() override { return "# TYPE pollux_up gauge\npollux_up 1\n"; }
+
+  void set_standby() {
+    health_.role = "backup";
+    health_.activity = "standby";
+  }
+  bool standby() const { return health_.activity == "standby"; }
+
+  std::vector<std::string> calls;
+  std::vector<PendingWrite> pending_writes;
+  // When set, writes complete immediately (synchronously) with this outcome.
+  std::optional<Outcome> auto_complete_write;
+  ReloadOutcome reload_result{Outcome::success(), "v2-def", {}};
+  Outcome force_failover_result = Outcome::success();
+  bool throw_in_health = false;
+
+ private:
+  HealthView health_;
+  std::vector<DeviceView> devices_;
+  std::vector<PointView> points_;
+  std::vector<ChannelView> channels_;
+  std::vector<EventView> events_;
+  RedundancyView redundancy_;
+};
+
+}  // namespace pollux::app::testing

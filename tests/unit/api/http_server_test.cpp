@@ -1,0 +1,527 @@
+// The HTTP server over a real socket on 127.0.0.1 (port 0) against FakeNode. The client runs on
+// the same io_context as the server, stepped by run_until with a deadline, so nothing sleeps
+// and every test is bounded.
+#include "app/http_server.hpp"
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include <gtest/gtest.h>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <nlohmann/json.hpp>
+
+#include "fake_node.hpp"
+
+namespace pollux::app {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+// One client connection; requests are asynchronous so the test decides when the server runs.
+class Client {
+ public:
+  Client(asio::io_context& io, std::uint16_t port) : stream_(io) {
+    stream_.connect(tcp::endpoint(asio::ip::address_v4::loopback(), port));
+  }
+
+  void start(http::verb method, const std::string& target, std::string body = {},
+             bool keep_alive = true) {
+    done = false;
+    error = {};
+    req_ = {method, target, 11};
+    req_.set(http::field::host, "127.0.0.1");
+    req_.keep_alive(keep_alive);
+    if (!body.empty() || method == http::verb::post) {
+      req_.set(http::field::content_type, "application/json");
+      req_.body() = std::move(body);
+      req_.prepare_payload();
+    }
+    stream_.expires_after(5s);
+    http::async_write(stream_, req_, [this](beast::error_code ec, std::size_t) {
+      if (ec) {
+        finish(ec);
+        return;
+      }
+      read();
+    });
+  }
+
+  // Sends raw bytes and reads one response (for malformed requests).
+  void start_raw(std::string bytes) {
+    done = false;
+    raw_ = std::move(bytes);
+    stream_.expires_after(5s);
+    asio::async_write(stream_, asio::buffer(raw_), [this](beast::error_code ec, std::size_t) {
+      if (ec) {
+        finish(ec);
+        return;
+      }
+      read();
+    });
+  }
+
+  // Waits for the server to close the connection (EOF or reset).
+  void start_wait_close() {
+    done = false;
+    stream_.expires_after(5s);
+    stream_.async_read_some(asio::buffer(scratch_), [this](beast::error_code ec, std::size_t) {
+      finish(ec ? ec : beast::error_code(asio::error::message_size));
+    });
+  }
+
+  json body_json() const { return json::parse(response.body()); }
+
+  bool done = false;
+  beast::error_code error;
+  http::response<http::string_body> response;
+
+ private:
+  void read() {
+    response = {};
+    parser_.emplace();
+    parser_->body_limit(1 << 20);
+    http::async_read(stream_, buffer_, *parser_, [this](beast::error_code ec, std::size_t) {
+      if (!ec) response = parser_->release();
+      finish(ec);
+    });
+  }
+  void finish(beast::error_code ec) {
+    error = ec;
+    done = true;
+  }
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  http::request<http::string_body> req_;
+  std::optional<http::response_parser<http::string_body>> parser_;
+  std::string raw_;
+  char scratch_[256];
+};
+
+class HttpServerTest : public ::testing::Test {
+ protected:
+  void start_server(HttpServerOptions options = {}) {
+    server_ = std::make_unique<HttpServer>(io_, node_, "127.0.0.1:0", options);
+    server_->start();
+    ASSERT_NE(server_->port(), 0);
+  }
+  void SetUp() override { start_server(); }
+
+  template <class Done>
+  bool run_until(Done done, std::chrono::milliseconds limit = 5000ms) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (!done()) {
+      const auto now = std::chrono::steady_clock::now();
+      if (now >= deadline) return false;
+      io_.run_one_for(deadline - now);
+      if (io_.stopped()) io_.restart();
+    }
+    return true;
+  }
+
+  std::unique_ptr<Client> client() { return std::make_unique<Client>(io_, server_->port()); }
+
+  http::response<http::string_body> call(http::verb method, const std::string& target,
+                                         std::string body = {}) {
+    auto c = client();
+    c->start(method, target, std::move(body));
+    EXPECT_TRUE(run_until([&] { return c->done; })) << target << " timed out";
+    EXPECT_FALSE(c->error) << target << ": " << c->error.message();
+    return c->response;
+  }
+  http::response<http::string_body> get(const std::string& target) {
+    return call(http::verb::get, target);
+  }
+  http::response<http::string_body> post(const std::string& target, std::string body = {}) {
+    return call(http::verb::post, target, std::move(body));
+  }
+  static json body(const http::response<http::string_body>& r) { return json::parse(r.body()); }
+  static std::string error_of(const http::response<http::string_body>& r) {
+    return body(r).at("error").get<std::string>();
+  }
+
+  asio::io_context io_;
+  testing::FakeNode node_;
+  std::unique_ptr<HttpServer> server_;
+};
+
+TEST_F(HttpServerTest, Health) {
+  const auto r = get("/api/v1/health");
+  EXPECT_EQ(r.result_int(), 200);
+  EXPECT_EQ(r[http::field::content_type], "application/json");
+  EXPECT_EQ(body(r), json::parse(R"({"status":"ok","node":"pollux-a","role":"independent",
+                                     "activity":"active"})"));
+}
+
+TEST_F(HttpServerTest, DevicesListAndOne) {
+  auto r = get("/api/v1/devices");
+  ASSERT_EQ(r.result_int(), 200);
+  ASSERT_EQ(body(r).size(), 2u);
+  EXPECT_EQ(body(r)[0].at("id"), "WELL_01");
+  r = get("/api/v1/devices/TANK_02");
+  ASSERT_EQ(r.result_int(), 200);
+  EXPECT_EQ(body(r).at("unit"), 5);
+  EXPECT_TRUE(body(r).at("last_good_line").is_null());
+  r = get("/api/v1/devices/NOPE");
+  EXPECT_EQ(r.result_int(), 404);
+  EXPECT_EQ(error_of(r), "unknown device NOPE");
+}
+
+TEST_F(HttpServerTest, PercentEncodedIdsAndTrailingSlash) {
+  EXPECT_EQ(get("/api/v1/devices/WELL%5F01").result_int(), 200);
+  EXPECT_EQ(get("/api/v1/devices/").result_int(), 200);
+  EXPECT_EQ(get("/api/v1/devices/WELL%ZZ").result_int(), 400);
+}
+
+TEST_F(HttpServerTest, Points) {
+  auto r = get("/api/v1/points");
+  ASSERT_EQ(r.result_int(), 200);
+  EXPECT_EQ(body(r).size(), 3u);
+  r = get("/api/v1/points?device=WELL_01");
+  ASSERT_EQ(r.result_int(), 200);
+  ASSERT_EQ(body(r).size(), 2u);
+  EXPECT_EQ(body(r)[0].at("value"), 12.5);
+  r = get("/api/v1/points?device=TANK_02");
+  EXPECT_TRUE(body(r)[0].at("value").is_null());
+  EXPECT_EQ(body(r)[0].at("quality"), "bad");
+  r = get("/api/v1/points?device=NOPE");
+  EXPECT_EQ(r.result_int(), 404);
+}
+
+TEST_F(HttpServerTest, ChannelsAndEnableDisable) {
+  auto r = get("/api/v1/channels");
+  ASSERT_EQ(r.result_int(), 200);
+  EXPECT_EQ(body(r)[0].at("stats").at("messages"), 45);
+  r = post("/api/v1/channels/COM1/disable");
+  ASSERT_EQ(r.result_int(), 200);
+  EXPECT_EQ(body(r).at("enabled"), false);
+  EXPECT_EQ(body(r).at("status"), "disabled");
+  r = post("/api/v1/channels/COM1/enable");
+  ASSERT_EQ(r.result_int(), 200);
+  EXPECT_EQ(body(r).at("status"), "ok");
+  EXPECT_EQ(post("/api/v1/channels/NOPE/enable").result_int(), 404);
+  EXPECT_EQ(post("/api/v1/channels/COM1/explode").result_int(), 404);
+  node_.set_standby();
+  r = post("/api/v1/channels/COM1/disable");
+  EXPECT_EQ(r.result_int(), 409);
+  EXPECT_EQ(error_of(r), "node is standby");
+}
+
+TEST_F(HttpServerTest, EventsSince) {
+  auto r = get("/api/v1/events");
+  ASSERT_EQ(r.result_int(), 200);
+  ASSERT_EQ(body(r).size(), 2u);
+  EXPECT_EQ(body(r)[0].at("seq"), 1);
+  r = get("/api/v1/events?since=1");
+  ASSERT_EQ(body(r).size(), 1u);
+  EXPECT_EQ(body(r)[0].at("reason"), "primary_recovered");
+  EXPECT_EQ(get("/api/v1/events?since=2").body(), "[]");
+  EXPECT_EQ(get("/api/v1/events?since=abc").result_int(), 400);
+  EXPECT_EQ(get("/api/v1/events?since=-1").result_int(), 400);
+}
+
+TEST_F(HttpServerTest, SelectLine) {
+  auto r = post("/api/v1/devices/WELL_01/line", R"({"line":2})");
+  ASSERT_EQ(r.result_int(), 200) << r.body();
+  EXPECT_EQ(body(r).at("active_line"), 2);
+  EXPECT_EQ(body(r).at("active_channel"), "NET1");
+  r = post("/api/v1/devices/WELL_01/line", R"({"line":3})");
+  EXPECT_EQ(r.result_int(), 409);
+  EXPECT_EQ(error_of(r), "line 3 is not usable");
+  EXPECT_EQ(post("/api/v1/devices/NOPE/line", R"({"line":1})").result_int(), 404);
+}
+
+TEST_F(HttpServerTest, SelectLineBadRequestsNeverReachTheNode) {
+  node_.calls.clear();
+  for (const char* bad : {R"({"line":7})", R"({"line":0})", R"({"line":"2"})", R"({"line":1.5})",
+                          R"({})", R"({"line":)", "", "[1]"}) {
+    const auto r = post("/api/v1/devices/WELL_01/line", bad);
+    EXPECT_EQ(r.result_int(), 400) << bad;
+    EXPECT_TRUE(body(r).contains("error")) << bad;
+  }
+  EXPECT_TRUE(node_.calls.empty());
+}
+
+TEST_F(HttpServerTest, StandbyRefusesOperatorCommands) {
+  node_.set_standby();
+  auto r = post("/api/v1/devices/WELL_01/line", R"({"line":2})");
+  EXPECT_EQ(r.result_int(), 409);
+  EXPECT_EQ(error_of(r), "node is standby");
+  EXPECT_EQ(post("/api/v1/devices/WELL_01/poll").result_int(), 409);
+  // GETs still answer on a standby node.
+  EXPECT_EQ(body(get("/api/v1/health")).at("activity"), "standby");
+}
+
+TEST_F(HttpServerTest, PollAccepted) {
+  auto r = post("/api/v1/devices/WELL_01/poll");
+  EXPECT_EQ(r.result_int(), 202);
+  EXPECT_EQ(node_.calls.back(), "poll WELL_01");
+  EXPECT_EQ(post("/api/v1/devices/NOPE/poll").result_int(), 404);
+}
+
+TEST_F(HttpServerTest, WriteCompletesLaterThroughTheIoContext) {
+  for (const auto& [outcome, status] :
+       std::vector<std::pair<Outcome, int>>{{Outcome::success(), 200},
+                                            {Outcome::failure(502, "exception 2"), 502},
+                                            {Outcome::failure(504, "no answer"), 504}}) {
+    node_.pending_writes.clear();
+    auto c = client();
+    c->start(http::verb::post, "/api/v1/devices/WELL_01/write",
+             R"({"point":"SETPOINT","value":42})");
+    ASSERT_TRUE(run_until([&] { return !node_.pending_writes.empty(); }));
+    const auto& pending = node_.pending_writes.front();
+    EXPECT_EQ(pending.point, "SETPOINT");
+    EXPECT_EQ(std::get<std::int64_t>(pending.value), 42);
+    // Nothing is answered while the device has not confirmed.
+    run_until([] { return false; }, 50ms);
+    EXPECT_FALSE(c->done);
+    asio::post(io_, [&, outcome = outcome] { node_.pending_writes.front().done(outcome); });
+    ASSERT_TRUE(run_until([&] { return c->done; }));
+    ASSERT_FALSE(c->error) << c->error.message();
+    EXPECT_EQ(c->response.result_int(), status);
+    if (status == 200) {
+      EXPECT_EQ(c->body_json(), json::parse(R"({"ok":true})"));
+    } else {
+      EXPECT_EQ(c->body_json().at("error"), outcome.error);
+    }
+  }
+}
+
+TEST_F(HttpServerTest, SlowWriteDoesNotBlockOtherRequests) {
+  auto writer = client();
+  writer->start(http::verb::post, "/api/v1/devices/WELL_01/write",
+                R"({"point":"SETPOINT","value":1.5})");
+  ASSERT_TRUE(run_until([&] { return !node_.pending_writes.empty(); }));
+  EXPECT_EQ(std::get<double>(node_.pending_writes.front().value), 1.5);
+  // Other connections are served while the write waits.
+  EXPECT_EQ(get("/api/v1/health").result_int(), 200);
+  EXPECT_EQ(get("/api/v1/devices").result_int(), 200);
+  EXPECT_FALSE(writer->done);
+  node_.pending_writes.front().done(Outcome::failure(504, "no answer from WELL_01"));
+  ASSERT_TRUE(run_until([&] { return writer->done; }));
+  EXPECT_EQ(writer->response.result_int(), 504);
+  // The same connection is usable afterwards (keep-alive).
+  writer->start(http::verb::get, "/api/v1/health");
+  ASSERT_TRUE(run_until([&] { return writer->done; }));
+  EXPECT_EQ(writer->response.result_int(), 200);
+}
+
+TEST_F(HttpServerTest, WriteImmediateErrorsAndBadBodies) {
+  auto r = post("/api/v1/devices/WELL_01/write", R"({"point":"READ_ONLY","value":1})");
+  EXPECT_EQ(r.result_int(), 400);
+  EXPECT_EQ(error_of(r), "point READ_ONLY is not writable");
+  EXPECT_EQ(post("/api/v1/devices/NOPE/write", R"({"point":"P","value":1})").result_int(), 404);
+  node_.calls.clear();
+  for (const char* bad : {R"({"point":"P"})", R"({"value":1})", R"({"point":"P","value":null})",
+                          "not json", R"({"point":"P","value":[1]})"}) {
+    EXPECT_EQ(post("/api/v1/devices/WELL_01/write", bad).result_int(), 400) << bad;
+  }
+  EXPECT_TRUE(node_.calls.empty());
+  node_.auto_complete_write = Outcome::success();
+  r = post("/api/v1/devices/WELL_01/write", R"({"point":"MODE","value":"AUTO"})");
+  EXPECT_EQ(r.result_int(), 200);
+}
+
+TEST_F(HttpServerTest, ConfigReload) {
+  auto r = post("/api/v1/config/reload");
+  ASSERT_EQ(r.result_int(), 200);
+  EXPECT_EQ(body(r), json::parse(R"({"version":"v2-def"})"));
+  node_.reload_result = {Outcome::failure(400, "invalid configuration"),
+                         "",
+                         {"pollux.yaml:4:3: error: unknown key 'x'"}};
+  r = post("/api/v1/config/reload");
+  ASSERT_EQ(r.result_int(), 400);
+  EXPECT_EQ(body(r).at("errors")[0], "pollux.yaml:4:3: error: unknown key 'x'");
+  EXPECT_EQ(error_of(r), "invalid configuration");
+  node_.reload_result = {Outcome::failure(403, "config reload is not allowed on a backup"), "", {}};
+  r = post("/api/v1/config/reload");
+  EXPECT_EQ(r.result_int(), 403);
+  EXPECT_EQ(error_of(r), "config reload is not allowed on a backup");
+}
+
+TEST_F(HttpServerTest, Redundancy) {
+  auto r = get("/api/v1/redundancy");
+  ASSERT_EQ(r.result_int(), 200);
+  EXPECT_EQ(body(r).at("config_version"), "v1-abc");
+  EXPECT_EQ(body(r).at("peer").at("activity"), "unknown");
+  r = post("/api/v1/redundancy/force-failover");
+  EXPECT_EQ(r.result_int(), 200);
+  EXPECT_EQ(body(r).at("mode"), "independent");
+  node_.force_failover_result = Outcome::failure(409, "no connected peer");
+  r = post("/api/v1/redundancy/force-failover");
+  EXPECT_EQ(r.result_int(), 409);
+  EXPECT_EQ(error_of(r), "no connected peer");
+  EXPECT_EQ(post("/api/v1/redundancy/recover").result_int(), 200);
+  EXPECT_EQ(node_.calls.back(), "recover");
+}
+
+TEST_F(HttpServerTest, MetricsPassThrough) {
+  const auto r = get("/metrics");
+  ASSERT_EQ(r.result_int(), 200);
+  EXPECT_TRUE(r[http::field::content_type].starts_with("text/plain; version=0.0.4"));
+  EXPECT_EQ(r.body(), node_.metrics_text());
+}
+
+TEST_F(HttpServerTest, StatusPage) {
+  const auto r = get("/");
+  ASSERT_EQ(r.result_int(), 200);
+  EXPECT_TRUE(r[http::field::content_type].starts_with("text/html"));
+  EXPECT_NE(r.body().find("<title>Pollux status</title>"), std::string::npos);
+  EXPECT_NE(r.body().find("/api/v1/devices"), std::string::npos);
+  // No external assets: nothing is loaded from another origin.
+  EXPECT_EQ(r.body().find("http://"), std::string::npos);
+  EXPECT_EQ(r.body().find("https://"), std::string::npos);
+}
+
+TEST_F(HttpServerTest, UnknownPaths) {
+  auto r = get("/api/v1/nothing");
+  EXPECT_EQ(r.result_int(), 404);
+  EXPECT_TRUE(body(r).contains("error"));
+  EXPECT_EQ(get("/api/v2/health").result_int(), 404);
+  EXPECT_EQ(get("/api").result_int(), 404);
+  EXPECT_EQ(get("/api/v1/devices/WELL_01/lines").result_int(), 404);
+  EXPECT_EQ(get("/favicon.ico").result_int(), 404);
+}
+
+TEST_F(HttpServerTest, WrongMethod405WithAllow) {
+  auto r = get("/api/v1/devices/WELL_01/line");
+  EXPECT_EQ(r.result_int(), 405);
+  EXPECT_EQ(r[http::field::allow], "POST");
+  EXPECT_TRUE(body(r).contains("error"));
+  r = post("/api/v1/health");
+  EXPECT_EQ(r.result_int(), 405);
+  EXPECT_EQ(r[http::field::allow], "GET, HEAD");
+  EXPECT_EQ(call(http::verb::delete_, "/api/v1/devices").result_int(), 405);
+  EXPECT_EQ(call(http::verb::put, "/api/v1/config/reload").result_int(), 405);
+  EXPECT_EQ(post("/metrics").result_int(), 405);
+}
+
+TEST_F(HttpServerTest, OversizedBody413) {
+  auto c = client();
+  c->start(http::verb::post, "/api/v1/devices/WELL_01/write", std::string(100 * 1024, 'x'));
+  ASSERT_TRUE(run_until([&] { return c->done; }));
+  ASSERT_FALSE(c->error) << c->error.message();
+  EXPECT_EQ(c->response.result_int(), 413);
+  EXPECT_TRUE(c->body_json().contains("error"));
+  EXPECT_TRUE(node_.calls.empty());
+}
+
+TEST_F(HttpServerTest, OversizedHeader431) {
+  auto c = client();
+  c->start_raw("GET /api/v1/health HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(16 * 1024, 'a') +
+               "\r\n\r\n");
+  ASSERT_TRUE(run_until([&] { return c->done; }));
+  ASSERT_FALSE(c->error) << c->error.message();
+  EXPECT_EQ(c->response.result_int(), 431);
+}
+
+TEST_F(HttpServerTest, MalformedRequest400) {
+  auto c = client();
+  c->start_raw("THIS IS NOT HTTP\r\n\r\n");
+  ASSERT_TRUE(run_until([&] { return c->done; }));
+  ASSERT_FALSE(c->error) << c->error.message();
+  EXPECT_EQ(c->response.result_int(), 400);
+  // The server is still alive.
+  EXPECT_EQ(get("/api/v1/health").result_int(), 200);
+}
+
+TEST_F(HttpServerTest, NodeExceptionBecomes500) {
+  node_.throw_in_health = true;
+  const auto r = get("/api/v1/health");
+  EXPECT_EQ(r.result_int(), 500);
+  EXPECT_EQ(error_of(r), "internal error: health exploded");
+}
+
+TEST_F(HttpServerTest, KeepAliveServesManyRequestsOnOneConnection) {
+  auto c = client();
+  for (int i = 0; i < 5; ++i) {
+    c->start(http::verb::get, "/api/v1/health");
+    ASSERT_TRUE(run_until([&] { return c->done; }));
+    ASSERT_FALSE(c->error) << c->error.message();
+    EXPECT_EQ(c->response.result_int(), 200);
+    EXPECT_TRUE(c->response.keep_alive());
+  }
+  EXPECT_EQ(server_->connections(), 1u);
+}
+
+TEST_F(HttpServerTest, ConnectionCloseIsHonoured) {
+  auto c = client();
+  c->start(http::verb::get, "/api/v1/health", {}, /*keep_alive=*/false);
+  ASSERT_TRUE(run_until([&] { return c->done; }));
+  EXPECT_FALSE(c->response.keep_alive());
+  c->start_wait_close();
+  ASSERT_TRUE(run_until([&] { return c->done; }));
+  EXPECT_TRUE(c->error == asio::error::eof || c->error == asio::error::connection_reset)
+      << c->error.message();
+}
+
+TEST_F(HttpServerTest, StopClosesConnections) {
+  auto c = client();
+  c->start(http::verb::get, "/api/v1/health");
+  ASSERT_TRUE(run_until([&] { return c->done; }));
+  server_->stop();
+  c->start_wait_close();
+  ASSERT_TRUE(run_until([&] { return c->done; }));
+  EXPECT_NE(c->error, asio::error::message_size);
+  ASSERT_TRUE(run_until([&] { return server_->connections() == 0; }));
+}
+
+TEST_F(HttpServerTest, BusyAndMalformedListenAddresses) {
+  HttpServer busy(io_, node_, "127.0.0.1:" + std::to_string(server_->port()));
+  EXPECT_THROW(busy.start(), std::system_error);
+  HttpServer no_port(io_, node_, "127.0.0.1");
+  EXPECT_THROW(no_port.start(), std::invalid_argument);
+  HttpServer bad_port(io_, node_, "127.0.0.1:99999");
+  EXPECT_THROW(bad_port.start(), std::invalid_argument);
+  HttpServer not_local(io_, node_, "192.0.2.1:0");
+  EXPECT_THROW(not_local.start(), std::system_error);
+}
+
+class HttpServerLimitsTest : public HttpServerTest {
+ protected:
+  void SetUp() override {
+    HttpServerOptions options;
+    options.idle_timeout = 200ms;
+    options.max_connections = 2;
+    start_server(options);
+  }
+};
+
+TEST_F(HttpServerLimitsTest, IdleConnectionIsClosed) {
+  auto c = client();
+  c->start_wait_close();
+  ASSERT_TRUE(run_until([&] { return c->done; }, 3000ms));
+  EXPECT_NE(c->error, asio::error::message_size);
+  EXPECT_NE(c->error, beast::error::timeout) << "the server should have closed first";
+}
+
+TEST_F(HttpServerLimitsTest, ConnectionCap503) {
+  auto a = client();
+  auto b = client();
+  for (auto* c : {a.get(), b.get()}) {
+    c->start(http::verb::get, "/api/v1/health");
+    ASSERT_TRUE(run_until([&] { return c->done; }));
+    EXPECT_EQ(c->response.result_int(), 200);
+  }
+  auto third = client();
+  third->start(http::verb::get, "/api/v1/health");
+  ASSERT_TRUE(run_until([&] { return third->done; }));
+  ASSERT_FALSE(third->error) << third->error.message();
+  EXPECT_EQ(third->response.result_int(), 503);
+  // Once a slot frees up, new clients are served again.
+  a.reset();
+  ASSERT_TRUE(run_until([&] { return server_->connections() < 2; }));
+  EXPECT_EQ(get("/api/v1/health").result_int(), 200);
+}
+
+}  // namespace
+}  // namespace pollux::app

@@ -1,0 +1,165 @@
+#include "format.hpp"
+
+#include <algorithm>
+
+namespace polluxctl {
+
+using nlohmann::json;
+
+std::string table(const Row& header, const std::vector<Row>& rows) {
+  std::vector<std::size_t> width(header.size(), 0);
+  auto measure = [&](const Row& row) {
+    for (std::size_t i = 0; i < row.size() && i < width.size(); ++i) {
+      width[i] = std::max(width[i], row[i].size());
+    }
+  };
+  measure(header);
+  for (const auto& row : rows)
+    measure(row);
+  std::string out;
+  auto emit = [&](const Row& row) {
+    std::string line;
+    for (std::size_t i = 0; i < row.size() && i < width.size(); ++i) {
+      line += row[i];
+      if (i + 1 < row.size()) line += std::string(width[i] - row[i].size() + 2, ' ');
+    }
+    out += line + "\n";
+  };
+  emit(header);
+  for (const auto& row : rows)
+    emit(row);
+  return out;
+}
+
+std::string text(const json& value) {
+  if (value.is_null()) return "-";
+  if (value.is_string()) return value.get<std::string>();
+  if (value.is_boolean()) return value.get<bool>() ? "yes" : "no";
+  return value.dump();
+}
+
+namespace {
+
+const json& field(const json& object, const char* name) {
+  static const json null;
+  if (!object.is_object()) return null;
+  const auto it = object.find(name);
+  return it == object.end() ? null : *it;
+}
+
+std::string stats_text(const json& stats) {
+  std::string out;
+  if (!stats.is_object()) return out;
+  for (const auto& [k, v] : stats.items()) {
+    if (!out.empty()) out += ' ';
+    out += k + "=" + text(v);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string format_channels(const json& channels) {
+  std::vector<Row> rows;
+  for (const auto& c : channels) {
+    rows.push_back({text(field(c, "id")), text(field(c, "type")), text(field(c, "protocol")),
+                    text(field(c, "enabled")), text(field(c, "status")),
+                    stats_text(field(c, "stats"))});
+  }
+  return table({"CHANNEL", "TYPE", "PROTOCOL", "ENABLED", "STATUS", "STATS"}, rows);
+}
+
+std::string format_status(const json& health, const json& channels) {
+  std::string out =
+      table({"node", text(field(health, "node"))},
+            {{"role", text(field(health, "role"))}, {"activity", text(field(health, "activity"))}});
+  return out + "\n" + format_channels(channels);
+}
+
+std::string format_devices(const json& devices) {
+  std::vector<Row> rows;
+  for (const auto& d : devices) {
+    const json& s = field(d, "stats");
+    std::string line = text(field(d, "active_line"));
+    if (field(d, "primary_failed_over") == true) line += "*";
+    rows.push_back({text(field(d, "id")), text(field(d, "unit")), text(field(d, "enabled")),
+                    field(d, "auto") == false ? "manual" : "auto", line,
+                    text(field(d, "active_channel")), text(field(d, "last_success")),
+                    text(field(s, "messages_ok")), text(field(s, "messages_failed")),
+                    text(field(s, "exceptions")), text(field(s, "timeouts")),
+                    text(field(s, "crc_errors")), text(field(s, "framing_errors"))});
+  }
+  return table({"DEVICE", "UNIT", "ENABLED", "MODE", "LINE", "CHANNEL", "LAST_SUCCESS", "OK",
+                "FAILED", "EXC", "TIMEOUTS", "CRC", "FRAMING"},
+               rows);
+}
+
+std::string format_device(const json& d) {
+  std::vector<Row> rows = {
+      {"unit", text(field(d, "unit"))},
+      {"enabled", text(field(d, "enabled"))},
+      {"mode", field(d, "auto") == false ? "manual" : "auto"},
+      {"active line",
+       text(field(d, "active_line")) + " (" + text(field(d, "active_channel")) + ")"},
+      {"primary failed over", text(field(d, "primary_failed_over"))},
+      {"last success", text(field(d, "last_success"))},
+      {"last good line", text(field(d, "last_good_line"))},
+      {"stats", stats_text(field(d, "stats"))},
+  };
+  std::string out = table({"device", text(field(d, "id"))}, rows) + "\n";
+  std::vector<Row> lines;
+  for (const auto& l : field(d, "lines")) {
+    lines.push_back({text(field(l, "line")), text(field(l, "channel")), text(field(l, "eligible")),
+                     text(field(l, "usable"))});
+  }
+  return out + table({"LINE", "CHANNEL", "ELIGIBLE", "USABLE"}, lines);
+}
+
+std::string format_points(const json& points) {
+  std::vector<Row> rows;
+  for (const auto& p : points) {
+    const json& value = field(p, "value");
+    // Booleans show as true/false here: "yes" would read like a string value.
+    rows.push_back({text(field(p, "device")), text(field(p, "name")),
+                    value.is_boolean() ? value.dump() : text(value), text(field(p, "quality")),
+                    text(field(p, "timestamp")),
+                    field(p, "error").is_null() ? "" : text(field(p, "error"))});
+  }
+  return table({"DEVICE", "POINT", "VALUE", "QUALITY", "TIMESTAMP", "ERROR"}, rows);
+}
+
+std::string format_events(const json& events) {
+  std::vector<Row> rows;
+  for (const auto& e : events) {
+    rows.push_back({text(field(e, "seq")), text(field(e, "time")), text(field(e, "device")),
+                    text(field(e, "from")), text(field(e, "to")), text(field(e, "reason"))});
+  }
+  return table({"SEQ", "TIME", "DEVICE", "FROM", "TO", "REASON"}, rows);
+}
+
+std::string format_redundancy(const json& r) {
+  const json& peer = field(r, "peer");
+  std::string out =
+      table({"mode", text(field(r, "mode"))},
+            {{"activity", text(field(r, "activity"))},
+             {"peer", text(field(peer, "address"))},
+             {"peer connected", text(field(peer, "connected"))},
+             {"peer authenticated", text(field(peer, "authenticated"))},
+             {"peer activity", text(field(peer, "activity"))},
+             {"peer last heartbeat", text(field(peer, "last_heartbeat"))},
+             {"config version", text(field(r, "config_version"))},
+             {"state seq", text(field(r, "state_seq"))},
+             {"last error", field(r, "last_error") == "" ? "-" : text(field(r, "last_error"))}});
+  const json& events = field(r, "events");
+  if (events.is_array() && !events.empty()) {
+    std::vector<Row> rows;
+    for (const auto& e : events) {
+      rows.push_back({text(field(e, "seq")), text(field(e, "time")), text(field(e, "from")),
+                      text(field(e, "to")), text(field(e, "reason"))});
+    }
+    out += "\n" + table({"SEQ", "TIME", "FROM", "TO", "REASON"}, rows);
+  }
+  return out;
+}
+
+}  // namespace polluxctl

@@ -1,0 +1,28 @@
+// polluxctl's human-readable output: aligned tables and key/value blocks built from the API's
+// JSON (spec/api.md shapes). --json bypasses all of this and prints the answer as received.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace polluxctl {
+
+using Row = std::vector<std::string>;
+
+// Left-aligned columns separated by two spaces; the header row first.
+std::string table(const Row& header, const std::vector<Row>& rows);
+
+// A JSON scalar as an operator reads it: strings unquoted, null as "-", numbers as JSON.
+std::string text(const nlohmann::json& value);
+
+std::string format_status(const nlohmann::json& health, const nlohmann::json& channels);
+std::string format_channels(const nlohmann::json& channels);
+std::string format_devices(const nlohmann::json& devices);
+std::string format_device(const nlohmann::json& device);
+std::string format_points(const nlohmann::json& points);
+std::string format_events(const nlohmann::json& events);
+std::string format_redundancy(const nlohmann::json& redundancy);
+
+}  // namespace polluxctl
