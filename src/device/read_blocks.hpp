@@ -1,16 +1,13 @@
-// Turns a poll group into the read requests of one poll attempt (engine side of the read
-// planner): each block is a ready modbus::Request plus where each covered point sits in it.
-// Built once per device load so a poll attempt allocates nothing.
+// Turns a poll group's read plan (read_planner.hpp) into the requests of one poll attempt.
+// Built at load and again after an exception-02 split, so a poll attempt allocates nothing.
 #pragma once
 
-#include <vector>
-
-#include "config/model.hpp"
 #include "device/remote_device.hpp"
 
 namespace pollux::device {
 
-std::vector<ReadBlock> build_read_blocks(const config::PollGroup& group, int max_gap_registers,
-                                         int max_gap_bits);
+// Rebuilds `g.blocks` from `g.plan`. Blocks the device refused as a single address range
+// (illegal_address) are left out: asking again would only fail the whole attempt.
+void rebuild_blocks(GroupRuntime& g);
 
 }  // namespace pollux::device

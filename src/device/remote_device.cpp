@@ -27,7 +27,8 @@ RemoteDevice::RemoteDevice(config::Device cfg) : cfg_(std::move(cfg)) {
   for (const auto& g : cfg_.polls) {
     GroupRuntime rt;
     rt.config = g;
-    rt.blocks = build_read_blocks(g, cfg_.max_gap_registers, cfg_.max_gap_bits);
+    rt.plan = plan_reads(g, cfg_.max_gap_registers, cfg_.max_gap_bits);
+    rebuild_blocks(rt);
     groups_.push_back(std::move(rt));
   }
 }

@@ -17,6 +17,7 @@
 
 #include "config/model.hpp"
 #include "device/device_queue.hpp"
+#include "device/read_planner.hpp"
 #include "modbus/pdu.hpp"
 #include "points/point_store.hpp"
 #include "runtime/clock.hpp"
@@ -50,20 +51,17 @@ struct Line {
   LineCounters counters;
 };
 
-// One point covered by a read block: where its registers (or bits) start inside the block.
-struct BlockPoint {
-  std::uint32_t point = 0;   // index into PollGroup::points
-  std::uint16_t offset = 0;  // registers (or bits) from the block's start address
-};
-
+// One message of a poll attempt: the request (kept here so an exchange can point at it) and the
+// read planner's block it asks for.
 struct ReadBlock {
   modbus::Request request;
-  std::vector<BlockPoint> points;
+  std::uint32_t plan_id = 0;  // PlanBlock::id in GroupRuntime::plan
 };
 
 struct GroupRuntime {
   config::PollGroup config;
-  std::vector<ReadBlock> blocks;
+  ReadPlan plan;
+  std::vector<ReadBlock> blocks;           // the plan's readable blocks, in plan order
   std::vector<points::PointId> point_ids;  // parallel to config.points
   bool in_progress = false;                // an attempt of this group is being sent
 };

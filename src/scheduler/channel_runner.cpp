@@ -189,7 +189,7 @@ void ChannelRunner::begin(RemoteDevice& d) {
   if (job.kind == JobKind::poll && job.group < d.groups().size())
     d.groups()[job.group].in_progress = true;
   if (!req) {  // empty poll group or a write that was completed meanwhile
-    advance_job(d, job, {});
+    advance_job(d, job, {}, d.active_line);
     return;
   }
   std::size_t idx = 0;
@@ -277,12 +277,13 @@ void ChannelRunner::finish_message(std::size_t idx, std::error_code error) {
   Slot& s = slots_[idx];
   RemoteDevice& d = *s.dev;
   const Job job = s.job;
+  const int line = s.line;
   if (s.delay_timer) ex_.cancel(s.delay_timer);
   s.delay_timer = {};
   s.active = false;
   ++s.generation;
   d.busy = false;
-  advance_job(d, job, error);
+  advance_job(d, job, error, line);
   kick();
 }
 
@@ -294,10 +295,10 @@ void ChannelRunner::fail_unsent(RemoteDevice& d, std::error_code error) {
   count_failure_cause(d.counters, error);
   ++d.counters.messages_failed;
   if (auto* l = d.line(d.active_line)) ++l->counters.failed;
-  advance_job(d, job, error);
+  advance_job(d, job, error, d.active_line);
 }
 
-void ChannelRunner::advance_job(RemoteDevice& d, Job job, std::error_code error) {
+void ChannelRunner::advance_job(RemoteDevice& d, Job job, std::error_code error, int line) {
   if (!error) {
     if (job.kind == JobKind::write) {
       d.finish_write(job.write_id, {});
@@ -312,13 +313,13 @@ void ChannelRunner::advance_job(RemoteDevice& d, Job job, std::error_code error)
     ++d.counters.polls_ok;
     d.consecutive_failed_polls = 0;
     d.demoted_until.reset();
-    handler_.on_poll_done(d, job.group, {});
+    handler_.on_poll_done(d, job.group, {}, 0);
     return;
   }
   // An exception answer fails the message for its caller but the device is reachable: no
   // failover (failover.md vocabulary). Any other failure goes to the failover hook first.
   if (error.category() != modbus::exception_category() &&
-      handler_.on_message_failed(d, job, error)) {
+      handler_.on_message_failed(d, job, error, line)) {
     kick();
     return;
   }
@@ -334,7 +335,7 @@ void ChannelRunner::advance_job(RemoteDevice& d, Job job, std::error_code error)
       d.consecutive_failed_polls >= cfg_.demote_after_failed_polls) {
     d.demoted_until = ex_.now() + runtime::milliseconds(cfg_.demote_for_ms);
   }
-  handler_.on_poll_done(d, job.group, error);
+  handler_.on_poll_done(d, job.group, error, job.next_block);
 }
 
 void ChannelRunner::on_link_status(transport::LinkStatus s) {

@@ -49,12 +49,15 @@ class RunnerHandler {
   // A read block answered normally.
   virtual void on_block_ok(device::RemoteDevice& d, std::uint32_t group, std::uint32_t block,
                            const modbus::ResponseView& response) = 0;
-  // A poll attempt ended: error is empty on success, else the failure that ended it.
-  virtual void on_poll_done(device::RemoteDevice& d, std::uint32_t group,
-                            std::error_code error) = 0;
-  // A message failed after all its tries (failover rule 1). Return true when the handler moved
-  // the device to another line and took over `job` (re-queued it); false: the runner fails it.
-  virtual bool on_message_failed(device::RemoteDevice&, const device::Job&, std::error_code) {
+  // A poll attempt ended: error is empty on success, else the failure that ended it at block
+  // index `failed_block` of the group's blocks.
+  virtual void on_poll_done(device::RemoteDevice& d, std::uint32_t group, std::error_code error,
+                            std::uint32_t failed_block) = 0;
+  // A message sent on `line` failed after all its tries (failover rule 1). Return true when the
+  // handler moved the device to another line and took over `job` (re-queued it); false: the
+  // runner fails it.
+  virtual bool on_message_failed(device::RemoteDevice&, const device::Job&, std::error_code,
+                                 int /*line*/) {
     return false;
   }
   // A successful I/O (normal or exception answer) on `line`.
@@ -115,7 +118,7 @@ class ChannelRunner final : public transport::LinkListener {
   void send_try(std::size_t slot);
   void do_send(std::size_t slot);
   void finish_message(std::size_t slot, std::error_code error);
-  void advance_job(device::RemoteDevice& d, device::Job job, std::error_code error);
+  void advance_job(device::RemoteDevice& d, device::Job job, std::error_code error, int line);
   void fail_unsent(device::RemoteDevice& d, std::error_code error);
   std::uint64_t tag_of(std::size_t slot) const;
   const modbus::Request* request_of(device::RemoteDevice& d, const device::Job& job);

@@ -73,19 +73,19 @@ config::Device make_device() {
   return d;
 }
 
-TEST(ReadBlocks, MergesAcrossSmallGapsPerTable) {
-  auto d = make_device();
-  const auto blocks = build_read_blocks(d.polls[0], 16, 64);
-  ASSERT_EQ(blocks.size(), 3u);
-  // coil table sorts first (enum order), then holding 0..4 merged, then holding 100 alone.
-  EXPECT_EQ(blocks[0].request.function, modbus::FunctionCode::read_coils);
-  EXPECT_EQ(blocks[0].request.quantity, 6);
-  EXPECT_EQ(blocks[1].request.function, modbus::FunctionCode::read_holding_registers);
-  EXPECT_EQ(blocks[1].request.address, 0);
-  EXPECT_EQ(blocks[1].request.quantity, 5);
-  ASSERT_EQ(blocks[1].points.size(), 2u);
-  EXPECT_EQ(blocks[1].points[1].offset, 4);
-  EXPECT_EQ(blocks[2].request.address, 100);
+TEST(ReadBlocks, OneRequestPerPlannedBlockIllegalOnesLeftOut) {
+  RemoteDevice d(make_device());
+  auto& g = d.groups()[0];
+  ASSERT_EQ(g.blocks.size(), g.plan.blocks.size());
+  // coil 0..5 in one read; holding 0..4 merged; holding 100 alone.
+  ASSERT_EQ(g.blocks.size(), 3u);
+  for (std::size_t i = 0; i < g.blocks.size(); ++i) {
+    EXPECT_EQ(g.blocks[i].plan_id, g.plan.blocks[i].id);
+    EXPECT_EQ(g.blocks[i].request, g.plan.blocks[i].request());
+  }
+  g.plan.blocks[2].illegal_address = true;
+  rebuild_blocks(g);
+  EXPECT_EQ(g.blocks.size(), 2u);
 }
 
 TEST(RemoteDevice, EnqueuePollDeduplicatesAndWritesCompleteOnce) {

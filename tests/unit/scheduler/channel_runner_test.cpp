@@ -32,7 +32,8 @@ struct Recorder : RunnerHandler {
                    const modbus::ResponseView&) override {
     blocks.push_back(d.id() + "/" + std::to_string(group) + "/" + std::to_string(block));
   }
-  void on_poll_done(RemoteDevice& d, std::uint32_t group, std::error_code error) override {
+  void on_poll_done(RemoteDevice& d, std::uint32_t group, std::error_code error,
+                    std::uint32_t) override {
     polls.push_back({d.id(), group, error, ex.now()});
   }
   runtime::Executor& ex;
