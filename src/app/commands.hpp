@@ -19,4 +19,7 @@ std::optional<std::string> config_path_arg(std::string_view command,
 // `pollux check -c FILE`: 0 when valid, 2 with every error on stderr otherwise.
 int check_command(const CommonOptions& common, const std::vector<std::string_view>& args);
 
+// `pollux run -c FILE`: runs the node until SIGINT/SIGTERM (0); 2 on a config error.
+int run_command(const CommonOptions& common, const std::vector<std::string_view>& args);
+
 }  // namespace pollux::app

@@ -15,6 +15,8 @@ constexpr const char* kUsage =
     "commands:\n"
     "  check -c FILE   validate a configuration file; exit 0 when valid, 2 with\n"
     "                  FILE:LINE:COL: error: ... lines otherwise\n"
+    "  run -c FILE     run the node: poll the devices, serve the HTTP API; SIGHUP\n"
+    "                  reloads, SIGINT/SIGTERM exit 0 after closing the channels\n"
     "\n"
     "options:\n"
     "  --log-level LEVEL  trace|debug|info|warn|error|off (default info)\n"
@@ -53,6 +55,7 @@ int main(int argc, char** argv) {
   const std::string_view command = rest.front();
   std::vector<std::string_view> command_args(rest.begin() + 1, rest.end());
   if (command == "check") return pollux::app::check_command(common, command_args);
+  if (command == "run") return pollux::app::run_command(common, command_args);
   std::fprintf(stderr, "pollux: unknown command '%.*s'\n%s", static_cast<int>(command.size()),
                command.data(), kUsage);
   return 2;

@@ -1,0 +1,688 @@
+#include "app/engine.hpp"
+
+#include <algorithm>
+
+#include "app/prometheus.hpp"
+#include "config/canonical.hpp"
+#include "config/diff.hpp"
+#include "device/read_blocks.hpp"
+#include "failover/status.hpp"
+#include "modbus/error.hpp"
+#include "runtime/logging.hpp"
+#include "transport/errors.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace pollux::app {
+
+using device::Priority;
+using device::RemoteDevice;
+
+namespace {
+
+Quality to_quality(points::PointQuality q) {
+  switch (q) {
+    case points::PointQuality::good:
+      return Quality::good;
+    case points::PointQuality::bad:
+      return Quality::bad;
+    case points::PointQuality::uncertain:
+      return Quality::uncertain;
+  }
+  return Quality::bad;
+}
+
+ChannelStatus to_channel_status(transport::LinkStatus s) {
+  switch (s) {
+    case transport::LinkStatus::ok:
+      return ChannelStatus::ok;
+    case transport::LinkStatus::down:
+      return ChannelStatus::down;
+    case transport::LinkStatus::disabled:
+      return ChannelStatus::disabled;
+  }
+  return ChannelStatus::down;
+}
+
+// api.md: 504 when the device never answered, 502 when it answered with an exception or a bad
+// frame.
+Outcome write_outcome(std::error_code ec) {
+  if (!ec) return Outcome::success(200);
+  std::string why = ec.message();
+  if (ec.category() == modbus::exception_category()) return Outcome::failure(502, why);
+  if (transport::counts_as_timeout(ec) || ec == modbus::Errc::connection_reset ||
+      ec == transport::Errc::stopped || ec == transport::Errc::connect_failed ||
+      ec == transport::Errc::max_connections)
+    return Outcome::failure(504, why);
+  return Outcome::failure(502, why);
+}
+
+points::Value to_value(const WriteValue& v) {
+  return std::visit([](const auto& x) { return points::Value{x}; }, v);
+}
+
+}  // namespace
+
+Engine::Engine(runtime::Executor& ex, LinkFactory links, config::Config cfg,
+               ReloadSource reload_source)
+    : ex_(ex),
+      links_(std::move(links)),
+      cfg_(std::move(cfg)),
+      reload_source_(std::move(reload_source)),
+      scheduler_(ex_, *this) {
+  version_ = config::config_version(cfg_);
+}
+
+Engine::~Engine() {
+  stop();
+}
+
+void Engine::start() {
+  if (running_) return;
+  running_ = true;
+  spdlog::info("node {}: {} channel(s), {} device(s), config version {}", cfg_.node.name,
+               cfg_.channels.size(), cfg_.devices.size(), version_);
+  for (const auto& c : cfg_.channels)
+    add_channel(c);
+  for (const auto& d : cfg_.devices)
+    load_device(d, nullptr);
+}
+
+void Engine::stop() {
+  if (!running_) return;
+  running_ = false;
+  scheduler_.stop();
+  for (auto& [id, r] : runners_)
+    r->stop();
+  for (auto& rt : devices_)
+    rt->dev->fail_all(make_error_code(transport::Errc::stopped));
+}
+
+// ---------------------------------------------------------------------------------- graph ---
+
+void Engine::add_channel(const config::Channel& c) {
+  auto r = std::make_unique<scheduler::ChannelRunner>(ex_, c, links_(c), *this);
+  auto* raw = r.get();
+  runners_[c.id] = std::move(r);
+  runtime::channel_logger(c.id)->info(
+      "{} {} {}{}", config::to_string(c.type), config::to_string(c.protocol),
+      c.type == config::ChannelType::tcp ? "multipoint" : c.port, c.enabled ? "" : " (disabled)");
+  raw->start();
+}
+
+void Engine::remove_channel(const std::string& id) {
+  auto it = runners_.find(id);
+  if (it == runners_.end()) return;
+  it->second->stop();
+  runners_.erase(it);
+}
+
+scheduler::ChannelRunner* Engine::runner(const std::string& channel) {
+  auto it = runners_.find(channel);
+  return it == runners_.end() ? nullptr : it->second.get();
+}
+
+bool Engine::channel_usable(std::string_view channel) const {
+  auto it = runners_.find(std::string(channel));
+  return it != runners_.end() && it->second->link().status() == transport::LinkStatus::ok;
+}
+
+failover::Usable Engine::usable(const DeviceRt& rt) const {
+  return failover::usable_lines(rt.settings,
+                                [this](std::string_view ch) { return channel_usable(ch); });
+}
+
+Engine::DeviceRt* Engine::find(const std::string& id) {
+  for (auto& rt : devices_)
+    if (rt->dev->id() == id) return rt.get();
+  return nullptr;
+}
+
+Engine::DeviceRt* Engine::rt_of(const RemoteDevice& d) {
+  auto it = by_device_.find(&d);
+  return it == by_device_.end() ? nullptr : it->second;
+}
+
+void Engine::load_device(const config::Device& d, const failover::State* previous) {
+  auto rt = std::make_unique<DeviceRt>();
+  rt->dev = std::make_unique<RemoteDevice>(d);
+  rt->settings = failover::Settings::from_config(d.comm);
+  const auto now = ex_.now();
+  std::optional<failover::LineChange> reload_change;
+  if (previous) {
+    rt->state = *previous;
+    reload_change = failover::on_reload(rt->settings, rt->state, now);
+  } else {
+    rt->state = failover::initial_state(rt->settings, now);
+  }
+  rt->dev->last_success_wall = ex_.wall_now();  // failover.md: set on load/reload
+  for (auto& g : rt->dev->groups()) {
+    g.point_ids.clear();
+    for (const auto& p : g.config.points)
+      g.point_ids.push_back(store_.add(d.id, p.name));
+  }
+  for (std::size_t i = 0; i < failover::kStatusPointNames.size(); ++i)
+    rt->status_points[i] = store_.add(d.id, failover::kStatusPointNames[i]);
+  DeviceRt* raw = rt.get();
+  by_device_[raw->dev.get()] = raw;
+  devices_.push_back(std::move(rt));
+  sync_state(*raw);
+  publish_status(*raw);
+  if (reload_change) apply_change(*raw, *reload_change);
+  for (int n = 1; n <= 3; ++n)
+    if (auto* l = raw->dev->line(n))
+      if (auto* r = runner(l->path.channel)) r->attach(raw->dev.get());
+  if (d.enabled) {
+    for (std::uint32_t g = 0; g < raw->dev->groups().size(); ++g)
+      scheduler_.add(raw, g,
+                     runtime::milliseconds(std::max(1, raw->dev->groups()[g].config.interval_ms)));
+  }
+  // Start-up case of rule 2: a device whose active channel is unusable from the first moment.
+  if (auto change = failover::on_channels(raw->settings, raw->state, usable(*raw), now))
+    apply_change(*raw, *change);
+}
+
+void Engine::unload_device(const std::string& id) {
+  auto it = std::find_if(devices_.begin(), devices_.end(),
+                         [&](const auto& rt) { return rt->dev->id() == id; });
+  if (it == devices_.end()) return;
+  DeviceRt* rt = it->get();
+  scheduler_.remove(rt);
+  for (auto& [cid, r] : runners_)
+    r->detach(rt->dev.get());
+  rt->dev->fail_all(make_error_code(transport::Errc::stopped));
+  store_.remove_device(id);
+  by_device_.erase(rt->dev.get());
+  graveyard_.push_back(std::move(*it));
+  devices_.erase(it);
+}
+
+void Engine::sync_state(DeviceRt& rt) {
+  RemoteDevice& d = *rt.dev;
+  d.active_line = d.line(rt.state.active_line) ? rt.state.active_line : 1;
+  d.primary_failed_over = rt.state.primary_failed_over;
+  d.failed_over_at = rt.state.failed_over_at;
+}
+
+void Engine::publish_status(DeviceRt& rt) {
+  const auto v = failover::status_values(rt.settings, rt.state);
+  const auto t = ex_.wall_now();
+  store_.set_good(rt.status_points[0], std::string_view(v.sydevcomid), t);
+  store_.set_good(rt.status_points[1], static_cast<std::int64_t>(v.sydevcomln), t);
+  store_.set_good(rt.status_points[2], std::string_view(v.sydevpcom), t);
+  store_.set_good(rt.status_points[3], static_cast<std::int64_t>(v.sydevprfo), t);
+  store_.set_good(rt.status_points[4], std::string_view(v.sydevscom), t);
+  store_.set_good(rt.status_points[5], std::string_view(v.sydevtcom), t);
+}
+
+void Engine::kick(DeviceRt& rt) {
+  if (auto* r = runner(rt.dev->active().path.channel)) r->kick();
+}
+
+void Engine::apply_change(DeviceRt& rt, const failover::LineChange& change) {
+  const std::string from_channel =
+      rt.dev->line(change.from) ? rt.dev->line(change.from)->path.channel : std::string();
+  sync_state(rt);
+  const auto& e = events_.push(ex_.wall_now(), rt.dev->id(), change);
+  runtime::device_logger(rt.dev->id())
+      ->warn("line {} -> {} ({}), event {}", change.from, change.to,
+             failover::to_string(change.reason), e.seq);
+  publish_status(rt);
+  if (auto* r = runner(from_channel)) r->kick();
+  kick(rt);
+}
+
+// --------------------------------------------------------------------- runner callbacks ---
+
+void Engine::before_cycle(RemoteDevice& d) {
+  DeviceRt* rt = rt_of(d);
+  if (!rt) return;
+  if (auto change = failover::before_cycle(rt->settings, rt->state, usable(*rt), ex_.now()))
+    apply_change(*rt, *change);
+}
+
+void Engine::on_block_ok(RemoteDevice& d, std::uint32_t group, std::uint32_t block,
+                         const modbus::ResponseView& response) {
+  auto& g = d.groups()[group];
+  if (block >= g.blocks.size()) return;
+  const device::PlanBlock* pb = g.plan.find(g.blocks[block].plan_id);
+  if (!pb) return;
+  const auto t = ex_.wall_now();
+  device::for_each_value(g.config, *pb, response, [&](std::uint32_t point, points::Value v) {
+    if (point < g.point_ids.size()) store_.set_good(g.point_ids[point], v, t);
+  });
+}
+
+void Engine::on_poll_done(RemoteDevice& d, std::uint32_t group, std::error_code error,
+                          std::uint32_t failed_block) {
+  auto& g = d.groups()[group];
+  const auto t = ex_.wall_now();
+  if (error) {
+    const std::string why = error.message();
+    for (auto id : g.point_ids)
+      store_.set_bad(id, why, t);
+    if (error == modbus::ExceptionCode::illegal_data_address && failed_block < g.blocks.size()) {
+      // One bad address must not blank the group forever: the planner splits the block and
+      // the next attempt asks for the halves.
+      if (device::split_on_illegal_address(g.plan, g.blocks[failed_block].plan_id))
+        runtime::device_logger(d.id())->info("group {}: block split after exception 02",
+                                             g.config.name);
+      device::rebuild_blocks(g);
+    }
+    return;
+  }
+  // Points the device refuses (a single-range block answered exception 02) or that no request
+  // can read stay bad.
+  for (const auto& b : g.plan.blocks)
+    if (b.illegal_address)
+      for (const auto& p : b.points)
+        store_.set_bad(g.point_ids[p.point], "illegal data address", t);
+  for (auto p : g.plan.unplannable)
+    store_.set_bad(g.point_ids[p], "too wide to read", t);
+}
+
+bool Engine::on_message_failed(RemoteDevice& d, const device::Job& job, std::error_code, int line) {
+  DeviceRt* rt = rt_of(d);
+  if (!rt) return false;
+  auto change = failover::on_message_failed(rt->settings, rt->state, usable(*rt), line, ex_.now());
+  if (!change) return false;
+  apply_change(*rt, *change);
+  if (!failover::requeue_failed_message(rt->settings, job.master_mode())) return false;
+  // Rule 4: the failed message (and the rest of its poll attempt) goes first on the new line.
+  device::Job retry = job;
+  retry.priority = Priority::failover_retry;
+  d.queue().push_front(retry);
+  if (job.kind == device::JobKind::poll) d.groups()[job.group].in_progress = true;
+  kick(*rt);
+  return true;
+}
+
+void Engine::on_io_success(RemoteDevice& d, int line) {
+  DeviceRt* rt = rt_of(d);
+  if (!rt) return;
+  const bool prfo = rt->state.primary_failed_over;
+  failover::on_success(rt->state, line, ex_.now());
+  sync_state(*rt);
+  if (prfo != rt->state.primary_failed_over) publish_status(*rt);
+}
+
+void Engine::on_channel_status(const std::string& channel, transport::LinkStatus s) {
+  auto log = runtime::channel_logger(channel);
+  if (s == transport::LinkStatus::ok) {
+    log->info("status ok");
+  } else {
+    log->warn("status {}", transport::to_string(s));
+  }
+  const auto now = ex_.now();
+  for (auto& rt : devices_) {
+    bool uses = false;
+    for (int n = 1; n <= 3; ++n)
+      if (auto* l = rt->dev->line(n)) uses = uses || l->path.channel == channel;
+    if (!uses) continue;
+    if (auto change = failover::on_channels(rt->settings, rt->state, usable(*rt), now))
+      apply_change(*rt, *change);
+  }
+}
+
+bool Engine::on_poll_due(void* owner, std::uint32_t group) {
+  auto* rt = static_cast<DeviceRt*>(owner);
+  RemoteDevice& d = *rt->dev;
+  if (!d.enabled() || group >= d.groups().size()) return true;
+  if (d.demoted_until && ex_.now() < *d.demoted_until) {
+    ++d.counters.polls_skipped;  // auto-demotion: not an overrun, a deliberate skip
+    return true;
+  }
+  if (d.groups()[group].in_progress || !d.enqueue_poll(group, Priority::scheduled)) return false;
+  kick(*rt);
+  return true;
+}
+
+// ------------------------------------------------------------------------------ NodeApi ---
+
+HealthView Engine::health() {
+  HealthView h;
+  h.node = cfg_.node.name;
+  h.role = std::string(config::to_string(cfg_.redundancy.mode));
+  h.activity = "active";
+  return h;
+}
+
+DeviceView Engine::view(const DeviceRt& rt) const {
+  const RemoteDevice& d = *rt.dev;
+  DeviceView v;
+  v.id = d.id();
+  v.enabled = d.enabled();
+  v.unit = d.config().unit;
+  v.auto_failover = rt.settings.auto_failover;
+  v.active_line = d.active_line;
+  v.active_channel = d.active().path.channel;
+  for (int n = 1; n <= 3; ++n) {
+    const auto* l = d.line(n);
+    if (!l) continue;
+    v.lines.push_back(
+        {n, l->path.channel, rt.settings.eligible(n), channel_usable(l->path.channel)});
+  }
+  v.primary_failed_over = rt.state.primary_failed_over;
+  v.last_success = d.last_success_wall;
+  v.last_good_line = rt.state.last_good_line;
+  const auto& c = d.counters;
+  v.stats.messages_ok = c.messages_ok;
+  v.stats.messages_failed = c.messages_failed;
+  v.stats.exceptions = c.exceptions;
+  v.stats.timeouts = c.timeouts;
+  v.stats.crc_errors = c.crc_errors;
+  v.stats.framing_errors = c.framing_errors;
+  v.stats.polls_ok = c.polls_ok;
+  v.stats.polls_failed = c.polls_failed;
+  v.stats.demoted = d.demoted_until && ex_.now() < *d.demoted_until;
+  v.stats.polls_skipped = c.polls_skipped;
+  for (std::uint32_t g = 0; g < d.groups().size(); ++g)
+    v.stats.overruns += scheduler_.overruns(const_cast<DeviceRt*>(&rt), g);
+  return v;
+}
+
+std::vector<DeviceView> Engine::devices() {
+  std::vector<DeviceView> out;
+  out.reserve(devices_.size());
+  for (const auto& rt : devices_)
+    out.push_back(view(*rt));
+  return out;
+}
+
+std::optional<DeviceView> Engine::device(const std::string& id) {
+  if (auto* rt = find(id)) return view(*rt);
+  return std::nullopt;
+}
+
+PointView Engine::point_view(points::PointId id) const {
+  const auto& r = store_.get(id);
+  PointView p;
+  p.device = r.device;
+  p.name = r.name;
+  p.value = r.value;
+  p.quality = to_quality(r.quality);
+  p.timestamp = r.timestamp;
+  if (r.quality != points::PointQuality::good) p.error = r.error;
+  return p;
+}
+
+std::optional<std::vector<PointView>> Engine::points(const std::optional<std::string>& device) {
+  std::vector<PointView> out;
+  if (device) {
+    if (!find(*device)) return std::nullopt;
+    for (auto id : store_.device_points(*device))
+      out.push_back(point_view(id));
+    return out;
+  }
+  for (const auto& rt : devices_)
+    for (auto id : store_.device_points(rt->dev->id()))
+      out.push_back(point_view(id));
+  return out;
+}
+
+std::vector<ChannelView> Engine::channels() {
+  std::vector<ChannelView> out;
+  for (const auto& c : cfg_.channels) {
+    auto* r = runner(c.id);
+    if (!r) continue;
+    ChannelView v;
+    v.id = c.id;
+    v.type = std::string(config::to_string(c.type));
+    v.protocol = std::string(config::to_string(c.protocol));
+    v.enabled = r->config().enabled;
+    v.status = to_channel_status(r->link().status());
+    const auto& k = r->counters();
+    v.stats = {{"messages", k.messages},
+               {"answers", k.answers},
+               {"failures", k.failures},
+               {"queued", r->queued()},
+               {"in_flight", r->in_flight()}};
+    for (auto& s : r->link().stats())
+      v.stats.push_back(std::move(s));
+    out.push_back(std::move(v));
+  }
+  return out;
+}
+
+std::vector<EventView> Engine::events(std::uint64_t since) {
+  std::vector<EventView> out;
+  for (const auto& e : events_.since(since))
+    out.push_back(
+        {e.seq, e.time, e.device, e.from, e.to, std::string(failover::to_string(e.reason))});
+  return out;
+}
+
+Outcome Engine::select_line(const std::string& id, int line) {
+  DeviceRt* rt = find(id);
+  if (!rt) return Outcome::failure(404, "unknown device " + id);
+  if (line < 1 || line > 3) return Outcome::failure(400, "line must be 1..3");
+  auto sel = failover::select_line(rt->settings, rt->state, usable(*rt), line, ex_.now());
+  if (!sel.accepted()) return Outcome::failure(409, sel.refusal);
+  if (sel.change) apply_change(*rt, *sel.change);
+  return Outcome::success(200);
+}
+
+Outcome Engine::poll_now(const std::string& id) {
+  DeviceRt* rt = find(id);
+  if (!rt) return Outcome::failure(404, "unknown device " + id);
+  if (!rt->dev->enabled()) return Outcome::failure(409, "device is disabled");
+  for (std::uint32_t g = 0; g < rt->dev->groups().size(); ++g)
+    rt->dev->enqueue_poll(g, Priority::on_demand);
+  kick(*rt);
+  return Outcome::success(202);
+}
+
+void Engine::write(const std::string& id, const std::string& point, const WriteValue& value,
+                   std::function<void(Outcome)> done) {
+  DeviceRt* rt = find(id);
+  if (!rt) return done(Outcome::failure(404, "unknown device " + id));
+  RemoteDevice& d = *rt->dev;
+  const config::Point* cfg_point = nullptr;
+  std::optional<std::uint32_t> group;
+  for (std::uint32_t g = 0; g < d.groups().size() && !cfg_point; ++g)
+    for (const auto& p : d.groups()[g].config.points)
+      if (p.name == point) {
+        cfg_point = &p;
+        group = g;
+        break;
+      }
+  if (!cfg_point) return done(Outcome::failure(404, "unknown point " + point));
+  const auto& w = d.config().writable;
+  if (std::find(w.begin(), w.end(), point) == w.end())
+    return done(Outcome::failure(400, "point " + point + " is not writable"));
+  if (!d.enabled()) return done(Outcome::failure(409, "device is disabled"));
+  modbus::Request req;
+  if (auto ec = device::plan_write(*cfg_point, to_value(value), req))
+    return done(Outcome::failure(400, "cannot write " + point + ": " + ec.message()));
+  auto log = runtime::device_logger(id);
+  log->info("write {} = {}", point, points::to_string(to_value(value)));
+  d.enqueue_write(
+      req, [this, id, g = *group, log, done = std::move(done)](const device::WriteResult& r) {
+        if (r.error) {
+          log->warn("write failed: {}", r.error.message());
+        } else if (DeviceRt* rt2 = find(id)) {
+          // Read the point back soon so its shown value reflects the write.
+          rt2->dev->enqueue_poll(g, Priority::on_demand);
+          kick(*rt2);
+        }
+        done(write_outcome(r.error));
+      });
+  kick(*rt);
+}
+
+Outcome Engine::set_channel_enabled(const std::string& id, bool enabled) {
+  auto* r = runner(id);
+  if (!r) return Outcome::failure(404, "unknown channel " + id);
+  runtime::channel_logger(id)->info("{} by operator", enabled ? "enabled" : "disabled");
+  r->set_enabled(enabled);
+  return Outcome::success(200);
+}
+
+ReloadOutcome Engine::reload() {
+  ReloadOutcome out;
+  if (!reload_source_) {
+    out.outcome = Outcome::failure(400, "no configuration file to reload");
+    return out;
+  }
+  config::LoadResult result = reload_source_();
+  if (!result.ok()) {
+    ++reload_failures_;
+    for (const auto& e : result.errors)
+      out.errors.push_back(e.to_string());
+    spdlog::error("reload refused: {} error(s); the running configuration is unchanged",
+                  out.errors.size());
+    for (const auto& e : out.errors)
+      spdlog::error("{}", e);
+    out.outcome = Outcome::failure(400, "invalid configuration");
+    out.version = version_;
+    return out;
+  }
+  apply(std::move(*result.config));
+  out.outcome = Outcome::success(200);
+  out.version = version_;
+  return out;
+}
+
+void Engine::apply(config::Config neu) {
+  ++reloads_;
+  const auto changed_ch = config::changed_channels(cfg_, neu);
+  const auto removed_ch = config::removed_channels(cfg_, neu);
+  const auto changed_dev = config::changed_devices(cfg_, neu);
+  const auto removed_dev = config::removed_devices(cfg_, neu);
+  std::map<std::string, failover::State> previous;
+  for (const auto& id : removed_dev)
+    unload_device(id);
+  for (const auto& id : changed_dev) {
+    if (DeviceRt* rt = find(id)) {
+      previous[id] = rt->state;
+      unload_device(id);
+    }
+  }
+  for (const auto& id : removed_ch)
+    remove_channel(id);
+  for (const auto& id : changed_ch)
+    remove_channel(id);
+  cfg_.node = neu.node;
+  cfg_.api = neu.api;
+  cfg_.redundancy = neu.redundancy;
+  for (const auto& id : changed_ch)
+    if (const auto* c = neu.find_channel(id)) add_channel(*c);
+  for (const auto& id : changed_dev) {
+    const auto* d = neu.find_device(id);
+    if (!d) continue;
+    auto it = previous.find(id);
+    load_device(*d, it == previous.end() ? nullptr : &it->second);
+  }
+  // Keep devices_ in the new config's order.
+  std::vector<std::unique_ptr<DeviceRt>> ordered;
+  for (const auto& d : neu.devices) {
+    auto it = std::find_if(devices_.begin(), devices_.end(),
+                           [&](const auto& rt) { return rt && rt->dev->id() == d.id; });
+    if (it != devices_.end()) ordered.push_back(std::move(*it));
+  }
+  devices_ = std::move(ordered);
+  cfg_ = std::move(neu);
+  version_ = config::config_version(cfg_);
+  spdlog::info(
+      "reload applied: version {}, {} device(s) (re)loaded, {} removed, {} channel(s) "
+      "(re)opened, {} removed",
+      version_, changed_dev.size(), removed_dev.size(), changed_ch.size(), removed_ch.size());
+}
+
+RedundancyView Engine::redundancy() {
+  RedundancyView v;
+  v.mode = std::string(config::to_string(cfg_.redundancy.mode));
+  v.activity = "active";
+  v.config_version = version_;
+  return v;
+}
+
+Outcome Engine::force_failover() {
+  return Outcome::failure(409, "no redundancy peer on this node");
+}
+
+Outcome Engine::recover() {
+  return Outcome::failure(409, "no redundancy peer on this node");
+}
+
+std::string Engine::metrics_text() {
+  prometheus::MetricsWriter w;
+  w.gauge("pollux_points", "Points in the point store", {}, static_cast<double>(store_.size()));
+  w.counter("pollux_point_changes_total", "Point store change sequence", {}, store_.seq());
+  w.counter("pollux_scheduler_overruns_total",
+            "Scheduled polls skipped because the previous one was still pending or time was lost",
+            {}, scheduler_.total_overruns());
+  w.counter("pollux_scheduler_polls_due_total", "Scheduled poll due times reached", {},
+            scheduler_.total_fired());
+  w.counter("pollux_reloads_total", "Applied configuration reloads", {}, reloads_);
+  w.counter("pollux_reload_failures_total", "Refused configuration reloads", {}, reload_failures_);
+  w.counter("pollux_failover_events_total", "Device line changes", {}, events_.last_seq());
+  for (const auto& c : cfg_.channels) {
+    auto* r = runner(c.id);
+    if (!r) continue;
+    const auto& k = r->counters();
+    const prometheus::Label ch{"channel", c.id};
+    w.gauge("pollux_channel_up", "1 when the channel is usable (status ok)", {ch},
+            r->link().status() == transport::LinkStatus::ok ? 1.0 : 0.0);
+    w.counter("pollux_channel_messages_total", "Message tries sent on the channel", {ch},
+              k.messages);
+    w.counter("pollux_channel_answers_total", "Tries answered (normal or exception)", {ch},
+              k.answers);
+    w.counter("pollux_channel_failures_total", "Tries that failed", {ch}, k.failures);
+    w.gauge("pollux_channel_queue_depth", "Jobs queued for devices active on the channel", {ch},
+            static_cast<double>(r->queued()));
+    w.gauge("pollux_channel_in_flight", "Messages in flight on the channel", {ch},
+            static_cast<double>(r->in_flight()));
+  }
+  for (const auto& rt : devices_) {
+    const auto v = view(*rt);
+    const prometheus::Label dv{"device", v.id};
+    const auto& s = v.stats;
+    w.counter("pollux_device_messages_ok_total", "Messages answered normally", {dv}, s.messages_ok);
+    w.counter("pollux_device_messages_failed_total", "Messages failed after all attempts", {dv},
+              s.messages_failed);
+    w.counter("pollux_device_exceptions_total", "Messages answered with an exception", {dv},
+              s.exceptions);
+    w.counter("pollux_device_timeouts_total", "Failed tries: no answer", {dv}, s.timeouts);
+    w.counter("pollux_device_crc_errors_total", "Failed tries: CRC or LRC", {dv}, s.crc_errors);
+    w.counter("pollux_device_framing_errors_total", "Failed tries: framing or connection", {dv},
+              s.framing_errors);
+    w.counter("pollux_device_polls_ok_total", "Poll attempts completed", {dv}, s.polls_ok);
+    w.counter("pollux_device_polls_failed_total", "Poll attempts failed", {dv}, s.polls_failed);
+    w.counter("pollux_device_polls_skipped_total", "Scheduled polls skipped while demoted", {dv},
+              s.polls_skipped);
+    w.counter("pollux_device_overruns_total", "Scheduled polls missed", {dv}, s.overruns);
+    w.gauge("pollux_device_queue_depth", "Jobs waiting in the device queue", {dv},
+            static_cast<double>(rt->dev->queue().size()));
+    w.gauge("pollux_device_active_line", "Active line 1..3", {dv}, v.active_line);
+    w.gauge("pollux_device_demoted", "1 while auto-demoted", {dv}, s.demoted ? 1.0 : 0.0);
+  }
+  std::string text = w.text();
+  // The response-time histograms: written here because the runner keeps fixed-bucket counts
+  // (no allocation per observation) rather than prometheus::Histogram objects.
+  text += "# HELP pollux_channel_response_seconds Time from sending a try to its answer\n";
+  text += "# TYPE pollux_channel_response_seconds histogram\n";
+  for (const auto& c : cfg_.channels) {
+    auto* r = runner(c.id);
+    if (!r) continue;
+    const auto& h = r->counters().response_ms;
+    const std::string label = prometheus::escape_label_value(c.id);
+    std::uint64_t cum = 0;
+    for (std::size_t i = 0; i <= scheduler::Histogram::kBoundsMs.size(); ++i) {
+      cum += h.buckets[i];
+      const std::string le =
+          i < scheduler::Histogram::kBoundsMs.size()
+              ? prometheus::format_value(scheduler::Histogram::kBoundsMs[i] / 1000.0)
+              : "+Inf";
+      text += "pollux_channel_response_seconds_bucket{channel=\"" + label + "\",le=\"" + le +
+              "\"} " + std::to_string(cum) + "\n";
+    }
+    text += "pollux_channel_response_seconds_sum{channel=\"" + label + "\"} " +
+            prometheus::format_value(h.sum_ms / 1000.0) + "\n";
+    text += "pollux_channel_response_seconds_count{channel=\"" + label + "\"} " +
+            std::to_string(h.count) + "\n";
+  }
+  return text;
+}
+
+}  // namespace pollux::app

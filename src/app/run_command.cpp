@@ -1,0 +1,99 @@
+// `pollux run -c FILE` (spec/api.md "Programs"; engine issue item 6): loads and validates the
+// config (exit 2 with check's messages on error), builds the engine on one io_context thread
+// with the real transports, serves the HTTP API, reloads on SIGHUP and exits 0 after closing
+// every channel on SIGINT/SIGTERM.
+#include <csignal>
+#include <cstdio>
+#include <memory>
+
+#include <spdlog/spdlog.h>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+
+#include "app/commands.hpp"
+#include "app/engine.hpp"
+#include "app/http_server.hpp"
+#include "config/loader.hpp"
+#include "runtime/asio_executor.hpp"
+#include "runtime/logging.hpp"
+#include "transport/modem_link.hpp"
+#include "transport/serial_link.hpp"
+#include "transport/tcp_link.hpp"
+
+namespace pollux::app {
+
+namespace {
+
+LinkFactory real_links(boost::asio::io_context& io, runtime::Executor& ex) {
+  return [&io, &ex](const config::Channel& c) -> std::unique_ptr<transport::Link> {
+    switch (c.type) {
+      case config::ChannelType::serial:
+        return std::make_unique<transport::SerialLink>(io, ex, c);
+      case config::ChannelType::modem:
+        return std::make_unique<transport::ModemLink>(io, ex, c);
+      case config::ChannelType::tcp:
+        return std::make_unique<transport::TcpLink>(io, ex, c);
+    }
+    return std::make_unique<transport::TcpLink>(io, ex, c);
+  };
+}
+
+void wait_signals(boost::asio::signal_set& signals, Engine& engine, HttpServer& http,
+                  boost::asio::io_context& io) {
+  signals.async_wait([&](const boost::system::error_code& ec, int sig) {
+    if (ec) return;
+    if (sig == SIGHUP) {
+      spdlog::info("SIGHUP: reloading the configuration");
+      engine.reload();
+      wait_signals(signals, engine, http, io);
+      return;
+    }
+    spdlog::info("{}: closing channels and exiting", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    http.stop();
+    engine.stop();
+    io.stop();
+  });
+}
+
+}  // namespace
+
+int run_command(const CommonOptions& common, const std::vector<std::string_view>& args) {
+  auto path = config_path_arg("run", args);
+  if (!path) return 2;
+  const auto level = runtime::parse_log_level(common.log_level);
+  if (!level) {
+    std::fprintf(stderr, "pollux: unknown log level '%s'\n", common.log_level.c_str());
+    return 2;
+  }
+  runtime::setup_logging("pollux", *level);
+  config::LoadResult loaded = config::load_file(*path);
+  if (!loaded.ok()) {
+    for (const auto& d : loaded.errors)
+      std::fprintf(stderr, "%s\n", d.to_string().c_str());
+    return 2;
+  }
+  config::Config cfg = std::move(*loaded.config);
+  const std::string listen = cfg.api.listen;
+
+  boost::asio::io_context io;
+  runtime::AsioExecutor ex(io);
+  const std::string file = *path;
+  Engine engine(ex, real_links(io, ex), std::move(cfg), [file] { return config::load_file(file); });
+  HttpServer http(io, engine, listen);
+  try {
+    http.start();
+  } catch (const std::exception& e) {
+    spdlog::critical("cannot serve the API on {}: {}", listen, e.what());
+    return 1;
+  }
+  spdlog::info("API listening on {} (port {})", listen, http.port());
+  boost::asio::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
+  wait_signals(signals, engine, http, io);
+  engine.start();
+  io.run();
+  engine.stop();
+  spdlog::info("stopped");
+  return 0;
+}
+
+}  // namespace pollux::app
