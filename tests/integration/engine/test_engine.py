@@ -1,0 +1,380 @@
+"""End-to-end tests of `pollux run` against `pollux-sim` (engine issue, item 7).
+
+Binaries come from the environment: POLLUX_BIN and POLLUX_SIM_BIN (set by CTest). Every wait is
+bounded; the node's API listens on a free port chosen by the test.
+"""
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+import urllib.error
+import urllib.request
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from simctl import Sim  # noqa: E402
+
+POLLUX = os.environ.get("POLLUX_BIN", "pollux")
+SIM = os.environ.get("POLLUX_SIM_BIN", "pollux-sim")
+
+
+def wait_until(predicate, timeout, interval=0.05, what="condition"):
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = predicate()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError("timed out after %.1fs waiting for %s (last: %r)" % (timeout, what, last))
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Node:
+    """One `pollux run` process with its config file and log. API_PORT in the config text is
+    replaced by a free port."""
+
+    def __init__(self, config_text):
+        self.port = free_port()
+        self.dir = tempfile.mkdtemp(prefix="pollux-node.")
+        self.config_path = os.path.join(self.dir, "node.yaml")
+        self.log_path = os.path.join(self.dir, "node.log")
+        self.write_config(config_text)
+        self.log = open(self.log_path, "w")
+        self.proc = subprocess.Popen([POLLUX, "run", "-c", self.config_path],
+                                     stdout=subprocess.DEVNULL, stderr=self.log)
+        wait_until(lambda: self.proc.poll() is not None or "API listening" in self.text(), 10,
+                   what="API start-up")
+        if self.proc.poll() is not None:
+            raise AssertionError("pollux exited %s: %s" % (self.proc.returncode, self.text()))
+        self.base = "http://127.0.0.1:%d" % self.port
+
+    def write_config(self, text):
+        with open(self.config_path, "w") as f:
+            f.write(text.replace("API_PORT", str(self.port)))
+
+    def text(self):
+        with open(self.log_path) as f:
+            return f.read()
+
+    def request(self, method, path, body=None):
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(self.base + path, data=data, method=method,
+                                     headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=10) as r:
+                return r.status, json.loads(r.read() or b"null")
+        except urllib.error.HTTPError as e:
+            return e.code, json.loads(e.read() or b"null")
+
+    def get(self, path):
+        status, body = self.request("GET", path)
+        assert status == 200, (path, status, body)
+        return body
+
+    def points(self, device):
+        return {p["name"]: p for p in self.get("/api/v1/points?device=" + device)}
+
+    def device(self, device):
+        return self.get("/api/v1/devices/" + device)
+
+    def channel(self, cid):
+        return {c["id"]: c for c in self.get("/api/v1/channels")}[cid]
+
+    def stop(self, timeout=10):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                raise AssertionError("pollux did not exit within %ss after SIGTERM" % timeout)
+        self.log.close()
+        return self.proc.returncode
+
+
+# Every point type and order, the same registers on the simulator and in the node's config.
+TYPED_POINTS = [
+    # (sim register spec, node point spec, expected value)
+    ("{table: holding, address: 0, type: float32, value: 12.5}",
+     "{name: F32, table: holding, address: 0, type: float32}", 12.5),
+    ("{table: holding, address: 2, type: float32, word_order: little, value: -3.25}",
+     "{name: F32L, table: holding, address: 2, type: float32, word_order: little}", -3.25),
+    ("{table: holding, address: 4, type: int16, value: -1234}",
+     "{name: I16, table: holding, address: 4, type: int16}", -1234),
+    ("{table: holding, address: 5, type: uint16, value: 65000}",
+     "{name: U16, table: holding, address: 5, type: uint16}", 65000),
+    ("{table: holding, address: 6, type: int32, value: -2000000}",
+     "{name: I32, table: holding, address: 6, type: int32}", -2000000),
+    ("{table: holding, address: 8, type: uint32, word_order: little, value: 3000000000}",
+     "{name: U32L, table: holding, address: 8, type: uint32, word_order: little}", 3000000000),
+    ("{table: holding, address: 10, type: int64, value: -9000000000}",
+     "{name: I64, table: holding, address: 10, type: int64}", -9000000000),
+    ("{table: holding, address: 14, type: uint64, word_order: little, value: 12345678901}",
+     "{name: U64L, table: holding, address: 14, type: uint64, word_order: little}", 12345678901),
+    ("{table: holding, address: 18, type: float64, value: 3.140625}",
+     "{name: F64, table: holding, address: 18, type: float64}", 3.140625),
+    ("{table: holding, address: 22, type: float64, word_order: little, value: -2.5}",
+     "{name: F64L, table: holding, address: 22, type: float64, word_order: little}", -2.5),
+    ("{table: holding, address: 26, type: string, length: 4, value: PUMP-7}",
+     "{name: STR, table: holding, address: 26, type: string, length: 4}", "PUMP-7"),
+    ("{table: holding, address: 30, type: uint16, byte_order: little, value: 258}",
+     "{name: U16B, table: holding, address: 30, type: uint16, byte_order: little}", 258),
+    ("{table: holding, address: 40, type: int32, word_order: little, byte_order: little, value: -77}",
+     "{name: I32LL, table: holding, address: 40, type: int32, word_order: little, byte_order: little}",
+     -77),
+    ("{table: input, address: 0, type: uint16, value: 1234}",
+     "{name: SCALED, table: input, address: 0, type: uint16, scale: 0.1, offset: 1}", 124.4),
+    ("{table: coil, address: 0, value: true}", "{name: C0, table: coil, address: 0, type: bool}", True),
+    ("{table: coil, address: 1, value: false}", "{name: C1, table: coil, address: 1, type: bool}", False),
+    ("{table: discrete, address: 3, value: true}",
+     "{name: D3, table: discrete, address: 3, type: bool}", True),
+]
+
+
+def sim_yaml(devices, serial=(), tcp=(), extra=""):
+    """devices: [(id, unit, [register specs])]; serial/tcp: [(id, [device ids], protocol)]."""
+    out = ["devices:"]
+    for did, unit, regs in devices:
+        out.append("  - id: %s\n    unit: %d\n    registers:" % (did, unit))
+        out += ["      - " + r for r in regs]
+    if serial:
+        out.append("serial:")
+        for sid, devs in serial:
+            out.append("  - { id: %s, devices: [%s] }" % (sid, ", ".join(devs)))
+    if tcp:
+        out.append("tcp:")
+        for tid, devs, proto in tcp:
+            out.append("  - { id: %s, protocol: %s, devices: [%s] }" % (tid, proto, ", ".join(devs)))
+    return "\n".join(out) + "\n" + extra
+
+
+def node_yaml(channels, devices):
+    """channels: YAML flow maps; devices: (id, unit, primary flow map, interval, points, writable)."""
+    out = ["node: { name: fe-test }", "api: { listen: 127.0.0.1:API_PORT }", "channels:"]
+    out += ["  - " + c for c in channels]
+    out.append("devices:")
+    for did, unit, primary, interval, pts, writable in devices:
+        out.append("  - id: %s\n    unit: %d\n    comm: { primary: %s }" % (did, unit, primary))
+        out.append("    polls:\n      - name: g\n        interval_ms: %d\n        points:" % interval)
+        out += ["          - " + p for p in pts]
+        if writable:
+            out.append("    writable: [%s]" % ", ".join(writable))
+    return "\n".join(out) + "\n"
+
+
+class EngineTest(unittest.TestCase):
+    def setUp(self):
+        self.sims = []
+        self.nodes = []
+
+    def tearDown(self):
+        for n in self.nodes:
+            try:
+                n.stop()
+            except AssertionError:
+                pass
+        for s in self.sims:
+            try:
+                s.stop()
+            except Exception:  # noqa: BLE001 - a failed test may leave the simulator odd
+                s._kill()
+
+    def start_sim(self, text):
+        s = Sim(SIM, text)
+        self.sims.append(s)
+        return s
+
+    def start_node(self, text):
+        n = Node(text)
+        self.nodes.append(n)
+        return n
+
+    def assert_value(self, got, want, where):
+        if isinstance(want, float):
+            self.assertAlmostEqual(got, want, places=6, msg=where)
+        else:
+            self.assertEqual(got, want, where)
+            self.assertEqual(type(got), type(want), where)
+
+    def test_values_match_the_simulator_for_every_type_and_order(self):
+        sim = self.start_sim(sim_yaml([("RTU", 17, [r for r, _, _ in TYPED_POINTS])],
+                                      serial=[("L1", ["RTU"])],
+                                      tcp=[("T1", ["RTU"], "modbus-tcp"),
+                                           ("T2", ["RTU"], "modbus-rtu-over-tcp")]))
+        t1 = sim.tcp_addr("T1")
+        t2 = sim.tcp_addr("T2")
+        pts = [p for _, p, _ in TYPED_POINTS]
+        node = self.start_node(node_yaml(
+            ["{ id: COM1, type: serial, protocol: modbus-rtu, port: %s }" % sim.serial["L1"],
+             "{ id: NET1, type: tcp, protocol: modbus-tcp }",
+             "{ id: NET2, type: tcp, protocol: modbus-rtu-over-tcp }"],
+            [("VIA_SERIAL", 17, "{ channel: COM1 }", 500, pts, []),
+             ("VIA_TCP", 17, "{ channel: NET1, host: %s, port: %d }" % t1, 500, pts, []),
+             ("VIA_RTU_TCP", 17, "{ channel: NET2, host: %s, port: %d }" % t2, 500, pts, [])]))
+        for dev in ("VIA_SERIAL", "VIA_TCP", "VIA_RTU_TCP"):
+            got = wait_until(lambda: (lambda p: p if all(p[n]["quality"] == "good" for n in p)
+                                      else None)(node.points(dev)), 10, what=dev + " all good")
+            for _, spec, want in TYPED_POINTS:
+                name = re.search(r"name: (\w+)", spec).group(1)
+                self.assert_value(got[name]["value"], want, "%s.%s" % (dev, name))
+            d = node.device(dev)
+            self.assertEqual(d["stats"]["messages_failed"], 0, dev)
+            self.assertEqual(got["SYDEVCOMLN"]["value"], 1)
+
+    def test_silent_device_turns_bad_without_slowing_its_line_mates(self):
+        sim = self.start_sim(sim_yaml([("A", 1, ["{table: holding, address: 0, value: 11}"]),
+                                       ("B", 2, ["{table: holding, address: 0, value: 22}"])],
+                                      serial=[("L1", ["A", "B"])]))
+        # A dead device costs B at most timeout x attempts = 300 ms x 2 per cycle.
+        ch = ("{ id: COM1, type: serial, protocol: modbus-rtu, port: %s, message_timeout_ms: 300, "
+              "poll_attempts: 2 }" % sim.serial["L1"])
+        pt = ["{ name: V, table: holding, address: 0, type: uint16 }"]
+        node = self.start_node(node_yaml([ch], [("A", 1, "{ channel: COM1 }", 1000, pt, []),
+                                                ("B", 2, "{ channel: COM1 }", 1000, pt, [])]))
+        wait_until(lambda: node.points("A")["V"]["quality"] == "good", 10, what="A good")
+        sim.fault("A", "silence")
+        wait_until(lambda: node.points("A")["V"]["quality"] == "bad", 6, what="A bad")
+        a = node.points("A")["V"]
+        self.assertEqual(a["value"], 11)  # the last value is kept
+        self.assertIn("timeout", a.get("error", ""))
+        b0 = node.device("B")["stats"]
+        t0 = time.monotonic()
+        time.sleep(5.0)
+        b1 = node.device("B")["stats"]
+        elapsed = time.monotonic() - t0
+        # B keeps its 1 s cycle: the dead line-mate's 600 ms fits inside it.
+        self.assertGreaterEqual(b1["polls_ok"] - b0["polls_ok"], int(elapsed) - 1)
+        self.assertEqual(b1["polls_failed"], 0)
+        self.assertEqual(b1["overruns"], 0)
+        self.assertEqual(node.points("B")["V"]["quality"], "good")
+        sa = node.device("A")["stats"]
+        self.assertEqual(sa["timeouts"], 2 * sa["messages_failed"])
+        self.assertGreaterEqual(sa["polls_failed"], 3)
+
+    def test_writes_reach_the_device_exactly_once(self):
+        regs = ["{table: holding, address: 50, value: 0}", "{table: coil, address: 5, value: false}",
+                "{table: holding, address: 60, type: float32, value: 0}"]
+        sim = self.start_sim(sim_yaml([("W", 9, regs), ("S", 10, regs)],
+                                      serial=[("L1", ["W", "S"])], extra="control: 127.0.0.1:0\n"))
+        pts = ["{ name: SP, table: holding, address: 50, type: uint16, scale: 0.5 }",
+               "{ name: RUN, table: coil, address: 5, type: bool }",
+               "{ name: FL, table: holding, address: 60, type: float32 }",
+               "{ name: FAR, table: holding, address: 5000, type: uint16 }"]
+        ch = ("{ id: COM1, type: serial, protocol: modbus-rtu, port: %s, message_timeout_ms: 300 }"
+              % sim.serial["L1"])
+        node = self.start_node(node_yaml([ch], [
+            ("W", 9, "{ channel: COM1 }", 60000, pts[:3], ["SP", "RUN", "FL"]),
+            ("W2", 9, "{ channel: COM1 }", 60000, pts[3:], ["FAR"]),
+            ("S", 10, "{ channel: COM1 }", 60000, pts[:1], ["SP"])]))
+        self.assertEqual(node.request("POST", "/api/v1/devices/W/write",
+                                      {"point": "SP", "value": 21.0}), (200, {"ok": True}))
+        self.assertEqual(node.request("POST", "/api/v1/devices/W/write",
+                                      {"point": "RUN", "value": True})[0], 200)
+        self.assertEqual(node.request("POST", "/api/v1/devices/W/write",
+                                      {"point": "FL", "value": 1.5})[0], 200)
+        writes = sim.writes("W")
+        self.assertEqual([(w["function"], w["address"], w["values"]) for w in writes],
+                         [(6, 50, [42]), (5, 5, [1]), (16, 60, [0x3FC0, 0])])
+        # Not writable, unknown point, out of range.
+        self.assertEqual(node.request("POST", "/api/v1/devices/W/write",
+                                      {"point": "NOPE", "value": 1})[0], 404)
+        self.assertEqual(node.request("POST", "/api/v1/devices/S/write",
+                                      {"point": "SP", "value": -5})[0], 400)
+        # An exception answer (address beyond the device) is 502; a silent device 504.
+        status, body = node.request("POST", "/api/v1/devices/W2/write", {"point": "FAR", "value": 1})
+        self.assertEqual(status, 502, body)
+        sim.fault("S", "silence")
+        status, body = node.request("POST", "/api/v1/devices/S/write", {"point": "SP", "value": 3})
+        self.assertEqual(status, 504, body)
+        s = node.device("S")["stats"]
+        self.assertEqual((s["timeouts"], s["messages_failed"]), (1, 1))  # sent once, never retried
+        self.assertEqual(len(sim.writes("W")), 3)
+
+    def test_vanished_pty_is_reported_down_and_recovers(self):
+        sim = self.start_sim(sim_yaml([("A", 1, ["{table: holding, address: 0, value: 5}"])],
+                                      serial=[("L1", ["A"])]))
+        ch = ("{ id: COM1, type: serial, protocol: modbus-rtu, port: %s, message_timeout_ms: 300 }"
+              % sim.serial["L1"])
+        pt = ["{ name: V, table: holding, address: 0, type: uint16 }"]
+        node = self.start_node(node_yaml([ch], [("A", 1, "{ channel: COM1 }", 300, pt, [])]))
+        wait_until(lambda: node.points("A")["V"]["quality"] == "good", 10, what="A good")
+        self.assertEqual(node.channel("COM1")["status"], "ok")
+        sim.close_port("L1")
+        wait_until(lambda: node.channel("COM1")["status"] == "down", 5, what="COM1 down")
+        wait_until(lambda: node.points("A")["V"]["quality"] == "bad", 5, what="A bad")
+        sim.open_port("L1")
+        wait_until(lambda: node.channel("COM1")["status"] == "ok", 15, what="COM1 ok again")
+        wait_until(lambda: node.points("A")["V"]["quality"] == "good", 10, what="A good again")
+        log = node.text()
+        self.assertIn("[channel.COM1] status down", log)
+        self.assertIn("[channel.COM1] status ok", log)
+
+    def test_reload_with_errors_changes_nothing_and_a_valid_one_keeps_state(self):
+        sim = self.start_sim(sim_yaml([("A", 1, ["{table: holding, address: 0, value: 5}"]),
+                                       ("B", 2, ["{table: holding, address: 0, value: 6}"])],
+                                      tcp=[("T1", ["A", "B"], "modbus-tcp")]))
+        host, port = sim.tcp_addr("T1")
+        ch = "{ id: NET1, type: tcp, protocol: modbus-tcp }"
+        pt = ["{ name: V, table: holding, address: 0, type: uint16 }"]
+        prim = "{ channel: NET1, host: %s, port: %d }" % (host, port)
+        good = node_yaml([ch], [("A", 1, prim, 200, pt, [])])
+        node = self.start_node(good)
+        wait_until(lambda: node.device("A")["stats"]["polls_ok"] >= 3, 10, what="A polled")
+        version = node.get("/api/v1/redundancy")["config_version"]
+        # Invalid: an unknown channel reference. Nothing changes, errors are reported.
+        node.write_config(node_yaml([ch], [("A", 1, "{ channel: NOPE }", 200, pt, []),
+                                           ("B", 2, prim, 200, pt, [])]))
+        status, body = node.request("POST", "/api/v1/config/reload")
+        self.assertEqual(status, 400, body)
+        self.assertTrue(any("error" in e for e in body["errors"]), body)
+        os.kill(node.proc.pid, signal.SIGHUP)
+        wait_until(lambda: node.text().count("reload refused") >= 2, 5, what="SIGHUP refused")
+        self.assertEqual([d["id"] for d in node.get("/api/v1/devices")], ["A"])
+        self.assertEqual(node.get("/api/v1/redundancy")["config_version"], version)
+        before = node.device("A")["stats"]["polls_ok"]
+        time.sleep(0.5)
+        self.assertGreater(node.device("A")["stats"]["polls_ok"], before)  # still polling
+        # Valid: add B. A is unchanged and keeps its counters; B starts fresh.
+        node.write_config(node_yaml([ch], [("A", 1, prim, 200, pt, []), ("B", 2, prim, 200, pt, [])]))
+        status, body = node.request("POST", "/api/v1/config/reload")
+        self.assertEqual(status, 200, body)
+        self.assertNotEqual(body["version"], version)
+        self.assertGreaterEqual(node.device("A")["stats"]["polls_ok"], before)
+        wait_until(lambda: node.points("B")["V"]["quality"] == "good", 5, what="B good")
+        self.assertEqual(node.points("B")["V"]["value"], 6)
+
+    def test_sigterm_exits_cleanly_and_config_errors_exit_2(self):
+        sim = self.start_sim(sim_yaml([("A", 1, ["{table: holding, address: 0, value: 5}"])],
+                                      serial=[("L1", ["A"])]))
+        ch = "{ id: COM1, type: serial, protocol: modbus-rtu, port: %s }" % sim.serial["L1"]
+        pt = ["{ name: V, table: holding, address: 0, type: uint16 }"]
+        node = Node(node_yaml([ch], [("A", 1, "{ channel: COM1 }", 100, pt, [])]))
+        wait_until(lambda: node.points("A")["V"]["quality"] == "good", 10, what="A good")
+        t0 = time.monotonic()
+        self.assertEqual(node.stop(timeout=5), 0)
+        self.assertLess(time.monotonic() - t0, 5)
+        self.assertIn("SIGTERM: closing channels", node.text())
+        # A config error: exit 2 with check's located messages.
+        bad = os.path.join(node.dir, "bad.yaml")
+        with open(bad, "w") as f:
+            f.write(node_yaml([ch], [("A", 1, "{ channel: NOPE }", 100, pt, [])]))
+        r = subprocess.run([POLLUX, "run", "-c", bad], capture_output=True, text=True, timeout=10)
+        self.assertEqual(r.returncode, 2)
+        self.assertRegex(r.stderr, re.escape(bad) + r":\d+:\d+: error: ")
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
