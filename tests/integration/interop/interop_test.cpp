@@ -1,4 +1,5 @@
-// Interop cross-check of the Modbus codec against libmodbus (an independent implementation):
+// Interop cross-check of the Modbus codec against libmodbus (an independent implementation),
+// over RTU (socat pty pair), TCP (loopback) and RTU over TCP (socat bridging TCP to a pty):
 //
 //  - our client (Transaction + framer over a plain fd) against a libmodbus server, for every
 //    function code, over a socat pty pair (RTU) and loopback TCP: answers decode to the
@@ -31,6 +32,7 @@
 #include <filesystem>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <utility>
@@ -56,16 +58,19 @@ constexpr int kTableSize = 200;
 
 // ---- processes and fds -----------------------------------------------------------------------
 
-// A socat pty pair, started for the test and killed at the end.
+// A socat pty pair, started for the test and killed at the end. With a TCP port, the second
+// end is a TCP listener on 127.0.0.1 instead: an RTU-over-TCP gateway in front of the pty.
 class PtyPair {
  public:
-  PtyPair() {
+  explicit PtyPair(int tcp_port = 0) {
     char tmpl[] = "/tmp/pollux-interop-XXXXXX";
     dir_ = mkdtemp(tmpl);
     a_ = dir_ + "/A";
     b_ = dir_ + "/B";
     const std::string ea = "pty,raw,echo=0,link=" + a_;
-    const std::string eb = "pty,raw,echo=0,link=" + b_;
+    const std::string eb =
+        tcp_port > 0 ? "tcp-listen:" + std::to_string(tcp_port) + ",bind=127.0.0.1,reuseaddr"
+                     : "pty,raw,echo=0,link=" + b_;
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
@@ -76,7 +81,7 @@ class PtyPair {
     posix_spawn_file_actions_destroy(&fa);
     const auto deadline = Clock::now() + 5s;
     while (pid_ > 0 && Clock::now() < deadline) {
-      if (std::filesystem::exists(a_) && std::filesystem::exists(b_)) {
+      if (std::filesystem::exists(a_) && (tcp_port > 0 || std::filesystem::exists(b_))) {
         ready_ = true;
         break;
       }
@@ -161,6 +166,23 @@ Fd connect_loopback(int port) {
   int one = 1;
   setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   return Fd(s);
+}
+
+// A loopback port that was free a moment ago (for socat's listener).
+int free_port() {
+  int port = 0;
+  Fd probe = listen_loopback(port);
+  return port;
+}
+
+// Connects, retrying while the listener (socat) is still starting.
+Fd connect_retry(int port) {
+  const auto deadline = Clock::now() + 5s;
+  for (;;) {
+    Fd fd = connect_loopback(port);
+    if (fd.get() >= 0 || Clock::now() > deadline) return fd;
+    std::this_thread::sleep_for(20ms);
+  }
 }
 
 bool write_all(int fd, std::span<const std::uint8_t> bytes) {
@@ -268,10 +290,20 @@ class LibmodbusServer {
 
 // ---- one backend -----------------------------------------------------------------------------
 
-enum class Backend { rtu, tcp };
+// rtu: a pty pair; tcp: loopback; rtu_over_tcp: RTU frames on a TCP stream, the stream
+// bridged by socat to the pty where the RTU peer sits (a serial gateway).
+enum class Backend { rtu, tcp, rtu_over_tcp };
 
 std::string backend_name(const ::testing::TestParamInfo<Backend>& info) {
-  return info.param == Backend::rtu ? "rtu" : "tcp";
+  switch (info.param) {
+    case Backend::rtu:
+      return "rtu";
+    case Backend::tcp:
+      return "tcp";
+    case Backend::rtu_over_tcp:
+      return "rtu_over_tcp";
+  }
+  return "unknown";
 }
 
 struct Case {
@@ -357,19 +389,26 @@ class Interop : public ::testing::TestWithParam<Backend> {};
 
 TEST_P(Interop, OurClientAgainstLibmodbusServer) {
   modbus_mapping_t* mapping = make_mapping();
-  PtyPair pty;
-  int port = 0;
+  const Backend backend = GetParam();
+  int port = backend == Backend::rtu_over_tcp ? free_port() : 0;
+  std::optional<PtyPair> pty;
   Fd listener, ours;
   modbus_t* ctx = nullptr;
   std::unique_ptr<Framer> framer;
-  if (GetParam() == Backend::rtu) {
-    ASSERT_TRUE(pty.ready()) << "socat did not create the pty pair";
-    ctx = modbus_new_rtu(pty.a().c_str(), 115200, 'N', 8, 1);
+  if (backend != Backend::tcp) {
+    pty.emplace(port);
+    ASSERT_TRUE(pty->ready()) << "socat did not start";
+    ctx = modbus_new_rtu(pty->a().c_str(), 115200, 'N', 8, 1);
     ASSERT_NE(ctx, nullptr);
     modbus_set_slave(ctx, kUnit);
     ASSERT_EQ(modbus_connect(ctx), 0) << modbus_strerror(errno);
-    ours = open_pty(pty.b());
-    framer = std::make_unique<RtuFramer>();
+    if (backend == Backend::rtu) {
+      ours = open_pty(pty->b());
+      framer = std::make_unique<RtuFramer>();
+    } else {
+      ours = connect_retry(port);
+      framer = std::make_unique<RtuOverTcpFramer>();
+    }
   } else {
     ctx = modbus_new_tcp("127.0.0.1", 0);
     ASSERT_NE(ctx, nullptr);
@@ -385,7 +424,7 @@ TEST_P(Interop, OurClientAgainstLibmodbusServer) {
   }
   {
     LibmodbusServer server(ctx, mapping, listener.get());
-    if (GetParam() == Backend::tcp) ours = connect_loopback(port);
+    if (backend == Backend::tcp) ours = connect_loopback(port);
     ASSERT_GE(ours.get(), 0);
     Transaction tx(*framer);
     std::vector<std::uint8_t> raw;
@@ -574,16 +613,18 @@ class OurServer {
 };
 
 TEST_P(Interop, LibmodbusClientAgainstOurServer) {
-  PtyPair pty;
-  int port = 0;
+  const Backend backend = GetParam();
+  int port = backend == Backend::rtu_over_tcp ? free_port() : 0;
+  std::optional<PtyPair> pty;
   Fd ours;
   modbus_t* ctx = nullptr;
   Framing framing;
-  if (GetParam() == Backend::rtu) {
-    ASSERT_TRUE(pty.ready());
-    ours = open_pty(pty.b());
-    ctx = modbus_new_rtu(pty.a().c_str(), 115200, 'N', 8, 1);
-    framing = Framing::rtu;
+  if (backend != Backend::tcp) {
+    pty.emplace(port);
+    ASSERT_TRUE(pty->ready()) << "socat did not start";
+    ours = backend == Backend::rtu ? open_pty(pty->b()) : connect_retry(port);
+    ctx = modbus_new_rtu(pty->a().c_str(), 115200, 'N', 8, 1);
+    framing = backend == Backend::rtu ? Framing::rtu : Framing::rtu_over_tcp;
   } else {
     ours = listen_loopback(port);
     ctx = modbus_new_tcp("127.0.0.1", port);
@@ -593,7 +634,7 @@ TEST_P(Interop, LibmodbusClientAgainstOurServer) {
   ASSERT_GE(ours.get(), 0);
   modbus_set_slave(ctx, kUnit);
   modbus_set_response_timeout(ctx, 2, 0);
-  OurServer server(framing, ours.get(), GetParam() == Backend::tcp);
+  OurServer server(framing, ours.get(), backend == Backend::tcp);
   ASSERT_EQ(modbus_connect(ctx), 0) << modbus_strerror(errno);
 
   std::vector<Request> expected;
@@ -655,7 +696,8 @@ TEST_P(Interop, LibmodbusClientAgainstOurServer) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, Interop, ::testing::Values(Backend::rtu, Backend::tcp),
+INSTANTIATE_TEST_SUITE_P(Backends, Interop,
+                         ::testing::Values(Backend::rtu, Backend::tcp, Backend::rtu_over_tcp),
                          backend_name);
 
 // ---- RTU multidrop and broadcast -------------------------------------------------------------
