@@ -489,19 +489,29 @@ class Session : public std::enable_shared_from_this<Session> {
   void start_write(const std::string& id, WriteRequest write, ReplyTo to) {
     auto answered = std::make_shared<bool>(false);
     auto self = shared_from_this();
-    shared_->node.write(id, write.point, write.value, [self, to, answered](Outcome outcome) {
-      if (*answered) return;  // a second completion from a buggy node is ignored
-      *answered = true;
-      // Posted so an immediate (synchronous) answer and a late one take the same path, and
-      // a completion from another thread still lands on the I/O thread.
-      asio::post(self->stream_.get_executor(), [self, to, outcome = std::move(outcome)] {
-        if (outcome.ok()) {
-          self->send(json_response(to, outcome.status, {{"ok", true}}));
-        } else {
-          self->send(outcome_error(to, outcome));
-        }
+    // If the node throws, dispatch() answers 500 -- unless the callback already answered, in
+    // which case a second answer would corrupt the connection.
+    try {
+      shared_->node.write(id, write.point, write.value, [self, to, answered](Outcome outcome) {
+        if (*answered) return;  // a second completion from a buggy node is ignored
+        *answered = true;
+        // Posted so an immediate (synchronous) answer and a late one take the same path: the
+        // answer is never written from inside the node's call stack.
+        asio::post(self->stream_.get_executor(), [self, to, outcome = std::move(outcome)] {
+          if (outcome.ok()) {
+            self->send(json_response(to, outcome.status, {{"ok", true}}));
+          } else {
+            self->send(outcome_error(to, outcome));
+          }
+        });
       });
-    });
+    } catch (const std::exception& e) {
+      if (!*answered) {
+        *answered = true;
+        throw;
+      }
+      api_logger()->error("write {}.{} threw after answering: {}", id, write.point, e.what());
+    }
   }
 
   beast::tcp_stream stream_;

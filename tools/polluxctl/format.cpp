@@ -23,6 +23,9 @@ std::string table(const Row& header, const std::vector<Row>& rows) {
       line += row[i];
       if (i + 1 < row.size()) line += std::string(width[i] - row[i].size() + 2, ' ');
     }
+    // An empty last cell would leave padding behind; keep lines clean for grep and diff.
+    while (!line.empty() && line.back() == ' ')
+      line.pop_back();
     out += line + "\n";
   };
   emit(header);
