@@ -308,8 +308,9 @@ TEST(PeerLinkLoopback, SilentAuthenticatedPeerIsDroppedAsDown) {
                          });
   };
   read();
-  ASSERT_TRUE(p.loop.run_until([&] { return p.master->status().authenticated; }));
-  EXPECT_TRUE(session.authenticated());
+  // The master authenticates on sending its proof; our session once it has read it.
+  ASSERT_TRUE(p.loop.run_until(
+      [&] { return p.master->status().authenticated && session.authenticated(); }));
   const auto t0 = std::chrono::steady_clock::now();
   ASSERT_TRUE(p.loop.run_until([&] { return closed; }));
   EXPECT_GE(std::chrono::steady_clock::now() - t0, 300ms);
