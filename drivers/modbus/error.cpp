@@ -74,8 +74,6 @@ std::string_view to_string(Errc e) {
       return "request exceeds the Modbus protocol limits";
     case Errc::invalid_request:
       return "invalid request: cannot be encoded";
-    case Errc::unexpected_frame:
-      return "unexpected frame: no request outstanding";
   }
   return {};
 }

@@ -28,12 +28,12 @@ enum class Errc {
   wrong_function,     // an answer for another function code than asked
   wrong_length,       // byte count / MBAP length inconsistent with the request or the frame
   wrong_echo,         // a write answer that does not echo address, quantity or value
-  wrong_transaction,  // a TCP answer whose transaction id is not the one asked
+  wrong_transaction,  // a TCP answer whose transaction id is not the one asked (for callers
+                      // matching ids themselves; the TCP framer drops and counts such answers)
   too_long,           // more bytes than any legal frame can hold (framer buffer cap)
   connection_reset,   // the stream closed or reset in the middle of an exchange
   limit_exceeded,     // a request outside the protocol limits (refused at encode time)
   invalid_request,    // a request that cannot be encoded (unknown function, missing values)
-  unexpected_frame,   // an answer arrived while no request was outstanding
 };
 
 const std::error_category& modbus_category();

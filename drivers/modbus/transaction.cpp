@@ -24,7 +24,11 @@ Action Transaction::start(const Request& req, std::uint8_t unit, runtime::Durati
   if (auto ec = encode_request(request_, pdu_)) return finish(ec);
   transaction_id_ = framer_.next_transaction();
   if (auto ec = framer_.encode(unit, pdu_.span(), adu_, transaction_id_)) return finish(ec);
-  framer_.reset();
+  // Without transaction ids, stale bytes before the request are noise: start afresh (RTU
+  // resynchronises on whatever tail of a late answer still arrives). MBAP keeps its framing
+  // state instead: a late answer may be half received, and its tail must complete that frame
+  // (then dropped by transaction id) rather than be misread as a header.
+  if (framer_.framing() != Framing::tcp) framer_.reset();
   framer_.expect({unit, static_cast<int>(request_.function),
                   framer_.framing() == Framing::tcp ? transaction_id_ : -1});
   return {ActionKind::write, adu_.span(), {}, {}};
@@ -51,6 +55,12 @@ Action Transaction::on_bytes(std::span<const std::uint8_t> bytes) {
       // Copy the answer out of the framer so the view outlives further feeding.
       const std::size_t n = std::min(r.frame.pdu.size(), answer_.size());
       std::copy_n(r.frame.pdu.begin(), n, answer_.begin());
+      // Bytes after our answer still go through the framer so a stream stays in step.
+      while (!bytes.empty()) {
+        const FeedResult rest = framer_.feed(bytes);
+        if (rest.consumed == 0) break;
+        bytes = bytes.subspan(rest.consumed);
+      }
       return finish(decode_response(request_, {answer_.data(), n}, response_));
     }
     if (r.consumed == 0) break;  // defensive: a framer that takes nothing cannot progress
@@ -65,6 +75,7 @@ Action Transaction::on_timeout() {
 
 Action Transaction::on_transport_error(std::error_code ec) {
   if (state_ == State::done) return {ActionKind::done, {}, {}, result_};
+  framer_.reset();  // the connection is gone; a new one starts at a frame boundary
   return finish(ec ? ec : make_error_code(Errc::connection_reset));
 }
 

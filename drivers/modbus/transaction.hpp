@@ -58,7 +58,9 @@ class Transaction {
   Action on_bytes(std::span<const std::uint8_t> bytes);
   // The reply timer fired: done with Errc::timeout.
   Action on_timeout();
-  // The transport failed (closed, reset): done with `ec` (connection_reset when empty).
+  // The transport failed (closed, reset): done with `ec` (connection_reset when empty); the
+  // framer is reset for the new connection. After a framing error on TCP the stream is out of
+  // step: the caller should reconnect (and call this).
   Action on_transport_error(std::error_code ec);
 
   bool done() const { return state_ == State::done; }

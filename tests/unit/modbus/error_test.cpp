@@ -6,7 +6,7 @@ namespace pollux::modbus {
 namespace {
 
 TEST(ModbusErrors, EveryErrcHasItsOwnMessageInTheModbusCategory) {
-  for (int e = static_cast<int>(Errc::timeout); e <= static_cast<int>(Errc::unexpected_frame);
+  for (int e = static_cast<int>(Errc::timeout); e <= static_cast<int>(Errc::invalid_request);
        ++e) {
     std::error_code ec = static_cast<Errc>(e);
     EXPECT_EQ(ec.category().name(), std::string("modbus"));

@@ -192,6 +192,7 @@ TEST_P(ScriptedFailures, FailureAtEveryStep) {
   clean_run();
 
   // Steps "each byte": the answer stops after k bytes (timeout or reset), or byte k is corrupt.
+  const bool mbap = GetParam() == Framing::tcp;
   for (std::size_t k = 0; k < reply_size; ++k) {
     for (int mode = 0; mode < 3; ++mode) {
       tx.start(req, 4, 1s);
@@ -207,6 +208,20 @@ TEST_P(ScriptedFailures, FailureAtEveryStep) {
                       : tx.on_transport_error(make_error_code(std::errc::connection_reset));
         ASSERT_EQ(a.kind, ActionKind::done);
         EXPECT_EQ(classify(a.error), mode == 0 ? FailureKind::timeout : FailureKind::framing);
+        if (mbap && mode == 0 && k > 0) {
+          // TCP loses no bytes: the late answer's tail arrives during the next exchange, which
+          // must drop it by transaction id and still succeed.
+          const auto dropped = f->counters().unknown_transaction_dropped;
+          tx.start(req, 4, 1s);
+          tx.on_written();
+          std::vector<std::uint8_t> line(reply.begin() + static_cast<long>(k), reply.end());
+          const auto next = reply_for(tx.transaction_id());
+          line.insert(line.end(), next.begin(), next.end());
+          a = tx.on_bytes(line);
+          ASSERT_EQ(a.kind, ActionKind::done) << k;
+          EXPECT_FALSE(a.error) << k << ": " << a.error.message();
+          EXPECT_EQ(f->counters().unknown_transaction_dropped, dropped + 1);
+        }
       } else {
         reply[k] ^= 0x5A;
         a = tx.on_bytes(reply);
@@ -216,6 +231,8 @@ TEST_P(ScriptedFailures, FailureAtEveryStep) {
         // every header, function and byte-count byte is checked.
         const bool undetectable = GetParam() == Framing::tcp && k >= 9;
         EXPECT_EQ(!a.error, undetectable) << "corrupt byte " << k;
+        // A corrupt MBAP header leaves the stream out of step: the caller reconnects.
+        if (mbap && a.error) f->reset();
       }
       EXPECT_TRUE(tx.done());
       // Late bytes after done change nothing.
@@ -234,6 +251,80 @@ INSTANTIATE_TEST_SUITE_P(AllFramings, ScriptedFailures,
                              c = c == '-' ? '_' : c;
                            return s;
                          });
+
+}  // namespace
+}  // namespace pollux::modbus
+
+namespace pollux::modbus {
+namespace {
+
+// A late TCP answer split across two exchanges: its first half arrives after the first
+// exchange timed out, its second half together with the answer to the second. The stream must
+// stay in step: the late answer is dropped whole and the right one taken.
+TEST(TransactionStream, LateTcpAnswerSplitAcrossExchangesKeepsTheStreamInStep) {
+  TcpFramer f;
+  Transaction tx(f);
+  const Request req = Request::read(FunctionCode::read_input_registers, 0, 1);
+  tx.start(req, 1, 1s);
+  const auto first = tx.transaction_id();
+  tx.on_written();
+  auto late = adu(f, 1, hex("04 02 00 01"), first);
+  EXPECT_EQ(tx.on_bytes(std::span(late).first(5)).kind, ActionKind::read_more);
+  EXPECT_EQ(tx.on_timeout().error, Errc::timeout);
+
+  tx.start(req, 1, 1s);
+  tx.on_written();
+  auto good = adu(f, 1, hex("04 02 00 02"), tx.transaction_id());
+  std::vector<std::uint8_t> rest(late.begin() + 5, late.end());
+  rest.insert(rest.end(), good.begin(), good.end());
+  auto a = tx.on_bytes(rest);
+  ASSERT_EQ(a.kind, ActionKind::done);
+  EXPECT_FALSE(a.error) << a.error.message();
+  EXPECT_EQ(tx.response().register_at(0), 2);
+  EXPECT_EQ(f.counters().unknown_transaction_dropped, 1u);
+}
+
+// Bytes after our answer in the same read are still framed, so the next exchange on the stream
+// starts at a frame boundary.
+TEST(TransactionStream, BytesAfterTheAnswerAreFramedNotLost) {
+  TcpFramer f;
+  Transaction tx(f);
+  const Request req = Request::read(FunctionCode::read_input_registers, 0, 1);
+  tx.start(req, 1, 1s);
+  const auto first = tx.transaction_id();
+  tx.on_written();
+  auto answer = adu(f, 1, hex("04 02 00 01"), first);
+  auto duplicate = adu(f, 1, hex("04 02 00 01"), first);  // a device answering twice
+  std::vector<std::uint8_t> both = answer;
+  both.insert(both.end(), duplicate.begin(), duplicate.begin() + 4);
+  ASSERT_FALSE(tx.on_bytes(both).error);
+
+  tx.start(req, 1, 1s);
+  tx.on_written();
+  std::vector<std::uint8_t> next(duplicate.begin() + 4, duplicate.end());
+  auto good = adu(f, 1, hex("04 02 00 07"), tx.transaction_id());
+  next.insert(next.end(), good.begin(), good.end());
+  auto a = tx.on_bytes(next);
+  ASSERT_EQ(a.kind, ActionKind::done);
+  EXPECT_FALSE(a.error) << a.error.message();
+  EXPECT_EQ(tx.response().register_at(0), 7);
+}
+
+// On a serial line each exchange starts afresh: noise left from before is not misread.
+TEST(TransactionStream, RtuStartDiscardsStaleBytes) {
+  RtuFramer f;
+  Transaction tx(f);
+  const Request req = Request::read(FunctionCode::read_holding_registers, 0, 1);
+  tx.start(req, 1, 1s);
+  tx.on_written();
+  tx.on_bytes(hex("01 03"));  // a truncated answer, then silence
+  EXPECT_EQ(tx.on_timeout().error, Errc::timeout);
+  tx.start(req, 1, 1s);
+  tx.on_written();
+  auto a = tx.on_bytes(adu(f, 1, hex("03 02 00 05")));
+  ASSERT_EQ(a.kind, ActionKind::done);
+  EXPECT_FALSE(a.error) << a.error.message();
+}
 
 }  // namespace
 }  // namespace pollux::modbus
