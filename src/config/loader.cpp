@@ -340,9 +340,11 @@ class Builder {
       cfg.redundancy = local->redundancy;
     } else {
       read_node(root, cfg.node);
-      if (const Entry* e = root.find("api"))
+      // An empty section (every line commented out) means all defaults.
+      if (const Entry* e = root.find("api"); e && !e->value.is_null())
         if (r_.map(e->value, "'api'", &kApiKeys)) r_.address(e->value, "listen", cfg.api.listen);
-      if (const Entry* e = root.find("redundancy")) read_redundancy(e->value, cfg.redundancy);
+      if (const Entry* e = root.find("redundancy"); e && !e->value.is_null())
+        read_redundancy(e->value, cfg.redundancy);
     }
 
     if (root.find("channels") && !channels.is_null() && r_.sequence(channels, "channels"))
@@ -414,14 +416,23 @@ class Builder {
       if (e == nullptr || e->value.is_null()) return;
       if (!r_.map(e->value, "'backup_overrides." + std::string(key) + "'", nullptr)) return;
       std::vector<std::string> ids;
+      std::set<std::string_view> known;
       if (targets.is_sequence())
         for (const auto& item : targets.items)
           if (const Entry* id = item.is_map() ? item.find("id") : nullptr;
               id && id->value.is_scalar())
             ids.push_back(id->value.text);
+      for (const auto& id : ids)
+        known.insert(id);
+      std::multimap<std::string, Node*> by_id;
+      if (apply && targets.is_sequence())
+        for (auto& item : targets.items)
+          if (const Entry* id = item.is_map() ? item.find("id") : nullptr;
+              id && id->value.is_scalar())
+            by_id.emplace(id->value.text, &item);
       for (const auto& oe : e->value.entries) {
         if (&oe != e->value.find(oe.key)) continue;  // duplicate, reported by map()
-        if (std::find(ids.begin(), ids.end(), oe.key) == ids.end()) {
+        if (!known.contains(oe.key)) {
           std::string msg = "backup_overrides names unknown " + std::string(kind) + " " + q(oe.key);
           if (auto s = detail::closest(oe.key, ids); !s.empty())
             msg += "; did you mean " + q(s) + "?";
@@ -440,11 +451,10 @@ class Builder {
           std::erase_if(body.entries, [](const Entry& x) { return x.key == "id"; });
         }
         if (!apply) continue;
-        for (auto& item : targets.items) {
-          const Entry* id = item.is_map() ? item.find("id") : nullptr;
-          if (id && id->value.is_scalar() && id->value.text == oe.key)
-            detail::merge_into(item, body);
-        }
+        // Duplicated ids (reported elsewhere) each get the override.
+        auto [from, to] = by_id.equal_range(oe.key);
+        for (auto it = from; it != to; ++it)
+          detail::merge_into(*it->second, body);
       }
     };
     section("channels", channels, "channel");
@@ -752,32 +762,34 @@ class Builder {
 
   void read_writable(const Node& n, Device& dev) {
     if (!r_.sequence(n, "writable")) return;
+    std::map<std::string_view, const Point*> points;
+    std::vector<std::string> names;
+    for (const auto& g : dev.polls)
+      for (const auto& p : g.points) {
+        points.emplace(p.name, &p);
+        names.push_back(p.name);
+      }
+    std::vector<std::string> writable;
     for (const Node& item : n.items) {
       if (!item.is_scalar()) {
         r_.error(item.mark, "'writable' entries must be point names" + got(item));
         continue;
       }
-      const Point* found = nullptr;
-      std::vector<std::string> names;
-      for (const auto& g : dev.polls)
-        for (const auto& p : g.points) {
-          names.push_back(p.name);
-          if (p.name == item.text) found = &p;
-        }
-      if (found == nullptr) {
+      writable.push_back(item.text);
+      auto it = points.find(item.text);
+      if (it == points.end()) {
         std::string msg =
             "'writable' names " + q(item.text) + ", which is not a point of device " + q(dev.id);
         if (auto s = detail::closest(item.text, names); !s.empty())
           msg += "; did you mean " + q(s) + "?";
         r_.error(item.mark, msg);
-      } else if (found->table == Table::discrete || found->table == Table::input) {
+      } else if (it->second->table == Table::discrete || it->second->table == Table::input) {
         r_.error(item.mark, "point " + q(item.text) + " is in the read-only " +
-                                std::string(to_string(found->table)) +
+                                std::string(to_string(it->second->table)) +
                                 " table and cannot be written");
       }
     }
-    for (const Node& item : n.items)
-      if (item.is_scalar()) dev.writable.push_back(item.text);
+    dev.writable = std::move(writable);
   }
 
   Reader r_;

@@ -8,7 +8,9 @@
 #include <cmath>
 #include <limits>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
+#include <tuple>
 
 namespace pollux::config::detail {
 namespace {
@@ -224,9 +226,10 @@ std::vector<Diagnostic> Diagnostics::take_sorted() {
     return a.line != b.line ? a.line < b.line : a.col < b.col;
   });
   std::vector<Diagnostic> out;
+  std::set<std::tuple<int, int, std::string>> seen;
   for (auto& d : list_) {
     // A second validation pass (backup overrides) finds some problems again.
-    if (std::find(out.begin(), out.end(), d) == out.end()) out.push_back(std::move(d));
+    if (seen.emplace(d.line, d.col, d.message).second) out.push_back(std::move(d));
   }
   list_.clear();
   return out;
@@ -328,6 +331,9 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
 }
 
 std::string closest(std::string_view word, const std::vector<std::string>& candidates) {
+  // Suggestions are for typos among a handful of names; a huge list gets none rather than
+  // quadratic work.
+  if (candidates.size() > 1000 || word.size() > 200) return {};
   // A typo is a few edits away; past a third of the word it is a different word.
   const std::size_t limit = std::max<std::size_t>(2, word.size() / 3);
   std::string best;

@@ -448,17 +448,18 @@ TEST(ConfigRules, InvalidUtf8IsRefused) {
   EXPECT_THAT(r.errors[0].message, ::testing::HasSubstr("not valid UTF-8"));
 }
 
-}  // namespace
-}  // namespace pollux::config::test
-
-namespace pollux::config::test {
-namespace {
-
 // yaml-cpp's LoadAll never returns on this input; the loader must still answer.
 TEST(ConfigRules, StrayFlowEntryIsAnErrorNotAHang) {
   const auto r = load(",\n");
   EXPECT_FALSE(r.ok());
   ASSERT_FALSE(r.errors.empty());
+}
+
+TEST(ConfigRules, EmptySectionsMeanDefaults) {
+  const auto r = load("node: {name: a}\napi:\nredundancy:\nchannels:\ndevices:\n");
+  ASSERT_TRUE(r.ok()) << dump(r);
+  EXPECT_EQ(r.config->api.listen, "127.0.0.1:8780");
+  EXPECT_TRUE(r.config->channels.empty());
 }
 
 }  // namespace
