@@ -142,6 +142,13 @@ Generator parse_register(const YAML::Node& r, const std::string& where) {
 std::vector<Route> parse_routes(const YAML::Node& list, const std::string& where,
                                 const std::map<std::string, std::unique_ptr<Device>>& devices) {
   std::vector<Route> out;
+  if (list && list.IsScalar()) {  // a single device id
+    auto it = devices.find(list.as<std::string>());
+    if (it == devices.end())
+      fail(list, where + ": unknown device '" + list.as<std::string>() + "'");
+    out.push_back({it->second.get(), it->second->unit()});
+    return out;
+  }
   if (!list || !list.IsSequence() || list.size() == 0)
     fail(list ? list : YAML::Node(), where + ": 'devices' must be a non-empty list");
   std::set<int> units;
@@ -277,13 +284,8 @@ void Simulator::load(const std::string& path) {
     if (!nums || !nums.IsMap()) fail(s, "modem " + m->id + ": 'numbers' must map phone → devices");
     for (const auto& kv : nums) {
       auto number = kv.first.as<std::string>();
-      YAML::Node list = kv.second;
-      if (list.IsScalar()) {
-        YAML::Node seq(YAML::NodeType::Sequence);
-        seq.push_back(list);
-        list = seq;
-      }
-      m->numbers[number] = parse_routes(list, "modem " + m->id + " number " + number, devices_);
+      m->numbers[number] =
+          parse_routes(kv.second, "modem " + m->id + " number " + number, devices_);
     }
     modems_.emplace(m->id, std::move(m));
   }

@@ -9,11 +9,29 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <cstdio>
 
 #include "framing.hpp"
 #include "simulator.hpp"
 
 namespace sim {
+
+namespace {
+// Command logs are JSON text: keep them printable whatever the poller sent.
+std::string printable(const std::string& s) {
+  std::string out;
+  for (unsigned char c : s) {
+    if (c >= 0x20 && c < 0x7F) {
+      out.push_back(static_cast<char>(c));
+    } else {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02x", c);
+      out += buf;
+    }
+  }
+  return out;
+}
+}  // namespace
 
 void Simulator::open_modem(Modem& m) {
   if (m.open) return;
@@ -161,16 +179,28 @@ void Simulator::modem_end_call(Modem& m, const std::string& how, bool say_no_car
   spdlog::info("modem {}: call ended ({})", m.id, how);
 }
 
-void Simulator::modem_command(Modem& m, const std::string& raw) {
+void Simulator::modem_command(Modem& m, const std::string& received) {
+  // A modem hunts for "AT": whatever came before it (line noise, a late data frame) is ignored.
+  std::string raw;
+  for (size_t k = 0; k + 1 < received.size(); ++k) {
+    if (std::toupper(static_cast<unsigned char>(received[k])) == 'A' &&
+        std::toupper(static_cast<unsigned char>(received[k + 1])) == 'T') {
+      raw = received.substr(k);
+      break;
+    }
+  }
+  if (raw.empty()) {
+    if (received.find_first_not_of(" \t\n") != std::string::npos) {
+      m.commands.push_back(printable(received));
+      modem_write(m, "\r\nERROR\r\n");
+    }
+    return;
+  }
   std::string line;
   for (char c : raw)
     if (c != ' ') line.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
-  if (line.empty()) return;
+  raw = printable(raw);
   m.commands.push_back(raw);
-  if (line.rfind("AT", 0) != 0) {
-    modem_write(m, "\r\nERROR\r\n");
-    return;
-  }
   bool hangup_only = true;
   size_t i = 2;
   bool ok = true;

@@ -5,9 +5,9 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
-#include <spawn.h>
 #include <spdlog/spdlog.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -26,8 +26,6 @@
 #include <thread>
 
 #include "framing.hpp"
-
-extern char** environ;
 
 namespace sim {
 
@@ -182,15 +180,22 @@ void Simulator::spawn_pty(const std::string& what, const std::string& link,
   std::string a = "pty,raw,echo=0,link=" + link;
   std::string b = "pty,raw,echo=0,link=" + sim_link;
   const char* argv[] = {"socat", a.c_str(), b.c_str(), nullptr};
-  sigset_t empty;
-  sigemptyset(&empty);
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  posix_spawnattr_setsigmask(&attr, &empty);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
-  int rc = posix_spawnp(pid, "socat", nullptr, &attr, const_cast<char**>(argv), environ);
-  posix_spawnattr_destroy(&attr);
-  if (rc != 0) throw std::runtime_error(what + ": cannot start socat: " + strerror(rc));
+  pid_t parent = getpid();
+  *pid = fork();
+  if (*pid < 0) throw std::runtime_error(what + ": fork: " + strerror(errno));
+  if (*pid == 0) {
+    // socat must not outlive the simulator, even when it is killed: the ports vanish with it.
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid() != parent) _exit(1);
+    sigset_t empty;
+    sigemptyset(&empty);
+    sigprocmask(SIG_SETMASK, &empty, nullptr);
+    int devnull = open("/dev/null", O_RDWR);
+    dup2(devnull, 0);
+    dup2(devnull, 1);  // stdout belongs to the ready line and the report
+    execvp("socat", const_cast<char**>(argv));
+    _exit(127);
+  }
   // socat makes both links once its ptys exist; bounded wait.
   for (int i = 0; i < 600; ++i) {
     if (is_symlink(link) && is_symlink(sim_link)) break;
@@ -808,7 +813,7 @@ void Simulator::on_control(uint64_t key, uint32_t events) {
     } catch (const std::exception& e) {
       resp = {{"ok", false}, {"error", std::string("bad request: ") + e.what()}};
     }
-    c.tx += resp.dump() + "\n";
+    c.tx += resp.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   }
   if (!c.tx.empty()) {
     ssize_t w = send(c.fd, c.tx.data(), c.tx.size(), MSG_NOSIGNAL);
@@ -828,9 +833,9 @@ void Simulator::shutdown() {
   report["exit"] = true;
   if (!opts_.report_path.empty()) {
     std::ofstream f(opts_.report_path);
-    f << report.dump(2) << "\n";
+    f << report.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   } else {
-    std::cout << report.dump() << std::endl;
+    std::cout << report.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << std::endl;
   }
   for (auto& [id, l] : lines_)
     close_line(*l);
@@ -875,6 +880,8 @@ nlohmann::json Simulator::stats() const {
                     {"open_connections", s->conns.size()},
                     {"requests", s->requests},
                     {"resets", s->resets},
+                    {"crc_errors", s->crc_errors},
+                    {"framing_errors", s->framing_errors},
                     {"unknown_unit", s->unknown_unit}};
   j["modems"] = nlohmann::json::object();
   static const char* states[] = {"command", "dialing", "online", "online_command"};
@@ -885,6 +892,7 @@ nlohmann::json Simulator::stats() const {
                        {"commands", m->commands},
                        {"inits", m->inits},
                        {"dialed", m->dialed},
+                       {"crc_errors", m->crc_errors},
                        {"calls", m->calls}};
   return j;
 }
