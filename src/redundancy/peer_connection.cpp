@@ -26,6 +26,9 @@ PeerConnection::PeerConnection(asio::ip::tcp::socket socket, runtime::Executor& 
       owner_(owner),
       remote_(endpoint_text(socket_)) {
   decoder_.set_max_payload(kMaxHandshakePayload);
+  // Small frames (heartbeats, handover steps) must not wait for Nagle + delayed ACK (~40 ms).
+  error_code ignored;
+  socket_.set_option(asio::ip::tcp::no_delay(true), ignored);
 }
 
 PeerConnection::~PeerConnection() {

@@ -1,0 +1,96 @@
+// The redundancy half of a node: ties the pure Machine (machine.hpp) to the PeerLink
+// (peer_link.hpp) and the executor, so the node only supplies engine hooks (redundancy.md
+// "Transitions" and "Link and security"). It feeds link events and peer messages to the
+// machine, arms one executor timer for the machine's next deadline, and carries out the
+// machine's effects: engine hooks for activity, peer messages for handover and state hand-off.
+//
+// Link event -> machine input: connected -> on_connected, authenticated -> on_authenticated,
+// auth_failed -> on_auth_failed (never "peer lost"), disconnected/connect_failed -> on_link_down.
+// Every authenticated message counts as hearing the peer; heartbeats carry its activity.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+
+#include "config/model.hpp"
+#include "redundancy/machine.hpp"
+#include "redundancy/peer_link.hpp"
+#include "runtime/executor.hpp"
+
+namespace pollux::redundancy {
+
+// A Transition with wall time, for GET /api/v1/redundancy "events".
+struct TransitionRecord {
+  std::uint64_t seq = 0;
+  runtime::WallTime time;
+  Activity from = Activity::standby;
+  Activity to = Activity::standby;
+  std::string reason;
+};
+
+struct RedundancyStatus {
+  config::RedundancyMode mode = config::RedundancyMode::independent;
+  Activity activity = Activity::active;
+  bool keep_tcp_open = true;
+  LinkStatus peer;
+  std::vector<TransitionRecord> events;  // oldest first
+};
+
+class Controller {
+ public:
+  struct Hooks {
+    // Open channels and poll (from the last runtime state received).
+    std::function<void(std::string_view reason)> become_active;
+    // Stop polling and close ports (keeping TCP connections when keep_tcp_open); call
+    // `released` once every port is closed: only then may the peer open them.
+    std::function<void(std::string_view reason, bool keep_tcp_open, std::function<void()> released)>
+        go_standby;
+    // The runtime state to hand to the peer (handover, or the peer's state_request).
+    std::function<StateFull()> full_state;
+    // config, state_full and state_delta from the peer; the node applies them.
+    std::function<void(const Message&)> on_sync;
+    // config_version and state_seq for heartbeats (the controller fills in the activity).
+    std::function<LocalSummary()> summary;
+    std::function<void(const TransitionRecord&)> on_transition;
+  };
+
+  // `mode` master or backup (independent needs no controller). Throws on an empty psk.
+  Controller(boost::asio::io_context& io, runtime::Executor& executor, config::RedundancyMode mode,
+             const config::RedundancySettings& settings, Hooks hooks, LinkOptions options = {});
+  ~Controller();
+
+  // Starts the machine's clocks and the link (the master binds its listen address here).
+  void start();
+  void stop();
+
+  CommandResult force_failover();
+  CommandResult recover();
+  // Sends a sync message (config, state_full, state_delta) to the authenticated peer.
+  bool send(const Message& m);
+
+  Activity activity() const { return machine_.activity(); }
+  const Machine& machine() const { return machine_; }
+  RedundancyStatus status() const;
+  PeerLink& link() { return *link_; }
+
+ private:
+  void on_link_event(const LinkEvent& e);
+  void on_peer_message(const Message& m);
+  void apply(const Decision& d);
+  void rearm();
+  TransitionRecord record(const Transition& t) const;
+
+  runtime::Executor& executor_;
+  Machine machine_;
+  Hooks hooks_;
+  std::shared_ptr<PeerLink> link_;
+  runtime::TimerId timer_;
+  // Outlives the controller in posted tasks, so a late `released` is ignored safely.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace pollux::redundancy

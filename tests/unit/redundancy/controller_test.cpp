@@ -1,0 +1,236 @@
+// End-to-end over loopback: two Controllers (machine + peer link) with fake engine hooks that
+// record who holds the ports. Real sockets, AsioExecutor, short timeouts, bounded waits.
+#include "redundancy/controller.hpp"
+
+#include <gtest/gtest.h>
+
+#include "runtime/asio_executor.hpp"
+
+namespace pollux::redundancy {
+namespace {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+using config::RedundancyMode;
+
+struct Loop {
+  asio::io_context io;
+  runtime::AsioExecutor ex{io};
+  bool run_until(const std::function<bool()>& pred, std::chrono::milliseconds limit = 5000ms) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (!pred()) {
+      if (std::chrono::steady_clock::now() > deadline) return false;
+      io.restart();
+      io.run_for(5ms);
+    }
+    return true;
+  }
+  void run_for(std::chrono::milliseconds d) {
+    const auto deadline = std::chrono::steady_clock::now() + d;
+    while (std::chrono::steady_clock::now() < deadline) {
+      io.restart();
+      io.run_for(5ms);
+    }
+  }
+};
+
+// A fake engine: ports take 30 ms to close; opening while the peer still holds them is the
+// failure transition 5 forbids.
+struct FakeEngine {
+  FakeEngine(std::string n, Loop* l) : name(std::move(n)), loop(l) {}
+  std::string name;
+  Loop* loop = nullptr;
+  FakeEngine* peer = nullptr;
+  bool holds_ports = false;
+  int overlaps = 0;
+  std::vector<std::string>* timeline = nullptr;
+  std::vector<Message> synced;
+
+  Controller::Hooks hooks() {
+    Controller::Hooks h;
+    h.become_active = [this](std::string_view why) {
+      if (peer && peer->holds_ports) ++overlaps;
+      holds_ports = true;
+      timeline->push_back(name + " active (" + std::string(why) + ")");
+    };
+    h.go_standby = [this](std::string_view why, bool, std::function<void()> released) {
+      timeline->push_back(name + " standby (" + std::string(why) + ")");
+      loop->ex.schedule_after(30ms, [this, released] {
+        holds_ports = false;
+        timeline->push_back(name + " released");
+        released();
+      });
+    };
+    h.full_state = [this] {
+      return StateFull{7, nlohmann::json::array({{{"from", name}}}), nlohmann::json::array()};
+    };
+    h.on_sync = [this](const Message& m) {
+      synced.push_back(m);
+      timeline->push_back(name + " got " + std::string(type_name(m)));
+    };
+    h.summary = [] { return LocalSummary{Activity::standby, "cfg", 1}; };
+    return h;
+  }
+};
+
+config::RedundancySettings pair_settings(const std::string& psk, std::uint16_t port) {
+  config::RedundancySettings s;
+  s.listen = "127.0.0.1:" + std::to_string(port);
+  s.master = s.listen;
+  s.psk = psk;
+  s.heartbeat_interval_ms = 50;
+  s.failover_timeout_ms = 400;
+  s.startup_allowance_ms = 300;
+  return s;
+}
+
+// Finds a free port by binding to 0 (then releasing it for the master to take).
+std::uint16_t free_port(asio::io_context& io) {
+  asio::ip::tcp::acceptor a(io, asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  return a.local_endpoint().port();
+}
+
+struct PairFixture : ::testing::Test {
+  Loop loop;
+  std::vector<std::string> timeline;
+  FakeEngine m_engine{"master", &loop};
+  FakeEngine b_engine{"backup", &loop};
+  std::unique_ptr<Controller> master;
+  std::unique_ptr<Controller> backup;
+  std::uint16_t port = 0;
+
+  void SetUp() override {
+    m_engine.peer = &b_engine;
+    b_engine.peer = &m_engine;
+    m_engine.timeline = b_engine.timeline = &timeline;
+    port = free_port(loop.io);
+  }
+  void TearDown() override {
+    backup.reset();
+    master.reset();
+    loop.run_for(20ms);
+  }
+  LinkOptions options(const char* name) {
+    LinkOptions o;
+    o.node_name = name;
+    o.reconnect_floor = 20ms;
+    o.reconnect_cap = 100ms;
+    return o;
+  }
+  void make_master(config::Recovery recovery = config::Recovery::automatic,
+                   const std::string& psk = "k") {
+    auto s = pair_settings(psk, port);
+    s.recovery = recovery;
+    master = std::make_unique<Controller>(loop.io, loop.ex, RedundancyMode::master, s,
+                                          m_engine.hooks(), options("alpha"));
+  }
+  void make_backup(const std::string& psk = "k") {
+    backup =
+        std::make_unique<Controller>(loop.io, loop.ex, RedundancyMode::backup,
+                                     pair_settings(psk, port), b_engine.hooks(), options("beta"));
+  }
+};
+
+TEST_F(PairFixture, MasterActiveBackupStandbyOnStart) {
+  make_backup();
+  make_master();
+  backup->start();
+  master->start();
+  ASSERT_TRUE(loop.run_until([&] { return master->activity() == Activity::active; }));
+  EXPECT_EQ(backup->activity(), Activity::standby);
+  loop.run_for(600ms);  // longer than the failover timeout: the backup stays standby
+  EXPECT_EQ(backup->activity(), Activity::standby);
+  EXPECT_EQ(master->status().events.size(), 1u);
+  EXPECT_EQ(master->status().events.at(0).reason, "backup_standby");
+  EXPECT_TRUE(backup->status().peer.authenticated);
+  EXPECT_EQ(backup->status().peer.peer_activity, Activity::active);
+  EXPECT_EQ(master->status().peer.peer_activity, Activity::standby);
+  EXPECT_EQ(m_engine.overlaps + b_engine.overlaps, 0);
+}
+
+TEST_F(PairFixture, MasterLostThenBackWithOrderedHandover) {
+  make_backup();
+  make_master();
+  backup->start();
+  master->start();
+  ASSERT_TRUE(loop.run_until([&] { return master->activity() == Activity::active; }));
+
+  // The master process dies: link gone, its ports closed by the OS.
+  master.reset();
+  m_engine.holds_ports = false;
+  ASSERT_TRUE(loop.run_until([&] { return backup->activity() == Activity::active; }));
+  EXPECT_EQ(backup->status().events.back().reason, "master_lost");
+
+  // The master restarts: automatic recovery hands activity back in order.
+  timeline.clear();
+  make_master();
+  master->start();
+  ASSERT_TRUE(loop.run_until([&] {
+    return master->activity() == Activity::active && backup->activity() == Activity::standby &&
+           !backup->machine().handover_in_progress();
+  }));
+  EXPECT_EQ(m_engine.overlaps + b_engine.overlaps, 0);
+  const std::vector<std::string> expected = {"backup standby (master_back)",
+                                             "master got state_full", "backup released",
+                                             "master active (master_back)"};
+  EXPECT_EQ(timeline, expected);
+  ASSERT_FALSE(m_engine.synced.empty());
+  EXPECT_EQ(std::get<StateFull>(m_engine.synced.back()).devices[0]["from"], "backup");
+}
+
+TEST_F(PairFixture, ManualRecoveryWaitsForRecover) {
+  make_backup();
+  backup->start();
+  ASSERT_TRUE(loop.run_until([&] { return backup->activity() == Activity::active; }));
+  make_master(config::Recovery::manual);
+  master->start();
+  loop.run_for(700ms);  // past the startup allowance
+  EXPECT_EQ(master->activity(), Activity::standby);
+  EXPECT_EQ(backup->activity(), Activity::active);
+  auto r = backup->recover();
+  ASSERT_TRUE(r.accepted) << r.refusal;
+  ASSERT_TRUE(loop.run_until([&] { return master->activity() == Activity::active; }));
+  EXPECT_EQ(backup->activity(), Activity::standby);
+  EXPECT_EQ(master->status().events.back().reason, "recover");
+  EXPECT_EQ(m_engine.overlaps + b_engine.overlaps, 0);
+}
+
+TEST_F(PairFixture, ForceFailoverOverTheLinkAndRefusedAlone) {
+  make_master();
+  master->start();
+  ASSERT_TRUE(loop.run_until([&] { return master->activity() == Activity::active; }));
+  EXPECT_EQ(master->status().events.at(0).reason, "startup_allowance_expired");
+  auto refused = master->force_failover();
+  EXPECT_FALSE(refused.accepted);
+  EXPECT_EQ(refused.refusal, "peer not connected");
+
+  make_backup();
+  backup->start();
+  ASSERT_TRUE(loop.run_until([&] { return master->status().peer.authenticated; }));
+  loop.run_for(100ms);
+  auto r = master->force_failover();
+  ASSERT_TRUE(r.accepted) << r.refusal;
+  ASSERT_TRUE(loop.run_until([&] { return backup->activity() == Activity::active; }));
+  EXPECT_EQ(master->activity(), Activity::standby);
+  loop.run_for(600ms);  // automatic recovery does not undo an operator's failover
+  EXPECT_EQ(backup->activity(), Activity::active);
+  EXPECT_EQ(master->activity(), Activity::standby);
+  EXPECT_EQ(m_engine.overlaps + b_engine.overlaps, 0);
+}
+
+TEST_F(PairFixture, WrongKeyNeverMakesTwoActiveNodes) {
+  make_master(config::Recovery::automatic, "right");
+  make_backup("typo");
+  master->start();
+  backup->start();
+  loop.run_for(1500ms);  // several failover timeouts
+  EXPECT_EQ(master->activity(), Activity::active);
+  EXPECT_EQ(backup->activity(), Activity::standby);
+  EXPECT_FALSE(backup->status().peer.authenticated);
+  EXPECT_EQ(backup->status().peer.last_error, "authentication failed: peer rejected our key");
+  EXPECT_EQ(master->status().peer.last_error, "authentication failed: peer proved a different key");
+  EXPECT_TRUE(backup->status().events.empty());
+}
+
+}  // namespace
+}  // namespace pollux::redundancy
