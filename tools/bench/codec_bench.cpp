@@ -214,15 +214,14 @@ BENCHMARK(BM_AllocCounterSelfCheck);
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string cmd;
-  for (int i = 0; i < argc; ++i)
-    cmd += (i ? " " : "") + std::string(argv[i]);
+  std::string args;
+  for (int i = 1; i < argc; ++i)
+    args += " " + std::string(argv[i]);
   std::printf(
-      "reproduce: cmake -S . -B build/release -DCMAKE_BUILD_TYPE=RelWithDebInfo && "
-      "cmake --build build/release --target codec_bench && taskset -c 0 %s\n"
-      "framings: 0=rtu 1=ascii 2=tcp 3=rtu-over-tcp; goal: BM_DecodeResponse/0 >= 10M items/s, "
-      "allocs/iter = 0\n",
-      cmd.c_str());
+      "reproduce: tools/build.sh release && taskset -c 0 build/release/tools/bench/codec_bench%s\n"
+      "framings: 0=rtu 1=ascii 2=tcp 3=rtu-over-tcp; goal: BM_DecodeResponse/0 >= 10M items/s "
+      "(CPU time, one core), allocs/iter = 0\n",
+      args.c_str());
   std::fflush(stdout);
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
