@@ -6,8 +6,7 @@ namespace pollux::modbus {
 namespace {
 
 TEST(ModbusErrors, EveryErrcHasItsOwnMessageInTheModbusCategory) {
-  for (int e = static_cast<int>(Errc::timeout); e <= static_cast<int>(Errc::invalid_request);
-       ++e) {
+  for (int e = static_cast<int>(Errc::timeout); e <= static_cast<int>(Errc::invalid_request); ++e) {
     std::error_code ec = static_cast<Errc>(e);
     EXPECT_EQ(ec.category().name(), std::string("modbus"));
     EXPECT_FALSE(ec.message().empty());
