@@ -22,7 +22,8 @@ std::string config_version(const Config& config);
 
 // Config sync on the backup: the master's synchronized text plus `local`'s node, api and
 // redundancy settings. Applies backup_overrides when `options.as_backup`, validates everything
-// and reports problems located in the master's text (file name "master config"). No ${ENV}
+// and reports problems located in the master's text (file name "master config"); `local`'s
+// own sections are taken as already validated (they came from its own load). No ${ENV}
 // expansion happens here: the master expanded its own values. Round trip:
 // load_synced(canonical_text(c), c, {.as_backup = false}).config == c.
 LoadResult load_synced(std::string_view master_canonical_text, const Config& local,

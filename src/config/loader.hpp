@@ -3,6 +3,21 @@
 // The loader reads YAML (yaml-cpp stays inside src/config), expands ${ENV}, applies channel
 // defaults to every path, optionally merges `backup_overrides`, validates every rule and returns
 // either a Config or every problem found, each located as FILE:LINE:COL (1-based).
+//
+// Choices where the spec is silent:
+// - `${NAME}` is expanded in every scalar value (not in keys) before it is converted, so
+//   `baud: ${BAUD}` works. `$${` is the escape for a literal `${`; any other `$` is literal.
+//   `${` without `}` or with a name that is not [A-Za-z_][A-Za-z0-9_]* is an error.
+// - A channel's `type` is required; `protocol` defaults to modbus-rtu (serial, modem) or
+//   modbus-tcp (tcp). A point's `table` defaults to holding and its `type` to uint16, or to
+//   bool on coil/discrete tables. A device's `unit` defaults to 1; a poll group needs `points`.
+// - Keys of other channel types (e.g. `baud` on a tcp channel) are accepted and kept.
+// - `writable` points must be coil or holding points; `length` is only for string points.
+// - Booleans are true/false (also True/TRUE/False/FALSE); integers are decimal or 0x hex.
+// - `backup_overrides` is checked on every load: its ids must exist and the config with the
+//   overrides applied must be valid too, so the master's check covers what its backup will run.
+//   An override cannot change an `id`.
+// - An empty section (`api:` with nothing under it) means its defaults.
 #pragma once
 
 #include <functional>
