@@ -233,7 +233,7 @@ serial:
   t0 = Clock::now();
   fast.write(req);
   EXPECT_EQ(fast.read_n(25, 2000).size(), 25u);
-  EXPECT_LT(ms_since(t0), 60.0);
+  EXPECT_LT(ms_since(t0), 150.0);
 }
 
 TEST(SimSerial, FaultsOnTheRtuLine) {
@@ -556,7 +556,7 @@ TEST(SimTimeline, ScriptedSilenceStartsAndEnds) {
 devices: [ { id: D, unit: 1 } ]
 tcp: [ { id: T, devices: [D] } ]
 timeline:
-  - { at_ms: 400, cmd: fault, device: D, fault: silence, duration_ms: 600 }
+  - { at_ms: 400, cmd: fault, device: D, fault: silence, duration_ms: 1500 }
 )");
   auto c = tcp_client(sim.tcp_port("T"), 1, 150);
   ASSERT_TRUE(c);
@@ -600,4 +600,54 @@ TEST(SimConfig, ErrorsNameTheLineAndExit2) {
   EXPECT_NE(err.find("unknown key 'colour'"), std::string::npos) << err;
   EXPECT_EQ(run_failing("serial:\n  - { id: L, devices: [X] }\n", &err), 2);
   EXPECT_NE(err.find("unknown device 'X'"), std::string::npos) << err;
+}
+
+// The failover scenarios of spec/failover.md, as an engine test would set them up: one RTU on
+// a serial primary, a TCP first failover and a modem second failover, with a line-mate.
+TEST(SimScenario, OneDeviceOnThreePathsWithALineMate) {
+  SimProcess sim(R"(
+devices:
+  - { id: WELL, unit: 17, registers: [ { table: holding, address: 0, words: [5] } ] }
+  - { id: MATE, unit: 18 }
+serial: [ { id: COM1, devices: [WELL, MATE] } ]
+tcp: [ { id: NET1, devices: [WELL] } ]
+modems: [ { id: MODEM1, echo: false, dial_ms: 50, guard_ms: 100, numbers: { "5551234": WELL } } ]
+)");
+  auto serial = rtu_client(sim.serial("COM1"), 17, 250);
+  auto net = tcp_client(sim.tcp_port("NET1"), 17, 250);
+  ASSERT_TRUE(serial && net);
+  uint16_t v;
+  // Primary silent: serial fails, TCP answers, the line-mate on the same line is unaffected.
+  ASSERT_TRUE(
+      sim.cmd({{"cmd", "fault"}, {"device", "WELL"}, {"fault", "silence"}, {"via", "COM1"}})["ok"]);
+  EXPECT_EQ(modbus_read_registers(serial.get(), 0, 1, &v), -1);
+  EXPECT_EQ(modbus_read_registers(net.get(), 0, 1, &v), 1);
+  modbus_set_slave(serial.get(), 18);
+  EXPECT_EQ(modbus_read_registers(serial.get(), 0, 1, &v), 1);
+  modbus_set_slave(serial.get(), 17);
+  // Primary back.
+  ASSERT_TRUE(sim.cmd({{"cmd", "clear"}, {"device", "WELL"}})["ok"]);
+  modbus_flush(serial.get());
+  EXPECT_EQ(modbus_read_registers(serial.get(), 0, 1, &v), 1);
+  // A write over the failover path arrives exactly once, and is read back on the primary.
+  ASSERT_EQ(modbus_write_register(net.get(), 0, 99), 1);
+  EXPECT_EQ(modbus_read_registers(serial.get(), 0, 1, &v), 1);
+  EXPECT_EQ(v, 99);
+  auto w = sim.cmd({{"cmd", "writes"}, {"device", "WELL"}})["writes"];
+  ASSERT_EQ(w.size(), 1u);
+  EXPECT_EQ(w[0]["via"], "NET1");
+  // Modem path: the right number and the per-device init string.
+  RawPort m(sim.modem("MODEM1"));
+  m.write("AT&FE0X4\r");
+  EXPECT_NE(m.read_until("OK\r\n", 1000).find("OK"), std::string::npos);
+  m.write("ATDT5551234\r");
+  EXPECT_NE(m.read_until("CONNECT", 1000).find("CONNECT"), std::string::npos);
+  m.read_until("\r\n", 100);
+  m.write(with_crc({17, 3, 0, 0, 0, 1}));
+  EXPECT_EQ(hex(m.read_n(7, 1000)), hex(with_crc({17, 3, 2, 0, 99})));
+  auto st = sim.stats();
+  EXPECT_EQ(st["modems"]["MODEM1"]["inits"], json::array({"AT&FE0X4"}));
+  EXPECT_EQ(st["modems"]["MODEM1"]["dialed"], json::array({"5551234"}));
+  EXPECT_EQ(st["devices"]["WELL"]["requests_by_path"]["MODEM1"], 1);
+  EXPECT_EQ(st["devices"]["MATE"]["requests"], 1);
 }
