@@ -38,6 +38,19 @@ TEST(ConfigRules, MissingFileIsCannotReadAtOneOne) {
             "/nonexistent-dir/pollux.yaml:1:1: error: cannot read: No such file or directory");
 }
 
+TEST(ConfigRules, FileNameAsGivenInDiagnostics) {
+  const std::string path = ::testing::TempDir() + "pollux-config-test.yaml";
+  {
+    std::ofstream out(path);
+    out << "node: {name: a}\nchannels: [{id: C, type: serial, port: p, baud: 0}]\n";
+  }
+  const auto r = load_file(path);
+  std::remove(path.c_str());
+  ASSERT_EQ(r.errors.size(), 1u) << dump(r);
+  EXPECT_EQ(r.errors[0].to_string(),
+            path + ":2:49: error: 'baud' must be greater than 0 (got '0')");
+}
+
 TEST(ConfigRules, DirectoryIsCannotRead) {
   const auto r = load_file("/");
   ASSERT_EQ(r.errors.size(), 1u);
