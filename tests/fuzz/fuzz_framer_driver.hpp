@@ -6,6 +6,7 @@
 // bytes than given, always makes progress, never buffers past the framer's hard cap (no
 // unbounded growth), and every frame returned is one the framer itself could have encoded
 // (re-encoding and re-feeding it yields the same unit and PDU) and then decodes without fault.
+// The stream is then also fed to a Transaction awaiting a read answer (run_transaction).
 #pragma once
 
 #include <cstddef>
@@ -17,6 +18,7 @@
 
 #include "modbus/framer.hpp"
 #include "modbus/pdu.hpp"
+#include "modbus/transaction.hpp"
 
 // Aborts with the failed invariant named, so a crash report says which rule broke.
 #define POLLUX_FUZZ_CHECK(cond)                                                  \
@@ -46,6 +48,42 @@ inline void exercise_pdu(std::span<const std::uint8_t> pdu, std::uint8_t functio
   }
   modbus::Request parsed;
   (void)modbus::decode_request(pdu, parsed);
+}
+
+// The same stream as the answer to a read request driven through a Transaction: it ends at
+// most once, stays ended, and a success holds exactly what was asked.
+inline void run_transaction(modbus::Framing framing, const std::uint8_t* data, std::size_t size) {
+  auto framer = modbus::make_framer(framing);
+  modbus::Transaction tx(*framer);
+  const auto fc = static_cast<modbus::FunctionCode>(1 + data[3] % 4);  // FC1..FC4
+  const std::uint16_t quantity = static_cast<std::uint16_t>(1 + data[4] % 125);
+  const modbus::Request req = modbus::Request::read(fc, data[5], quantity);
+  modbus::Action a = tx.start(req, data[2], std::chrono::seconds(1));
+  if (a.kind == modbus::ActionKind::done) return;  // unit 0 read on a serial framing
+  POLLUX_FUZZ_CHECK(a.kind == modbus::ActionKind::write && !a.bytes.empty());
+  a = tx.on_written();
+  POLLUX_FUZZ_CHECK(a.kind == modbus::ActionKind::await_reply);
+  std::span<const std::uint8_t> rest(data + 6, size - 6);
+  std::size_t chunk = (data[0] & 0x3F) + 1;
+  while (!rest.empty() && a.kind != modbus::ActionKind::done) {
+    const auto piece = rest.first(std::min(chunk, rest.size()));
+    rest = rest.subspan(piece.size());
+    a = tx.on_bytes(piece);
+    chunk = ((chunk * 7 + data[0]) & 0x3F) + 1;
+  }
+  if (a.kind != modbus::ActionKind::done) a = tx.on_timeout();
+  POLLUX_FUZZ_CHECK(a.kind == modbus::ActionKind::done && tx.done());
+  const std::error_code result = a.error;
+  POLLUX_FUZZ_CHECK(tx.on_bytes({data, size}).error == result);
+  POLLUX_FUZZ_CHECK(tx.on_timeout().error == result);
+  if (!result) {
+    const modbus::ResponseView& v = tx.response();
+    if (modbus::is_bit_read(fc)) {
+      POLLUX_FUZZ_CHECK(v.data.size() == static_cast<std::size_t>((quantity + 7) / 8));
+    } else {
+      POLLUX_FUZZ_CHECK(v.register_count() == quantity);
+    }
+  }
 }
 
 inline void run_framer(modbus::Framing framing, const std::uint8_t* data, std::size_t size,
@@ -98,6 +136,7 @@ inline void run_framer(modbus::Framing framing, const std::uint8_t* data, std::s
   }
   framer->reset();
   POLLUX_FUZZ_CHECK(framer->buffered() == 0);
+  run_transaction(framing, data, size);
 }
 
 }  // namespace pollux::fuzz
