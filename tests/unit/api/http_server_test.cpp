@@ -417,6 +417,33 @@ TEST_F(HttpServerTest, OversizedBody413) {
   EXPECT_TRUE(node_.calls.empty());
 }
 
+TEST_F(HttpServerTest, ExpectContinueGetsTheGoAhead) {
+  auto c = client();
+  const std::string body = R"({"line":2})";
+  c->start_raw(
+      "POST /api/v1/devices/WELL_01/line HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+      "Content-Type: application/json\r\nContent-Length: " +
+      std::to_string(body.size()) + "\r\n\r\n");
+  ASSERT_TRUE(run_until([&] { return c->done; }));
+  ASSERT_FALSE(c->error) << c->error.message();
+  EXPECT_EQ(c->response.result_int(), 100);
+  c->start_raw(body);
+  ASSERT_TRUE(run_until([&] { return c->done; }));
+  ASSERT_FALSE(c->error) << c->error.message();
+  EXPECT_EQ(c->response.result_int(), 200);
+  EXPECT_EQ(c->body_json().at("active_line"), 2);
+}
+
+TEST_F(HttpServerTest, ExpectContinueWithOversizedBodyIsRefusedAtOnce) {
+  auto c = client();
+  c->start_raw(
+      "POST /api/v1/devices/WELL_01/write HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+      "Content-Length: 1000000\r\n\r\n");
+  ASSERT_TRUE(run_until([&] { return c->done; }));
+  ASSERT_FALSE(c->error) << c->error.message();
+  EXPECT_EQ(c->response.result_int(), 413);
+}
+
 TEST_F(HttpServerTest, OversizedHeader431) {
   auto c = client();
   c->start_raw("GET /api/v1/health HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(16 * 1024, 'a') +
