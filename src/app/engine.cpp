@@ -306,6 +306,10 @@ void Engine::on_io_success(RemoteDevice& d, int line) {
   if (prfo != rt->state.primary_failed_over) publish_status(*rt);
 }
 
+void Engine::on_device_free(RemoteDevice& d) {
+  if (DeviceRt* rt = rt_of(d)) kick(*rt);
+}
+
 void Engine::on_channel_status(const std::string& channel, transport::LinkStatus s) {
   auto log = runtime::channel_logger(channel);
   if (s == transport::LinkStatus::ok) {

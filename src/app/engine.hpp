@@ -92,6 +92,7 @@ class Engine final : public NodeApi, public scheduler::RunnerHandler, public sch
   bool on_message_failed(device::RemoteDevice& d, const device::Job& job, std::error_code error,
                          int line) override;
   void on_io_success(device::RemoteDevice& d, int line) override;
+  void on_device_free(device::RemoteDevice& d) override;
   void on_channel_status(const std::string& channel, transport::LinkStatus s) override;
   // PollSink
   bool on_poll_due(void* owner, std::uint32_t group) override;

@@ -284,6 +284,9 @@ void ChannelRunner::finish_message(std::size_t idx, std::error_code error) {
   ++s.generation;
   d.busy = false;
   advance_job(d, job, error, line);
+  // The device moved to another channel while this message was in flight: its new runner
+  // skipped it as busy, so it must hear that the device is free now.
+  if (!serves(d)) handler_.on_device_free(d);
   kick();
 }
 

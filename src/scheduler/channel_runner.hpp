@@ -62,6 +62,9 @@ class RunnerHandler {
   }
   // A successful I/O (normal or exception answer) on `line`.
   virtual void on_io_success(device::RemoteDevice&, int /*line*/) {}
+  // A message of `d` ended on a channel that no longer serves it (its line changed meanwhile):
+  // the runner of its active channel should look at it again.
+  virtual void on_device_free(device::RemoteDevice&) {}
   // The link's status changed.
   virtual void on_channel_status(const std::string& /*channel*/, transport::LinkStatus) {}
 };

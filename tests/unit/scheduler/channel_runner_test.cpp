@@ -36,7 +36,9 @@ struct Recorder : RunnerHandler {
                     std::uint32_t) override {
     polls.push_back({d.id(), group, error, ex.now()});
   }
+  void on_device_free(RemoteDevice& d) override { freed.push_back(d.id()); }
   runtime::Executor& ex;
+  std::vector<std::string> freed;
   std::vector<std::string> blocks;
   std::vector<PollEnd> polls;
 };
@@ -368,6 +370,23 @@ TEST_F(Fixture, InactiveLineDevicesAreNotServed) {
   runner->kick();
   run_until_idle();
   EXPECT_EQ(link->sent.size(), 1u);
+}
+
+TEST_F(Fixture, DeviceMovedWhileInFlightIsHandedBackWhenFree) {
+  make_runner();
+  auto cfg = make_device("D", 1);
+  config::Path other;
+  other.channel = "OTHER";
+  cfg.comm.lines[1] = other;
+  auto& d = add(cfg);
+  d.enqueue_poll(0, Priority::scheduled);
+  runner->start();
+  ex.advance(milliseconds(1));
+  ASSERT_TRUE(d.busy);
+  d.active_line = 2;  // an operator or the failover policy moved it meanwhile
+  run_until_idle();
+  EXPECT_FALSE(d.busy);
+  EXPECT_EQ(rec.freed, std::vector<std::string>{"D"});
 }
 
 }  // namespace

@@ -1,0 +1,284 @@
+// The engine with fake links on a manual clock: points, writes, failover wiring, reload.
+#include "app/engine.hpp"
+
+#include <gtest/gtest.h>
+
+#include <map>
+
+#include "config/loader.hpp"
+#include "modbus/error.hpp"
+#include "runtime/manual_executor.hpp"
+#include "testlib/fake_link.hpp"
+
+namespace pollux::app {
+namespace {
+
+using runtime::milliseconds;
+using testlib::FakeLink;
+using testlib::FakeReply;
+
+constexpr const char* kConfig = R"(
+node: { name: t }
+channels:
+  - { id: COM1, type: serial, protocol: modbus-rtu, port: /dev/null, message_timeout_ms: 100, poll_attempts: 2 }
+  - { id: NET1, type: tcp, protocol: modbus-tcp, message_timeout_ms: 100, poll_attempts: 1 }
+devices:
+  - id: D1
+    unit: 7
+    comm:
+      primary: { channel: COM1, initial_fail_s: 0.001 }
+      first_failover: { channel: NET1, host: 10.0.0.1, port: 502, initial_fail_s: 0.001 }
+    polls:
+      - name: fast
+        interval_ms: 1000
+        points:
+          - { name: P, table: holding, address: 0, type: uint16 }
+          - { name: Q, table: holding, address: 1, type: uint16, scale: 0.5 }
+    writable: [P]
+  - id: D2
+    unit: 8
+    comm: { primary: { channel: COM1 } }
+    polls:
+      - name: slow
+        interval_ms: 5000
+        points:
+          - { name: R, table: holding, address: 3, type: int16 }
+)";
+
+config::Config load(const std::string& text) {
+  auto r = config::load_text(text, "test.yaml");
+  EXPECT_TRUE(r.ok()) << (r.errors.empty() ? "" : r.errors[0].to_string());
+  return *r.config;
+}
+
+struct EngineFixture : ::testing::Test {
+  void SetUp() override { make(kConfig); }
+  void make(const std::string& text) {
+    engine = std::make_unique<Engine>(
+        ex,
+        [this](const config::Channel& c) {
+          auto l = std::make_unique<FakeLink>(ex, c.type == config::ChannelType::tcp);
+          links[c.id] = l.get();
+          return l;
+        },
+        load(text), [this] { return config::load_text(reload_text, "reload.yaml"); });
+    engine->start();
+  }
+  void settle(runtime::Duration d = milliseconds(500)) { ex.advance(d); }
+  PointView point(const std::string& dev, const std::string& name) {
+    const auto all = engine->points(dev);
+    if (all)
+      for (const auto& p : *all)
+        if (p.name == name) return p;
+    ADD_FAILURE() << "no point " << dev << "." << name;
+    return {};
+  }
+  runtime::ManualExecutor ex;
+  std::map<std::string, FakeLink*> links;
+  std::unique_ptr<Engine> engine;
+  std::string reload_text;
+};
+
+TEST_F(EngineFixture, PointsAreNullBadUntilFirstReadThenGood) {
+  EXPECT_TRUE(std::holds_alternative<std::monostate>(point("D1", "P").value));
+  EXPECT_EQ(point("D1", "P").quality, Quality::bad);
+  settle();
+  EXPECT_EQ(point("D1", "P").quality, Quality::good);
+  EXPECT_EQ(std::get<std::uint64_t>(point("D1", "P").value), 0u);  // fake: register = address
+  EXPECT_DOUBLE_EQ(std::get<double>(point("D1", "Q").value), 0.5);
+  EXPECT_EQ(std::get<std::int64_t>(point("D2", "R").value), 3);
+  // SYDEV* points appear like any other point, always good.
+  EXPECT_EQ(std::get<std::string>(point("D1", "SYDEVCOMID").value), "COM1");
+  EXPECT_EQ(std::get<std::string>(point("D1", "SYDEVSCOM").value), "NET1");
+  EXPECT_EQ(std::get<std::int64_t>(point("D1", "SYDEVCOMLN").value), 1);
+}
+
+TEST_F(EngineFixture, FirstPollOfEveryGroupAtStartThenOnTheGrid) {
+  settle(milliseconds(1));
+  EXPECT_EQ(links["COM1"]->sent.size(), 1u);  // D1 at start; D2 waits: one in flight
+  settle(milliseconds(100));
+  EXPECT_EQ(links["COM1"]->sent.size(), 2u);  // D2 at start too
+  settle(milliseconds(4898));                 // to t0+4999: D1 at 1,2,3,4 s
+  EXPECT_EQ(links["COM1"]->sent.size(), 6u);
+  settle(milliseconds(30));  // t0+5029: D1 and D2 again
+  EXPECT_EQ(links["COM1"]->sent.size(), 8u);
+  EXPECT_EQ(engine->device("D1")->stats.overruns, 0u);
+}
+
+TEST_F(EngineFixture, FailedPollTurnsPointsBadKeepsValueAndFailsOverWithRetryFirst) {
+  settle();
+  ASSERT_EQ(point("D1", "P").quality, Quality::good);
+  // The primary goes silent: one failed message (2 tries) with initial_fail_s ~0 moves D1 to
+  // line 2, and the failed poll is retried there first (rule 4), so the points stay good.
+  links["COM1"]->unit_script[7] = {FakeReply::silent(), FakeReply::silent()};
+  settle(milliseconds(1000));
+  auto d = *engine->device("D1");
+  EXPECT_EQ(d.active_line, 2);
+  EXPECT_EQ(d.active_channel, "NET1");
+  EXPECT_TRUE(d.primary_failed_over);
+  auto ev = engine->events(0);
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].from, 1);
+  EXPECT_EQ(ev[0].to, 2);
+  EXPECT_EQ(ev[0].reason, "initial_fail");
+  EXPECT_EQ(links["NET1"]->sent.size(), 1u);
+  EXPECT_EQ(point("D1", "P").quality, Quality::good);
+  EXPECT_EQ(std::get<std::int64_t>(point("D1", "SYDEVCOMLN").value), 2);
+  EXPECT_EQ(std::get<std::int64_t>(point("D1", "SYDEVPRFO").value), 1);
+  EXPECT_EQ(d.stats.timeouts, 2u);
+  EXPECT_EQ(d.stats.messages_failed, 1u);
+  // D2 (no alternate line) goes bad and keeps its value.
+  links["COM1"]->unit_script[8] = {FakeReply::silent(), FakeReply::silent()};
+  ASSERT_TRUE(engine->poll_now("D2").ok());
+  settle();
+  auto r = point("D2", "R");
+  EXPECT_EQ(r.quality, Quality::bad);
+  EXPECT_EQ(std::get<std::int64_t>(r.value), 3);
+  EXPECT_FALSE(r.error.empty());
+}
+
+TEST_F(EngineFixture, UnusableChannelFailsOverAtOnce) {
+  settle();
+  links["COM1"]->set_status(transport::LinkStatus::down);
+  auto d = *engine->device("D1");
+  EXPECT_EQ(d.active_line, 2);
+  EXPECT_EQ(engine->events(0).back().reason, "channel_unusable");
+  EXPECT_FALSE(d.lines[0].usable);
+  auto ch = engine->channels();
+  EXPECT_EQ(ch[0].status, ChannelStatus::down);
+}
+
+TEST_F(EngineFixture, ManualLineSelection) {
+  EXPECT_EQ(engine->select_line("D1", 0).status, 400);
+  EXPECT_EQ(engine->select_line("D1", 4).status, 400);
+  EXPECT_EQ(engine->select_line("D1", 3).status, 409);
+  EXPECT_EQ(engine->select_line("NOPE", 1).status, 404);
+  EXPECT_EQ(engine->select_line("D1", 2).status, 200);
+  EXPECT_EQ(engine->device("D1")->active_line, 2);
+  EXPECT_EQ(engine->events(0).back().reason, "manual");
+  EXPECT_EQ(engine->select_line("D1", 2).status, 200);  // already there: accepted, no event
+  EXPECT_EQ(engine->events(0).size(), 1u);
+  links["NET1"]->set_status(transport::LinkStatus::disabled);
+  EXPECT_EQ(engine->device("D1")->active_line, 1);  // rule 2 moved it back to line 1
+  EXPECT_EQ(engine->events(0).back().reason, "channel_unusable");
+  EXPECT_EQ(engine->select_line("D1", 2).status, 409);  // unusable now
+}
+
+TEST_F(EngineFixture, WriteOutcomes) {
+  settle();
+  std::optional<Outcome> out;
+  auto done = [&](Outcome o) { out = o; };
+  FakeLink& com1 = *links["COM1"];
+  // Reads always answer; writes answer as `write_reply` says.
+  FakeReply write_reply = FakeReply::ok();
+  com1.responder = [&](const testlib::SentExchange& s) {
+    return s.request.is_write() ? write_reply : FakeReply::ok();
+  };
+  auto writes_sent = [&] {
+    std::size_t n = 0;
+    for (const auto& s : com1.sent)
+      n += s.request.is_write() ? 1 : 0;
+    return n;
+  };
+  engine->write("D1", "P", WriteValue{std::int64_t{5}}, done);
+  settle();
+  ASSERT_TRUE(out);
+  EXPECT_EQ(out->status, 200);
+  EXPECT_TRUE(std::any_of(com1.sent.begin(), com1.sent.end(), [](const auto& s) {
+    return s.request.function == modbus::FunctionCode::write_single_register &&
+           s.request.values == std::vector<std::uint16_t>{5};
+  }));
+  write_reply = FakeReply::exception_code(4);
+  out.reset();
+  engine->write("D1", "P", WriteValue{std::int64_t{6}}, done);
+  settle();
+  EXPECT_EQ(out->status, 502);
+  write_reply = FakeReply::fail(modbus::Errc::crc_error);
+  out.reset();
+  engine->write("D1", "P", WriteValue{std::int64_t{6}}, done);
+  settle();
+  EXPECT_EQ(out->status, 502);                      // a bad frame: the device answered something
+  ASSERT_EQ(engine->device("D1")->active_line, 2);  // that failure moved D1 (initial_fail ~0)
+  ASSERT_EQ(engine->select_line("D1", 1).status, 200);
+  write_reply = FakeReply::silent();
+  out.reset();
+  const auto before = writes_sent();
+  engine->write("D1", "P", WriteValue{std::int64_t{7}}, done);
+  settle();
+  ASSERT_TRUE(out) << com1.sent.size() << " " << com1.in_flight << " " << engine->metrics_text();
+  EXPECT_EQ(out->status, 504) << out->error;
+  // Sent once (write_attempts 1), and not carried to the new line (retry_in_progress_control
+  // off) even though the failure moved the device again.
+  EXPECT_EQ(writes_sent(), before + 1);
+  for (const auto& s : links["NET1"]->sent)
+    EXPECT_FALSE(s.request.is_write());
+  engine->write("D1", "Q", WriteValue{1.0}, done);
+  EXPECT_EQ(out->status, 400);  // not writable
+  engine->write("D1", "ZZ", WriteValue{1.0}, done);
+  EXPECT_EQ(out->status, 404);
+  engine->write("D1", "P", WriteValue{std::int64_t{70000}}, done);
+  EXPECT_EQ(out->status, 400);  // out of range for uint16
+  engine->write("NOPE", "P", WriteValue{1.0}, done);
+  EXPECT_EQ(out->status, 404);
+}
+
+TEST_F(EngineFixture, ReloadWithErrorsChangesNothing) {
+  settle();
+  const auto version = engine->redundancy().config_version;
+  const auto ok_before = engine->device("D1")->stats.messages_ok;
+  reload_text = std::string(kConfig) + "bogus_key: 1\n";
+  auto r = engine->reload();
+  EXPECT_EQ(r.outcome.status, 400);
+  EXPECT_FALSE(r.errors.empty());
+  EXPECT_EQ(engine->redundancy().config_version, version);
+  EXPECT_EQ(engine->device("D1")->stats.messages_ok, ok_before);
+  EXPECT_EQ(engine->devices().size(), 2u);
+}
+
+TEST_F(EngineFixture, ReloadKeepsUnchangedDevicesAndReloadsChangedOnes) {
+  settle();
+  engine->select_line("D1", 2);
+  settle();
+  const auto d1_ok = engine->device("D1")->stats.messages_ok;
+  ASSERT_GT(d1_ok, 0u);
+  std::string text = kConfig;
+  text.replace(text.find("address: 3, type: int16"), 23, "address: 4, type: int16");
+  reload_text = text;
+  auto r = engine->reload();
+  ASSERT_EQ(r.outcome.status, 200) << (r.errors.empty() ? "" : r.errors[0]);
+  EXPECT_NE(r.version, "");
+  // D1 unchanged: keeps line 2 and its counters. D2 changed: fresh counters, new address.
+  EXPECT_EQ(engine->device("D1")->active_line, 2);
+  EXPECT_EQ(engine->device("D1")->stats.messages_ok, d1_ok);
+  EXPECT_EQ(engine->device("D2")->stats.messages_ok, 0u);
+  EXPECT_EQ(point("D2", "R").quality, Quality::bad);
+  settle();
+  EXPECT_EQ(std::get<std::int64_t>(point("D2", "R").value), 4);
+}
+
+TEST_F(EngineFixture, PollNowAndMetrics) {
+  settle();
+  EXPECT_EQ(engine->poll_now("NOPE").status, 404);
+  const auto before = links["COM1"]->sent.size();
+  EXPECT_EQ(engine->poll_now("D2").status, 202);
+  settle(milliseconds(50));
+  EXPECT_EQ(links["COM1"]->sent.size(), before + 1);
+  const std::string m = engine->metrics_text();
+  for (const char* needle :
+       {"pollux_device_messages_ok_total{device=\"D1\"}", "pollux_channel_queue_depth",
+        "pollux_channel_response_seconds_bucket{channel=\"COM1\",le=\"0.01\"}",
+        "pollux_scheduler_overruns_total", "pollux_device_queue_depth{device=\"D2\"}"})
+    EXPECT_NE(m.find(needle), std::string::npos) << needle;
+}
+
+TEST_F(EngineFixture, StopFailsPendingWrites) {
+  links["COM1"]->unit_script[7] = {FakeReply::silent()};
+  std::optional<Outcome> out;
+  engine->write("D1", "P", WriteValue{std::int64_t{1}}, [&](Outcome o) { out = o; });
+  engine->stop();
+  ASSERT_TRUE(out);
+  EXPECT_EQ(out->status, 504);
+}
+
+}  // namespace
+}  // namespace pollux::app
