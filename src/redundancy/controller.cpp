@@ -71,7 +71,12 @@ void Controller::on_link_event(const LinkEvent& e) {
       apply(machine_.on_connected(now));
       break;
     case LinkEventKind::authenticated:
+      receiver_.reset();
+      config_sent_.clear();
       apply(machine_.on_authenticated(now));
+      // First connect: the active node sends its whole runtime state.
+      if (machine_.activity() == Activity::active && hooks_.full_state)
+        link_->send(hooks_.full_state());
       break;
     case LinkEventKind::auth_failed:
       apply(machine_.on_auth_failed(now));
@@ -86,6 +91,14 @@ void Controller::on_link_event(const LinkEvent& e) {
 void Controller::on_peer_message(const Message& m) {
   const auto now = executor_.now();
   if (const auto* hb = std::get_if<Heartbeat>(&m)) {
+    if (hooks_.config_to_sync && machine_.mode() == config::RedundancyMode::master) {
+      const std::string mine = hooks_.summary ? hooks_.summary().config_version : std::string();
+      if (hb->config_version != mine && config_sent_ != mine) {
+        ConfigMessage c = hooks_.config_to_sync();
+        config_sent_ = mine;  // once per version and connection: a refusing backup is not flooded
+        link_->send(c);
+      }
+    }
     apply(machine_.on_peer_heard(now, hb->activity));
     return;
   }
@@ -102,8 +115,27 @@ void Controller::on_peer_message(const Message& m) {
     apply(machine_.on_handover_done(now));
   } else if (std::holds_alternative<StateRequest>(m)) {
     if (hooks_.full_state) link_->send(hooks_.full_state());
+  } else if (const auto* full = std::get_if<StateFull>(&m)) {
+    on_state(m, receiver_.on_full(full->seq));
+  } else if (const auto* delta = std::get_if<StateDelta>(&m)) {
+    on_state(m, receiver_.on_delta(delta->seq));
   } else if (hooks_.on_sync) {
     hooks_.on_sync(m);
+  }
+}
+
+void Controller::on_state(const Message& m, StateReceiver::Verdict v) {
+  switch (v) {
+    case StateReceiver::Verdict::apply:
+      if (hooks_.on_sync) hooks_.on_sync(m);
+      break;
+    case StateReceiver::Verdict::request_full:
+      runtime::named_logger("redundancy")
+          ->info("state gap at seq {}: asking for a full transfer", std::get<StateDelta>(m).seq);
+      link_->send(StateRequest{receiver_.applied().value_or(0)});
+      break;
+    case StateReceiver::Verdict::ignore:
+      break;
   }
 }
 
@@ -175,6 +207,7 @@ RedundancyStatus Controller::status() const {
   s.mode = machine_.mode();
   s.activity = machine_.activity();
   s.keep_tcp_open = machine_.keep_tcp_open();
+  s.applied_state_seq = receiver_.applied();
   s.peer = link_->status();
   for (const Transition& t : machine_.transitions())
     s.events.push_back(record(t));

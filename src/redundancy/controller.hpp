@@ -7,6 +7,11 @@
 // Link event -> machine input: connected -> on_connected, authenticated -> on_authenticated,
 // auth_failed -> on_auth_failed (never "peer lost"), disconnected/connect_failed -> on_link_down.
 // Every authenticated message counts as hearing the peer; heartbeats carry its activity.
+//
+// Sync plumbing (redundancy.md "Synchronization"): on connect the active node sends its full
+// state; incoming deltas pass through a StateReceiver (gap -> one state_request, answered with
+// full_state()); the master sends its config once per version and connection when a backup
+// heartbeat reports another config_version.
 #pragma once
 
 #include <functional>
@@ -19,6 +24,7 @@
 #include "config/model.hpp"
 #include "redundancy/machine.hpp"
 #include "redundancy/peer_link.hpp"
+#include "redundancy/sync.hpp"
 #include "runtime/executor.hpp"
 
 namespace pollux::redundancy {
@@ -36,6 +42,7 @@ struct RedundancyStatus {
   config::RedundancyMode mode = config::RedundancyMode::independent;
   Activity activity = Activity::active;
   bool keep_tcp_open = true;
+  std::optional<std::uint64_t> applied_state_seq;  // standby: last state sequence applied
   LinkStatus peer;
   std::vector<TransitionRecord> events;  // oldest first
 };
@@ -51,8 +58,11 @@ class Controller {
         go_standby;
     // The runtime state to hand to the peer (handover, or the peer's state_request).
     std::function<StateFull()> full_state;
-    // config, state_full and state_delta from the peer; the node applies them.
+    // config, state_full and state_delta from the peer, in order and without gaps; the node
+    // applies them.
     std::function<void(const Message&)> on_sync;
+    // Master: the synchronized config to send when the backup reports another version.
+    std::function<ConfigMessage()> config_to_sync;
     // config_version and state_seq for heartbeats (the controller fills in the activity).
     std::function<LocalSummary()> summary;
     std::function<void(const TransitionRecord&)> on_transition;
@@ -80,6 +90,7 @@ class Controller {
  private:
   void on_link_event(const LinkEvent& e);
   void on_peer_message(const Message& m);
+  void on_state(const Message& m, StateReceiver::Verdict v);
   void apply(const Decision& d);
   void rearm();
   TransitionRecord record(const Transition& t) const;
@@ -89,6 +100,8 @@ class Controller {
   Hooks hooks_;
   std::shared_ptr<PeerLink> link_;
   runtime::TimerId timer_;
+  StateReceiver receiver_;
+  std::string config_sent_;  // version sent on the current connection
   // Outlives the controller in posted tasks, so a late `released` is ignored safely.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

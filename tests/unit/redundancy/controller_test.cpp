@@ -45,6 +45,7 @@ struct FakeEngine {
   int overlaps = 0;
   std::vector<std::string>* timeline = nullptr;
   std::vector<Message> synced;
+  std::string version = "cfg";
 
   Controller::Hooks hooks() {
     Controller::Hooks h;
@@ -68,7 +69,8 @@ struct FakeEngine {
       synced.push_back(m);
       timeline->push_back(name + " got " + std::string(type_name(m)));
     };
-    h.summary = [] { return LocalSummary{Activity::standby, "cfg", 1}; };
+    h.summary = [this] { return LocalSummary{Activity::standby, version, 1}; };
+    h.config_to_sync = [this] { return ConfigMessage{version, "text of " + version}; };
     return h;
   }
 };
@@ -170,9 +172,10 @@ TEST_F(PairFixture, MasterLostThenBackWithOrderedHandover) {
            !backup->machine().handover_in_progress();
   }));
   EXPECT_EQ(m_engine.overlaps + b_engine.overlaps, 0);
-  const std::vector<std::string> expected = {"backup standby (master_back)",
-                                             "master got state_full", "backup released",
-                                             "master active (master_back)"};
+  // The first state_full is the active backup's transfer on connect, the second its hand-off.
+  const std::vector<std::string> expected = {
+      "master got state_full", "backup standby (master_back)", "master got state_full",
+      "backup released", "master active (master_back)"};
   EXPECT_EQ(timeline, expected);
   ASSERT_FALSE(m_engine.synced.empty());
   EXPECT_EQ(std::get<StateFull>(m_engine.synced.back()).devices[0]["from"], "backup");
@@ -216,6 +219,46 @@ TEST_F(PairFixture, ForceFailoverOverTheLinkAndRefusedAlone) {
   EXPECT_EQ(backup->activity(), Activity::active);
   EXPECT_EQ(master->activity(), Activity::standby);
   EXPECT_EQ(m_engine.overlaps + b_engine.overlaps, 0);
+}
+
+TEST_F(PairFixture, ConfigSentOncePerVersionAndStateGapsHealWithFullTransfer) {
+  m_engine.version = "v2";
+  b_engine.version = "v1";
+  make_backup();
+  make_master();
+  backup->start();
+  master->start();
+  ASSERT_TRUE(loop.run_until([&] { return master->activity() == Activity::active; }));
+  loop.run_for(300ms);  // six heartbeats report v1; the config goes once
+  int configs = 0;
+  for (const auto& m : b_engine.synced)
+    if (const auto* c = std::get_if<ConfigMessage>(&m)) {
+      ++configs;
+      EXPECT_EQ(c->version, "v2");
+      EXPECT_EQ(c->canonical_text, "text of v2");
+    }
+  EXPECT_EQ(configs, 1);
+  EXPECT_TRUE(m_engine.synced.empty());  // the backup sends no config
+
+  // A delta before any full transfer, then in order, then with a gap.
+  auto states = [&] {
+    std::vector<std::pair<std::string, std::uint64_t>> out;
+    for (const auto& m : b_engine.synced) {
+      if (const auto* f = std::get_if<StateFull>(&m)) out.emplace_back("full", f->seq);
+      if (const auto* d = std::get_if<StateDelta>(&m)) out.emplace_back("delta", d->seq);
+    }
+    return out;
+  };
+  ASSERT_TRUE(master->send(StateDelta{3, {}, {}}));
+  ASSERT_TRUE(loop.run_until([&] { return states().size() == 1; }));
+  ASSERT_TRUE(master->send(StateDelta{8, {}, {}}));
+  ASSERT_TRUE(master->send(StateDelta{10, {}, {}}));  // 9 lost: gap
+  ASSERT_TRUE(master->send(StateDelta{11, {}, {}}));  // ignored while the full is on its way
+  ASSERT_TRUE(loop.run_until([&] { return states().size() == 3; }));
+  loop.run_for(100ms);
+  using P = std::pair<std::string, std::uint64_t>;
+  EXPECT_EQ(states(), (std::vector<P>{{"full", 7}, {"delta", 8}, {"full", 7}}));
+  EXPECT_EQ(backup->status().applied_state_seq, 7u);
 }
 
 TEST_F(PairFixture, WrongKeyNeverMakesTwoActiveNodes) {
