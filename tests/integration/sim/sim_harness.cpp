@@ -1,5 +1,7 @@
 #include "sim_harness.hpp"
 
+#include <gtest/gtest.h>
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -173,6 +175,9 @@ nlohmann::json SimProcess::stop(int* status) {
     usleep(5000);
   }
   if (status) *status = st;
+  // A crash, sanitizer report or unclean exit of the simulator fails the test that ran it.
+  if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+    ADD_FAILURE() << "pollux-sim did not exit cleanly (wait status " << st << ")";
   std::ifstream f(report_);
   std::stringstream ss;
   ss << f.rdbuf();
