@@ -169,6 +169,20 @@ TEST_F(PolluxctlTest, RedundancyVerbs) {
   EXPECT_EQ(ctl("recover").exit, 0);
 }
 
+TEST_F(PolluxctlTest, WatchRedraws) {
+  start();
+  // `timeout` ends the endless watch loop; at least two frames must have been drawn by then.
+  const CtlRun r = run("--api " + api_ + " --watch 0.2 devices", "timeout 1.5");
+  EXPECT_EQ(r.exit, 124) << r.out;
+  std::size_t frames = 0;
+  for (auto pos = r.out.find("\x1b[H\x1b[2J"); pos != std::string::npos;
+       pos = r.out.find("\x1b[H\x1b[2J", pos + 1)) {
+    ++frames;
+  }
+  EXPECT_GE(frames, 2u) << r.out;
+  EXPECT_NE(r.out.find("WELL_01"), std::string::npos) << r.out;
+}
+
 TEST_F(PolluxctlTest, UsageErrorsExitTwo) {
   start();
   EXPECT_EQ(ctl("").exit, 2);
