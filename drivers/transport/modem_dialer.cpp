@@ -100,7 +100,12 @@ ModemDialer::Step ModemDialer::on_line(std::string_view raw) {
       if (auto f = dial_failure(line); !f.empty()) return fail(f);
       return s;  // echo of ATDT, RING, etc.
     case State::escape:
-      if (!escape_silence_done_) return s;  // an OK inside the guard time is not ours
+      if (!escape_silence_done_) {
+        // A modem with a shorter guard time answers before our 1 s of silence is over: keep
+        // the OK and send ATH once the silence has been kept.
+        if (line == "OK") escape_ok_ = true;
+        return s;
+      }
       if (line == "OK") {
         state_ = State::hanging_up;
         s.send = "ATH\r";
@@ -144,12 +149,17 @@ ModemDialer::Step ModemDialer::on_timer() {
     case State::guard_before:
       state_ = State::escape;
       escape_silence_done_ = false;
+      escape_ok_ = false;
       s.send = "+++";
       s.timer = settings_.guard_time;
       return s;
     case State::escape:
       if (!escape_silence_done_) {
         escape_silence_done_ = true;
+        if (escape_ok_) {
+          state_ = State::hanging_up;
+          s.send = "ATH\r";
+        }
         s.timer = settings_.command_timeout;
         return s;
       }

@@ -74,6 +74,7 @@ class ModemDialer {
   State state_ = State::idle;
   std::string phone_;
   bool escape_silence_done_ = false;
+  bool escape_ok_ = false;  // OK to +++ seen during the silence after it
 };
 
 std::string_view to_string(ModemDialer::State s);

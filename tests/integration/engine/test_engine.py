@@ -167,7 +167,8 @@ def node_yaml(channels, devices):
     out += ["  - " + c for c in channels]
     out.append("devices:")
     for did, unit, primary, interval, pts, writable in devices:
-        out.append("  - id: %s\n    unit: %d\n    comm: { primary: %s }" % (did, unit, primary))
+        comm = primary if primary.startswith("primary:") else "primary: " + primary
+        out.append("  - id: %s\n    unit: %d\n    comm: { %s }" % (did, unit, comm))
         out.append("    polls:\n      - name: g\n        interval_ms: %d\n        points:" % interval)
         out += ["          - " + p for p in pts]
         if writable:
@@ -355,6 +356,56 @@ class EngineTest(unittest.TestCase):
         self.assertGreaterEqual(node.device("A")["stats"]["polls_ok"], before)
         wait_until(lambda: node.points("B")["V"]["quality"] == "good", 5, what="B good")
         self.assertEqual(node.points("B")["V"]["value"], 6)
+
+    def test_failover_to_tcp_and_retry_primary_back_to_serial(self):
+        sim = self.start_sim(sim_yaml([("A", 4, ["{table: holding, address: 0, value: 31}"])],
+                                      serial=[("L1", ["A"])], tcp=[("T1", ["A"], "modbus-tcp")]))
+        host, port = sim.tcp_addr("T1")
+        chs = ["{ id: COM1, type: serial, protocol: modbus-rtu, port: %s, message_timeout_ms: 200, "
+               "poll_attempts: 1 }" % sim.serial["L1"],
+               "{ id: NET1, type: tcp, protocol: modbus-tcp, message_timeout_ms: 200 }"]
+        comm = ("primary: { channel: COM1, initial_fail_s: 1 }, first_failover: { channel: NET1, "
+                "host: %s, port: %d, retry_primary_s: 3 }" % (host, port))
+        pt = ["{ name: V, table: holding, address: 0, type: uint16 }"]
+        node = self.start_node(node_yaml(chs, [("A", 4, comm, 250, pt, [])]))
+        wait_until(lambda: node.points("A")["V"]["quality"] == "good", 10, what="A good")
+        sim.fault("A", "silence", via="L1")
+        d = wait_until(lambda: (lambda d: d if d["active_line"] == 2 else None)(node.device("A")),
+                       6, what="failover to line 2")
+        self.assertTrue(d["primary_failed_over"])
+        ev = node.get("/api/v1/events")
+        self.assertEqual([(e["from"], e["to"], e["reason"]) for e in ev], [(1, 2, "initial_fail")])
+        p = node.points("A")
+        self.assertEqual((p["SYDEVCOMLN"]["value"], p["SYDEVPRFO"]["value"]), (2, 1))
+        self.assertEqual(p["SYDEVCOMID"]["value"], "NET1")
+        wait_until(lambda: node.points("A")["V"]["quality"] == "good", 3, what="good via TCP")
+        sim.clear("A")
+        # Retry primary after 3 s on line 2; a good read on line 1 resets SYDEVPRFO.
+        wait_until(lambda: node.device("A")["active_line"] == 1, 8, what="retry primary")
+        wait_until(lambda: node.points("A")["SYDEVPRFO"]["value"] == 0, 3, what="PRFO reset")
+        self.assertEqual(node.get("/api/v1/events")[-1]["reason"], "retry_primary")
+
+    def test_modem_dials_polls_hangs_up_and_counts_dial_failures(self):
+        sim = self.start_sim(sim_yaml([("M", 3, ["{table: holding, address: 0, value: 99}"])]) +
+                             "modems:\n  - { id: MD1, dial_ms: 100, guard_ms: 200, "
+                             "numbers: { \"5551234\": [M] } }\n")
+        ch = ("{ id: MODEM1, type: modem, protocol: modbus-rtu, port: %s, dial_timeout_s: 5, "
+              "idle_hangup_s: 0.5, message_timeout_ms: 500, poll_attempts: 1 }" % sim.modems["MD1"])
+        pt = ["{ name: V, table: holding, address: 0, type: uint16 }"]
+        node = self.start_node(node_yaml([ch], [("M", 3, '{ channel: MODEM1, phone: "5551234" }',
+                                                 4000, pt, [])]))
+        p = wait_until(lambda: (lambda v: v if v["quality"] == "good" else None)(
+            node.points("M")["V"]), 10, what="M good over the modem")
+        self.assertEqual(p["value"], 99)
+        stats = lambda: dict(node.channel("MODEM1")["stats"])  # noqa: E731
+        wait_until(lambda: stats()["hangups"] >= 1, 6, what="idle hang-up; log:\n" + node.text())
+        self.assertEqual(stats()["connected"], 0)
+        sim.modem_fault("MD1", "busy")
+        self.assertEqual(node.request("POST", "/api/v1/devices/M/poll")[0], 202)
+        wait_until(lambda: node.points("M")["V"]["quality"] == "bad", 8, what="M bad on BUSY")
+        self.assertGreaterEqual(stats()["dial_failures"], 1)
+        self.assertGreaterEqual(node.device("M")["stats"]["timeouts"], 1)
+        self.assertEqual(node.channel("MODEM1")["status"], "ok")
 
     def test_sigterm_exits_cleanly_and_config_errors_exit_2(self):
         sim = self.start_sim(sim_yaml([("A", 1, ["{table: holding, address: 0, value: 5}"])],

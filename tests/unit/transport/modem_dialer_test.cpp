@@ -91,9 +91,8 @@ TEST(ModemDialer, HangUpSequenceWithGuardTimes) {
   EXPECT_EQ(s.timer, seconds(1));
   s = d.on_timer();
   EXPECT_EQ(s.send, "+++");
-  EXPECT_EQ(s.timer, seconds(1));       // then 1 s of silence after it
-  EXPECT_EQ(d.on_line("OK").send, "");  // an OK inside the guard time is not the answer
-  s = d.on_timer();
+  EXPECT_EQ(s.timer, seconds(1));  // then 1 s of silence after it
+  s = d.on_timer();                // silence kept; now wait for the OK
   EXPECT_TRUE(s.send.empty());
   EXPECT_EQ(s.timer, seconds(5));
   s = d.on_line("OK");
@@ -102,6 +101,18 @@ TEST(ModemDialer, HangUpSequenceWithGuardTimes) {
   EXPECT_EQ(s.outcome, O::hung_up);
   EXPECT_TRUE(s.reason.empty());
   EXPECT_EQ(d.state(), S::idle);
+}
+
+TEST(ModemDialer, EarlyOkToEscapeIsKeptAndAthFollowsTheSilence) {
+  ModemDialer d = dialing();
+  d.on_line("CONNECT");
+  d.hang_up();
+  EXPECT_EQ(d.on_timer().send, "+++");
+  EXPECT_EQ(d.on_line("OK").send, "");  // inside our guard time: nothing sent yet
+  auto s = d.on_timer();                // the silence is over
+  EXPECT_EQ(s.send, "ATH\r");
+  EXPECT_EQ(d.state(), S::hanging_up);
+  EXPECT_EQ(d.on_line("OK").outcome, O::hung_up);
 }
 
 TEST(ModemDialer, HangUpWithoutOkToEscapeStillSendsAth) {
