@@ -257,9 +257,10 @@ class EngineTest(unittest.TestCase):
         b1 = node.device("B")["stats"]
         elapsed = time.monotonic() - t0
         # B keeps its 1 s cycle: the dead line-mate's 600 ms fits inside it.
-        self.assertGreaterEqual(b1["polls_ok"] - b0["polls_ok"], int(elapsed) - 1)
-        self.assertEqual(b1["polls_failed"], 0)
-        self.assertEqual(b1["overruns"], 0)
+        why = "B before %s, after %s, %.2fs; A %s" % (b0, b1, elapsed, node.device("A")["stats"])
+        self.assertGreaterEqual(b1["polls_ok"] - b0["polls_ok"], int(elapsed) - 1, why)
+        self.assertEqual(b1["polls_failed"], 0, why)
+        self.assertEqual(b1["overruns"], 0, why)
         self.assertEqual(node.points("B")["V"]["quality"], "good")
         sa = node.device("A")["stats"]
         self.assertEqual(sa["timeouts"], 2 * sa["messages_failed"])
