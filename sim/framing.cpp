@@ -56,4 +56,47 @@ int tcp_frame_length(const uint8_t* p, size_t n) {
   return 6 + len;
 }
 
+std::vector<uint8_t> ascii_encode(const uint8_t* p, size_t n) {
+  static const char* hexd = "0123456789ABCDEF";
+  std::vector<uint8_t> out;
+  out.reserve(2 * n + 5);
+  out.push_back(':');
+  uint8_t sum = 0;
+  auto put = [&](uint8_t b) {
+    out.push_back(static_cast<uint8_t>(hexd[b >> 4]));
+    out.push_back(static_cast<uint8_t>(hexd[b & 15]));
+  };
+  for (size_t i = 0; i < n; ++i) {
+    sum = static_cast<uint8_t>(sum + p[i]);
+    put(p[i]);
+  }
+  put(static_cast<uint8_t>(-sum));
+  out.push_back('\r');
+  out.push_back('\n');
+  return out;
+}
+
+bool ascii_decode(const uint8_t* p, size_t n, std::vector<uint8_t>* out) {
+  auto nib = [](uint8_t c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+  };
+  if (n < 9 || p[0] != ':' || p[n - 2] != '\r' || p[n - 1] != '\n' || (n - 3) % 2 != 0)
+    return false;
+  out->clear();
+  uint8_t sum = 0;
+  for (size_t i = 1; i + 2 < n; i += 2) {
+    int hi = nib(p[i]), lo = nib(p[i + 1]);
+    if (hi < 0 || lo < 0) return false;
+    auto b = static_cast<uint8_t>((hi << 4) | lo);
+    sum = static_cast<uint8_t>(sum + b);
+    out->push_back(b);
+  }
+  if (sum != 0) return false;
+  out->pop_back();  // the LRC
+  return true;
+}
+
 }  // namespace sim

@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 namespace sim {
 
@@ -23,5 +24,11 @@ int tcp_frame_length(const uint8_t* p, size_t n);
 
 // True when the frame's last two bytes are the CRC of the rest.
 bool rtu_crc_ok(const uint8_t* p, size_t n);
+
+// Modbus ASCII: ':' + hex(unit, PDU, LRC) + CR LF, from unit+PDU bytes (no checksum).
+std::vector<uint8_t> ascii_encode(const uint8_t* p, size_t n);
+// Decodes a whole ':' .. CR LF frame into unit+PDU (LRC checked and removed). False when the
+// hex is malformed or the LRC is wrong.
+bool ascii_decode(const uint8_t* p, size_t n, std::vector<uint8_t>* out);
 
 }  // namespace sim

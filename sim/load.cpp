@@ -229,8 +229,8 @@ void Simulator::load(const std::string& path) {
 
   for (const auto& s : root["serial"]) {
     check_keys(s,
-               {"id", "link", "baud", "parity", "data_bits", "stop_bits", "timing", "turnaround_ms",
-                "gap_ms", "devices"},
+               {"id", "link", "protocol", "baud", "parity", "data_bits", "stop_bits", "timing",
+                "turnaround_ms", "gap_ms", "devices"},
                "serial");
     auto l = std::make_unique<SerialLine>();
     l->id = req_str(s, "id", "serial");
@@ -242,6 +242,12 @@ void Simulator::load(const std::string& path) {
     l->bits_per_char =
         1 + get<int>(s, "data_bits", 8) + (parity == "none" ? 0 : 1) + get<int>(s, "stop_bits", 1);
     l->timing = get<bool>(s, "timing", false);
+    auto proto = get<std::string>(s, "protocol", "modbus-rtu");
+    if (proto == "modbus-ascii" || proto == "ascii") {
+      l->ascii = true;
+    } else if (proto != "modbus-rtu" && proto != "rtu") {
+      fail(s["protocol"], "serial " + l->id + ": protocol modbus-rtu|modbus-ascii");
+    }
     l->turnaround_ms = get<double>(s, "turnaround_ms", 0);
     l->gap_ms = get<double>(s, "gap_ms", std::max(20.0, 3.5 * l->char_ms()));
     l->routes = parse_routes(s["devices"], "serial " + l->id, devices_);

@@ -248,6 +248,7 @@ void Simulator::close_line(SerialLine& l) {
   loop_.cancel(l.stream.gap_timer);
   loop_.cancel(l.tx_timer);
   l.stream = RtuStream{};
+  l.arx.clear();
   l.tx.clear();
   l.tx_timer = 0;
   kill_pty(&l.pid, &l.fd, l.link, l.sim_link);
@@ -316,19 +317,56 @@ void Simulator::line_feed(SerialLine& l, const uint8_t* p, size_t n) {
     l.overlap_times.push_back(loop_.now_ms());
     spdlog::warn("line {}: overlap: request bytes while the line is busy", l.id);
   }
+  if (l.ascii) return ascii_feed(l, p, n);
   rtu_feed(l.stream, p, n, l.gap_ms, &l.crc_errors, &l.framing_errors,
            [this, &l](const std::vector<uint8_t>& f) {
-             line_dispatch(l, f);
+             line_dispatch(l, f, f.size());
              return true;
            });
 }
 
-void Simulator::line_dispatch(SerialLine& l, const std::vector<uint8_t>& frame) {
+void Simulator::ascii_feed(SerialLine& l, const uint8_t* p, size_t n) {
+  // ASCII frames are delimited by ':' and CR LF, so no silence timing is needed; a ':' in the
+  // middle of a frame restarts it (the previous one is lost, as on a real slave).
+  for (size_t i = 0; i < n; ++i) {
+    uint8_t c = p[i];
+    if (c == ':') {
+      if (!l.arx.empty()) ++l.framing_errors;
+      l.arx.assign(1, c);
+      continue;
+    }
+    if (l.arx.empty()) {
+      ++l.framing_errors;  // noise between frames
+      continue;
+    }
+    l.arx.push_back(c);
+    if (l.arx.size() > 600) {
+      ++l.framing_errors;
+      l.arx.clear();
+      continue;
+    }
+    if (c != '\n' || l.arx[l.arx.size() - 2] != '\r') continue;
+    std::vector<uint8_t> bin;
+    size_t wire = l.arx.size();
+    bool ok = ascii_decode(l.arx.data(), l.arx.size(), &bin);
+    l.arx.clear();
+    if (!ok || bin.size() < 2) {
+      ++l.crc_errors;  // LRC or hex error
+      continue;
+    }
+    uint16_t crc = crc16(bin.data(), bin.size());  // libmodbus answers RTU; we re-frame it
+    bin.push_back(static_cast<uint8_t>(crc & 0xFF));
+    bin.push_back(static_cast<uint8_t>(crc >> 8));
+    line_dispatch(l, bin, wire);
+  }
+}
+
+void Simulator::line_dispatch(SerialLine& l, const std::vector<uint8_t>& frame, size_t wire_len) {
   ++l.requests;
   int unit = frame[0];
   if (unit == 0) {
     for (auto& r : l.routes)
-      serve(*r.dev, l.id, false, frame.data(), frame.size(), true);
+      serve(*r.dev, l.id, false, frame.data(), frame.size(), true, l.ascii);
     return;
   }
   Route* route = nullptr;
@@ -338,10 +376,10 @@ void Simulator::line_dispatch(SerialLine& l, const std::vector<uint8_t>& frame) 
     ++l.foreign;  // another unit's request on the bus: stay quiet
     return;
   }
-  auto out = serve(*route->dev, l.id, false, frame.data(), frame.size(), false);
+  auto out = serve(*route->dev, l.id, false, frame.data(), frame.size(), false, l.ascii);
   if (out.silent || out.bytes.empty()) return;
   double delay = out.delay_ms + l.turnaround_ms;
-  if (l.timing) delay += frame.size() * l.char_ms();  // the request's own time on the wire
+  if (l.timing) delay += wire_len * l.char_ms();  // the request's own time on the wire
   if (delay <= 0) {
     line_send(l, std::move(out.bytes));
     return;
@@ -449,7 +487,7 @@ void Simulator::record_write(Device& d, const std::string& via, bool tcp_framing
 }
 
 Simulator::Outcome Simulator::serve(Device& d, const std::string& via, bool tcp_framing,
-                                    const uint8_t* req, size_t len, bool broadcast) {
+                                    const uint8_t* req, size_t len, bool broadcast, bool ascii) {
   Outcome out;
   double now = loop_.now_ms();
   d.expire(now);
@@ -500,10 +538,23 @@ Simulator::Outcome Simulator::serve(Device& d, const std::string& via, bool tcp_
     return out;
   }
   if (!out.bytes.empty()) ++d.responses;
+  if (ascii && out.bytes.size() >= 3) {
+    auto& b = out.bytes;
+    if (modify && modify->type == FaultType::wrong_unit)
+      b[0] = static_cast<uint8_t>(b[0] == 247 ? 1 : b[0] + 1);
+    b = ascii_encode(b.data(), b.size() - 2);  // drop the CRC; the LRC replaces it
+    if (modify && modify->type == FaultType::bad_crc) {
+      auto& lrc = b[b.size() - 3];
+      lrc = lrc == '0' ? '1' : '0';
+    }
+    if (modify && modify->type == FaultType::wrong_unit) return out;
+    if (!modify || modify->type == FaultType::bad_crc) return out;
+  }
   if (modify && !out.bytes.empty()) {
     auto& b = out.bytes;
     switch (modify->type) {
       case FaultType::bad_crc:
+        if (ascii) break;
         if (tcp_framing)
           b[3] ^= 0x01;  // MBAP has no checksum: a bad protocol id is as fatal
         else
@@ -516,6 +567,7 @@ Simulator::Outcome Simulator::serve(Device& d, const std::string& via, bool tcp_
         break;
       }
       case FaultType::wrong_unit:
+        if (ascii) break;
         if (tcp_framing) {
           b[6] = static_cast<uint8_t>(b[6] + 1);
         } else {

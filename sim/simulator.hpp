@@ -38,7 +38,9 @@ struct RtuStream {
 struct SerialLine {
   std::string id, link, sim_link;
   int baud = 9600, bits_per_char = 10;
-  bool timing = false;  // pace responses at baud and count the request's wire time
+  bool timing = false;       // pace responses at baud and count the request's wire time
+  bool ascii = false;        // Modbus ASCII instead of RTU
+  std::vector<uint8_t> arx;  // ASCII frame being received (from ':')
   double turnaround_ms = 0, gap_ms = 20;
   std::vector<Route> routes;
   pid_t pid = -1;
@@ -151,7 +153,8 @@ class Simulator {
   void close_line(SerialLine& l);
   void on_line_readable(SerialLine& l);
   void line_feed(SerialLine& l, const uint8_t* p, size_t n);
-  void line_dispatch(SerialLine& l, const std::vector<uint8_t>& frame);
+  void line_dispatch(SerialLine& l, const std::vector<uint8_t>& frame, size_t wire_len);
+  void ascii_feed(SerialLine& l, const uint8_t* p, size_t n);
   void line_send(SerialLine& l, std::vector<uint8_t> bytes);
   void line_pace(SerialLine& l);
 
@@ -181,8 +184,9 @@ class Simulator {
   bool tcp_respond(uint64_t conn, Outcome& out);  // false when the connection was reset
 
   // One request to one device through one path: faults, libmodbus reply, observation.
+  // ascii: the request was converted from ASCII to RTU; the answer goes back as ASCII.
   Outcome serve(Device& d, const std::string& via, bool tcp_framing, const uint8_t* req, size_t len,
-                bool broadcast);
+                bool broadcast, bool ascii = false);
   std::vector<uint8_t> libmodbus_reply(bool tcp_framing, const uint8_t* req, size_t len, Device& d,
                                        int exception_code);
   void record_write(Device& d, const std::string& via, bool tcp_framing, const uint8_t* req,

@@ -652,3 +652,54 @@ modems: [ { id: MODEM1, echo: false, dial_ms: 50, guard_ms: 100, numbers: { "555
   EXPECT_EQ(st["devices"]["WELL"]["requests_by_path"]["MODEM1"], 1);
   EXPECT_EQ(st["devices"]["MATE"]["requests"], 1);
 }
+
+namespace {
+// Test-side Modbus ASCII framing: ':' + hex + LRC + CR LF.
+std::string ascii_frame(const Bytes& b) {
+  uint8_t sum = 0;
+  std::string s = ":";
+  char buf[4];
+  for (auto x : b) {
+    sum = static_cast<uint8_t>(sum + x);
+    std::snprintf(buf, sizeof buf, "%02X", x);
+    s += buf;
+  }
+  std::snprintf(buf, sizeof buf, "%02X", static_cast<uint8_t>(-sum));
+  return s + buf + "\r\n";
+}
+}  // namespace
+
+TEST(SimSerial, ModbusAsciiLine) {
+  SimProcess sim(R"(
+devices: [ { id: A, unit: 17, registers: [ { table: holding, address: 0, words: [255, 4660] } ] },
+           { id: B, unit: 18 } ]
+serial: [ { id: L, protocol: modbus-ascii, devices: [A, B] } ]
+)");
+  RawPort p(sim.serial("L"));
+  p.write(ascii_frame({17, 3, 0, 0, 0, 2}));
+  EXPECT_EQ(p.read_until("\r\n", 1000), ascii_frame({17, 3, 4, 0, 255, 0x12, 0x34}));
+  // Bad LRC in the request: dropped, counted.
+  std::string bad = ascii_frame({17, 3, 0, 0, 0, 2});
+  bad[bad.size() - 3] = bad[bad.size() - 3] == '0' ? '1' : '0';
+  p.write(bad);
+  EXPECT_EQ(p.read_until("\r\n", 300), "");
+  // Write, then faults re-framed in ASCII.
+  p.write(ascii_frame({17, 6, 0, 1, 0, 7}));
+  EXPECT_EQ(p.read_until("\r\n", 1000), ascii_frame({17, 6, 0, 1, 0, 7}));
+  ASSERT_TRUE(
+      sim.cmd({{"cmd", "fault"}, {"device", "A"}, {"fault", "bad_crc"}, {"count", 1}})["ok"]);
+  p.write(ascii_frame({17, 3, 0, 1, 0, 1}));
+  auto good = ascii_frame({17, 3, 2, 0, 7});
+  auto got = p.read_until("\r\n", 1000);
+  EXPECT_EQ(got.size(), good.size());
+  EXPECT_NE(got, good) << "LRC corrupted";
+  EXPECT_EQ(got.substr(0, got.size() - 4), good.substr(0, good.size() - 4)) << "only the LRC";
+  ASSERT_TRUE(
+      sim.cmd({{"cmd", "fault"}, {"device", "A"}, {"fault", "wrong_unit"}, {"count", 1}})["ok"]);
+  p.write(ascii_frame({17, 3, 0, 1, 0, 1}));
+  EXPECT_EQ(p.read_until("\r\n", 1000), ascii_frame({18, 3, 2, 0, 7}));
+  auto st = sim.stats();
+  EXPECT_EQ(st["lines"]["L"]["crc_errors"], 1);
+  EXPECT_EQ(st["devices"]["A"]["writes"].size(), 1u);
+  EXPECT_EQ(st["devices"]["B"]["requests"], 0);
+}
