@@ -177,7 +177,8 @@ void PeerConnection::close(SessionError kind, const std::string& error) {
   if (closed_) return;
   closed_ = true;
   cancel_timers();
-  writes_.clear();
+  // Queued buffers stay until the connection dies: an aborted async_write still refers to
+  // the front one.
   shutdown_socket();
   Owner* owner = owner_;
   owner_ = nullptr;
@@ -189,7 +190,8 @@ void PeerConnection::detach() {
   if (closed_) return;
   closed_ = true;
   cancel_timers();
-  writes_.clear();
+  // Queued buffers stay until the connection dies: an aborted async_write still refers to
+  // the front one.
   shutdown_socket();
 }
 

@@ -349,10 +349,13 @@ void BackupLink::connect() {
                                self->on_connect_result(ec);
                                return;
                              }
+                             // The composed connect keeps using the socket until it
+                             // completes, even after an abandoned attempt dropped
+                             // connecting_, so its handler owns a reference.
                              auto socket = self->connecting_;
                              asio::async_connect(
                                  *socket, results,
-                                 [weak, gen](const error_code& ec2, const tcp::endpoint&) {
+                                 [weak, gen, socket](const error_code& ec2, const tcp::endpoint&) {
                                    auto b = weak.lock();
                                    if (!b) return;
                                    auto* s = static_cast<BackupLink*>(b.get());
