@@ -359,6 +359,64 @@ TEST(RedundancyMachine, TransitionHistoryIsBoundedAndNumbered) {
   EXPECT_EQ(s.m.transitions().front().seq, s.m.transitions().back().seq - Machine::kHistory + 1);
 }
 
+TEST(RedundancyMachine, SimultaneousRequestsMasterWins) {
+  Solo master(RedundancyMode::master, settings());
+  Solo backup(RedundancyMode::backup, settings());
+  for (Solo* s : {&master, &backup}) {
+    s->start();
+    s->apply(s->m.on_authenticated(s->ex.now()));
+  }
+  // Both standby, both asked by their operators at once.
+  master.apply(master.m.on_peer_heard(master.ex.now(), Activity::active));  // master_back request
+  ASSERT_TRUE(master.m.handover_in_progress());
+  auto r = backup.m.force_failover(backup.ex.now());
+  ASSERT_TRUE(r.accepted);
+  backup.apply(r.decision);
+  // Crossing requests: the master keeps its own, the backup withdraws and acknowledges.
+  EXPECT_TRUE(
+      master.apply(master.m.on_handover_request(master.ex.now(), "force_failover")).empty());
+  Decision d = backup.apply(backup.m.on_handover_request(backup.ex.now(), "master_back"));
+  EXPECT_EQ(kinds(d), std::vector{EffectKind::send_handover_ack});
+  d = master.apply(master.m.on_handover_ack(master.ex.now(), "master_back"));
+  EXPECT_EQ(master.m.activity(), Activity::active);
+  // The backup's own request never gets an ack; its handover ends standby.
+  backup.apply(backup.m.on_handover_done(backup.ex.now()));
+  EXPECT_EQ(backup.m.activity(), Activity::standby);
+  EXPECT_FALSE(backup.m.handover_in_progress());
+}
+
+TEST(RedundancyMachine, AckWhileGivingGoesToTheMasterOnly) {
+  // Both active after a partition and both told to force failover: both give, acks cross.
+  Solo master(RedundancyMode::master, settings());
+  Solo backup(RedundancyMode::backup, settings());
+  master.start();
+  backup.start();
+  master.ex.advance(milliseconds(5000));
+  backup.ex.advance(milliseconds(5000));
+  ASSERT_EQ(master.m.activity(), Activity::active);
+  ASSERT_EQ(backup.m.activity(), Activity::active);
+  for (Solo* s : {&master, &backup}) {
+    s->apply(s->m.on_authenticated(s->ex.now()));
+    auto r = s->m.force_failover(s->ex.now());
+    ASSERT_TRUE(r.accepted);
+    s->apply(r.decision);
+    s->apply(s->m.on_released(s->ex.now()));
+  }
+  EXPECT_TRUE(backup.apply(backup.m.on_handover_ack(backup.ex.now(), "force_failover")).empty());
+  Decision d = master.apply(master.m.on_handover_ack(master.ex.now(), "force_failover"));
+  EXPECT_EQ(kinds(d), (std::vector{EffectKind::become_active, EffectKind::send_handover_done}));
+  EXPECT_EQ(backup.m.activity(), Activity::standby);
+}
+
+TEST(RedundancyMachine, StandbyNodeAcknowledgesARequestAtOnce) {
+  Solo s(RedundancyMode::backup, settings());
+  s.start();
+  s.apply(s.m.on_authenticated(s.ex.now()));
+  Decision d = s.apply(s.m.on_handover_request(s.ex.now(), "force_failover"));
+  EXPECT_EQ(kinds(d), std::vector{EffectKind::send_handover_ack});
+  EXPECT_EQ(s.m.activity(), Activity::standby);
+}
+
 // Two machines wired as the nodes will be: messages delivered in order through the executor,
 // heartbeats every 500 ms while the link is up, ports closing in 200 ms. Every become_active
 // checks that the other node's ports are closed (the handover order of transition 5).
