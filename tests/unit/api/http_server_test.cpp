@@ -89,6 +89,7 @@ class Client {
     response = {};
     parser_.emplace();
     parser_->body_limit(1 << 20);
+    parser_->skip(req_.method() == http::verb::head);  // a HEAD answer has headers only
     http::async_read(stream_, buffer_, *parser_, [this](beast::error_code ec, std::size_t) {
       if (!ec) response = parser_->release();
       finish(ec);
@@ -382,6 +383,21 @@ TEST_F(HttpServerTest, StatusPage) {
   // No external assets: nothing is loaded from another origin.
   EXPECT_EQ(r.body().find("http://"), std::string::npos);
   EXPECT_EQ(r.body().find("https://"), std::string::npos);
+}
+
+TEST_F(HttpServerTest, HeadAnswersHeadersOnly) {
+  auto c = client();
+  c->start(http::verb::head, "/api/v1/devices");
+  ASSERT_TRUE(run_until([&] { return c->done; }));
+  ASSERT_FALSE(c->error) << c->error.message();
+  EXPECT_EQ(c->response.result_int(), 200);
+  EXPECT_EQ(c->response[http::field::content_length],
+            std::to_string(get("/api/v1/devices").body().size()));
+  EXPECT_TRUE(c->response.body().empty());
+  // The connection stays in step: the next answer is read correctly.
+  c->start(http::verb::get, "/api/v1/health");
+  ASSERT_TRUE(run_until([&] { return c->done; }));
+  EXPECT_EQ(c->body_json().at("status"), "ok");
 }
 
 TEST_F(HttpServerTest, UnknownPaths) {
