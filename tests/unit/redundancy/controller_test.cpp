@@ -92,7 +92,7 @@ std::uint16_t free_port(asio::io_context& io) {
   return a.local_endpoint().port();
 }
 
-struct PairFixture : ::testing::Test {
+struct RedundancyPairLoopback : ::testing::Test {
   Loop loop;
   std::vector<std::string> timeline;
   FakeEngine m_engine{"master", &loop};
@@ -133,7 +133,7 @@ struct PairFixture : ::testing::Test {
   }
 };
 
-TEST_F(PairFixture, MasterActiveBackupStandbyOnStart) {
+TEST_F(RedundancyPairLoopback, MasterActiveBackupStandbyOnStart) {
   make_backup();
   make_master();
   backup->start();
@@ -150,7 +150,7 @@ TEST_F(PairFixture, MasterActiveBackupStandbyOnStart) {
   EXPECT_EQ(m_engine.overlaps + b_engine.overlaps, 0);
 }
 
-TEST_F(PairFixture, MasterLostThenBackWithOrderedHandover) {
+TEST_F(RedundancyPairLoopback, MasterLostThenBackWithOrderedHandover) {
   make_backup();
   make_master();
   backup->start();
@@ -181,7 +181,7 @@ TEST_F(PairFixture, MasterLostThenBackWithOrderedHandover) {
   EXPECT_EQ(std::get<StateFull>(m_engine.synced.back()).devices[0]["from"], "backup");
 }
 
-TEST_F(PairFixture, ManualRecoveryWaitsForRecover) {
+TEST_F(RedundancyPairLoopback, ManualRecoveryWaitsForRecover) {
   make_backup();
   backup->start();
   ASSERT_TRUE(loop.run_until([&] { return backup->activity() == Activity::active; }));
@@ -198,7 +198,7 @@ TEST_F(PairFixture, ManualRecoveryWaitsForRecover) {
   EXPECT_EQ(m_engine.overlaps + b_engine.overlaps, 0);
 }
 
-TEST_F(PairFixture, ForceFailoverOverTheLinkAndRefusedAlone) {
+TEST_F(RedundancyPairLoopback, ForceFailoverOverTheLinkAndRefusedAlone) {
   make_master();
   master->start();
   ASSERT_TRUE(loop.run_until([&] { return master->activity() == Activity::active; }));
@@ -221,7 +221,7 @@ TEST_F(PairFixture, ForceFailoverOverTheLinkAndRefusedAlone) {
   EXPECT_EQ(m_engine.overlaps + b_engine.overlaps, 0);
 }
 
-TEST_F(PairFixture, ConfigSentOncePerVersionAndStateGapsHealWithFullTransfer) {
+TEST_F(RedundancyPairLoopback, ConfigSentOncePerVersionAndStateGapsHealWithFullTransfer) {
   m_engine.version = "v2";
   b_engine.version = "v1";
   make_backup();
@@ -261,7 +261,7 @@ TEST_F(PairFixture, ConfigSentOncePerVersionAndStateGapsHealWithFullTransfer) {
   EXPECT_EQ(backup->status().applied_state_seq, 7u);
 }
 
-TEST_F(PairFixture, WrongKeyNeverMakesTwoActiveNodes) {
+TEST_F(RedundancyPairLoopback, WrongKeyNeverMakesTwoActiveNodes) {
   make_master(config::Recovery::automatic, "right");
   make_backup("typo");
   master->start();

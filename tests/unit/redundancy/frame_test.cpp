@@ -32,7 +32,7 @@ std::vector<Bytes> decode_all(FrameDecoder& dec, const Bytes& in, std::size_t ch
   return frames;
 }
 
-TEST(FrameCodec, EncodesBigEndianLengthThenPayload) {
+TEST(PeerFrameCodec, EncodesBigEndianLengthThenPayload) {
   EXPECT_EQ(encode_frame(bytes({0xAA, 0xBB, 0xCC})), bytes({0, 0, 0, 3, 0xAA, 0xBB, 0xCC}));
   EXPECT_EQ(encode_frame({}), bytes({0, 0, 0, 0}));
   Bytes big(0x010203, 0x5A);
@@ -41,12 +41,12 @@ TEST(FrameCodec, EncodesBigEndianLengthThenPayload) {
   EXPECT_EQ(Bytes(f.begin(), f.begin() + 4), bytes({0x00, 0x01, 0x02, 0x03}));
 }
 
-TEST(FrameCodec, RefusesToEncodeOversizePayload) {
+TEST(PeerFrameCodec, RefusesToEncodeOversizePayload) {
   Bytes big(kMaxFramePayload + 1);
   EXPECT_THROW(encode_frame(big), std::length_error);
 }
 
-TEST(FrameCodec, DecodesEveryChunkingOfSeveralFrames) {
+TEST(PeerFrameCodec, DecodesEveryChunkingOfSeveralFrames) {
   Bytes stream;
   std::vector<Bytes> sent = {bytes({1}), {}, bytes({2, 3, 4, 5, 6, 7, 8, 9}), Bytes(300, 0x42)};
   for (const auto& p : sent)
@@ -59,7 +59,7 @@ TEST(FrameCodec, DecodesEveryChunkingOfSeveralFrames) {
   }
 }
 
-TEST(FrameCodec, ConsumesOnlyUpToTheEndOfOneFrame) {
+TEST(PeerFrameCodec, ConsumesOnlyUpToTheEndOfOneFrame) {
   Bytes stream = encode_frame(bytes({1, 2}));
   append_frame(stream, bytes({3}));
   FrameDecoder dec;
@@ -72,7 +72,7 @@ TEST(FrameCodec, ConsumesOnlyUpToTheEndOfOneFrame) {
   EXPECT_EQ(Bytes(dec.payload().begin(), dec.payload().end()), bytes({3}));
 }
 
-TEST(FrameCodec, AcceptsExactlyTheLimit) {
+TEST(PeerFrameCodec, AcceptsExactlyTheLimit) {
   FrameDecoder dec;
   const Bytes header = bytes({0x01, 0x00, 0x00, 0x00});  // 16 MiB
   EXPECT_EQ(dec.feed(header), 4u);
@@ -80,7 +80,7 @@ TEST(FrameCodec, AcceptsExactlyTheLimit) {
   EXPECT_FALSE(dec.frame_ready());
 }
 
-TEST(FrameCodec, OversizeLengthIsAProtocolError) {
+TEST(PeerFrameCodec, OversizeLengthIsAProtocolError) {
   FrameDecoder dec;
   const Bytes header = bytes({0x01, 0x00, 0x00, 0x01, 0xEE});
   EXPECT_EQ(dec.feed(header), 4u);
@@ -92,7 +92,7 @@ TEST(FrameCodec, OversizeLengthIsAProtocolError) {
   EXPECT_EQ(max.error(), "frame too large: 4294967295 bytes > 16 MiB");
 }
 
-TEST(FrameCodec, LowerLimitBeforeAuthentication) {
+TEST(PeerFrameCodec, LowerLimitBeforeAuthentication) {
   FrameDecoder dec;
   dec.set_max_payload(kMaxHandshakePayload);
   dec.feed(bytes({0x00, 0x00, 0x10, 0x01}));
@@ -100,7 +100,7 @@ TEST(FrameCodec, LowerLimitBeforeAuthentication) {
   EXPECT_EQ(dec.error(), "frame too large: 4097 bytes > 4096 bytes before authentication");
 }
 
-TEST(FrameCodec, OversizeHeaderSplitAcrossChunks) {
+TEST(PeerFrameCodec, OversizeHeaderSplitAcrossChunks) {
   FrameDecoder dec;
   const Bytes header = bytes({0x7F, 0x00, 0x00, 0x00});
   for (std::uint8_t b : header)

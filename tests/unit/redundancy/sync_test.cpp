@@ -7,7 +7,7 @@ namespace {
 
 using V = StateReceiver::Verdict;
 
-TEST(StateReceiver, FirstContactNeedsAFullTransfer) {
+TEST(PeerStateReceiver, FirstContactNeedsAFullTransfer) {
   StateReceiver r;
   EXPECT_FALSE(r.applied());
   EXPECT_EQ(r.on_delta(5), V::request_full);
@@ -19,7 +19,7 @@ TEST(StateReceiver, FirstContactNeedsAFullTransfer) {
   EXPECT_EQ(r.applied(), 8u);
 }
 
-TEST(StateReceiver, GapAsksForFullAndStaleIsIgnored) {
+TEST(PeerStateReceiver, GapAsksForFullAndStaleIsIgnored) {
   StateReceiver r;
   r.on_full(10);
   EXPECT_EQ(r.on_delta(10), V::ignore);  // duplicate
@@ -32,7 +32,7 @@ TEST(StateReceiver, GapAsksForFullAndStaleIsIgnored) {
   EXPECT_EQ(r.on_delta(14), V::apply);
 }
 
-TEST(StateReceiver, ReconnectKeepsAppliedSeqButRequiresFull) {
+TEST(PeerStateReceiver, ReconnectKeepsAppliedSeqButRequiresFull) {
   StateReceiver r;
   r.on_full(4);
   r.on_delta(5);
