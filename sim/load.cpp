@@ -277,7 +277,8 @@ void Simulator::load(const std::string& path) {
   }
 
   for (const auto& s : root["modems"]) {
-    check_keys(s, {"id", "link", "baud", "dial_ms", "guard_ms", "echo", "numbers"}, "modem");
+    check_keys(s, {"id", "link", "baud", "dial_ms", "guard_ms", "echo", "inactivity_ms", "numbers"},
+               "modem");
     auto m = std::make_unique<Modem>();
     m->id = req_str(s, "id", "modem");
     unique(s, m->id);
@@ -285,6 +286,7 @@ void Simulator::load(const std::string& path) {
     m->baud = get<int>(s, "baud", 9600);
     m->dial_ms = get<double>(s, "dial_ms", 500);
     m->guard_ms = get<double>(s, "guard_ms", 1000);
+    m->inactivity_ms = get<double>(s, "inactivity_ms", 0);
     m->echo_default = m->echo = get<bool>(s, "echo", true);
     auto nums = s["numbers"];
     if (!nums || !nums.IsMap()) fail(s, "modem " + m->id + ": 'numbers' must map phone → devices");

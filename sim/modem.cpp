@@ -51,6 +51,8 @@ void Simulator::close_modem(Modem& m) {
   loop_.cancel(m.dial_timer);
   loop_.cancel(m.escape_timer);
   loop_.cancel(m.drop_timer);
+  loop_.cancel(m.idle_timer);
+  m.idle_timer = 0;
   loop_.cancel(m.stream.gap_timer);
   m.stream = RtuStream{};
   m.cmdline.clear();
@@ -58,6 +60,17 @@ void Simulator::close_modem(Modem& m) {
   kill_pty(&m.pid, &m.fd, m.link, m.sim_link);
   m.open = false;
   m.state = Modem::State::command;
+}
+
+void Simulator::modem_touch(Modem& m) {
+  loop_.cancel(m.idle_timer);
+  m.idle_timer = 0;
+  if (m.inactivity_ms <= 0) return;
+  if (m.state != Modem::State::online && m.state != Modem::State::online_command) return;
+  m.idle_timer = loop_.after_ms(m.inactivity_ms, [this, &m] {
+    m.idle_timer = 0;
+    modem_end_call(m, "inactivity", true);
+  });
 }
 
 void Simulator::modem_write(Modem& m, const std::string& s) {
@@ -76,6 +89,7 @@ void Simulator::on_modem_readable(Modem& m) {
       return;
     }
     double now = loop_.now_ms();
+    modem_touch(m);
     for (ssize_t i = 0; i < n; ++i) {
       uint8_t b = buf[i];
       if (m.state == Modem::State::online) {
@@ -163,6 +177,8 @@ void Simulator::modem_data(Modem& m, const uint8_t* p, size_t n) {
 }
 
 void Simulator::modem_end_call(Modem& m, const std::string& how, bool say_no_carrier) {
+  loop_.cancel(m.idle_timer);
+  m.idle_timer = 0;
   loop_.cancel(m.drop_timer);
   m.drop_timer = 0;
   loop_.cancel(m.escape_timer);
@@ -317,6 +333,7 @@ void Simulator::modem_dial(Modem& m, const std::string& number) {
     m.calls.back()["connect_ms"] = loop_.now_ms();
     m.calls.back()["requests"] = 0;
     modem_write(m, "\r\nCONNECT " + std::to_string(m.baud) + "\r\n");
+    modem_touch(m);
     spdlog::info("modem {}: connected to {}", m.id, m.number);
     if (m.drop_next) {
       m.drop_next = false;

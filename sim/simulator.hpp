@@ -62,6 +62,7 @@ struct Modem {
   std::string id, link, sim_link;
   int baud = 9600;
   double dial_ms = 500, guard_ms = 1000;
+  double inactivity_ms = 0;  // > 0: hang up a call idle this long (a poller that went away)
   bool echo_default = true, echo = true;
   std::map<std::string, std::vector<Route>> numbers;
   pid_t pid = -1;
@@ -71,7 +72,7 @@ struct Modem {
   enum class State { command, dialing, online, online_command } state = State::command;
   std::string cmdline;
   std::string number;
-  uint64_t dial_timer = 0, escape_timer = 0, drop_timer = 0;
+  uint64_t dial_timer = 0, escape_timer = 0, drop_timer = 0, idle_timer = 0;
   RtuStream stream;
   double last_rx_ms = -1e9, last_plus_ms = 0;
   int plus = 0;
@@ -166,6 +167,7 @@ class Simulator {
   void modem_end_call(Modem& m, const std::string& how, bool say_no_carrier);
   void modem_data(Modem& m, const uint8_t* p, size_t n);
   void modem_write(Modem& m, const std::string& s);
+  void modem_touch(Modem& m);  // restarts the inactivity timer of a call
 
   // Cuts RTU frames; calls `on_frame` for each, counts bad ones in *crc / *framing.
   // on_frame returns false when the stream's owner went away (stop cutting).

@@ -703,3 +703,44 @@ serial: [ { id: L, protocol: modbus-ascii, devices: [A, B] } ]
   EXPECT_EQ(st["devices"]["A"]["writes"].size(), 1u);
   EXPECT_EQ(st["devices"]["B"]["requests"], 0);
 }
+
+TEST(SimModem, IdleCallHangsUpAfterInactivity) {
+  SimProcess sim(R"(
+devices: [ { id: D, unit: 9 } ]
+modems: [ { id: M, echo: false, dial_ms: 20, inactivity_ms: 300, numbers: { "7": D } } ]
+)");
+  RawPort m(sim.modem("M"));
+  m.write("ATD7\r");
+  ASSERT_NE(m.read_until("CONNECT 9600\r\n", 1000).find("CONNECT"), std::string::npos);
+  sleep_ms(150);
+  m.write(with_crc({9, 3, 0, 0, 0, 1}));  // traffic restarts the inactivity timer
+  ASSERT_EQ(m.read_n(7, 1000).size(), 7u);
+  auto t0 = Clock::now();
+  EXPECT_EQ(m.read_until("NO CARRIER\r\n", 2000), "\r\nNO CARRIER\r\n");
+  EXPECT_GE(ms_since(t0), 250.0);
+  EXPECT_EQ(sim.stats()["modems"]["M"]["calls"][0]["end"], "inactivity");
+}
+
+TEST(SimSerial, NoiseIsDroppedAndTheLineResynchronisesAfterSilence) {
+  SimProcess sim(R"(
+devices: [ { id: D, unit: 1, registers: [ { table: holding, address: 0, words: [321] } ] } ]
+serial: [ { id: L, gap_ms: 30, devices: [D] } ]
+)");
+  RawPort p(sim.serial("L"));
+  p.write(Bytes{0x01, 0x03, 0x99});  // a torn frame: too short, then silence
+  sleep_ms(100);
+  p.write(Bytes{0x55, 0xAA, 0x00, 0xFF, 0x13, 0x37, 0x42, 0x42});  // noise: no length rule
+  EXPECT_TRUE(p.read_for(100).empty());
+  auto bad = with_crc({1, 3, 0, 0, 0, 1});
+  bad.back() ^= 0xFF;
+  p.write(bad);  // a known function with a bad CRC: dropped, then bytes until silence too
+  sleep_ms(10);
+  p.write(with_crc({1, 3, 0, 0, 0, 1}));
+  EXPECT_TRUE(p.read_for(100).empty()) << "still inside the garbled burst";
+  p.write(with_crc({1, 3, 0, 0, 0, 1}));
+  EXPECT_EQ(hex(p.read_n(7, 1000)), hex(with_crc({1, 3, 2, 0x01, 0x41})));
+  auto st = sim.stats()["lines"]["L"];
+  EXPECT_EQ(st["framing_errors"], 2) << st;
+  EXPECT_EQ(st["crc_errors"], 1) << st;
+  EXPECT_EQ(st["requests"], 1) << st;
+}
