@@ -795,16 +795,34 @@ class Builder {
   Reader r_;
 };
 
-LoadResult finish(Diagnostics& d, std::optional<Config> cfg) {
-  LoadResult r;
-  r.errors = d.take_sorted();
-  if (r.errors.empty()) r.config = std::move(cfg);
-  return r;
-}
-
 bool has_overrides(const Node& root) {
   const Entry* e = root.is_map() ? root.find("backup_overrides") : nullptr;
   return e && !e->value.is_null();
+}
+
+// Builds the config and the version of its synchronized content before overrides.
+LoadResult load_root(const Node& root, Diagnostics& d, bool as_backup, const Config* local) {
+  auto cfg = Builder(d).build(root, as_backup, local);
+  const bool overridden = as_backup && has_overrides(root);
+  std::optional<Config> plain;
+  if (has_overrides(root) && !as_backup) {
+    // The master also checks what its backup will run.
+    Builder(d).build(root, true, local);
+  } else if (overridden) {
+    // The version both nodes report; problems of the plain content are the master's.
+    Diagnostics own(d.file());
+    plain = Builder(own).build(root, false, local);
+    if (!own.empty()) plain.reset();
+  }
+  LoadResult r;
+  r.errors = d.take_sorted();
+  if (!r.errors.empty() || !cfg) return r;
+  r.config = std::move(cfg);
+  if (!overridden)
+    r.version = config_version(*r.config);
+  else if (plain)
+    r.version = config_version(*plain);
+  return r;
 }
 
 }  // namespace
@@ -813,10 +831,8 @@ LoadResult load_text(std::string_view text, const std::string& file_name,
                      const LoadOptions& options) {
   Diagnostics d(file_name);
   auto root = detail::parse_document(text, d, &options.env);
-  if (!root) return finish(d, std::nullopt);
-  auto cfg = Builder(d).build(*root, options.as_backup, nullptr);
-  if (!options.as_backup && has_overrides(*root)) Builder(d).build(*root, true, nullptr);
-  return finish(d, std::move(cfg));
+  if (!root) return LoadResult{std::nullopt, d.take_sorted(), {}};
+  return load_root(*root, d, options.as_backup, nullptr);
 }
 
 LoadResult load_file(const std::string& path, const LoadOptions& options) {
@@ -844,10 +860,8 @@ LoadResult load_synced(std::string_view master_canonical_text, const Config& loc
   Diagnostics d("master config");
   // Already expanded on the master: a literal "${" there must stay literal here.
   auto root = detail::parse_document(master_canonical_text, d, nullptr);
-  if (!root) return finish(d, std::nullopt);
-  auto cfg = Builder(d).build(*root, options.as_backup, &local);
-  if (!options.as_backup && has_overrides(*root)) Builder(d).build(*root, true, &local);
-  return finish(d, std::move(cfg));
+  if (!root) return LoadResult{std::nullopt, d.take_sorted(), {}};
+  return load_root(*root, d, options.as_backup, &local);
 }
 
 }  // namespace pollux::config

@@ -53,6 +53,10 @@ struct LoadOptions {
 struct LoadResult {
   std::optional<Config> config;
   std::vector<Diagnostic> errors;  // in file order
+  // When ok(): config_version (config/canonical.hpp) of the synchronized content BEFORE
+  // backup_overrides, i.e. what the master reports (redundancy.md "Synchronization"). Equal to
+  // config_version(*config) unless loaded as_backup with overrides that change something.
+  std::string version;
   bool ok() const { return config.has_value() && errors.empty(); }
 };
 

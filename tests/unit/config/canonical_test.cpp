@@ -165,9 +165,20 @@ TEST(ConfigCanonical, LoadSyncedKeepsLocalSectionsAndAppliesOverridesAsBackup) {
   EXPECT_EQ(r.config->channels[0].port, "/dev/ttyS1");  // override applied
   EXPECT_EQ(r.config->backup_overrides_canonical, master.backup_overrides_canonical);
   // The version is of the master's content before overrides (redundancy.md).
+  EXPECT_EQ(r.version, config_version(master));
+  EXPECT_NE(config_version(*r.config), config_version(master));
   const auto plain = load_synced(canonical_text(master), local, LoadOptions{{}, false});
   ASSERT_TRUE(plain.ok());
   EXPECT_EQ(config_version(*plain.config), config_version(master));
+}
+
+TEST(ConfigCanonical, LoadResultVersionIsBeforeOverrides) {
+  const auto master = load(kBase);
+  const auto backup = load(kBase, {}, true);
+  ASSERT_TRUE(master.ok() && backup.ok()) << dump(master) << dump(backup);
+  EXPECT_EQ(master.version, config_version(*master.config));
+  EXPECT_EQ(backup.version, master.version);
+  EXPECT_EQ(backup.config->channels[0].port, "/dev/ttyS1");
 }
 
 TEST(ConfigCanonical, LoadSyncedDoesNotExpandAgain) {
