@@ -267,9 +267,12 @@ void TcpLink::handle(Conn& c, const modbus::Action& a) {
     case modbus::ActionKind::read_more:
       return;
     case modbus::ActionKind::done:
-      // A TCP stream out of step (framing error) cannot be trusted for the next answer.
+      // A TCP stream out of step (framing error) cannot be trusted for the next answer. Nor can
+      // an RTU-over-TCP stream after a timeout: without transaction ids a late answer would be
+      // taken for the next request's.
       if (a.error && a.error.category() == modbus::modbus_category() &&
-          a.error != modbus::Errc::timeout && a.error != modbus::Errc::wrong_echo) {
+          (a.error != modbus::Errc::timeout || framing_ == modbus::Framing::rtu_over_tcp) &&
+          a.error != modbus::Errc::wrong_echo) {
         const auto err = a.error;
         close_socket(c);
         complete(c, err);

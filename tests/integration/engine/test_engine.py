@@ -182,16 +182,20 @@ class EngineTest(unittest.TestCase):
         self.nodes = []
 
     def tearDown(self):
+        bad = []
         for n in self.nodes:
             try:
-                n.stop()
-            except AssertionError:
-                pass
+                rc = n.stop()
+            except AssertionError as e:
+                rc = str(e)
+            if rc != 0:  # a crash or a sanitizer report at exit fails the test
+                bad.append("pollux exited %s; log tail:\n%s" % (rc, n.text()[-3000:]))
         for s in self.sims:
             try:
                 s.stop()
             except Exception:  # noqa: BLE001 - a failed test may leave the simulator odd
                 s._kill()
+        self.assertEqual(bad, [])
 
     def start_sim(self, text):
         s = Sim(SIM, text)
