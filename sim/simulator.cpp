@@ -278,7 +278,7 @@ void Simulator::rtu_feed(RtuStream& s, const uint8_t* p, size_t n, double gap_ms
   // Silence ends whatever is pending: a frame without a length rule is taken if its CRC
   // holds, anything else is dropped (a real slave resynchronises the same way).
   loop_.cancel(s.gap_timer);
-  s.gap_timer = loop_.after_ms(gap_ms, [&s, crc, framing, on_frame] {
+  s.gap_timer = loop_.after_ms(gap_ms, [&s, framing, on_frame] {
     s.gap_timer = 0;
     if (!s.discarding && s.rx.size() >= 4 && rtu_request_length(s.rx.data(), s.rx.size()) < 0 &&
         rtu_crc_ok(s.rx.data(), s.rx.size())) {

@@ -744,3 +744,20 @@ serial: [ { id: L, gap_ms: 30, devices: [D] } ]
   EXPECT_EQ(st["crc_errors"], 1) << st;
   EXPECT_EQ(st["requests"], 1) << st;
 }
+
+TEST(SimTcp, RefuseForADurationListensAgainByItself) {
+  SimProcess sim(R"(
+devices: [ { id: D, unit: 1 } ]
+tcp: [ { id: T, devices: [D] } ]
+)");
+  int port = sim.tcp_port("T");
+  ASSERT_TRUE(sim.cmd(
+      {{"cmd", "fault"}, {"device", "D"}, {"fault", "refuse"}, {"duration_ms", 300}})["ok"]);
+  EXPECT_FALSE(tcp_client(port, 1));
+  sleep_ms(450);
+  auto c = tcp_client(port, 1);
+  ASSERT_TRUE(c);
+  uint16_t v;
+  EXPECT_EQ(modbus_read_registers(c.get(), 0, 1, &v), 1);
+  EXPECT_EQ(sim.stats()["devices"]["D"]["active_faults"].size(), 0u);
+}
