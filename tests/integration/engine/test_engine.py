@@ -412,6 +412,37 @@ class EngineTest(unittest.TestCase):
         self.assertGreaterEqual(node.device("M")["stats"]["timeouts"], 1)
         self.assertEqual(node.channel("MODEM1")["status"], "ok")
 
+    def test_tcp_connection_cap_and_reconnect_backoff(self):
+        sim = self.start_sim(sim_yaml(
+            [("A", 1, ["{table: holding, address: 0, value: 1}"]),
+             ("B", 2, ["{table: holding, address: 0, value: 2}"]),
+             ("C", 3, ["{table: holding, address: 0, value: 3}"])],
+            tcp=[("T1", ["A"], "modbus-tcp"), ("T2", ["B"], "modbus-tcp"),
+                 ("T3", ["C"], "modbus-tcp")]))
+        ch = "{ id: NET1, type: tcp, protocol: modbus-tcp, max_connections: 2, message_timeout_ms: 300 }"
+        pt = ["{ name: V, table: holding, address: 0, type: uint16 }"]
+        devs = [(d, u, "{ channel: NET1, host: %s, port: %d }" % sim.tcp_addr(t), 200, pt, [])
+                for d, u, t in (("A", 1, "T1"), ("B", 2, "T2"), ("C", 3, "T3"))]
+        dead_port = free_port()  # nothing listens there
+        devs.append(("DEAD", 9, "{ channel: NET1, host: 127.0.0.1, port: %d }" % dead_port, 100, pt, []))
+        node = self.start_node(node_yaml([ch], devs))
+        peak = 0
+        t_end = time.monotonic() + 5
+        while time.monotonic() < t_end:
+            peak = max(peak, dict(node.channel("NET1")["stats"])["connections"])
+            time.sleep(0.05)
+        self.assertLessEqual(peak, 2)
+        for d, want in (("A", 1), ("B", 2), ("C", 3)):
+            self.assertEqual(node.points(d)["V"]["value"], want, d)  # all served through 2 slots
+        stats = dict(node.channel("NET1")["stats"])
+        self.assertEqual(node.channel("NET1")["status"], "ok")  # a dead device is its own failure
+        # DEAD is polled every 100 ms (50 polls x 3 attempts in 5 s) but connects back off
+        # exponentially from 200 ms: never a tight loop.
+        dead = node.device("DEAD")["stats"]
+        self.assertGreaterEqual(dead["messages_failed"], 10)
+        self.assertLessEqual(stats["connect_failures"], 12, stats)
+        self.assertEqual(node.points("DEAD")["V"]["quality"], "bad")
+
     def test_sigterm_exits_cleanly_and_config_errors_exit_2(self):
         sim = self.start_sim(sim_yaml([("A", 1, ["{table: holding, address: 0, value: 5}"])],
                                       serial=[("L1", ["A"])]))
