@@ -318,6 +318,58 @@ TEST(PeerLinkLoopback, SilentAuthenticatedPeerIsDroppedAsDown) {
   EXPECT_FALSE(p.master->status().connected);
 }
 
+TEST(PeerLinkLoopback, BackupDropsAHungMasterAfterSilence) {
+  // A hand-driven master that authenticates the backup, then never answers a heartbeat.
+  Loop loop;
+  tcp::acceptor acceptor(loop.io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  auto settings = link_settings("pair-key");
+  settings.master = "127.0.0.1:" + std::to_string(acceptor.local_endpoint().port());
+  Recorder rec;
+  LinkOptions bo;
+  bo.reconnect_floor = 1000ms;  // no second attempt within the test
+  auto backup = BackupLink::create(loop.io, loop.ex, settings, rec.callbacks(), bo);
+
+  tcp::socket sock(loop.io);
+  Session session(PeerRole::master, "pair-key", "hung");
+  FrameDecoder dec;
+  std::array<std::uint8_t, 4096> buf{};
+  int heartbeats_ignored = 0;
+  std::function<void()> read = [&] {
+    sock.async_read_some(asio::buffer(buf),
+                         [&](const boost::system::error_code& ec, std::size_t n) {
+                           if (ec) return;
+                           std::span<const std::uint8_t> in(buf.data(), n);
+                           while (!in.empty()) {
+                             in = in.subspan(dec.feed(in));
+                             if (dec.frame_ready()) {
+                               auto out = session.receive(dec.payload());
+                               for (const auto& p : out.send)
+                                 asio::write(sock, asio::buffer(encode_frame(p)));
+                               if (out.message) ++heartbeats_ignored;
+                               dec.next();
+                             }
+                           }
+                           read();
+                         });
+  };
+  acceptor.async_accept(sock, [&](const boost::system::error_code& ec) {
+    if (!ec) read();
+  });
+  backup->start();
+  ASSERT_TRUE(loop.run_until([&] { return backup->status().authenticated; }));
+  const auto t0 = std::chrono::steady_clock::now();
+  ASSERT_TRUE(loop.run_until([&] { return rec.count(LinkEventKind::disconnected) == 1; }));
+  const auto waited = std::chrono::steady_clock::now() - t0;
+  EXPECT_GE(waited, 350ms);
+  EXPECT_LT(waited, 2000ms);
+  EXPECT_EQ(rec.last(LinkEventKind::disconnected)->detail, "peer silent for 400 ms");
+  EXPECT_GE(heartbeats_ignored, 5);  // heartbeats kept going out every 50 ms meanwhile
+  EXPECT_FALSE(backup->status().connected);
+  EXPECT_EQ(backup->status().last_error, "peer silent for 400 ms");
+  backup->stop();
+  loop.run_for(20ms);
+}
+
 TEST(PeerLinkLoopback, BackupSeesMasterGoAndComeBack) {
   Pair p;
   p.backup->start();
