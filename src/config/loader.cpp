@@ -165,7 +165,7 @@ class Reader {
   // True when `n` is a mapping; reports duplicate and unknown keys (with a suggestion).
   bool map(const Node& n, std::string_view what, const std::vector<std::string>* allowed) {
     if (!n.is_map()) {
-      error(n.mark, std::string(what) + " must be a mapping" + got(n));
+      error(n.mark, "expected a mapping for " + std::string(what) + got(n));
       return false;
     }
     for (std::size_t i = 0; i < n.entries.size(); ++i) {
@@ -189,7 +189,7 @@ class Reader {
 
   bool sequence(const Node& n, std::string_view key) {
     if (n.is_sequence()) return true;
-    error(n.mark, q(key) + " must be a list" + got(n));
+    error(n.mark, "expected a list for " + q(key) + got(n));
     return false;
   }
 
@@ -201,7 +201,7 @@ class Reader {
     std::optional<long long> x;
     if (v.is_scalar()) x = detail::parse_integer(v.text);
     if (!x) {
-      error(v.mark, q(key) + " must be an integer" + got(v));
+      error(v.mark, "expected an integer for " + q(key) + got(v));
       return false;
     }
     if (*x < lo || *x > hi) {
@@ -220,7 +220,7 @@ class Reader {
     std::optional<double> x;
     if (v.is_scalar()) x = detail::parse_decimal(v.text);
     if (!x) {
-      error(v.mark, q(key) + " must be a number" + got(v));
+      error(v.mark, "expected a number for " + q(key) + got(v));
       return false;
     }
     if (strict ? !(*x > 0) : !(*x >= 0)) {
@@ -238,7 +238,7 @@ class Reader {
     std::optional<double> x;
     if (v.is_scalar()) x = detail::parse_decimal(v.text);
     if (!x) {
-      error(v.mark, q(key) + " must be a number" + got(v));
+      error(v.mark, "expected a number for " + q(key) + got(v));
       return false;
     }
     out = *x;
@@ -252,7 +252,7 @@ class Reader {
     std::optional<bool> x;
     if (v.is_scalar()) x = detail::parse_bool(v.text);
     if (!x) {
-      error(v.mark, q(key) + " must be true or false" + got(v));
+      error(v.mark, "expected true or false for " + q(key) + got(v));
       return false;
     }
     out = *x;
@@ -264,7 +264,7 @@ class Reader {
     if (e == nullptr) return false;
     const Node& v = e->value;
     if (!v.is_scalar()) {
-      error(v.mark, q(key) + " must be a string" + got(v));
+      error(v.mark, "expected a string for " + q(key) + got(v));
       return false;
     }
     if (non_empty && v.text.empty()) {

@@ -66,7 +66,7 @@ TEST(ConfigRules, SyntaxErrorPointsWhereTheParserStopped) {
 }
 
 TEST(ConfigRules, TopLevelMustBeAMapping) {
-  expect_one(load("- a\n- b\n"), {1, 1}, "the top level must be a mapping");
+  expect_one(load("- a\n- b\n"), {1, 1}, "expected a mapping for the top level");
 }
 
 TEST(ConfigRules, NodeNameRequired) {
@@ -96,13 +96,13 @@ TEST(ConfigRules, DuplicateKeyPointsAtTheSecond) {
 
 TEST(ConfigRules, IntegerExpected) {
   const std::string t = channel(", baud: fast");
-  expect_one(load(t), pos(t, "baud: ^fast"), "'baud' must be an integer (got 'fast')");
+  expect_one(load(t), pos(t, "baud: ^fast"), "expected an integer for 'baud' (got 'fast')");
 }
 
 TEST(ConfigRules, MillisecondsMustBeIntegers) {
   const std::string t = channel(", message_timeout_ms: 1.5");
   expect_one(load(t), pos(t, "message_timeout_ms: ^1.5"),
-             "'message_timeout_ms' must be an integer");
+             "expected an integer for 'message_timeout_ms'");
 }
 
 TEST(ConfigRules, SecondsAcceptDecimals) {
@@ -111,7 +111,7 @@ TEST(ConfigRules, SecondsAcceptDecimals) {
   EXPECT_DOUBLE_EQ(r.config->devices[0].comm.lines[0]->initial_fail_s, 1.5);
   EXPECT_DOUBLE_EQ(*r.config->devices[0].comm.lines[0]->subsequent_fail_s, 0.25);
   const std::string t = device(", initial_fail_s: soon");
-  expect_one(load(t), pos(t, "initial_fail_s: ^soon"), "'initial_fail_s' must be a number");
+  expect_one(load(t), pos(t, "initial_fail_s: ^soon"), "expected a number for 'initial_fail_s'");
   const std::string z = device(", initial_fail_s: 0");
   expect_one(load(z), pos(z, "initial_fail_s: ^0"), "must be greater than 0");
 }
@@ -119,7 +119,7 @@ TEST(ConfigRules, SecondsAcceptDecimals) {
 TEST(ConfigRules, ValueMissingPointsAtTheKey) {
   const std::string t =
       "node: {name: a}\nchannels:\n  - id: C\n    type: serial\n    port: p\n    baud:\n";
-  expect_one(load(t), pos(t, "baud"), "'baud' must be an integer (got nothing)");
+  expect_one(load(t), pos(t, "baud"), "expected an integer for 'baud' (got nothing)");
 }
 
 TEST(ConfigRules, EnumListsAllowedValues) {
@@ -130,7 +130,7 @@ TEST(ConfigRules, EnumListsAllowedValues) {
 
 TEST(ConfigRules, BoolExpected) {
   const std::string t = channel(", enabled: maybe");
-  expect_one(load(t), pos(t, "enabled: ^maybe"), "'enabled' must be true or false");
+  expect_one(load(t), pos(t, "enabled: ^maybe"), "expected true or false for 'enabled'");
 }
 
 TEST(ConfigRules, BaudPositive) {
@@ -435,7 +435,7 @@ TEST(ConfigRules, AddressesAreHostPort) {
 
 TEST(ConfigRules, SequencesExpected) {
   const std::string t = "node: {name: a}\nchannels: {id: C}\n";
-  expect_one(load(t), pos(t, "{id: C"), "'channels' must be a list (got a mapping)");
+  expect_one(load(t), pos(t, "{id: C"), "expected a list for 'channels' (got a mapping)");
 }
 
 TEST(ConfigRules, MoreThanOneDocument) {
