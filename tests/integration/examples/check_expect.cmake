@@ -6,6 +6,9 @@ execute_process(COMMAND ${POLLUX} check -c ${FILE} RESULT_VARIABLE rc ERROR_VARI
 if(NOT rc EQUAL RC)
   message(FATAL_ERROR "pollux check -c ${FILE}: exit ${rc}, expected ${RC}\n${err}")
 endif()
+if(NOT out STREQUAL "")
+  message(FATAL_ERROR "pollux check printed on stdout (errors belong on stderr):\n${out}")
+endif()
 string(STRIP "${err}" err)
 string(REPLACE "|" ";" EXPECT "${EXPECT}")
 # Messages may contain ';' (a CMake list separator); only line prefixes are compared.
