@@ -317,6 +317,7 @@ nlohmann::json Device::writes_json() const {
 nlohmann::json Device::stats_json() const {
   auto active = nlohmann::json::array();
   for (const auto& f : faults_) {
+    if (f.count == 0) continue;  // used up; removed at the next request
     nlohmann::json j = {{"fault", to_string(f.type)}};
     if (!f.via.empty()) j["via"] = f.via;
     if (f.count >= 0) j["count"] = f.count;
