@@ -7,6 +7,7 @@
 #include <charconv>
 #include <cmath>
 #include <limits>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
@@ -15,9 +16,12 @@
 namespace pollux::config::detail {
 namespace {
 
-// A config is a few hundred nodes; aliases can multiply a tiny file into billions ("billion
-// laughs"), so expansion stops here rather than hanging. Real configs are far below both.
+// Aliases can multiply a tiny file into billions of nodes ("billion laughs"), so expansion stops
+// at kMaxNodes copied nodes rather than hanging. Nodes written out in the file are bounded by its
+// size; kMaxTotalNodes only keeps a runaway file from exhausting memory (10,000 devices with ten
+// points each are about 700,000 nodes).
 constexpr std::size_t kMaxNodes = 200000;
+constexpr std::size_t kMaxTotalNodes = 20000000;
 constexpr int kMaxDepth = 64;
 
 bool valid_utf8(std::string_view s) {
@@ -77,84 +81,230 @@ class DocumentCounter : public YAML::EventHandler {
   void OnMapEnd() override {}
 };
 
-class Converter {
+// Builds the tree straight from the parser's events. yaml-cpp's own node tree costs several
+// hundred bytes per node (a 1000-device config held ~45 MB of it at the peak of loading), so it
+// is never built: only this tree is, and aliases are expanded by copying the anchored subtree.
+// Marks follow what yaml-cpp nodes report: a null takes the mark of its key (map value) or of
+// its sequence, an alias copy keeps the marks of the anchored text.
+class Builder final : public YAML::EventHandler {
  public:
-  Converter(Diagnostics& diags, const EnvLookup* env) : diags_(diags), env_(env) {}
+  Builder(Diagnostics& diags, const EnvLookup* env) : diags_(diags), env_(env) {}
 
   bool over_budget() const { return over_budget_; }
-
-  Node convert(const YAML::Node& in, Mark fallback, int depth) {
-    Node out;
-    out.mark = fallback;
-    if (over_budget_) return out;
-    if (++count_ > kMaxNodes) {
-      over_budget_ = true;
-      diags_.error(fallback, "document too large: more than " + std::to_string(kMaxNodes) +
-                                 " nodes once aliases are expanded");
-      return out;
-    }
-    const YAML::Mark m = in.Mark();
-    if (!in.IsNull() && m.line >= 0 && m.column >= 0) out.mark = Mark{m.line + 1, m.column + 1};
-    if (depth > kMaxDepth) {
-      diags_.error(out.mark, "nesting deeper than " + std::to_string(kMaxDepth) + " levels");
-      return Node{Node::Kind::null, {}, false, out.mark, {}, {}};
-    }
-    switch (in.Type()) {
-      case YAML::NodeType::Undefined:
-      case YAML::NodeType::Null:
-        out.kind = Node::Kind::null;
-        break;
-      case YAML::NodeType::Scalar:
-        out.kind = Node::Kind::scalar;
-        out.quoted = in.Tag() == "!";
-        out.text = scalar_text(in.Scalar(), out.mark);
-        break;
-      case YAML::NodeType::Sequence:
-        out.kind = Node::Kind::sequence;
-        for (const auto& item : in) {
-          out.items.push_back(convert(item, out.mark, depth + 1));
-          if (over_budget_) break;
-        }
-        break;
-      case YAML::NodeType::Map:
-        out.kind = Node::Kind::map;
-        for (auto it = in.begin(); it != in.end(); ++it) {
-          Entry e;
-          const YAML::Mark km = it->first.Mark();
-          e.key_mark =
-              (km.line >= 0 && km.column >= 0) ? Mark{km.line + 1, km.column + 1} : out.mark;
-          if (!it->first.IsScalar()) {
-            diags_.error(e.key_mark, "expected a plain key (a name), not a " +
-                                         std::string(it->first.IsNull() ? "null" : "collection"));
-            continue;
-          }
-          e.key = it->first.Scalar();
-          if (!valid_utf8(e.key)) {
-            diags_.error(e.key_mark, "key is not valid UTF-8");
-            e.key.clear();
-          }
-          e.value = convert(it->second, e.key_mark, depth + 1);
-          out.entries.push_back(std::move(e));
-          if (over_budget_) break;
-        }
-        break;
-    }
-    return out;
+  Node take_root() { return std::move(root_); }
+  // Diagnostics are held back until the document parsed: a syntax error stands alone.
+  void flush() {
+    for (auto& [at, msg] : pending_)
+      diags_.error(at, std::move(msg));
+    pending_.clear();
   }
 
+  void OnDocumentStart(const YAML::Mark&) override {}
+  void OnDocumentEnd() override {}
+
+  void OnNull(const YAML::Mark&, YAML::anchor_t anchor) override {
+    if (skipping() || skip_value() || !count_one()) return;
+    const Mark at = fallback();
+    if (!expecting_key() && too_deep(at)) anchor = 0;
+    emit(Node{Node::Kind::null, {}, false, at, {}, {}}, 1, anchor, true);
+  }
+
+  void OnAlias(const YAML::Mark&, YAML::anchor_t anchor) override {
+    if (skipping() || skip_value()) return;
+    auto it = anchors_.find(anchor);
+    if (it == anchors_.end()) return;  // the parser refuses unknown anchors before this
+    const std::size_t n = it->second.count;
+    alias_nodes_ += n;
+    count_ += n;
+    if (alias_nodes_ > kMaxNodes || count_ > kMaxTotalNodes) {
+      too_large(fallback());
+      return;
+    }
+    if (!expecting_key() && too_deep(fallback())) {
+      emit(Node{Node::Kind::null, {}, false, fallback(), {}, {}}, 1, 0, true);
+      return;
+    }
+    Node copy = it->second.node;
+    const bool null = copy.is_null();
+    if (null) copy.mark = fallback();  // a null takes the mark of where it is used
+    emit(std::move(copy), n, 0, null);
+  }
+
+  void OnScalar(const YAML::Mark& m, const std::string& tag, YAML::anchor_t anchor,
+                const std::string& value) override {
+    if (skipping() || skip_value() || !count_one()) return;
+    Node n;
+    n.mark = mark_of(m);
+    n.kind = Node::Kind::scalar;
+    n.quoted = tag == "!";
+    if (expecting_key()) {
+      n.text = value;  // keys are taken as written: the reader matches them, ${} is for values
+    } else {
+      if (too_deep(n.mark)) {
+        emit(Node{Node::Kind::null, {}, false, n.mark, {}, {}}, 1, 0, true);
+        return;
+      }
+      n.text = scalar_text(value, n.mark);
+    }
+    emit(std::move(n), 1, anchor, false);
+  }
+
+  void OnSequenceStart(const YAML::Mark& m, const std::string&, YAML::anchor_t anchor,
+                       YAML::EmitterStyle::value) override {
+    open(m, anchor, Node::Kind::sequence);
+  }
+  void OnSequenceEnd() override { close(); }
+  void OnMapStart(const YAML::Mark& m, const std::string&, YAML::anchor_t anchor,
+                  YAML::EmitterStyle::value) override {
+    open(m, anchor, Node::Kind::map);
+  }
+  void OnMapEnd() override { close(); }
+
  private:
+  struct Frame {
+    Node node;
+    YAML::anchor_t anchor = 0;
+    std::size_t count = 1;  // nodes in this subtree
+    // Maps: the key read and waiting for its value; an unusable key skips its value.
+    bool have_key = false;
+    bool skip_value = false;
+    std::string key;
+    Mark key_mark;
+  };
+  struct Anchored {
+    Node node;
+    std::size_t count = 0;
+  };
+
+  static Mark mark_of(const YAML::Mark& m) {
+    return m.line >= 0 && m.column >= 0 ? Mark{m.line + 1, m.column + 1} : Mark{};
+  }
+  int depth() const { return static_cast<int>(stack_.size()); }
+  bool skipping() const { return over_budget_ || skip_ > 0; }
+  bool expecting_key() const {
+    return !stack_.empty() && stack_.back().node.is_map() && !stack_.back().have_key;
+  }
+  // Where a node without a mark of its own (a null) is reported.
+  Mark fallback() const {
+    if (stack_.empty()) return Mark{};
+    const Frame& f = stack_.back();
+    if (f.node.is_map()) return f.have_key ? f.key_mark : f.node.mark;
+    return f.node.mark;
+  }
+  // The value after an unusable key is not read at all (no errors from inside it): true when
+  // this event starts that value, which is then consumed.
+  bool skip_value() {
+    if (stack_.empty() || !stack_.back().node.is_map() || !stack_.back().have_key ||
+        !stack_.back().skip_value)
+      return false;
+    stack_.back().have_key = false;
+    stack_.back().skip_value = false;
+    return true;
+  }
+  bool count_one() {
+    if (++count_ > kMaxTotalNodes) {
+      too_large(fallback());
+      return false;
+    }
+    return true;
+  }
+  void too_large(Mark at) {
+    over_budget_ = true;
+    pending_.emplace_back(at, "document too large: more than " + std::to_string(kMaxNodes) +
+                                  " nodes once aliases are expanded");
+  }
+  bool too_deep(Mark at) {
+    if (depth() <= kMaxDepth) return false;
+    pending_.emplace_back(at, "nesting deeper than " + std::to_string(kMaxDepth) + " levels");
+    return true;
+  }
+
+  void open(const YAML::Mark& m, YAML::anchor_t anchor, Node::Kind kind) {
+    if (skipping()) {
+      if (!over_budget_) ++skip_;
+      return;
+    }
+    if (skip_value()) {
+      skip_ = 1;
+      return;
+    }
+    if (!count_one()) return;
+    const Mark at = mark_of(m);
+    if (expecting_key()) {
+      // A collection as a key is refused as a whole; its contents are not read.
+      emit(Node{kind, {}, false, at, {}, {}}, 1, 0, false);
+      skip_ = 1;
+      return;
+    }
+    if (too_deep(at)) {
+      // A null stands in for the whole collection, whose events are then ignored.
+      emit(Node{Node::Kind::null, {}, false, at, {}, {}}, 1, 0, true);
+      skip_ = 1;
+      return;
+    }
+    Frame f;
+    f.node.kind = kind;
+    f.node.mark = at;
+    f.anchor = anchor;
+    stack_.push_back(std::move(f));
+  }
+
+  void close() {
+    if (over_budget_) return;
+    if (skip_ > 0) {
+      --skip_;
+      return;
+    }
+    Frame f = std::move(stack_.back());
+    stack_.pop_back();
+    emit(std::move(f.node), f.count, f.anchor, false);
+  }
+
+  void emit(Node n, std::size_t count, YAML::anchor_t anchor, bool is_null) {
+    if (anchor != 0) anchors_[anchor] = Anchored{n, count};
+    if (stack_.empty()) {
+      root_ = std::move(n);
+      return;
+    }
+    Frame& p = stack_.back();
+    p.count += count;
+    if (p.node.is_sequence()) {
+      p.node.items.push_back(std::move(n));
+      return;
+    }
+    if (!p.have_key) {
+      p.have_key = true;
+      p.key_mark = n.mark;
+      if (!n.is_scalar()) {
+        pending_.emplace_back(n.mark, "expected a plain key (a name), not a " +
+                                          std::string(is_null ? "null" : "collection"));
+        p.skip_value = true;
+        return;
+      }
+      p.key = std::move(n.text);
+      if (!valid_utf8(p.key)) {
+        pending_.emplace_back(p.key_mark, "key is not valid UTF-8");
+        p.key.clear();
+      }
+      return;
+    }
+    p.have_key = false;
+    p.node.entries.push_back(Entry{std::move(p.key), p.key_mark, std::move(n)});
+    p.key.clear();
+  }
+
   std::string scalar_text(const std::string& raw, Mark at) {
     std::string text = raw;
     if (env_ != nullptr) {
       std::string expanded;
       if (auto err = expand_env(raw, *env_, expanded)) {
-        diags_.error(at, *err);
+        pending_.emplace_back(at, *err);
       } else {
         text = std::move(expanded);
       }
     }
     if (!valid_utf8(text)) {
-      diags_.error(at, "value is not valid UTF-8");
+      pending_.emplace_back(at, "value is not valid UTF-8");
       text.clear();
     }
     return text;
@@ -162,7 +312,12 @@ class Converter {
 
   Diagnostics& diags_;
   const EnvLookup* env_;
-  std::size_t count_ = 0;
+  std::vector<std::pair<Mark, std::string>> pending_;
+  std::vector<Frame> stack_;
+  std::map<YAML::anchor_t, Anchored> anchors_;
+  Node root_;
+  std::size_t count_ = 0, alias_nodes_ = 0;
+  int skip_ = 0;  // open collections being ignored (too deep, a key, or the value of a bad key)
   bool over_budget_ = false;
 };
 
@@ -265,21 +420,22 @@ std::optional<std::string> expand_env(const std::string& in, const EnvLookup& en
 
 std::optional<Node> parse_document(std::string_view text, Diagnostics& diags,
                                    const EnvLookup* env) {
-  const std::string input(text);
-  YAML::Node doc;
+  std::istringstream stream{std::string(text)};
+  Builder builder(diags, env);
   Mark second_doc;
   int docs = 0;
   try {
-    doc = YAML::Load(input);
-    // YAML::LoadAll loops forever on some malformed streams (a lone ","), so documents are
-    // counted with the event parser instead, stopping at the second.
-    std::istringstream stream(input);
     YAML::Parser parser(stream);
-    DocumentCounter counter;
-    while (counter.docs < 2 && parser.HandleNextDocument(counter)) {
+    if (parser.HandleNextDocument(builder)) {
+      // YAML::LoadAll loops forever on some malformed streams (a lone ","), so further
+      // documents are only counted, stopping at the second.
+      DocumentCounter counter;
+      counter.docs = 1;
+      while (counter.docs < 2 && parser.HandleNextDocument(counter)) {
+      }
+      docs = counter.docs;
+      second_doc = counter.second;
     }
-    docs = counter.docs;
-    second_doc = counter.second;
   } catch (const YAML::ParserException& e) {
     const Mark at =
         e.mark.line >= 0 && e.mark.column >= 0 ? Mark{e.mark.line + 1, e.mark.column + 1} : Mark{};
@@ -290,10 +446,9 @@ std::optional<Node> parse_document(std::string_view text, Diagnostics& diags,
     return std::nullopt;
   }
   if (docs > 1) diags.error(second_doc, "expected one YAML document, found more");
-  Converter conv(diags, env);
-  Node root = conv.convert(doc, Mark{}, 0);
-  if (conv.over_budget()) return std::nullopt;
-  return root;
+  builder.flush();
+  if (builder.over_budget()) return std::nullopt;
+  return builder.take_root();
 }
 
 void merge_into(Node& base, const Node& over) {
