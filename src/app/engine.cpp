@@ -108,6 +108,10 @@ void Engine::add_channel(const config::Channel& c) {
       "{} {} {}{}", config::to_string(c.type), config::to_string(c.protocol),
       c.type == config::ChannelType::tcp ? "multipoint" : c.port, c.enabled ? "" : " (disabled)");
   raw->start();
+  // Serial and modem links report their first status as they open; a TCP MultiPoint channel
+  // is ok from the start (its devices fail on their own), so say so once.
+  if (c.type == config::ChannelType::tcp && raw->link().status() == transport::LinkStatus::ok)
+    runtime::channel_logger(c.id)->info("status ok");
 }
 
 void Engine::remove_channel(const std::string& id) {
@@ -686,6 +690,23 @@ std::string Engine::metrics_text() {
     text += "pollux_channel_response_seconds_count{channel=\"" + label + "\"} " +
             std::to_string(h.count) + "\n";
   }
+  // Lateness of scheduled polls against their due time (performance issue: p99 at a 1 s scan).
+  const auto& late = scheduler_.lateness();
+  text += "# HELP pollux_scheduler_lateness_seconds Time from a poll's due time to its start\n";
+  text += "# TYPE pollux_scheduler_lateness_seconds histogram\n";
+  std::uint64_t cum = 0;
+  for (std::size_t i = 0; i <= scheduler::LatenessHistogram::kBoundsMs.size(); ++i) {
+    cum += late.buckets[i];
+    const std::string le =
+        i < scheduler::LatenessHistogram::kBoundsMs.size()
+            ? prometheus::format_value(scheduler::LatenessHistogram::kBoundsMs[i] / 1000.0)
+            : "+Inf";
+    text +=
+        "pollux_scheduler_lateness_seconds_bucket{le=\"" + le + "\"} " + std::to_string(cum) + "\n";
+  }
+  text += "pollux_scheduler_lateness_seconds_sum " +
+          prometheus::format_value(late.sum_ms / 1000.0) + "\n";
+  text += "pollux_scheduler_lateness_seconds_count " + std::to_string(late.count) + "\n";
   return text;
 }
 

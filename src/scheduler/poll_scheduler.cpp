@@ -13,6 +13,15 @@ NextDue next_due_after(runtime::TimePoint prev_due, runtime::Duration interval,
   return r;
 }
 
+void LatenessHistogram::observe(double ms) {
+  std::size_t i = 0;
+  while (i < kBoundsMs.size() && ms > kBoundsMs[i])
+    ++i;
+  ++buckets[i];
+  sum_ms += ms;
+  ++count;
+}
+
 PollScheduler::~PollScheduler() {
   stop();
 }
@@ -37,6 +46,9 @@ void PollScheduler::fire(std::size_t index) {
   if (!entries_[index].live) return;
   entries_[index].timer = {};
   ++total_fired_;
+  const auto late = ex_.now() - entries_[index].due;
+  lateness_.observe(late.count() > 0 ? std::chrono::duration<double, std::milli>(late).count()
+                                     : 0.0);
   const bool queued = sink_.on_poll_due(entries_[index].owner, entries_[index].group);
   Entry& e = entries_[index];  // the sink may have added entries
   if (!e.live) return;

@@ -6,9 +6,12 @@
 // callback latency does not accumulate. When the executor fires late by whole intervals, those
 // cycles are skipped and counted as overruns (never bunched). When the previous poll of the
 // group is still queued or running, the sink refuses the new one and that is an overrun too.
-// All timers go through runtime::Executor.
+// All timers go through runtime::Executor. Each fire records its lateness (executor time at the
+// fire minus the due time) in a fixed-bucket histogram, the poll-start figure of the performance
+// issue (10,000 devices at a 1 s scan: p99 lateness <= 10 ms).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <vector>
 
@@ -24,6 +27,17 @@ struct NextDue {
 };
 NextDue next_due_after(runtime::TimePoint prev_due, runtime::Duration interval,
                        runtime::TimePoint now);
+
+// Lateness of scheduled polls: fixed buckets fine enough below 10 ms to estimate p50/p99, no
+// allocation per observation. Exported cumulatively as a Prometheus histogram.
+struct LatenessHistogram {
+  static constexpr std::array<double, 16> kBoundsMs{0.05, 0.1, 0.25, 0.5, 1,   2.5,  5,    10,
+                                                    25,   50,  100,  250, 500, 1000, 2500, 5000};
+  std::array<std::uint64_t, kBoundsMs.size() + 1> buckets{};  // last: +Inf
+  double sum_ms = 0;
+  std::uint64_t count = 0;
+  void observe(double ms);
+};
 
 class PollSink {
  public:
@@ -50,6 +64,7 @@ class PollScheduler {
   std::uint64_t overruns(void* owner, std::uint32_t group) const;
   std::uint64_t total_overruns() const { return total_overruns_; }
   std::uint64_t total_fired() const { return total_fired_; }
+  const LatenessHistogram& lateness() const { return lateness_; }
 
  private:
   struct Entry {
@@ -69,6 +84,7 @@ class PollScheduler {
   std::vector<Entry> entries_;  // indexes are stable; removed entries are not reused
   std::uint64_t total_overruns_ = 0;
   std::uint64_t total_fired_ = 0;
+  LatenessHistogram lateness_;
 };
 
 }  // namespace pollux::scheduler

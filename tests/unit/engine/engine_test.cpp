@@ -267,7 +267,10 @@ TEST_F(EngineFixture, PollNowAndMetrics) {
   for (const char* needle :
        {"pollux_device_messages_ok_total{device=\"D1\"}", "pollux_channel_queue_depth",
         "pollux_channel_response_seconds_bucket{channel=\"COM1\",le=\"0.01\"}",
-        "pollux_scheduler_overruns_total", "pollux_device_queue_depth{device=\"D2\"}"})
+        "pollux_scheduler_overruns_total", "pollux_device_queue_depth{device=\"D2\"}",
+        "pollux_scheduler_lateness_seconds_bucket{le=\"0.01\"}",
+        "pollux_scheduler_lateness_seconds_bucket{le=\"+Inf\"}",
+        "pollux_scheduler_lateness_seconds_count "})
     EXPECT_NE(m.find(needle), std::string::npos) << needle;
 }
 

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <vector>
 
 #include "runtime/manual_executor.hpp"
@@ -111,6 +112,34 @@ TEST(PollScheduler, LateTimerSkipsMissedCyclesAndCountsThem) {
   ASSERT_EQ(sink.fired.size(), 3u);
   EXPECT_EQ(sink.fired[2].at, t0 + milliseconds(400));
   EXPECT_EQ(s.total_overruns(), 2u);
+}
+
+TEST(PollScheduler, RecordsLatenessOfEachFire) {
+  runtime::ManualExecutor manual;
+  LaggyExecutor ex(manual);
+  Sink sink(ex);
+  PollScheduler s(ex, sink);
+  int owner = 0;
+  s.add(&owner, 0, milliseconds(100));
+  manual.advance(runtime::Duration::zero());  // on time
+  ex.lag = milliseconds(7);
+  manual.advance(milliseconds(100));  // 7 ms late
+  ex.lag = milliseconds(300);
+  manual.advance(milliseconds(100));  // 300 ms late
+  const auto& h = s.lateness();
+  ASSERT_EQ(h.count, 3u);
+  EXPECT_DOUBLE_EQ(h.sum_ms, 307.0);
+  const auto bucket_of = [](double bound) {
+    const auto& b = LatenessHistogram::kBoundsMs;
+    return static_cast<std::size_t>(std::find(b.begin(), b.end(), bound) - b.begin());
+  };
+  EXPECT_EQ(h.buckets[0], 1u);               // 0 ms: the first bucket
+  EXPECT_EQ(h.buckets[bucket_of(10)], 1u);   // 7 ms: (5, 10]
+  EXPECT_EQ(h.buckets[bucket_of(500)], 1u);  // 300 ms: (250, 500]
+  std::uint64_t total = 0;
+  for (auto n : h.buckets)
+    total += n;
+  EXPECT_EQ(total, 3u);
 }
 
 TEST(PollScheduler, RemoveStopsAGroup) {
