@@ -21,8 +21,7 @@ ModemDialer::Settings dialer_settings(const config::Channel& cfg) {
 }  // namespace
 
 ModemLink::ModemLink(asio::io_context& io, runtime::Executor& ex, config::Channel cfg)
-    : io_(io),
-      ex_(ex),
+    : ex_(ex),
       cfg_(std::move(cfg)),
       port_(io),
       framer_(modbus::make_framer(framing_for(cfg_.protocol))),

@@ -56,7 +56,6 @@ class ModemLink final : public Link {
   void arm_idle();
   void port_lost(std::error_code ec);
 
-  boost::asio::io_context& io_;
   runtime::Executor& ex_;
   config::Channel cfg_;
   boost::asio::serial_port port_;

@@ -25,8 +25,7 @@ modbus::Framing framing_for(config::Protocol p) {
 }
 
 SerialLink::SerialLink(boost::asio::io_context& io, runtime::Executor& ex, config::Channel cfg)
-    : io_(io),
-      ex_(ex),
+    : ex_(ex),
       cfg_(std::move(cfg)),
       port_(io),
       framer_(modbus::make_framer(framing_for(cfg_.protocol))),

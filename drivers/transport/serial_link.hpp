@@ -49,7 +49,6 @@ class SerialLink final : public Link {
   void complete(std::error_code ec);
   void port_lost(std::error_code ec);
 
-  boost::asio::io_context& io_;
   runtime::Executor& ex_;
   config::Channel cfg_;
   boost::asio::serial_port port_;

@@ -133,7 +133,6 @@ class ChannelRunner final : public transport::LinkListener {
   std::vector<device::RemoteDevice*> devices_;
   std::vector<Slot> slots_;
   std::size_t rr_ = 0;
-  bool pump_posted_ = false;
   bool running_ = false;
   runtime::TimerId kick_timer_;
   ChannelCounters counters_;
