@@ -100,7 +100,19 @@ void Engine::stop() {
 
 // ---------------------------------------------------------------------------------- graph ---
 
+bool Engine::opens(const config::Channel& c) const {
+  return active_ || (keep_tcp_open_ && c.type == config::ChannelType::tcp);
+}
+
+void Engine::schedule(DeviceRt& rt) {
+  if (!active_ || !rt.dev->config().enabled) return;
+  for (std::uint32_t g = 0; g < rt.dev->groups().size(); ++g)
+    scheduler_.add(&rt, g,
+                   runtime::milliseconds(std::max(1, rt.dev->groups()[g].config.interval_ms)));
+}
+
 void Engine::add_channel(const config::Channel& c) {
+  if (!opens(c)) return;  // standby: the active node owns the port
   auto r = std::make_unique<scheduler::ChannelRunner>(ex_, c, links_(c), *this);
   auto* raw = r.get();
   runners_[c.id] = std::move(r);
@@ -176,12 +188,10 @@ void Engine::load_device(const config::Device& d, const failover::State* previou
   for (int n = 1; n <= 3; ++n)
     if (auto* l = raw->dev->line(n))
       if (auto* r = runner(l->path.channel)) r->attach(raw->dev.get());
-  if (d.enabled) {
-    for (std::uint32_t g = 0; g < raw->dev->groups().size(); ++g)
-      scheduler_.add(raw, g,
-                     runtime::milliseconds(std::max(1, raw->dev->groups()[g].config.interval_ms)));
-  }
+  schedule(*raw);
   // Start-up case of rule 2: a device whose active channel is unusable from the first moment.
+  // A standby engine has no channels open: it leaves failover to the active node.
+  if (!active_) return;
   if (auto change = failover::on_channels(raw->settings, raw->state, usable(*raw), now))
     apply_change(*raw, *change);
 }
@@ -240,7 +250,7 @@ void Engine::apply_change(DeviceRt& rt, const failover::LineChange& change) {
 
 void Engine::before_cycle(RemoteDevice& d) {
   DeviceRt* rt = rt_of(d);
-  if (!rt) return;
+  if (!rt || !active_) return;
   if (auto change = failover::before_cycle(rt->settings, rt->state, usable(*rt), ex_.now()))
     apply_change(*rt, *change);
 }
@@ -287,7 +297,7 @@ void Engine::on_poll_done(RemoteDevice& d, std::uint32_t group, std::error_code 
 
 bool Engine::on_message_failed(RemoteDevice& d, const device::Job& job, std::error_code, int line) {
   DeviceRt* rt = rt_of(d);
-  if (!rt) return false;
+  if (!rt || !active_) return false;
   auto change = failover::on_message_failed(rt->settings, rt->state, usable(*rt), line, ex_.now());
   if (!change) return false;
   apply_change(*rt, *change);
@@ -321,6 +331,7 @@ void Engine::on_channel_status(const std::string& channel, transport::LinkStatus
   } else {
     log->warn("status {}", transport::to_string(s));
   }
+  if (!active_) return;  // a warm standby's idle TCP channel decides no failover
   const auto now = ex_.now();
   for (auto& rt : devices_) {
     bool uses = false;
@@ -432,11 +443,16 @@ std::vector<ChannelView> Engine::channels() {
   std::vector<ChannelView> out;
   for (const auto& c : cfg_.channels) {
     auto* r = runner(c.id);
-    if (!r) continue;
     ChannelView v;
     v.id = c.id;
     v.type = std::string(config::to_string(c.type));
     v.protocol = std::string(config::to_string(c.protocol));
+    if (!r) {  // closed on a standby node
+      v.enabled = c.enabled;
+      v.status = ChannelStatus::down;
+      out.push_back(std::move(v));
+      continue;
+    }
     v.enabled = r->config().enabled;
     v.status = to_channel_status(r->link().status());
     const auto& k = r->counters();
@@ -595,6 +611,75 @@ void Engine::apply(config::Config neu) {
       "reload applied: version {}, {} device(s) (re)loaded, {} removed, {} channel(s) "
       "(re)opened, {} removed",
       version_, changed_dev.size(), removed_dev.size(), changed_ch.size(), removed_ch.size());
+}
+
+// ------------------------------------------------------------------- redundancy hooks ---
+
+void Engine::set_active(bool active, bool keep_tcp_open) {
+  const bool was = active_;
+  active_ = active;
+  keep_tcp_open_ = !active && keep_tcp_open;
+  if (!running_) return;
+  if (was && !active) {
+    for (auto& rt : devices_) {
+      scheduler_.remove(rt.get());
+      rt->dev->fail_all(make_error_code(transport::Errc::stopped));
+      for (auto& g : rt->dev->groups())
+        g.in_progress = false;
+    }
+    std::vector<std::string> closing;
+    for (const auto& [id, r] : runners_)
+      if (!opens(r->config())) closing.push_back(id);
+    for (const auto& id : closing)
+      remove_channel(id);
+    spdlog::info("standby: {} channel(s) closed, {} kept open", closing.size(), runners_.size());
+  } else if (!was && active) {
+    for (const auto& c : cfg_.channels)
+      if (!runner(c.id)) add_channel(c);
+    const auto now = ex_.now();
+    for (auto& rt : devices_) {
+      for (int n = 1; n <= 3; ++n)
+        if (auto* l = rt->dev->line(n))
+          if (auto* r = runner(l->path.channel)) r->attach(rt->dev.get());
+      schedule(*rt);
+      if (auto change = failover::on_channels(rt->settings, rt->state, usable(*rt), now))
+        apply_change(*rt, *change);
+    }
+    spdlog::info("active: {} channel(s) open, polling {} device(s)", runners_.size(),
+                 devices_.size());
+  }
+}
+
+std::vector<Engine::DeviceRuntime> Engine::device_runtime(bool all) {
+  std::vector<DeviceRuntime> out;
+  const auto now = ex_.now();
+  const auto same = [](const device::DeviceCounters& a, const device::DeviceCounters& b) {
+    return a.messages_ok == b.messages_ok && a.messages_failed == b.messages_failed &&
+           a.exceptions == b.exceptions && a.timeouts == b.timeouts &&
+           a.crc_errors == b.crc_errors && a.framing_errors == b.framing_errors &&
+           a.polls_ok == b.polls_ok && a.polls_failed == b.polls_failed &&
+           a.polls_skipped == b.polls_skipped && a.overruns == b.overruns;
+  };
+  for (auto& rt : devices_) {
+    const auto& c = rt->dev->counters;
+    if (!all && rt->sent_state == rt->state && same(rt->sent_counters, c)) continue;
+    rt->sent_state = rt->state;
+    rt->sent_counters = c;
+    out.push_back(
+        {rt->dev->id(), failover::export_ages(rt->state, now), c, rt->dev->last_success_wall});
+  }
+  return out;
+}
+
+bool Engine::import_device_runtime(const DeviceRuntime& r) {
+  DeviceRt* rt = find(r.id);
+  if (!rt) return false;
+  rt->state = failover::import_ages(rt->settings, r.ages, ex_.now());
+  rt->dev->counters = r.counters;
+  if (r.last_success) rt->dev->last_success_wall = r.last_success;
+  sync_state(*rt);
+  publish_status(*rt);
+  return true;
 }
 
 RedundancyView Engine::redundancy() {

@@ -21,6 +21,7 @@
 #include "config/loader.hpp"
 #include "config/model.hpp"
 #include "device/remote_device.hpp"
+#include "failover/ages.hpp"
 #include "failover/event_ring.hpp"
 #include "failover/policy.hpp"
 #include "points/point_store.hpp"
@@ -75,12 +76,38 @@ class Engine final : public NodeApi, public scheduler::RunnerHandler, public sch
   // Applies an already validated config as a difference (used by reload()).
   void apply(config::Config neu);
 
+  // Redundancy hooks (app/node.hpp; redundancy.md "Roles and activity"). A standby engine keeps
+  // its graph (devices, points, failover state) for display and state transfer but polls
+  // nothing: no scheduled polls, no failover decisions, every serial/modem channel closed, TCP
+  // channels closed too unless keep_tcp_open (warm standby: connections stay, idle). Ports are
+  // closed when this returns. Before start() it only sets how start() opens channels.
+  void set_active(bool active, bool keep_tcp_open = false);
+  bool active() const { return active_; }
+
+  // Runtime-state transfer (redundancy.md "Synchronization"): failover state as ages, counters
+  // and last success of a device.
+  struct DeviceRuntime {
+    std::string id;
+    failover::StateAges ages;
+    device::DeviceCounters counters;
+    std::optional<runtime::WallTime> last_success;
+  };
+  // Every device (all), or only those whose failover state or counters changed since the
+  // previous call.
+  std::vector<DeviceRuntime> device_runtime(bool all);
+  // Takes a peer's state of a device: its failover timers continue from their ages. False when
+  // the device is unknown here.
+  bool import_device_runtime(const DeviceRuntime& r);
+
  private:
   struct DeviceRt {
     std::unique_ptr<device::RemoteDevice> dev;
     failover::Settings settings;
     failover::State state;
     std::array<points::PointId, 6> status_points{};
+    // What device_runtime() last exported, to send only changes.
+    std::optional<failover::State> sent_state;
+    device::DeviceCounters sent_counters;
   };
 
   // RunnerHandler
@@ -98,6 +125,8 @@ class Engine final : public NodeApi, public scheduler::RunnerHandler, public sch
   bool on_poll_due(void* owner, std::uint32_t group) override;
 
   void add_channel(const config::Channel& c);
+  bool opens(const config::Channel& c) const;
+  void schedule(DeviceRt& rt);
   void remove_channel(const std::string& id);
   void load_device(const config::Device& d, const failover::State* previous);
   void unload_device(const std::string& id);
@@ -127,6 +156,8 @@ class Engine final : public NodeApi, public scheduler::RunnerHandler, public sch
   // target or request for the rest of an exchange that was in flight during a reload.
   std::vector<std::unique_ptr<DeviceRt>> graveyard_;
   bool running_ = false;
+  bool active_ = true;
+  bool keep_tcp_open_ = false;
   std::string version_;
   std::uint64_t reloads_ = 0, reload_failures_ = 0;
 };

@@ -1,10 +1,11 @@
 // `pollux run -c FILE` (spec/api.md "Programs"; engine issue item 6): loads and validates the
-// config (exit 2 with check's messages on error), builds the engine on one io_context thread
-// with the real transports, serves the HTTP API, reloads on SIGHUP and exits 0 after closing
-// every channel on SIGINT/SIGTERM.
+// config (exit 2 with check's messages on error), builds the node (engine, plus the redundancy
+// controller in master/backup mode) on one io_context thread with the real transports, serves
+// the HTTP API, reloads on SIGHUP and exits 0 after closing every channel on SIGINT/SIGTERM.
 #include <csignal>
 #include <cstdio>
 #include <memory>
+#include <optional>
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/io_context.hpp>
@@ -13,6 +14,7 @@
 #include "app/commands.hpp"
 #include "app/engine.hpp"
 #include "app/http_server.hpp"
+#include "app/node.hpp"
 #include "config/loader.hpp"
 #include "runtime/asio_executor.hpp"
 #include "runtime/logging.hpp"
@@ -38,19 +40,19 @@ LinkFactory real_links(boost::asio::io_context& io, runtime::Executor& ex) {
   };
 }
 
-void wait_signals(boost::asio::signal_set& signals, Engine& engine, HttpServer& http,
+void wait_signals(boost::asio::signal_set& signals, Node& node, HttpServer& http,
                   boost::asio::io_context& io) {
   signals.async_wait([&](const boost::system::error_code& ec, int sig) {
     if (ec) return;
     if (sig == SIGHUP) {
       spdlog::info("SIGHUP: reloading the configuration");
-      engine.reload();
-      wait_signals(signals, engine, http, io);
+      node.reload();
+      wait_signals(signals, node, http, io);
       return;
     }
     spdlog::info("{}: closing channels and exiting", sig == SIGTERM ? "SIGTERM" : "SIGINT");
     http.stop();
-    engine.stop();
+    node.stop();
     io.stop();
   });
 }
@@ -72,14 +74,30 @@ int run_command(const CommonOptions& common, const std::vector<std::string_view>
       std::fprintf(stderr, "%s\n", d.to_string().c_str());
     return 2;
   }
+  if (loaded.config->redundancy.mode == config::RedundancyMode::backup) {
+    // A backup runs with backup_overrides applied (redundancy.md "Synchronization").
+    loaded = config::load_file(*path, config::LoadOptions{.as_backup = true});
+    if (!loaded.ok()) {
+      for (const auto& d : loaded.errors)
+        std::fprintf(stderr, "%s\n", d.to_string().c_str());
+      return 2;
+    }
+  }
   config::Config cfg = std::move(*loaded.config);
   const std::string listen = cfg.api.listen;
 
   boost::asio::io_context io;
   runtime::AsioExecutor ex(io);
   const std::string file = *path;
-  Engine engine(ex, real_links(io, ex), std::move(cfg), [file] { return config::load_file(file); });
-  HttpServer http(io, engine, listen);
+  std::optional<Node> node;
+  try {
+    node.emplace(io, ex, real_links(io, ex), std::move(cfg), loaded.version,
+                 [file] { return config::load_file(file); });
+  } catch (const std::exception& e) {
+    spdlog::critical("cannot start the node: {}", e.what());
+    return 1;
+  }
+  HttpServer http(io, *node, listen);
   try {
     http.start();
   } catch (const std::exception& e) {
@@ -88,10 +106,15 @@ int run_command(const CommonOptions& common, const std::vector<std::string_view>
   }
   spdlog::info("API listening on {} (port {})", listen, http.port());
   boost::asio::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
-  wait_signals(signals, engine, http, io);
-  engine.start();
+  wait_signals(signals, *node, http, io);
+  try {
+    node->start();
+  } catch (const std::exception& e) {
+    spdlog::critical("cannot start the node: {}", e.what());
+    return 1;
+  }
   io.run();
-  engine.stop();
+  node->stop();
   spdlog::info("stopped");
   return 0;
 }

@@ -1,0 +1,450 @@
+#include "app/node.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "app/prometheus.hpp"
+#include "config/canonical.hpp"
+#include "runtime/logging.hpp"
+
+namespace pollux::app {
+
+using nlohmann::json;
+namespace rd = pollux::redundancy;
+
+namespace {
+
+constexpr std::string_view kStandby = "node is standby";
+
+std::int64_t wall_ms(runtime::WallTime t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+runtime::WallTime from_wall_ms(std::int64_t ms) {
+  return runtime::WallTime(
+      std::chrono::duration_cast<runtime::WallTime::duration>(std::chrono::milliseconds(ms)));
+}
+// Ages travel as microseconds: nanosecond counts of a long uptime still fit, and the precision
+// is far finer than any failover timer.
+std::int64_t age_us(runtime::Duration d) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(d).count();
+}
+runtime::Duration from_us(std::int64_t us) {
+  return std::chrono::duration_cast<runtime::Duration>(std::chrono::microseconds(us));
+}
+json opt_age(const std::optional<runtime::Duration>& d) {
+  return d ? json(age_us(*d)) : json(nullptr);
+}
+std::optional<runtime::Duration> opt_age(const json& j) {
+  if (!j.is_number()) return std::nullopt;
+  return from_us(j.get<std::int64_t>());
+}
+
+// A point value keeps its C++ alternative: MessagePack would turn a positive int64 into an
+// unsigned and a whole double into an integer.
+json encode_value(const points::Value& v) {
+  return std::visit(
+      [&](const auto& x) -> json {
+        using T = std::decay_t<decltype(x)>;
+        if constexpr (std::is_same_v<T, std::monostate>) {
+          return json::array({0, nullptr});
+        } else {
+          return json::array({v.index(), x});
+        }
+      },
+      v);
+}
+points::Value decode_value(const json& j) {
+  if (!j.is_array() || j.size() != 2 || !j[0].is_number_unsigned()) return {};
+  try {
+    switch (j[0].get<std::size_t>()) {
+      case 1:
+        return j[1].get<bool>();
+      case 2:
+        return j[1].get<std::int64_t>();
+      case 3:
+        return j[1].get<std::uint64_t>();
+      case 4:
+        return j[1].get<double>();
+      case 5:
+        return j[1].get<std::string>();
+      default:
+        return {};
+    }
+  } catch (const json::exception&) {
+    return {};
+  }
+}
+
+json encode_counters(const device::DeviceCounters& c) {
+  return json::array({c.messages_ok, c.messages_failed, c.exceptions, c.timeouts, c.crc_errors,
+                      c.framing_errors, c.polls_ok, c.polls_failed, c.polls_skipped, c.overruns});
+}
+device::DeviceCounters decode_counters(const json& j) {
+  device::DeviceCounters c;
+  std::uint64_t* fields[] = {&c.messages_ok,   &c.messages_failed, &c.exceptions, &c.timeouts,
+                             &c.crc_errors,    &c.framing_errors,  &c.polls_ok,   &c.polls_failed,
+                             &c.polls_skipped, &c.overruns};
+  if (!j.is_array()) return c;
+  for (std::size_t i = 0; i < std::size(fields) && i < j.size(); ++i)
+    if (j[i].is_number_unsigned()) *fields[i] = j[i].get<std::uint64_t>();
+  return c;
+}
+
+}  // namespace
+
+Node::Node(boost::asio::io_context& io, runtime::Executor& ex, LinkFactory links,
+           config::Config cfg, std::string version, Engine::ReloadSource reload_source,
+           rd::LinkOptions options)
+    : ex_(ex),
+      engine_(ex, std::move(links), cfg, std::move(reload_source)),
+      mode_(cfg.redundancy.mode),
+      version_(std::move(version)) {
+  if (mode_ == config::RedundancyMode::independent) return;
+  const auto& rs = cfg.redundancy;
+  delta_period_ = runtime::milliseconds(std::clamp(rs.heartbeat_interval_ms, 1, 100));
+  if (options.node_name.empty()) options.node_name = cfg.node.name;
+  controller_ = std::make_unique<rd::Controller>(io, ex, mode_, rs, hooks(), std::move(options));
+  // Until the machine says otherwise the node is standby: a master waits for its backup (or the
+  // startup allowance), a backup for the master's silence.
+  engine_.set_active(false, rs.standby == config::Standby::warm);
+}
+
+Node::~Node() {
+  stop();
+}
+
+rd::Controller::Hooks Node::hooks() {
+  rd::Controller::Hooks h;
+  h.become_active = [this](std::string_view why) {
+    spdlog::warn("becoming active ({}): opening channels", why);
+    engine_.set_active(true);
+    // Deltas continue from the state we received; the peer resyncs from a full transfer.
+    points_sent_ = engine_.store().seq();
+    (void)engine_.device_runtime(false);
+  };
+  h.go_standby = [this](std::string_view why, bool keep_tcp_open, std::function<void()> released) {
+    spdlog::warn("going standby ({}): closing channels{}", why,
+                 keep_tcp_open ? " (TCP connections kept)" : "");
+    // Links close their ports synchronously, so the peer may open them as soon as this returns.
+    engine_.set_active(false, keep_tcp_open);
+    released();
+  };
+  h.full_state = [this] { return build_full(); };
+  h.on_sync = [this](const rd::Message& m) { on_sync(m); };
+  h.config_to_sync = [this] {
+    return rd::ConfigMessage{version_, config::canonical_text(engine_.config())};
+  };
+  h.summary = [this] {
+    rd::LocalSummary s;
+    s.config_version = version_;
+    s.state_seq = state_seq_;
+    return s;
+  };
+  h.on_transition = [](const rd::TransitionRecord&) {};
+  return h;
+}
+
+void Node::start() {
+  if (running_) return;
+  running_ = true;
+  engine_.start();
+  if (controller_) {
+    spdlog::info("redundancy: {} ({} standby, recovery {})", config::to_string(mode_),
+                 config::to_string(engine_.config().redundancy.standby),
+                 config::to_string(engine_.config().redundancy.recovery));
+    controller_->start();
+    arm_delta_timer();
+  }
+}
+
+void Node::stop() {
+  if (!running_) return;
+  running_ = false;
+  if (delta_timer_) ex_.cancel(delta_timer_);
+  delta_timer_ = {};
+  if (controller_) controller_->stop();
+  engine_.stop();
+}
+
+bool Node::active() const {
+  return !controller_ || controller_->activity() == rd::Activity::active;
+}
+
+// ------------------------------------------------------------------------ state transfer ---
+
+json Node::export_devices(bool all) {
+  json out = json::array();
+  for (const auto& d : engine_.device_runtime(all)) {
+    json j{{"id", d.id},
+           {"line", d.ages.active_line},
+           {"good", d.ages.last_good_line},
+           {"sub", d.ages.subsequent_active},
+           {"prfo", d.ages.primary_failed_over},
+           {"since_success", age_us(d.ages.since_last_success)},
+           {"since_fo", opt_age(d.ages.since_failed_over)},
+           {"since_restored", opt_age(d.ages.since_restored)},
+           {"stats", encode_counters(d.counters)},
+           {"last_success", d.last_success ? json(wall_ms(*d.last_success)) : json(nullptr)}};
+    out.push_back(std::move(j));
+  }
+  return out;
+}
+
+json Node::export_points(bool all) {
+  json out = json::array();
+  const auto& store = engine_.store();
+  for (auto id : store.all_points()) {
+    const auto& r = store.get(id);
+    if (!all && r.seq <= points_sent_) continue;
+    out.push_back(json{{"d", r.device},
+                       {"n", r.name},
+                       {"v", encode_value(r.value)},
+                       {"q", static_cast<int>(r.quality)},
+                       {"t", r.timestamp ? json(wall_ms(*r.timestamp)) : json(nullptr)},
+                       {"e", r.error}});
+  }
+  points_sent_ = store.seq();
+  return out;
+}
+
+rd::StateFull Node::build_full() {
+  rd::StateFull f;
+  f.devices = export_devices(true);
+  f.points = export_points(true);
+  f.seq = ++state_seq_;
+  ++fulls_sent_;
+  return f;
+}
+
+rd::StateDelta Node::build_delta() {
+  rd::StateDelta d;
+  d.devices = export_devices(false);
+  d.points = export_points(false);
+  if (!d.devices.empty() || !d.points.empty()) d.seq = ++state_seq_;
+  return d;
+}
+
+void Node::arm_delta_timer() {
+  delta_timer_ = ex_.schedule_after(delta_period_, [this] {
+    delta_timer_ = {};
+    send_delta();
+    if (running_) arm_delta_timer();
+  });
+}
+
+void Node::send_delta() {
+  if (!controller_ || !active()) return;
+  if (!controller_->link().status().authenticated) return;
+  rd::StateDelta d = build_delta();
+  if (d.seq == 0) return;
+  if (controller_->send(d)) ++deltas_sent_;
+}
+
+void Node::apply_state(const json& devices, const json& pts) {
+  auto& store = engine_.store();
+  try {
+    for (const auto& j : devices) {
+      Engine::DeviceRuntime d;
+      d.id = j.at("id").get<std::string>();
+      d.ages.active_line = j.at("line").get<int>();
+      d.ages.last_good_line = j.at("good").get<int>();
+      d.ages.subsequent_active = j.at("sub").get<bool>();
+      d.ages.primary_failed_over = j.at("prfo").get<bool>();
+      d.ages.since_last_success = from_us(j.at("since_success").get<std::int64_t>());
+      d.ages.since_failed_over = opt_age(j.at("since_fo"));
+      d.ages.since_restored = opt_age(j.at("since_restored"));
+      d.counters = decode_counters(j.at("stats"));
+      if (j.at("last_success").is_number())
+        d.last_success = from_wall_ms(j.at("last_success").get<std::int64_t>());
+      engine_.import_device_runtime(d);
+    }
+    for (const auto& j : pts) {
+      auto id = store.find(j.at("d").get<std::string>(), j.at("n").get<std::string>());
+      if (!id) continue;  // a point our config does not have (config not yet in sync)
+      const auto q = static_cast<points::PointQuality>(j.at("q").get<int>());
+      const auto t =
+          j.at("t").is_number() ? from_wall_ms(j.at("t").get<std::int64_t>()) : ex_.wall_now();
+      const points::Value v = decode_value(j.at("v"));
+      if (!std::holds_alternative<std::monostate>(v)) store.set_good(*id, v, t);
+      if (q != points::PointQuality::good) store.set_bad(*id, j.at("e").get<std::string>(), t);
+    }
+  } catch (const json::exception& e) {
+    runtime::named_logger("redundancy")
+        ->warn("runtime state from the peer not applied: {}", e.what());
+  }
+}
+
+void Node::apply_config(const rd::ConfigMessage& c) {
+  auto log = runtime::named_logger("redundancy");
+  if (mode_ != config::RedundancyMode::backup) return;
+  if (c.version == version_) return;
+  config::LoadResult r = config::load_synced(c.canonical_text, engine_.config(),
+                                             config::LoadOptions{.as_backup = true});
+  if (!r.ok()) {
+    ++configs_refused_;
+    sync_error_ = "config " + c.version + " from the master refused: " +
+                  (r.errors.empty() ? std::string("invalid") : r.errors.front().to_string());
+    log->error("{}", sync_error_);
+    for (const auto& e : r.errors)
+      log->error("{}", e.to_string());
+    return;
+  }
+  log->info("config {} from the master (was {}): applying in place", c.version, version_);
+  engine_.apply(std::move(*r.config));
+  version_ = r.version.empty() ? c.version : r.version;
+  sync_error_.clear();
+  ++configs_applied_;
+}
+
+void Node::on_sync(const rd::Message& m) {
+  if (const auto* c = std::get_if<rd::ConfigMessage>(&m)) return apply_config(*c);
+  // The active node's own state wins: only a standby takes the peer's.
+  if (active()) return;
+  if (const auto* f = std::get_if<rd::StateFull>(&m)) {
+    apply_state(f->devices, f->points);
+    state_seq_ = f->seq;
+    ++states_applied_;
+    runtime::named_logger("redundancy")
+        ->info("full runtime state {} applied: {} device(s), {} point(s)", f->seq,
+               f->devices.size(), f->points.size());
+  } else if (const auto* d = std::get_if<rd::StateDelta>(&m)) {
+    apply_state(d->devices, d->points);
+    state_seq_ = d->seq;
+    ++states_applied_;
+  }
+}
+
+// ------------------------------------------------------------------------------ NodeApi ---
+
+HealthView Node::health() {
+  HealthView h = engine_.health();
+  h.role = std::string(config::to_string(mode_));
+  h.activity = active() ? "active" : "standby";
+  return h;
+}
+
+std::vector<DeviceView> Node::devices() {
+  return engine_.devices();
+}
+std::optional<DeviceView> Node::device(const std::string& id) {
+  return engine_.device(id);
+}
+std::optional<std::vector<PointView>> Node::points(const std::optional<std::string>& device) {
+  return engine_.points(device);
+}
+std::vector<ChannelView> Node::channels() {
+  return engine_.channels();
+}
+std::vector<EventView> Node::events(std::uint64_t since) {
+  return engine_.events(since);
+}
+
+Outcome Node::select_line(const std::string& id, int line) {
+  if (standby()) return Outcome::failure(409, std::string(kStandby));
+  return engine_.select_line(id, line);
+}
+
+Outcome Node::poll_now(const std::string& id) {
+  if (standby()) return Outcome::failure(409, std::string(kStandby));
+  return engine_.poll_now(id);
+}
+
+void Node::write(const std::string& id, const std::string& point, const WriteValue& value,
+                 std::function<void(Outcome)> done) {
+  if (standby()) return done(Outcome::failure(409, std::string(kStandby)));
+  engine_.write(id, point, value, std::move(done));
+}
+
+Outcome Node::set_channel_enabled(const std::string& id, bool enabled) {
+  if (standby()) return Outcome::failure(409, std::string(kStandby));
+  return engine_.set_channel_enabled(id, enabled);
+}
+
+ReloadOutcome Node::reload() {
+  if (mode_ == config::RedundancyMode::backup) {
+    ReloadOutcome out;
+    out.outcome =
+        Outcome::failure(403, "this node is a backup: its configuration comes from the master");
+    out.version = version_;
+    spdlog::warn("reload refused: {}", out.outcome.error);
+    return out;
+  }
+  ReloadOutcome out = engine_.reload();
+  if (!out.outcome.ok()) return out;
+  version_ = out.version;
+  // redundancy.md: the master sends its config on every change (the backup's next heartbeat
+  // would ask too; sending now shortens the window).
+  if (controller_ && controller_->link().status().authenticated)
+    controller_->send(rd::ConfigMessage{version_, config::canonical_text(engine_.config())});
+  return out;
+}
+
+RedundancyView Node::redundancy() {
+  if (!controller_) {
+    RedundancyView v = engine_.redundancy();
+    v.config_version = version_;
+    return v;
+  }
+  const rd::RedundancyStatus s = controller_->status();
+  RedundancyView v;
+  v.mode = std::string(config::to_string(s.mode));
+  v.activity = std::string(rd::to_string(s.activity));
+  v.peer_connected = s.peer.connected;
+  v.peer_authenticated = s.peer.authenticated;
+  v.peer_address = s.peer.address;
+  v.peer_last_heartbeat = s.peer.last_heartbeat;
+  v.peer_activity = s.peer.peer_activity ? std::string(rd::to_string(*s.peer.peer_activity))
+                                         : std::string("unknown");
+  v.config_version = version_;
+  v.state_seq = state_seq_;
+  v.last_error = !s.peer.last_error.empty() ? s.peer.last_error : sync_error_;
+  for (const auto& e : s.events)
+    v.events.push_back({e.seq, e.time, std::string(rd::to_string(e.from)),
+                        std::string(rd::to_string(e.to)), e.reason});
+  return v;
+}
+
+Outcome Node::force_failover() {
+  if (!controller_) return engine_.force_failover();
+  const rd::CommandResult r = controller_->force_failover();
+  if (!r.accepted) return Outcome::failure(409, r.refusal);
+  return Outcome::success(200);
+}
+
+Outcome Node::recover() {
+  if (!controller_) return engine_.recover();
+  const rd::CommandResult r = controller_->recover();
+  if (!r.accepted) return Outcome::failure(409, r.refusal);
+  return Outcome::success(200);
+}
+
+std::string Node::metrics_text() {
+  std::string text = engine_.metrics_text();
+  if (!controller_) return text;
+  const rd::RedundancyStatus s = controller_->status();
+  prometheus::MetricsWriter w;
+  w.gauge("pollux_redundancy_active", "1 while this node is active", {},
+          s.activity == rd::Activity::active ? 1.0 : 0.0);
+  w.gauge("pollux_redundancy_peer_connected", "1 while the peer link is up", {},
+          s.peer.connected ? 1.0 : 0.0);
+  w.gauge("pollux_redundancy_peer_authenticated", "1 while the peer link is authenticated", {},
+          s.peer.authenticated ? 1.0 : 0.0);
+  w.counter("pollux_redundancy_transitions_total", "Activity changes of this node", {},
+            s.events.empty() ? 0 : s.events.back().seq);
+  w.gauge("pollux_redundancy_state_seq", "Last runtime-state sequence sent or applied", {},
+          static_cast<double>(state_seq_));
+  w.counter("pollux_redundancy_state_deltas_sent_total", "Runtime-state deltas sent", {},
+            deltas_sent_);
+  w.counter("pollux_redundancy_state_full_sent_total", "Full runtime-state transfers sent", {},
+            fulls_sent_);
+  w.counter("pollux_redundancy_state_applied_total", "Runtime-state messages applied", {},
+            states_applied_);
+  w.counter("pollux_redundancy_config_applied_total", "Configs from the master applied", {},
+            configs_applied_);
+  w.counter("pollux_redundancy_config_refused_total", "Configs from the master refused", {},
+            configs_refused_);
+  return text + w.text();
+}
+
+}  // namespace pollux::app

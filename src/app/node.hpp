@@ -1,0 +1,95 @@
+// The node: one Engine and, in master/backup mode, the redundancy Controller around it
+// (DESIGN.md "Redundancy sits above all of it"; spec/redundancy.md; api.md redundancy rules).
+//
+// The Controller decides activity; the node carries it out on the engine (poll only while
+// active, close ports before the peer opens them), syncs config (master -> backup, canonical
+// text + version) and runtime state (active -> standby, numbered deltas of changed devices and
+// points on a short timer, a full transfer on connect, handover or gap), and adds the
+// redundancy parts of NodeApi: role/activity in health, GET /redundancy, force-failover,
+// recover, 409 "node is standby" on operator commands, 403 on reload on a backup. An
+// independent node has no controller and behaves exactly as a bare Engine.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "app/engine.hpp"
+#include "app/node_api.hpp"
+#include "redundancy/controller.hpp"
+#include "runtime/executor.hpp"
+
+namespace pollux::app {
+
+class Node final : public NodeApi {
+ public:
+  // `version` is the config's LoadResult::version (the master's version on a backup whose
+  // overrides changed its channels). `options` reach the peer link (tests shorten backoff).
+  Node(boost::asio::io_context& io, runtime::Executor& ex, LinkFactory links, config::Config cfg,
+       std::string version, Engine::ReloadSource reload_source,
+       redundancy::LinkOptions options = {});
+  ~Node() override;
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
+
+  void start();
+  void stop();
+
+  Engine& engine() { return engine_; }
+  redundancy::Controller* controller() { return controller_.get(); }
+  bool active() const;
+  std::uint64_t state_seq() const { return state_seq_; }
+  const std::string& config_version() const { return version_; }
+
+  // The runtime state as sync messages (also used by tests): the whole state, or what changed
+  // since the last full/delta built (empty devices and points when nothing did).
+  redundancy::StateFull build_full();
+  redundancy::StateDelta build_delta();
+  // Applies a peer's sync message (config, state_full, state_delta) as the controller hands it.
+  void on_sync(const redundancy::Message& m);
+
+  // NodeApi
+  HealthView health() override;
+  std::vector<DeviceView> devices() override;
+  std::optional<DeviceView> device(const std::string& id) override;
+  std::optional<std::vector<PointView>> points(const std::optional<std::string>& device) override;
+  std::vector<ChannelView> channels() override;
+  std::vector<EventView> events(std::uint64_t since) override;
+  Outcome select_line(const std::string& id, int line) override;
+  Outcome poll_now(const std::string& id) override;
+  void write(const std::string& id, const std::string& point, const WriteValue& value,
+             std::function<void(Outcome)> done) override;
+  Outcome set_channel_enabled(const std::string& id, bool enabled) override;
+  ReloadOutcome reload() override;
+  RedundancyView redundancy() override;
+  Outcome force_failover() override;
+  Outcome recover() override;
+  std::string metrics_text() override;
+
+ private:
+  redundancy::Controller::Hooks hooks();
+  void apply_config(const redundancy::ConfigMessage& c);
+  void apply_state(const nlohmann::json& devices, const nlohmann::json& points);
+  nlohmann::json export_points(bool all);
+  nlohmann::json export_devices(bool all);
+  void arm_delta_timer();
+  void send_delta();
+  bool standby() const { return controller_ && !active(); }
+
+  runtime::Executor& ex_;
+  Engine engine_;
+  config::RedundancyMode mode_;
+  std::string version_;  // the master's config version (redundancy.md "Synchronization")
+  std::unique_ptr<redundancy::Controller> controller_;
+  runtime::Duration delta_period_{};
+  runtime::TimerId delta_timer_;
+  std::uint64_t state_seq_ = 0;    // last sent (active) or applied (standby)
+  std::uint64_t points_sent_ = 0;  // store sequence covered by the last full/delta
+  std::string sync_error_;         // the last refused config sync
+  std::uint64_t configs_applied_ = 0, configs_refused_ = 0, deltas_sent_ = 0, fulls_sent_ = 0;
+  std::uint64_t states_applied_ = 0;
+  bool running_ = false;
+};
+
+}  // namespace pollux::app
