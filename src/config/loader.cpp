@@ -329,10 +329,21 @@ class Builder {
 
     // Overrides are checked whatever the node's role, so the master's `pollux check` catches
     // what the backup would otherwise only find when it applies them.
-    Node channels = root.find("channels") ? root.find("channels")->value : Node{};
-    Node devices = root.find("devices") ? root.find("devices")->value : Node{};
+    // Copied only when overrides are merged into them: a 10,000-device list is ~70 MB of tree.
+    static const Node kAbsent{};
+    const Node* channels_in = root.find("channels") ? &root.find("channels")->value : &kAbsent;
+    const Node* devices_in = root.find("devices") ? &root.find("devices")->value : &kAbsent;
     const Entry* overrides = root.find("backup_overrides");
-    if (overrides) read_overrides(overrides->value, channels, devices, as_backup);
+    Node merged_channels, merged_devices;
+    if (overrides) {
+      merged_channels = *channels_in;
+      merged_devices = *devices_in;
+      read_overrides(overrides->value, merged_channels, merged_devices, as_backup);
+      channels_in = &merged_channels;
+      devices_in = &merged_devices;
+    }
+    const Node& channels = *channels_in;
+    const Node& devices = *devices_in;
 
     if (local) {
       cfg.node = local->node;
