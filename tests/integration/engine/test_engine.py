@@ -46,16 +46,23 @@ class Node:
     replaced by a free port."""
 
     def __init__(self, config_text):
-        self.port = free_port()
         self.dir = tempfile.mkdtemp(prefix="pollux-node.")
         self.config_path = os.path.join(self.dir, "node.yaml")
         self.log_path = os.path.join(self.dir, "node.log")
-        self.write_config(config_text)
-        self.log = open(self.log_path, "w")
-        self.proc = subprocess.Popen([POLLUX, "run", "-c", self.config_path],
-                                     stdout=subprocess.DEVNULL, stderr=self.log)
-        wait_until(lambda: self.proc.poll() is not None or "API listening" in self.text(), 10,
-                   what="API start-up")
+        # The free port can be taken by someone else before pollux binds it: try another.
+        for _ in range(3):
+            self.port = free_port()
+            self.write_config(config_text)
+            self.log = open(self.log_path, "w")
+            self.proc = subprocess.Popen([POLLUX, "run", "-c", self.config_path],
+                                         stdout=subprocess.DEVNULL, stderr=self.log)
+            wait_until(lambda: self.proc.poll() is not None or "API listening" in self.text(),
+                       10, what="API start-up")
+            if self.proc.poll() is None:
+                break
+            self.log.close()
+            if "cannot serve the API" not in self.text():
+                break
         if self.proc.poll() is not None:
             raise AssertionError("pollux exited %s: %s" % (self.proc.returncode, self.text()))
         self.base = "http://127.0.0.1:%d" % self.port
