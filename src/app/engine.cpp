@@ -1,6 +1,7 @@
 #include "app/engine.hpp"
 
 #include <algorithm>
+#include <utility>
 
 #include "app/prometheus.hpp"
 #include "config/canonical.hpp"
@@ -91,6 +92,9 @@ void Engine::start() {
 void Engine::stop() {
   if (!running_) return;
   running_ = false;
+  if (drain_timer_) ex_.cancel(drain_timer_);
+  drain_timer_ = {};
+  draining_.clear();
   scheduler_.stop();
   for (auto& [id, r] : runners_)
     r->stop();
@@ -331,7 +335,9 @@ void Engine::on_channel_status(const std::string& channel, transport::LinkStatus
   } else {
     log->warn("status {}", transport::to_string(s));
   }
-  if (!active_) return;  // a warm standby's idle TCP channel decides no failover
+  // A warm standby's idle TCP channel decides no failover; while set_active() opens channels one
+  // by one, the first to report must not see the others as unusable (it decides once at the end).
+  if (!active_ || opening_) return;
   const auto now = ex_.now();
   for (auto& rt : devices_) {
     bool uses = false;
@@ -615,11 +621,22 @@ void Engine::apply(config::Config neu) {
 
 // ------------------------------------------------------------------- redundancy hooks ---
 
-void Engine::set_active(bool active, bool keep_tcp_open) {
+void Engine::set_active(bool active, bool keep_tcp_open, std::function<void()> released) {
   const bool was = active_;
   active_ = active;
   keep_tcp_open_ = !active && keep_tcp_open;
-  if (!running_) return;
+  if (drain_timer_) ex_.cancel(drain_timer_);
+  drain_timer_ = {};
+  if (!draining_.empty()) {  // activity changed again mid-drain: close what was waiting now
+    for (const auto& id : draining_)
+      remove_channel(id);
+    draining_.clear();
+    if (auto done = std::exchange(drained_, {})) done();
+  }
+  if (!running_ || was == active) {
+    if (released) released();
+    return;
+  }
   if (was && !active) {
     for (auto& rt : devices_) {
       scheduler_.remove(rt.get());
@@ -628,14 +645,36 @@ void Engine::set_active(bool active, bool keep_tcp_open) {
         g.in_progress = false;
     }
     std::vector<std::string> closing;
-    for (const auto& [id, r] : runners_)
-      if (!opens(r->config())) closing.push_back(id);
+    int wait_ms = 0;
+    for (const auto& [id, r] : runners_) {
+      if (opens(r->config())) continue;
+      if (r->in_flight() > 0) {
+        draining_.push_back(id);
+        wait_ms = std::max(wait_ms, r->config().timing.message_timeout_ms);
+        for (const auto& rt : devices_)
+          for (int n = 1; n <= 3; ++n)
+            if (const auto* l = rt->dev->line(n); l && l->path.channel == id)
+              wait_ms = std::max(wait_ms, l->path.timing.message_timeout_ms);
+      } else {
+        closing.push_back(id);
+      }
+    }
     for (const auto& id : closing)
       remove_channel(id);
-    spdlog::info("standby: {} channel(s) closed, {} kept open", closing.size(), runners_.size());
+    spdlog::info("standby: {} channel(s) closed, {} waiting for an answer in flight",
+                 closing.size(), draining_.size());
+    if (draining_.empty()) {
+      if (released) released();
+      return;
+    }
+    drained_ = std::move(released);
+    drain_deadline_ = ex_.now() + runtime::milliseconds(wait_ms + 20);
+    drain();
   } else if (!was && active) {
+    opening_ = true;
     for (const auto& c : cfg_.channels)
       if (!runner(c.id)) add_channel(c);
+    opening_ = false;
     const auto now = ex_.now();
     for (auto& rt : devices_) {
       for (int n = 1; n <= 3; ++n)
@@ -648,6 +687,26 @@ void Engine::set_active(bool active, bool keep_tcp_open) {
     spdlog::info("active: {} channel(s) open, polling {} device(s)", runners_.size(),
                  devices_.size());
   }
+}
+
+void Engine::drain() {
+  drain_timer_ = {};
+  const bool late = ex_.now() >= drain_deadline_;
+  std::vector<std::string> waiting;
+  for (const auto& id : draining_) {
+    auto* r = runner(id);
+    if (r && r->in_flight() > 0 && !late)
+      waiting.push_back(id);
+    else
+      remove_channel(id);
+  }
+  draining_ = std::move(waiting);
+  if (draining_.empty()) {
+    spdlog::info("standby: every channel closed");
+    if (auto done = std::exchange(drained_, {})) done();
+    return;
+  }
+  drain_timer_ = ex_.schedule_after(runtime::milliseconds(2), [this] { drain(); });
 }
 
 std::vector<Engine::DeviceRuntime> Engine::device_runtime(bool all) {

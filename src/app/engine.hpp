@@ -79,9 +79,12 @@ class Engine final : public NodeApi, public scheduler::RunnerHandler, public sch
   // Redundancy hooks (app/node.hpp; redundancy.md "Roles and activity"). A standby engine keeps
   // its graph (devices, points, failover state) for display and state transfer but polls
   // nothing: no scheduled polls, no failover decisions, every serial/modem channel closed, TCP
-  // channels closed too unless keep_tcp_open (warm standby: connections stay, idle). Ports are
-  // closed when this returns. Before start() it only sets how start() opens channels.
-  void set_active(bool active, bool keep_tcp_open = false);
+  // channels closed too unless keep_tcp_open (warm standby: connections stay, idle). A channel
+  // with a message in flight closes once its answer is in (or after its message_timeout_ms):
+  // the device is still answering on the wire, so a peer opening the line at once would
+  // collide with it. `released` runs once every port is closed (on a later executor turn when
+  // something was in flight). Before start() it only sets how start() opens channels.
+  void set_active(bool active, bool keep_tcp_open = false, std::function<void()> released = {});
   bool active() const { return active_; }
 
   // Runtime-state transfer (redundancy.md "Synchronization"): failover state as ages, counters
@@ -127,6 +130,7 @@ class Engine final : public NodeApi, public scheduler::RunnerHandler, public sch
   void add_channel(const config::Channel& c);
   bool opens(const config::Channel& c) const;
   void schedule(DeviceRt& rt);
+  void drain();
   void remove_channel(const std::string& id);
   void load_device(const config::Device& d, const failover::State* previous);
   void unload_device(const std::string& id);
@@ -158,6 +162,12 @@ class Engine final : public NodeApi, public scheduler::RunnerHandler, public sch
   bool running_ = false;
   bool active_ = true;
   bool keep_tcp_open_ = false;
+  bool opening_ = false;
+  // Going standby: channels waiting for their in-flight message before closing.
+  std::vector<std::string> draining_;
+  runtime::TimePoint drain_deadline_{};
+  runtime::TimerId drain_timer_;
+  std::function<void()> drained_;
   std::string version_;
   std::uint64_t reloads_ = 0, reload_failures_ = 0;
 };

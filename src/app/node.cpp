@@ -122,13 +122,17 @@ rd::Controller::Hooks Node::hooks() {
     // Deltas continue from the state we received; the peer resyncs from a full transfer.
     points_sent_ = engine_.store().seq();
     (void)engine_.device_runtime(false);
+    // The peer learns our state at once rather than through a gap and a state_request.
+    ex_.post([this] {
+      if (controller_ && active() && controller_->link().status().authenticated)
+        controller_->send(build_full());
+    });
   };
   h.go_standby = [this](std::string_view why, bool keep_tcp_open, std::function<void()> released) {
     spdlog::warn("going standby ({}): closing channels{}", why,
                  keep_tcp_open ? " (TCP connections kept)" : "");
-    // Links close their ports synchronously, so the peer may open them as soon as this returns.
-    engine_.set_active(false, keep_tcp_open);
-    released();
+    // `released` once the last answer in flight is in and every port is closed.
+    engine_.set_active(false, keep_tcp_open, std::move(released));
   };
   h.full_state = [this] { return build_full(); };
   h.on_sync = [this](const rd::Message& m) { on_sync(m); };

@@ -1,0 +1,441 @@
+"""Master/backup pair end to end: two real `pollux run` processes against `pollux-sim` on
+loopback (spec/redundancy.md, api.md redundancy rules).
+
+Binaries come from the environment: POLLUX_BIN and POLLUX_SIM_BIN (set by CTest). Timers are
+short (heartbeat 200 ms, failover_timeout 1200 ms) and every wait is bounded. The serial line
+has a turnaround so that the simulator's overlap detector sees two masters on one pty.
+"""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+import urllib.error
+import urllib.request
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from simctl import Sim  # noqa: E402
+
+POLLUX = os.environ.get("POLLUX_BIN", "pollux")
+SIM = os.environ.get("POLLUX_SIM_BIN", "pollux-sim")
+POLLUXCTL = os.environ.get("POLLUXCTL_BIN", "")
+
+HEARTBEAT_MS = 200
+FAILOVER_MS = 1200
+POLL_MS = 200
+PSK = "test-pair-key-0123456789"
+# Longer than the backup's reconnect backoff cap (failover_timeout_ms + 30 % jitter), so a
+# restarted master meets its backup before the allowance runs out.
+STARTUP_MS = 2500
+
+
+def wait_until(predicate, timeout, interval=0.05, what="condition"):
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = predicate()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError("timed out after %.1fs waiting for %s (last: %r)" % (timeout, what, last))
+
+
+_given_ports = set()
+
+
+def free_port():
+    """A free port not handed out before in this process: the link port is only bound when the
+    master starts, so the kernel could offer it again for an API port meanwhile."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _given_ports:
+            _given_ports.add(port)
+            return port
+
+
+class Node:
+    """One `pollux run` process; restartable with the same config, API port and log file."""
+
+    def __init__(self, name, config_text):
+        self.name = name
+        self.port = free_port()
+        self.dir = tempfile.mkdtemp(prefix="pollux-pair.")
+        self.config_path = os.path.join(self.dir, name + ".yaml")
+        self.log_path = os.path.join(self.dir, name + ".log")
+        self.write_config(config_text)
+        self.base = "http://127.0.0.1:%d" % self.port
+        self.proc = None
+        self.log = None
+        self.killed = False
+        self.start()
+
+    def write_config(self, text):
+        with open(self.config_path, "w") as f:
+            f.write(text.replace("API_PORT", str(self.port)))
+
+    def start(self):
+        self.log = open(self.log_path, "a")
+        self.mark = os.path.getsize(self.log_path)
+        self.proc = subprocess.Popen([POLLUX, "run", "-c", self.config_path],
+                                     stdout=subprocess.DEVNULL, stderr=self.log)
+        self.killed = False
+        wait_until(lambda: self.proc.poll() is not None or "API listening" in self.text(self.mark),
+                   10, what="API start-up of " + self.name)
+        if self.proc.poll() is not None:
+            raise AssertionError("pollux exited %s: %s" % (self.proc.returncode, self.text()))
+
+    def text(self, since=0):
+        with open(self.log_path) as f:
+            f.seek(since)
+            return f.read()
+
+    def request(self, method, path, body=None):
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(self.base + path, data=data, method=method,
+                                     headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=10) as r:
+                return r.status, json.loads(r.read() or b"null")
+        except urllib.error.HTTPError as e:
+            return e.code, json.loads(e.read() or b"null")
+
+    def get(self, path):
+        status, body = self.request("GET", path)
+        assert status == 200, (path, status, body)
+        return body
+
+    def red(self):
+        return self.get("/api/v1/redundancy")
+
+    def activity(self):
+        return self.get("/api/v1/health")["activity"]
+
+    def device(self, d):
+        return self.get("/api/v1/devices/" + d)
+
+    def points(self, d):
+        return {p["name"]: p for p in self.get("/api/v1/points?device=" + d)}
+
+    def kill(self):
+        self.proc.kill()
+        self.proc.wait()
+        self.killed = True
+        self.log.close()
+
+    def stop(self, timeout=10):
+        if self.killed:
+            return 0
+        rc = 0
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                raise AssertionError("pollux did not exit within %ss after SIGTERM" % timeout)
+        rc = self.proc.returncode
+        self.log.close()
+        self.killed = True
+        return rc
+
+
+SIM_YAML = """devices:
+  - id: A
+    unit: 4
+    registers:
+      - {table: holding, address: 0, value: 31}
+  - id: B
+    unit: 5
+    registers:
+      - {table: holding, address: 0, value: 52}
+serial:
+  - { id: L1, turnaround_ms: 40, devices: [A, B] }
+tcp:
+  - { id: T1, protocol: modbus-tcp, devices: [A] }
+"""
+
+
+def pair_yaml(sim, name, mode, link_port, psk=PSK, recovery="automatic", standby="cold",
+              extra_point="", overrides=True):
+    host, port = sim.tcp_addr("T1")
+    red = ("redundancy: { mode: %s, %s: 127.0.0.1:%d, psk: \"%s\", heartbeat_interval_ms: %d, "
+           "failover_timeout_ms: %d, recovery: %s, standby: %s, startup_allowance_ms: %d }"
+           % (mode, "listen" if mode == "master" else "master", link_port, psk, HEARTBEAT_MS,
+              FAILOVER_MS, recovery, standby, STARTUP_MS))
+    out = ["node: { name: %s }" % name, "api: { listen: 127.0.0.1:API_PORT }", red,
+           "channels:",
+           "  - { id: COM1, type: serial, protocol: modbus-rtu, port: %s, message_timeout_ms: 200, "
+           "poll_attempts: 1 }" % sim.serial["L1"],
+           "  - { id: NET1, type: tcp, protocol: modbus-tcp, message_timeout_ms: 300 }",
+           "devices:",
+           "  - id: A\n    unit: 4\n    comm: { primary: { channel: COM1, initial_fail_s: 0.3 }, "
+           "first_failover: { channel: NET1, host: %s, port: %d, retry_primary_s: 5 } }" % (host, port),
+           "    polls:\n      - name: g\n        interval_ms: %d\n        points:" % POLL_MS,
+           "          - { name: V, table: holding, address: 0, type: uint16 }",
+           "  - id: B\n    unit: 5\n    comm: { primary: { channel: COM1 } }",
+           "    polls:\n      - name: g\n        interval_ms: %d\n        points:" % POLL_MS,
+           "          - { name: V, table: holding, address: 0, type: uint16 }"]
+    if extra_point:
+        out.append("          - " + extra_point)
+    if overrides:
+        out += ["backup_overrides:", "  devices:", "    B: { unit: 5, enabled: false }"]
+    return "\n".join(out) + "\n"
+
+
+class RedundancyTest(unittest.TestCase):
+    def setUp(self):
+        self.sim = Sim(SIM, SIM_YAML)
+        self.nodes = []
+        self.link_port = free_port()
+
+    def tearDown(self):
+        bad = []
+        for n in self.nodes:
+            try:
+                rc = n.stop()
+            except AssertionError as e:
+                rc = str(e)
+            if rc != 0:
+                bad.append("%s exited %s; log tail:\n%s" % (n.name, rc, n.text()[-3000:]))
+        try:
+            self.sim.stop()
+        except Exception:  # noqa: BLE001 - a failed test may leave the simulator odd
+            self.sim._kill()
+        self.assertEqual(bad, [])
+
+    # -- helpers ------------------------------------------------------------------------------
+    def node(self, name, mode, **kw):
+        # Ports are picked free but bound later; other programs on the machine may take one in
+        # between. Only that is retried, with fresh ports.
+        for attempt in range(3):
+            try:
+                n = Node(name, pair_yaml(self.sim, name, mode, self.link_port, **kw))
+                break
+            except AssertionError as e:
+                if "Address already in use" not in str(e) or attempt == 2:
+                    raise
+                if mode == "master":
+                    self.link_port = free_port()
+        self.nodes.append(n)
+        return n
+
+    def pair(self, **kw):
+        master = self.node("fe-a", "master", **kw)
+        backup = self.node("fe-b", "backup", **kw)
+        self.wait_pair(master, backup, "active", "standby")
+        return master, backup
+
+    def wait_pair(self, master, backup, m_act, b_act, timeout=8):
+        def ok():
+            rm, rb = master.red(), backup.red()
+            good = (rm["activity"] == m_act and rb["activity"] == b_act and
+                    rm["peer"]["authenticated"] and rb["peer"]["authenticated"])
+            return (rm, rb) if good else None
+        try:
+            return wait_until(ok, timeout, what="master %s / backup %s" % (m_act, b_act))
+        except AssertionError as e:
+            raise AssertionError("%s\nmaster: %s\nbackup: %s" % (e, master.red(), backup.red()))
+
+    def line_stats(self):
+        return self.sim.stats()["lines"]["L1"]
+
+    def assert_no_overlap(self):
+        st = self.line_stats()
+        self.assertEqual(st["overlaps"], 0, st)
+
+    # -- tests --------------------------------------------------------------------------------
+    def test_exactly_one_node_polls_and_the_standby_shows_received_state(self):
+        master, backup = self.pair()
+        self.assertEqual(master.get("/api/v1/health")["role"], "master")
+        self.assertEqual(backup.get("/api/v1/health"),
+                         {"status": "ok", "node": "fe-b", "role": "backup", "activity": "standby"})
+        wait_until(lambda: backup.points("A")["V"]["quality"] == "good", 5, what="state on backup")
+        self.sim.check({"cmd": "reset_stats"})
+        time.sleep(2.0)
+        st = self.sim.stats()
+        # Two devices every 200 ms for 2 s from ONE node: about 20 requests (two nodes: 40).
+        self.assertGreaterEqual(st["lines"]["L1"]["requests"], 14, st["lines"])
+        self.assertLessEqual(st["lines"]["L1"]["requests"], 26, st["lines"])
+        self.assertEqual(st["lines"]["L1"]["overlaps"], 0)
+        self.assertEqual(st["tcp"]["T1"]["requests"], 0)
+        # The standby shows what the active node last sent.
+        pa, pb = master.points("A")["V"], backup.points("A")["V"]
+        self.assertEqual((pb["value"], pb["quality"]), (31, "good"))
+        self.assertEqual(pa["value"], pb["value"])
+        da, db = master.device("A"), backup.device("A")
+        self.assertGreater(db["stats"]["polls_ok"], 0)
+        self.assertLessEqual(abs(da["stats"]["polls_ok"] - db["stats"]["polls_ok"]), 3)
+        self.assertGreater(backup.red()["state_seq"], 0)
+        chans = {c["id"]: c for c in backup.get("/api/v1/channels")}
+        self.assertEqual(chans["COM1"]["status"], "down")
+        # Operator commands on a standby node: 409 "node is standby".
+        for method, path, body in (("POST", "/api/v1/devices/A/poll", None),
+                                   ("POST", "/api/v1/devices/A/line", {"line": 2}),
+                                   ("POST", "/api/v1/channels/COM1/disable", None)):
+            status, answer = backup.request(method, path, body)
+            self.assertEqual((status, answer), (409, {"error": "node is standby"}), path)
+        self.assertEqual(master.request("POST", "/api/v1/devices/A/poll")[0], 202)
+
+    def test_master_killed_backup_takes_over_with_state_then_master_back_automatic(self):
+        master, backup = self.pair()
+        # Move A to line 2 on the master: silence on the serial path only.
+        self.sim.fault("A", "silence", via="L1")
+        wait_until(lambda: master.device("A")["active_line"] == 2, 5, what="A on line 2")
+        t_fo = time.monotonic()
+        wait_until(lambda: backup.device("A")["active_line"] == 2, 3, what="line 2 synced")
+        self.sim.clear("A")
+        time.sleep(max(0.0, t_fo + 1.5 - time.monotonic()))
+        t_kill = time.monotonic()
+        tcp_before = self.sim.stats()["tcp"]["T1"]["requests"]
+        master.kill()
+        wait_until(lambda: backup.activity() == "active", 4, interval=0.02, what="takeover")
+        took = time.monotonic() - t_kill
+        self.assertLessEqual(took, (FAILOVER_MS + POLL_MS + 500) / 1000.0)
+        d = backup.device("A")
+        self.assertEqual(d["active_line"], 2, "a device on line 2 stays on line 2")
+        self.assertTrue(d["primary_failed_over"])
+        wait_until(lambda: self.sim.stats()["tcp"]["T1"]["requests"] > tcp_before, 3,
+                   what="backup polls A over TCP")
+        # Retry primary (5 s) continues from the master's failover time: back on line 1 about
+        # 5 s after t_fo, not 5 s after the takeover.
+        wait_until(lambda: backup.device("A")["active_line"] == 1, 6, what="retry primary")
+        back = time.monotonic() - t_fo
+        self.assertLess(back, 5.0 + took - 0.3, "the Retry primary timer restarted")
+        ev = backup.red()["events"]
+        self.assertEqual((ev[-1]["from"], ev[-1]["to"], ev[-1]["reason"]),
+                         ("standby", "active", "master_lost"))
+        # Master back, recovery automatic: the backup hands over.
+        master.start()
+        self.wait_pair(master, backup, "active", "standby", timeout=8)
+        self.assertEqual(backup.red()["events"][-1]["reason"], "master_back")
+        self.assert_no_overlap()
+
+    def test_manual_recovery_keeps_the_master_standby_until_recover(self):
+        master, backup = self.pair(recovery="manual")
+        master.kill()
+        wait_until(lambda: backup.activity() == "active", 4, what="takeover")
+        master.start()
+        self.wait_pair(master, backup, "standby", "active", timeout=6)
+        time.sleep(1.0)
+        self.assertEqual(master.activity(), "standby")
+        self.assertEqual(master.request("POST", "/api/v1/devices/A/poll")[0], 409)
+        status, body = master.request("POST", "/api/v1/redundancy/recover")
+        self.assertEqual(status, 200, body)
+        self.wait_pair(master, backup, "active", "standby", timeout=5)
+        self.assert_no_overlap()
+
+    def test_wrong_key_is_not_authenticated_and_never_takes_over(self):
+        master = self.node("fe-a", "master")
+        backup = self.node("fe-b", "backup", psk="a-wrong-key-9876543210")
+        wait_until(lambda: master.activity() == "active", STARTUP_MS / 1000.0 + 2,
+                   what="master active after the startup allowance")
+        t_end = time.monotonic() + 3 * FAILOVER_MS / 1000.0
+        while time.monotonic() < t_end:
+            self.assertEqual(backup.activity(), "standby")
+            time.sleep(0.1)
+        rb, rm = backup.red(), master.red()
+        self.assertFalse(rb["peer"]["authenticated"])
+        self.assertNotEqual(rb["last_error"], "")
+        self.assertNotEqual(rm["last_error"], "")
+        self.assertIn("auth", (rb["last_error"] + backup.text()).lower())
+        self.assertIn("auth", (rm["last_error"] + master.text()).lower())
+        self.assert_no_overlap()
+
+    def test_garbage_and_oversized_frames_drop_the_connection_only(self):
+        master, backup = self.pair()
+
+        def closed_after(payload):
+            with socket.create_connection(("127.0.0.1", self.link_port), timeout=5) as s:
+                s.sendall(payload)
+                s.settimeout(FAILOVER_MS / 1000.0 + 2)
+                try:
+                    while s.recv(4096):
+                        pass
+                except ConnectionResetError:
+                    pass
+                return True
+
+        self.assertTrue(closed_after(os.urandom(64)))
+        self.assertTrue(closed_after(b"\xff\xff\xff\xff" + b"x" * 16))
+        self.assertTrue(closed_after(b"\x01\x00\x00\x01" + os.urandom(32)))  # 16 MiB + 1
+        rm, rb = self.wait_pair(master, backup, "active", "standby", timeout=2)
+        self.assertTrue(rm["peer"]["connected"])
+        self.assertEqual(master.get("/api/v1/health")["status"], "ok")
+
+    def test_config_sync_with_override_and_reload_403_on_the_backup(self):
+        master, backup = self.pair()
+        rm, rb = master.red(), backup.red()
+        self.assertEqual(rm["config_version"], rb["config_version"])
+        # backup_overrides apply on the backup only.
+        self.assertTrue(master.device("B")["enabled"])
+        self.assertFalse(backup.device("B")["enabled"])
+        status, body = backup.request("POST", "/api/v1/config/reload")
+        self.assertEqual(status, 403, body)
+        # A reload on the master reaches the backup in place (same process, new point).
+        pid = backup.proc.pid
+        master.write_config(pair_yaml(self.sim, "fe-a", "master", self.link_port,
+                                      extra_point="{ name: W, table: holding, address: 1, "
+                                                  "type: uint16 }"))
+        status, body = master.request("POST", "/api/v1/config/reload")
+        self.assertEqual(status, 200, body)
+        self.assertNotEqual(body["version"], rm["config_version"])
+        wait_until(lambda: backup.red()["config_version"] == body["version"], 5,
+                   what="config on the backup")
+        wait_until(lambda: "W" in backup.points("B"), 3, what="new point on the backup")
+        self.assertEqual(backup.proc.pid, pid)
+        self.assertIsNone(backup.proc.poll())
+        self.assertFalse(backup.device("B")["enabled"])  # the override still applies
+
+    def test_force_failover_both_ways_without_overlap(self):
+        master, backup = self.pair()
+        for giver, taker in ((master, backup), (backup, master)):
+            status, body = giver.request("POST", "/api/v1/redundancy/force-failover")
+            self.assertEqual(status, 200, body)
+            m_act = "active" if taker is master else "standby"
+            b_act = "active" if taker is backup else "standby"
+            self.wait_pair(master, backup, m_act, b_act, timeout=5)
+            before = self.line_stats()["requests"]
+            wait_until(lambda: self.line_stats()["requests"] > before + 4, 3,
+                       what="the new active node polls")
+            self.assertEqual(taker.red()["events"][-1]["reason"], "force_failover")
+        self.assert_no_overlap()
+        # Without a peer there is nobody to hand over to: 409.
+        backup.stop()
+        wait_until(lambda: not master.red()["peer"]["connected"], 4, what="peer gone")
+        self.assertEqual(master.request("POST", "/api/v1/redundancy/force-failover")[0], 409)
+
+    def test_polluxctl_redundancy_and_force_failover(self):
+        if not POLLUXCTL:
+            self.skipTest("POLLUXCTL_BIN not set")
+        master, backup = self.pair()
+
+        def ctl(node, *args):
+            r = subprocess.run([POLLUXCTL, "--api", node.base] + list(args),
+                               capture_output=True, text=True, timeout=10)
+            return r.returncode, r.stdout + r.stderr
+
+        rc, out = ctl(master, "redundancy")
+        self.assertEqual(rc, 0, out)
+        self.assertIn("master", out)
+        self.assertIn("active", out)
+        rc, out = ctl(backup, "--json", "redundancy")
+        self.assertEqual(rc, 0, out)
+        self.assertEqual(json.loads(out)["activity"], "standby")
+        rc, out = ctl(master, "force-failover")
+        self.assertEqual(rc, 0, out)
+        self.wait_pair(master, backup, "standby", "active", timeout=5)
+        rc, out = ctl(master, "status")
+        self.assertEqual(rc, 0, out)
+        self.assertIn("standby", out)
+
+
+if __name__ == "__main__":
+    unittest.main()
