@@ -213,7 +213,9 @@ void TcpLink::send(Conn& c) {
     complete(c, make_error_code(modbus::Errc::connection_reset));
     return;
   }
-  c.framer->reset();
+  // An MBAP stream stays in step across exchanges (a late answer is dropped by its transaction
+  // id); only RTU-over-TCP, which has no ids, starts each exchange from a clean framer.
+  if (framing_ == modbus::Framing::rtu_over_tcp) c.framer->reset();
   handle(c, c.tx.start(*c.ex.request, c.ex.target->unit, c.ex.timeout));
 }
 
