@@ -1,10 +1,12 @@
 // Ordered set of pending timers shared by both executors: a binary heap keyed by (due time,
-// insertion order) with lazy cancellation, so cancel is O(1) and the heap vector is reused
-// (no allocation per timer after warm-up beyond the task itself).
+// insertion order) with lazy cancellation. A timer id names a reusable slot plus the slot's
+// generation, so add, cancel and "is this heap entry still live" are array lookups: no hashing
+// and no allocation per timer after warm-up beyond the task itself (DESIGN.md principle 6;
+// timers are on the hot path: every message arms and cancels its reply timeout).
 #pragma once
 
+#include <cstdint>
 #include <optional>
-#include <unordered_set>
 #include <vector>
 
 #include "runtime/executor.hpp"
@@ -19,22 +21,31 @@ class TimerQueue {
   std::optional<TimePoint> next_due();
   // Removes and returns the earliest timer due at or before `now`, if any.
   std::optional<Task> pop_due(TimePoint now);
-  std::size_t size() const { return live_.size(); }
+  std::size_t size() const { return live_; }
 
  private:
   struct Entry {
     TimePoint when;
+    std::uint64_t seq;  // insertion order: equal due times fire first-in first-out
     std::uint64_t id;
     Task task;
   };
+  struct Slot {
+    std::uint32_t generation = 0;
+    bool live = false;
+  };
   static bool later(const Entry& a, const Entry& b) {
-    return a.when != b.when ? a.when > b.when : a.id > b.id;
+    return a.when != b.when ? a.when > b.when : a.seq > b.seq;
   }
+  bool live(std::uint64_t id) const;
+  void release(std::uint32_t slot);
   void drop_cancelled_top();
 
   std::vector<Entry> heap_;
-  std::unordered_set<std::uint64_t> live_;
-  std::uint64_t next_id_ = 1;
+  std::vector<Slot> slots_;
+  std::vector<std::uint32_t> free_;
+  std::size_t live_ = 0;
+  std::uint64_t next_seq_ = 1;
 };
 
 }  // namespace pollux::runtime

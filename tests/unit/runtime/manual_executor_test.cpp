@@ -43,6 +43,27 @@ TEST(ManualExecutor, CancelledTimerNeverRuns) {
   EXPECT_FALSE(ran);
 }
 
+// Timer ids reuse slots: an old id must never cancel the new timer in its slot, and the stale
+// heap entry of a cancelled timer must not fire in the new timer's place.
+TEST(ManualExecutor, ReusedTimerSlotKeepsIdsApart) {
+  ManualExecutor ex;
+  std::vector<int> ran;
+  TimerId a = ex.schedule_after(milliseconds(50), [&] { ran.push_back(1); });
+  EXPECT_TRUE(ex.cancel(a));
+  TimerId b = ex.schedule_after(milliseconds(10), [&] { ran.push_back(2); });
+  EXPECT_FALSE(b == a);
+  EXPECT_FALSE(ex.cancel(a));  // stale id: b stays
+  EXPECT_EQ(ex.pending_timers(), 1u);
+  ex.advance(milliseconds(10));
+  EXPECT_EQ(ran, (std::vector<int>{2}));
+  EXPECT_FALSE(ex.cancel(b));  // fired: its id is dead too
+  TimerId c = ex.schedule_after(milliseconds(10), [&] { ran.push_back(3); });
+  ex.advance(milliseconds(100));  // past a's old due time: only c runs
+  EXPECT_EQ(ran, (std::vector<int>{2, 3}));
+  EXPECT_FALSE(ex.cancel(c));
+  EXPECT_EQ(ex.pending_timers(), 0u);
+}
+
 TEST(ManualExecutor, TimerScheduledFromTimerRunsWithinSameAdvance) {
   ManualExecutor ex;
   const TimePoint t0 = ex.now();
