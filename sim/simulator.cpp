@@ -404,16 +404,30 @@ void Simulator::line_send(SerialLine& l, std::vector<uint8_t> bytes) {
   l.busy_until =
       start + std::chrono::microseconds(static_cast<int64_t>(bytes.size() * l.char_ms() * 1000));
   l.tx.insert(l.tx.end(), bytes.begin(), bytes.end());
-  if (!l.tx_timer) line_pace(l);
+  if (!l.tx_timer) {
+    l.tx_next = now;
+    line_pace(l);
+  }
 }
 
 void Simulator::line_pace(SerialLine& l) {
   l.tx_timer = 0;
   if (l.tx.empty() || !l.open) return;
-  uint8_t b = l.tx.front();
-  l.tx.pop_front();
-  if (write(l.fd, &b, 1) != 1) ++l.tx_dropped;
-  if (!l.tx.empty()) l.tx_timer = loop_.after_ms(l.char_ms(), [this, &l] { line_pace(l); });
+  // Bytes are due at fixed steps of one character time from the first, so a timer that fires
+  // late sends what is due at once instead of stretching the rest of the frame (on a loaded
+  // machine per-byte timer latency added ~30% to a 9600-baud answer).
+  const auto step = std::chrono::nanoseconds(static_cast<int64_t>(l.char_ms() * 1e6));
+  const auto now = Clock::now();
+  while (!l.tx.empty() && l.tx_next <= now) {
+    uint8_t b = l.tx.front();
+    l.tx.pop_front();
+    if (write(l.fd, &b, 1) != 1) ++l.tx_dropped;
+    l.tx_next += step;
+  }
+  if (!l.tx.empty()) {
+    const double ms = std::chrono::duration<double, std::milli>(l.tx_next - now).count();
+    l.tx_timer = loop_.after_ms(ms, [this, &l] { line_pace(l); });
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

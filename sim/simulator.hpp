@@ -50,7 +50,8 @@ struct SerialLine {
   RtuStream stream;
   std::deque<uint8_t> tx;
   uint64_t tx_timer = 0;
-  int pending = 0;  // responses scheduled, not yet written
+  Clock::time_point tx_next{};  // when the next paced byte is due (drift-free pacing)
+  int pending = 0;              // responses scheduled, not yet written
   Clock::time_point busy_until{};
   uint64_t requests = 0, overlaps = 0, crc_errors = 0, framing_errors = 0, foreign = 0,
            tx_dropped = 0, opens = 0;
