@@ -646,10 +646,10 @@ class Builder {
     int unit = 0;
     if (r_.integer(n, "unit", unit, 0, 255)) p.unit = unit;
     r_.boolean(n, "available", p.available);
-    r_.seconds(n, "initial_fail_s", p.initial_fail_s, true);
+    r_.seconds(n, "initial_fail_s", p.initial_fail_s, false);
     double s = 0;
-    if (line != 2 && r_.seconds(n, "subsequent_fail_s", s, true)) p.subsequent_fail_s = s;
-    if (line != 0 && r_.seconds(n, "retry_primary_s", s, true)) p.retry_primary_s = s;
+    if (line != 2 && r_.seconds(n, "subsequent_fail_s", s, false)) p.subsequent_fail_s = s;
+    if (line != 0 && r_.seconds(n, "retry_primary_s", s, false)) p.retry_primary_s = s;
 
     if (ch) {
       if (ch->type == ChannelType::tcp) {

@@ -112,8 +112,23 @@ TEST(ConfigRules, SecondsAcceptDecimals) {
   EXPECT_DOUBLE_EQ(*r.config->devices[0].comm.lines[0]->subsequent_fail_s, 0.25);
   const std::string t = device(", initial_fail_s: soon");
   expect_one(load(t), pos(t, "initial_fail_s: ^soon"), "expected a number for 'initial_fail_s'");
-  const std::string z = device(", initial_fail_s: 0");
-  expect_one(load(z), pos(z, "initial_fail_s: ^0"), "must be greater than 0");
+}
+
+// failover.md: "initial_fail_s: 0 therefore fails over on every failed message" and
+// "retry_primary_s: 0 switches back on the next cycle": zero is a meaningful timer value.
+TEST(ConfigRules, FailoverTimersAcceptZeroButNotNegative) {
+  const std::string zero =
+      kHead +
+      "devices:\n  - id: W1\n    unit: 17\n    comm:\n"
+      "      primary: {channel: COM1, initial_fail_s: 0, subsequent_fail_s: 0}\n"
+      "      first_failover: {channel: NET1, host: 127.0.0.1, port: 502, retry_primary_s: 0}\n";
+  const auto r = load(zero);
+  ASSERT_TRUE(r.ok()) << dump(r);
+  EXPECT_EQ(r.config->devices[0].comm.lines[0]->initial_fail_s, 0);
+  EXPECT_EQ(*r.config->devices[0].comm.lines[0]->subsequent_fail_s, 0);
+  EXPECT_EQ(*r.config->devices[0].comm.lines[1]->retry_primary_s, 0);
+  const std::string neg = device(", initial_fail_s: -1");
+  expect_one(load(neg), pos(neg, "initial_fail_s: ^-1"), "must be at least 0");
 }
 
 TEST(ConfigRules, ValueMissingPointsAtTheKey) {
