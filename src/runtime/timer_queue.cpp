@@ -47,7 +47,16 @@ bool TimerQueue::cancel(TimerId id) {
   if (!live(id.value)) return false;
   // The heap entry stays until it reaches the top; the slot's next generation makes it stale.
   release(slot_of(id.value));
+  // Reply timeouts are nearly always cancelled long before they are due, so stale entries
+  // would outnumber live ones many times over (a deeper heap, more cache misses per push and
+  // pop). Dropping them all once they are the majority costs O(1) amortized per cancel.
+  if (heap_.size() > 2 * live_ + 1024) compact();
   return true;
+}
+
+void TimerQueue::compact() {
+  std::erase_if(heap_, [this](const Entry& e) { return !live(e.id); });
+  std::make_heap(heap_.begin(), heap_.end(), later);
 }
 
 void TimerQueue::drop_cancelled_top() {

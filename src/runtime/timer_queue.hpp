@@ -40,6 +40,7 @@ class TimerQueue {
   bool live(std::uint64_t id) const;
   void release(std::uint32_t slot);
   void drop_cancelled_top();
+  void compact();
 
   std::vector<Entry> heap_;
   std::vector<Slot> slots_;

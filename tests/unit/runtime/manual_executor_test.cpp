@@ -64,6 +64,20 @@ TEST(ManualExecutor, ReusedTimerSlotKeepsIdsApart) {
   EXPECT_EQ(ex.pending_timers(), 0u);
 }
 
+// Many cancelled timers (reply timeouts) are compacted away; the live ones keep their order.
+TEST(ManualExecutor, ManyCancelledTimersKeepLiveOnesInOrder) {
+  ManualExecutor ex;
+  std::vector<int> ran;
+  for (int i = 0; i < 5000; ++i) {
+    TimerId dead = ex.schedule_after(seconds(10), [&] { ran.push_back(-1); });
+    if (i % 1000 == 0) ex.schedule_after(milliseconds(5000 - i), [&ran, i] { ran.push_back(i); });
+    EXPECT_TRUE(ex.cancel(dead));
+  }
+  EXPECT_EQ(ex.pending_timers(), 5u);
+  ex.advance(seconds(20));
+  EXPECT_EQ(ran, (std::vector<int>{4000, 3000, 2000, 1000, 0}));
+}
+
 TEST(ManualExecutor, TimerScheduledFromTimerRunsWithinSameAdvance) {
   ManualExecutor ex;
   const TimePoint t0 = ex.now();
