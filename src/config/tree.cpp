@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
+#include <streambuf>
 #include <tuple>
 
 namespace pollux::config::detail {
@@ -420,7 +421,15 @@ std::optional<std::string> expand_env(const std::string& in, const EnvLookup& en
 
 std::optional<Node> parse_document(std::string_view text, Diagnostics& diags,
                                    const EnvLookup* env) {
-  std::istringstream stream{std::string(text)};
+  // Reads the caller's text in place: a copy into an istringstream would hold the whole file
+  // twice more at the peak of loading.
+  struct ViewBuf : std::streambuf {
+    explicit ViewBuf(std::string_view t) {
+      char* p = const_cast<char*>(t.data());  // get area only: never written through
+      setg(p, p, p + t.size());
+    }
+  } buf(text);
+  std::istream stream(&buf);
   Builder builder(diags, env);
   Mark second_doc;
   int docs = 0;
