@@ -299,6 +299,9 @@ void Node::apply_config(const rd::ConfigMessage& c) {
   version_ = r.version.empty() ? c.version : r.version;
   sync_error_.clear();
   ++configs_applied_;
+  // Deltas sent before this config arrived skipped the points it adds: ask for everything.
+  if (controller_ && !active() && controller_->link().status().authenticated)
+    controller_->send(rd::StateRequest{state_seq_});
 }
 
 void Node::on_sync(const rd::Message& m) {

@@ -390,6 +390,8 @@ class RedundancyTest(unittest.TestCase):
         wait_until(lambda: backup.red()["config_version"] == body["version"], 5,
                    what="config on the backup")
         wait_until(lambda: "W" in backup.points("B"), 3, what="new point on the backup")
+        # ...with the value the master reads (runtime state follows the new config).
+        wait_until(lambda: backup.points("B")["W"]["quality"] == "good", 3, what="W state")
         self.assertEqual(backup.proc.pid, pid)
         self.assertIsNone(backup.proc.poll())
         self.assertFalse(backup.device("B")["enabled"])  # the override still applies
