@@ -242,8 +242,10 @@ void Engine::apply_change(DeviceRt& rt, const failover::LineChange& change) {
       rt.dev->line(change.from) ? rt.dev->line(change.from)->path.channel : std::string();
   sync_state(rt);
   const auto& e = events_.push(ex_.wall_now(), rt.dev->id(), change);
+  // Info, not warn: a line change is the system working as configured (the failures that
+  // caused it were logged as they happened).
   runtime::device_logger(rt.dev->id())
-      ->warn("line {} -> {} ({}), event {}", change.from, change.to,
+      ->info("line {} -> {} ({}), event {}", change.from, change.to,
              failover::to_string(change.reason), e.seq);
   publish_status(rt);
   if (auto* r = runner(from_channel)) r->kick();
