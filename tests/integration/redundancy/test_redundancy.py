@@ -244,6 +244,9 @@ class RedundancyTest(unittest.TestCase):
         except AssertionError as e:
             raise AssertionError("%s\nmaster: %s\nbackup: %s" % (e, master.red(), backup.red()))
 
+    def logs(self):
+        return "\n".join("--- %s:\n%s" % (n.name, n.text()[-4000:]) for n in self.nodes)
+
     def line_stats(self):
         return self.sim.stats()["lines"]["L1"]
 
@@ -405,8 +408,11 @@ class RedundancyTest(unittest.TestCase):
             b_act = "active" if taker is backup else "standby"
             self.wait_pair(master, backup, m_act, b_act, timeout=5)
             before = self.line_stats()["requests"]
-            wait_until(lambda: self.line_stats()["requests"] > before + 4, 3,
-                       what="the new active node polls")
+            try:
+                wait_until(lambda: self.line_stats()["requests"] > before + 4, 3,
+                           what="the new active node polls")
+            except AssertionError as e:
+                raise AssertionError("%s\n%s" % (e, self.logs()))
             self.assertEqual(taker.red()["events"][-1]["reason"], "force_failover")
         self.assert_no_overlap()
         # Without a peer there is nobody to hand over to: 409.
