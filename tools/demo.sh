@@ -1,11 +1,109 @@
 #!/usr/bin/env bash
-# README command (1): set up, build, and run the demo.
+# README command (1): set up, build, validate the example configs, then run the failover demo:
+# pollux-sim (sim/examples/demo-sim.yaml: RTUs on a pty pair, a Modbus TCP gateway and a modem,
+# with a timeline that silences primaries for a while) and `pollux run -c
+# config/examples/demo.yaml` against it. Every second it prints each device's SYDEV* points and
+# the new failover events, so you watch WELL_01 go to TCP and back to its serial line and
+# PUMP_03 dial its modem and come back.
+#
+#   DEMO_SECONDS   how long to run (default 60; 0 = until Ctrl-C)
+#   POLLUX_BUILD   use this existing build directory, skipping setup and build
+#   POLLUX_API     the node's API (default http://127.0.0.1:8780, as in demo.yaml)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
-"$top/tools/setup.sh"
-"$top/tools/build.sh" release
+if [[ -n "${POLLUX_BUILD:-}" ]]; then
+  build=$POLLUX_BUILD
+else
+  "$top/tools/setup.sh"
+  "$top/tools/build.sh" release
+  build=$top/build/release
+fi
+pollux=$build/src/app/pollux
+sim=$build/sim/pollux-sim
+ctl=$build/tools/polluxctl/polluxctl
 export POLLUX_PSK=${POLLUX_PSK:-demo-psk}
+export POLLUX_API=${POLLUX_API:-http://127.0.0.1:8780}
+seconds=${DEMO_SECONDS:-60}
+
 for f in config/examples/*.yaml; do
-  if build/release/src/app/pollux check -c "$f"; then echo "valid: $f"; else exit 1; fi
+  if "$pollux" check -c "$f"; then echo "valid: $f"; else exit 1; fi
+done
+
+logs=$(mktemp -d /tmp/pollux-demo-logs.XXXXXX)
+sim_pid=
+node_pid=
+cleanup() {
+  trap - EXIT INT TERM
+  # SIGTERM: the node closes its channels, the simulator writes its report and removes its ptys.
+  [[ -n "$node_pid" ]] && kill -TERM "$node_pid" 2>/dev/null && wait "$node_pid" 2>/dev/null
+  [[ -n "$sim_pid" ]] && kill -TERM "$sim_pid" 2>/dev/null && wait "$sim_pid" 2>/dev/null
+  echo "demo stopped; logs in $logs (node.log, sim.log, sim-report.json)"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# The simulator prints one JSON line once its ptys, TCP port and modem are ready.
+coproc SIM { exec "$sim" -c sim/examples/demo-sim.yaml --report "$logs/sim-report.json" 2>"$logs/sim.log"; }
+sim_pid=$SIM_PID
+if ! read -r -t 10 ready <&"${SIM[0]}"; then
+  echo "pollux-sim did not start; see $logs/sim.log" >&2
+  exit 1
+fi
+echo "pollux-sim ready: $ready"
+"$pollux" run -c config/examples/demo.yaml 2>"$logs/node.log" &
+node_pid=$!
+for _ in $(seq 50); do
+  grep -q "API listening" "$logs/node.log" 2>/dev/null && break
+  kill -0 "$node_pid" 2>/dev/null || { cat "$logs/node.log" >&2; exit 1; }
+  sleep 0.2
+done
+echo "pollux running (API $POLLUX_API); $([[ $seconds == 0 ]] && echo "Ctrl-C to stop" || echo "for ${seconds}s")"
+echo "timeline: WELL_01 serial silent from 8 s for 20 s; PUMP_03 TCP silent from 14 s for 12 s"
+echo
+
+# One line per device per second: active line and channel (SYDEVCOMLN/SYDEVCOMID), primary
+# failed over (SYDEVPRFO), the configured channels, and the first data point with its quality.
+show() {
+  python3 -c '
+import json, sys
+points = {}
+for p in json.load(sys.stdin):
+    points.setdefault(p["device"], {})[p["name"]] = p
+for dev, p in points.items():
+    data = [x for n, x in p.items() if not n.startswith("SYDEV")]
+    fmt = lambda v: "%.2f" % v if isinstance(v, float) else str(v)
+    first = "%s=%s (%s)" % (data[0]["name"], fmt(data[0]["value"]), data[0]["quality"]) if data else ""
+    v = lambda n: p[n]["value"] if n in p else "?"
+    print("  %-8s line %s on %-6s PRFO %s  [%s|%s|%s]  %s" % (
+        dev, v("SYDEVCOMLN"), v("SYDEVCOMID"), v("SYDEVPRFO"), v("SYDEVPCOM"),
+        v("SYDEVSCOM") or "-", v("SYDEVTCOM") or "-", first))
+'
+}
+
+start=$SECONDS
+since=0
+while [[ $seconds == 0 ]] || (( SECONDS - start < seconds )); do
+  if ! kill -0 "$node_pid" 2>/dev/null; then
+    # Ctrl-C reaches the whole process group: pollux then stops cleanly (exit 0) on its own.
+    rc=0
+    wait "$node_pid" || rc=$?
+    node_pid=
+    if ((rc == 0)); then echo "pollux stopped"; exit 0; fi
+    echo "pollux exited with status $rc; see $logs/node.log" >&2
+    exit 1
+  fi
+  echo "t=$((SECONDS - start))s"
+  "$ctl" --json points | show || true
+  # New line changes since the last turn; the last seq seen is kept in a file.
+  "$ctl" --json events --since "$since" | python3 -c '
+import json, sys
+ev = json.load(sys.stdin)
+for e in ev:
+    print("  EVENT #%d %s %s: line %d -> %d (%s)" % (e["seq"], e["time"], e["device"], e["from"],
+                                                     e["to"], e["reason"]))
+if ev:
+    open(sys.argv[1], "w").write(str(ev[-1]["seq"]))' "$logs/since" || true
+  [[ -f "$logs/since" ]] && since=$(<"$logs/since")
+  sleep 1
 done
