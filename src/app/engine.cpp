@@ -301,10 +301,22 @@ void Engine::on_poll_done(RemoteDevice& d, std::uint32_t group, std::error_code 
     store_.set_bad(g.point_ids[p], "too wide to read", t);
 }
 
-bool Engine::on_message_failed(RemoteDevice& d, const device::Job& job, std::error_code, int line) {
+bool Engine::on_message_failed(RemoteDevice& d, const device::Job& job, std::error_code error,
+                               int line) {
   DeviceRt* rt = rt_of(d);
   if (!rt || !active_) return false;
-  auto change = failover::on_message_failed(rt->settings, rt->state, usable(*rt), line, ex_.now());
+  failover::Usable u = usable(*rt);
+  // A link fails its message in flight before it reports its new status (port vanished or
+  // disabled). The error already says the channel is unusable: decide rule 1a now, so the
+  // message follows the device under rule 4 instead of failing just before the rule 2 move.
+  if (error == make_error_code(transport::Errc::channel_down) ||
+      error == make_error_code(transport::Errc::channel_disabled)) {
+    if (const auto* failed = d.line(line))
+      for (int n = 1; n <= 3; ++n)
+        if (const auto* l = d.line(n); l && l->path.channel == failed->path.channel)
+          u[static_cast<std::size_t>(n - 1)] = false;
+  }
+  auto change = failover::on_message_failed(rt->settings, rt->state, u, line, ex_.now());
   if (!change) return false;
   apply_change(*rt, *change);
   if (!failover::requeue_failed_message(rt->settings, job.master_mode())) return false;

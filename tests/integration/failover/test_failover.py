@@ -15,6 +15,7 @@ import datetime
 import os
 import subprocess
 import sys
+import threading
 import time
 import unittest
 
@@ -35,9 +36,9 @@ def epoch(rfc3339):
         tzinfo=datetime.timezone.utc).timestamp()
 
 
-def serial_ch(cid, port, extra=""):
-    return ("{ id: %s, type: serial, protocol: modbus-rtu, port: %s, message_timeout_ms: 200, "
-            "poll_attempts: 1%s }" % (cid, port, extra))
+def serial_ch(cid, port, extra="", timeout_ms=200):
+    return ("{ id: %s, type: serial, protocol: modbus-rtu, port: %s, message_timeout_ms: %d, "
+            "poll_attempts: 1%s }" % (cid, port, timeout_ms, extra))
 
 
 def tcp_ch(cid, extra=""):
@@ -322,6 +323,58 @@ class FailoverTest(unittest.TestCase):
         rw = [(w["via"], w["values"]) for w in sim.writes("R")]
         self.assertEqual(ww, [("L1", [11])], "default: at most once, never on the new line")
         self.assertEqual(rw, [("L1", [12]), ("T1", [12])], "retry_in_progress_control: again on line 2")
+
+    # Rules 2 and 4 together: a write in flight when the operator disables its channel follows
+    # the device to line 2 with retry_in_progress_control, and fails at once without it.
+    def test_write_in_flight_when_the_channel_is_disabled(self):
+        sim = self.start_sim(sim_yaml([("W", 7, regs(0)), ("R", 8, regs(0))],
+                                      serial=[("L1", ["W"]), ("L2", ["R"])],
+                                      tcp=[("T1", ["W", "R"], "modbus-tcp")]))
+        host, port = sim.tcp_addr("T1")
+
+        def comm(primary, retry):
+            return ["retry_in_progress_control: %s" % ("true" if retry else "false"),
+                    "primary: { channel: %s, initial_fail_s: 30 }" % primary,
+                    "first_failover: { channel: NET1, host: %s, port: %d }" % (host, port)]
+
+        # A 3 s message timeout: the writes are still waiting for an answer when COM1 and COM2
+        # are disabled.
+        node = self.start_node(node_yaml(
+            [serial_ch("COM1", sim.serial["L1"], timeout_ms=3000),
+             serial_ch("COM2", sim.serial["L2"], timeout_ms=3000),
+             tcp_ch("NET1")],
+            [device("W", 7, comm("COM1", False), interval=60000, writable=["V"]),
+             device("R", 8, comm("COM2", True), interval=60000, writable=["V"])]))
+        self.wait_good(node, "W")
+        self.wait_good(node, "R")
+        sim.fault("W", "silence", via="L1")  # the request never reaches the device
+        sim.fault("R", "silence", via="L2")
+        answers = {}
+
+        def write(dev, value):
+            answers[dev] = node.request("POST", "/api/v1/devices/%s/write" % dev,
+                                        {"point": "V", "value": value}) + (time.time(),)
+
+        threads = [threading.Thread(target=write, args=a) for a in (("W", 21), ("R", 22))]
+        for t in threads:
+            t.start()
+        time.sleep(0.5)
+        t0 = time.time()
+        for ch in ("COM1", "COM2"):
+            self.assertEqual(node.request("POST", "/api/v1/channels/%s/disable" % ch)[0], 200)
+        for t in threads:
+            t.join(10)
+        status, body, t_w = answers["W"]
+        self.assertIn(status, (502, 504), body)
+        self.assertLess(t_w - t0, 1.0, "failed at the disable, not after the 3 s timeout")
+        status, body, t_r = answers["R"]
+        self.assertEqual((status, body), (200, {"ok": True}))
+        self.assertLess(t_r - t0, 1.0, "retried on line 2 at the disable")
+        for dev in ("W", "R"):
+            self.assertEqual([(e["from"], e["to"], e["reason"]) for e in self.events(node, dev)],
+                             [(1, 2, "channel_unusable")], dev)
+        self.assertEqual(sim.writes("W"), [])
+        self.assertEqual([(w["via"], w["values"]) for w in sim.writes("R")], [("T1", [22])])
 
     # Rule 7 and the 409 refusals, over the API and polluxctl.
     def test_manual_mode_and_line_refusals(self):
