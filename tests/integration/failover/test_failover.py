@@ -46,11 +46,11 @@ def tcp_ch(cid, extra=""):
         cid, extra)
 
 
-def device(did, unit, comm, interval=250, writable=()):
+def device(did, unit, comm, interval=250, writable=(), points=(PT,)):
     out = ["  - id: %s" % did, "    unit: %d" % unit, "    comm:"]
     out += ["      " + c for c in comm]
     out += ["    polls:", "      - name: g", "        interval_ms: %d" % interval,
-            "        points: [%s]" % PT]
+            "        points: [%s]" % ", ".join(points)]
     if writable:
         out.append("    writable: [%s]" % ", ".join(writable))
     return "\n".join(out)
@@ -375,6 +375,37 @@ class FailoverTest(unittest.TestCase):
                              [(1, 2, "channel_unusable")], dev)
         self.assertEqual(sim.writes("W"), [])
         self.assertEqual([(w["via"], w["values"]) for w in sim.writes("R")], [("T1", [22])])
+
+    # Rule 4 for a poll attempt of three messages (blocks far apart): the first is in flight
+    # when its channel goes away; it and the rest of the attempt are sent on line 2, and the
+    # attempt succeeds there.
+    def test_rest_of_a_poll_attempt_follows_the_device(self):
+        far = ["{table: holding, address: 0, value: 1}", "{table: holding, address: 3000, value: 2}",
+               "{table: holding, address: 6000, value: 3}"]
+        sim = self.start_sim(sim_yaml([("P", 3, far)], serial=[("L1", ["P"])],
+                                      tcp=[("T1", ["P"], "modbus-tcp")]))
+        host, port = sim.tcp_addr("T1")
+        pts = ["{ name: V%d, table: holding, address: %d, type: uint16 }" % (i, a)
+               for i, a in ((1, 0), (2, 3000), (3, 6000))]
+        node = self.start_node(node_yaml(
+            [serial_ch("COM1", sim.serial["L1"], timeout_ms=3000), tcp_ch("NET1")],
+            [device("P", 3, ["primary: { channel: COM1, initial_fail_s: 30 }",
+                             "first_failover: { channel: NET1, host: %s, port: %d }" % (host, port)],
+                    interval=60000, points=pts)]))
+        wait_until(lambda: node.device("P")["stats"]["polls_ok"] == 1, 10, what="first poll")
+        self.assertEqual(sim.stats()["devices"]["P"]["requests_by_path"].get("L1"), 3)
+        sim.fault("P", "silence", via="L1")
+        self.assertEqual(node.request("POST", "/api/v1/devices/P/poll")[0], 202)
+        time.sleep(0.5)  # the first block is waiting for its answer (3 s timeout)
+        self.assertEqual(node.request("POST", "/api/v1/channels/COM1/disable")[0], 200)
+        wait_until(lambda: node.device("P")["stats"]["polls_ok"] == 2, 2, what="attempt done on line 2")
+        st = node.device("P")["stats"]
+        self.assertEqual((st["polls_failed"], st["messages_failed"]), (0, 1), st)
+        by_path = sim.stats()["devices"]["P"]["requests_by_path"]
+        self.assertEqual(by_path.get("T1"), 3, by_path)  # the failed block and the two after it
+        p = node.points("P")
+        self.assertEqual([(p[n]["value"], p[n]["quality"]) for n in ("V1", "V2", "V3")],
+                         [(1, "good"), (2, "good"), (3, "good")])
 
     # Rule 7 and the 409 refusals, over the API and polluxctl.
     def test_manual_mode_and_line_refusals(self):
