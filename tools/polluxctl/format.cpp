@@ -160,7 +160,8 @@ std::string format_redundancy(const json& r) {
       rows.push_back({text(field(e, "seq")), text(field(e, "time")), text(field(e, "from")),
                       text(field(e, "to")), text(field(e, "reason"))});
     }
-    out += "\n" + table({"SEQ", "TIME", "FROM", "TO", "REASON"}, rows);
+    out += '\n';
+    out += table({"SEQ", "TIME", "FROM", "TO", "REASON"}, rows);
   }
   return out;
 }
