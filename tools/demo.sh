@@ -9,6 +9,7 @@
 #   DEMO_SECONDS   how long to run (default 60; 0 = until Ctrl-C)
 #   POLLUX_BUILD   use this existing build directory, skipping setup and build
 #   POLLUX_API     the node's API (default http://127.0.0.1:8780, as in demo.yaml)
+#   DEMO_PAIR      0 skips part 2, the master/backup takeover (tools/demo_pair.sh)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -107,3 +108,11 @@ if ev:
   [[ -f "$logs/since" ]] && since=$(<"$logs/since")
   sleep 1
 done
+
+# Part 2: a master/backup pair taking over (tools/demo_pair.sh). DEMO_PAIR=0 skips it.
+cleanup
+if [[ "${DEMO_PAIR:-1}" != 0 ]]; then
+  echo
+  echo "== part 2: a master/backup pair; the master is killed and comes back"
+  POLLUX_BUILD=$build exec "$top/tools/demo_pair.sh"
+fi
