@@ -212,25 +212,6 @@ class Reader {
     return true;
   }
 
-  // Seconds accept decimals; `strict` means > 0, otherwise >= 0.
-  bool seconds(const Node& map, std::string_view key, double& out, bool strict) {
-    const Entry* e = map.find(key);
-    if (e == nullptr) return false;
-    const Node& v = e->value;
-    std::optional<double> x;
-    if (v.is_scalar()) x = detail::parse_decimal(v.text);
-    if (!x) {
-      error(v.mark, "expected a number for " + q(key) + got(v));
-      return false;
-    }
-    if (strict ? !(*x > 0) : !(*x >= 0)) {
-      error(v.mark, q(key) + " must be " + (strict ? "greater than 0" : "at least 0") + got(v));
-      return false;
-    }
-    out = *x;
-    return true;
-  }
-
   bool number(const Node& map, std::string_view key, double& out) {
     const Entry* e = map.find(key);
     if (e == nullptr) return false;
@@ -242,6 +223,19 @@ class Reader {
       return false;
     }
     out = *x;
+    return true;
+  }
+
+  // Seconds accept decimals; `strict` means > 0, otherwise >= 0.
+  bool seconds(const Node& map, std::string_view key, double& out, bool strict) {
+    double x = 0;
+    if (!number(map, key, x)) return false;
+    if (strict ? !(x > 0) : !(x >= 0)) {
+      const Node& v = map.find(key)->value;
+      error(v.mark, q(key) + " must be " + (strict ? "greater than 0" : "at least 0") + got(v));
+      return false;
+    }
+    out = x;
     return true;
   }
 
