@@ -83,6 +83,13 @@ class Link {
   // Many exchanges at once (one per wire): tcp MultiPoint. Serial and modem carry one.
   virtual bool concurrent() const { return false; }
   virtual void start_exchange(const Exchange& ex, std::uint64_t tag) = 0;
+  // Warm standby (redundancy.md "Roles and activity": a warm standby holds a connection to every
+  // TCP endpoint it would poll, and sends nothing on them). Keeps a connection open, idle, to the
+  // wire of each target in `targets` -- reconnecting with the link's own backoff when one drops,
+  // within its connection limit -- and stops holding any other wire; an empty list releases all
+  // holds (connections already open stay until used or evicted). Sends no request. Links with no
+  // connection to prepare (serial, modem: the active node owns their port) ignore it.
+  virtual void connect_ahead(std::span<const Target> targets) { (void)targets; }
   // Counter name -> value for the API's channel "stats".
   virtual std::vector<std::pair<std::string, std::uint64_t>> stats() const = 0;
 

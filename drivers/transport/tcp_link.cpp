@@ -52,12 +52,16 @@ LinkStatus TcpLink::status() const {
 void TcpLink::start() {
   started_ = true;
   if (listener_ && !cfg_.enabled) listener_->on_link_status(LinkStatus::disabled);
+  for (auto& [key, c] : conns_)
+    hold(*c);
 }
 
 void TcpLink::stop() {
   started_ = false;
   for (auto& [key, c] : conns_) {
     c->busy = false;  // no callbacks after stop
+    if (c->hold_timer) ex_.cancel(c->hold_timer);
+    c->hold_timer = {};
     close_socket(*c);
   }
 }
@@ -70,6 +74,9 @@ void TcpLink::set_enabled(bool enabled) {
       if (c->busy) complete(*c, make_error_code(Errc::channel_disabled));
       close_socket(*c);
     }
+  } else {
+    for (auto& [key, c] : conns_)
+      hold(*c);
   }
   if (listener_) listener_->on_link_status(status());
 }
@@ -137,6 +144,7 @@ void TcpLink::start_exchange(const Exchange& ex, std::uint64_t tag) {
     });
     return;
   }
+  if (c.state == Conn::State::connecting) return;  // a held connection opening: sent when open
   if (c.retry_at && ex_.now() < *c.retry_at) return fail_soon(Errc::connect_failed);
   if (!make_room()) return fail_soon(Errc::max_connections);
   connect(c);
@@ -146,7 +154,9 @@ void TcpLink::connect(Conn& c) {
   c.state = Conn::State::connecting;
   ++connects_;
   boost::system::error_code ec;
-  const auto addr = asio::ip::make_address(c.ex.target->host, ec);
+  // A held connection opens with no exchange: its target is the one connect_ahead() named.
+  const Target& target = c.busy ? *c.ex.target : c.ahead;
+  const auto addr = asio::ip::make_address(target.host, ec);
   Conn* cp = &c;
   std::weak_ptr<int> life = c.life;
   auto on_fail = [this, cp](std::error_code e) {
@@ -157,6 +167,7 @@ void TcpLink::connect(Conn& c) {
       runtime::channel_logger(cfg_.id)->warn("connect {} failed: {}", cp->key, e.message());
     close_socket(*cp);
     complete(*cp, e);
+    hold_later(*cp);
   };
   c.timer = ex_.schedule_after(runtime::milliseconds(cfg_.connect_timeout_ms), [cp, on_fail] {
     cp->timer = {};
@@ -176,13 +187,13 @@ void TcpLink::connect(Conn& c) {
     on_connected(*cp);
   };
   if (!ec) {
-    c.socket.async_connect(tcp::endpoint(addr, c.ex.target->port), on_connect);
+    c.socket.async_connect(tcp::endpoint(addr, target.port), on_connect);
     return;
   }
   // A host name: resolve asynchronously (never block the I/O thread on DNS).
   auto resolver = std::make_shared<tcp::resolver>(io_);
   resolver->async_resolve(
-      c.ex.target->host, std::to_string(c.ex.target->port),
+      target.host, std::to_string(target.port),
       [cp, life, resolver, on_connect, on_fail](const boost::system::error_code& e,
                                                 tcp::resolver::results_type results) {
         if (life.expired() || cp->state != Conn::State::connecting) return;
@@ -291,6 +302,7 @@ void TcpLink::drop(Conn& c, std::error_code ec) {
   c.retry_at = ex_.now() + delay;
   close_socket(c);
   complete(c, ec);
+  hold_later(c);
 }
 
 void TcpLink::close_socket(Conn& c) {
@@ -321,6 +333,44 @@ void TcpLink::complete(Conn& c, std::error_code ec) {
   if (!ec || ec.category() == modbus::exception_category()) r.response = &c.tx.response();
   if (listener_) listener_->on_exchange_done(c.tag, r);
   if (listener_) listener_->on_link_ready();
+}
+
+// ------------------------------------------------------------------- connect ahead ---
+
+void TcpLink::connect_ahead(std::span<const Target> targets) {
+  for (auto& [key, c] : conns_) {
+    c->held = false;
+    if (c->hold_timer) ex_.cancel(c->hold_timer);
+    c->hold_timer = {};
+  }
+  for (const auto& t : targets) {
+    Conn& c = conn_for(t);
+    c.held = true;
+    c.ahead = t;
+  }
+  for (auto& [key, c] : conns_)
+    hold(*c);
+}
+
+void TcpLink::hold(Conn& c) {
+  if (!c.held || !started_ || !cfg_.enabled || c.busy || c.state != Conn::State::closed ||
+      c.hold_timer)
+    return;
+  if (c.retry_at && ex_.now() < *c.retry_at) return hold_later(c);
+  // A hold never evicts: an idle connection kept for a takeover is worth less than one in use.
+  if (open_connections() >= static_cast<std::size_t>(cfg_.max_connections)) return;
+  connect(c);
+}
+
+void TcpLink::hold_later(Conn& c) {
+  if (!c.held || !started_ || c.hold_timer) return;
+  const auto now = ex_.now();
+  const auto at = c.retry_at && *c.retry_at > now ? *c.retry_at : now;
+  Conn* cp = &c;
+  c.hold_timer = ex_.schedule_at(at, [this, cp] {
+    cp->hold_timer = {};
+    hold(*cp);
+  });
 }
 
 std::vector<std::pair<std::string, std::uint64_t>> TcpLink::stats() const {

@@ -41,6 +41,7 @@ class TcpLink final : public Link {
   bool can_start(const Target& t) const override;
   bool concurrent() const override { return true; }
   void start_exchange(const Exchange& ex, std::uint64_t tag) override;
+  void connect_ahead(std::span<const Target> targets) override;
   std::vector<std::pair<std::string, std::uint64_t>> stats() const override;
   std::size_t open_connections() const;
 
@@ -64,6 +65,11 @@ class TcpLink final : public Link {
     Jitter jitter;
     std::array<std::uint8_t, 512> rx{};
     std::shared_ptr<int> life = std::make_shared<int>(0);
+    // connect_ahead(): held open while idle, reconnected after its backoff; `ahead` is where
+    // to connect when no exchange names the target.
+    bool held = false;
+    Target ahead;
+    runtime::TimerId hold_timer;
   };
 
   Conn& conn_for(const Target& t);
@@ -76,6 +82,8 @@ class TcpLink final : public Link {
   void complete(Conn& c, std::error_code ec);
   void drop(Conn& c, std::error_code ec);
   void close_socket(Conn& c);
+  void hold(Conn& c);
+  void hold_later(Conn& c);
 
   boost::asio::io_context& io_;
   runtime::Executor& ex_;

@@ -87,6 +87,7 @@ void Engine::start() {
     add_channel(c);
   for (const auto& d : cfg_.devices)
     load_device(d, nullptr);
+  connect_ahead();
 }
 
 void Engine::stop() {
@@ -94,6 +95,8 @@ void Engine::stop() {
   running_ = false;
   if (drain_timer_) ex_.cancel(drain_timer_);
   drain_timer_ = {};
+  if (ahead_timer_) ex_.cancel(ahead_timer_);
+  ahead_timer_ = {};
   draining_.clear();
   scheduler_.stop();
   for (auto& [id, r] : runners_)
@@ -183,6 +186,7 @@ void Engine::load_device(const config::Device& d, const failover::State* previou
   }
   for (std::size_t i = 0; i < failover::kStatusPointNames.size(); ++i)
     rt->status_points[i] = store_.add(d.id, failover::kStatusPointNames[i]);
+  rt->poll_done.resize(rt->dev->groups().size());
   DeviceRt* raw = rt.get();
   by_device_[raw->dev.get()] = raw;
   devices_.push_back(std::move(rt));
@@ -194,7 +198,8 @@ void Engine::load_device(const config::Device& d, const failover::State* previou
       if (auto* r = runner(l->path.channel)) r->attach(raw->dev.get());
   schedule(*raw);
   // Start-up case of rule 2: a device whose active channel is unusable from the first moment.
-  // A standby engine has no channels open: it leaves failover to the active node.
+  // A standby engine has no channels open: it leaves failover to the active node (a warm one
+  // connects ahead to the device's TCP endpoint once its callers loaded every device).
   if (!active_) return;
   if (auto change = failover::on_channels(raw->settings, raw->state, usable(*raw), now))
     apply_change(*raw, *change);
@@ -222,7 +227,14 @@ void Engine::sync_state(DeviceRt& rt) {
   d.failed_over_at = rt.state.failed_over_at;
 }
 
+void Engine::mark_sync(DeviceRt& rt) {
+  if (rt.sync_queued) return;
+  rt.sync_queued = true;
+  sync_dirty_.push_back(&rt);
+}
+
 void Engine::publish_status(DeviceRt& rt) {
+  mark_sync(rt);
   const auto v = failover::status_values(rt.settings, rt.state);
   const auto t = ex_.wall_now();
   store_.set_good(rt.status_points[0], std::string_view(v.sydevcomid), t);
@@ -277,6 +289,10 @@ void Engine::on_poll_done(RemoteDevice& d, std::uint32_t group, std::error_code 
                           std::uint32_t failed_block) {
   auto& g = d.groups()[group];
   const auto t = ex_.wall_now();
+  if (DeviceRt* rt = rt_of(d); rt && group < rt->poll_done.size()) {
+    rt->poll_done[group] = t;  // the standby moves the group's timestamps with one record
+    mark_sync(*rt);
+  }
   if (error) {
     const std::string why = error.message();
     for (auto id : g.point_ids)
@@ -305,6 +321,7 @@ bool Engine::on_message_failed(RemoteDevice& d, const device::Job& job, std::err
                                int line) {
   DeviceRt* rt = rt_of(d);
   if (!rt || !active_) return false;
+  mark_sync(*rt);  // its counters changed
   failover::Usable u = usable(*rt);
   // A link fails its message in flight before it reports its new status (port vanished or
   // disabled). The error already says the channel is unusable: decide rule 1a now, so the
@@ -332,6 +349,7 @@ bool Engine::on_message_failed(RemoteDevice& d, const device::Job& job, std::err
 void Engine::on_io_success(RemoteDevice& d, int line) {
   DeviceRt* rt = rt_of(d);
   if (!rt) return;
+  mark_sync(*rt);  // last success and counters changed
   const bool prfo = rt->state.primary_failed_over;
   failover::on_success(rt->state, line, ex_.now());
   sync_state(*rt);
@@ -369,6 +387,7 @@ bool Engine::on_poll_due(void* owner, std::uint32_t group) {
   if (!d.enabled() || group >= d.groups().size()) return true;
   if (d.demoted_until && ex_.now() < *d.demoted_until) {
     ++d.counters.polls_skipped;  // auto-demotion: not an overrun, a deliberate skip
+    mark_sync(*rt);
     return true;
   }
   if (d.groups()[group].in_progress || !d.enqueue_poll(group, Priority::scheduled)) return false;
@@ -569,15 +588,21 @@ ReloadOutcome Engine::reload() {
     return out;
   }
   config::LoadResult result = reload_source_();
-  if (!result.ok()) {
+  std::vector<std::string> vetoes;
+  if (result.ok() && reload_check_) vetoes = reload_check_(*result.config);
+  if (!result.ok() || !vetoes.empty()) {
     ++reload_failures_;
     for (const auto& e : result.errors)
       out.errors.push_back(e.to_string());
+    for (auto& v : vetoes)
+      out.errors.push_back(std::move(v));
     spdlog::error("reload refused: {} error(s); the running configuration is unchanged",
                   out.errors.size());
     for (const auto& e : out.errors)
       spdlog::error("{}", e);
-    out.outcome = Outcome::failure(400, "invalid configuration");
+    out.outcome =
+        Outcome::failure(400, result.ok() ? "configuration cannot be applied to the running node"
+                                          : "invalid configuration");
     out.version = version_;
     return out;
   }
@@ -627,6 +652,7 @@ void Engine::apply(config::Config neu) {
   devices_ = std::move(ordered);
   cfg_ = std::move(neu);
   version_ = config::config_version(cfg_);
+  connect_ahead();  // a warm standby holds the (re)loaded devices' endpoints too
   spdlog::info(
       "reload applied: version {}, {} device(s) (re)loaded, {} removed, {} channel(s) "
       "(re)opened, {} removed",
@@ -675,6 +701,7 @@ void Engine::set_active(bool active, bool keep_tcp_open, std::function<void()> r
     }
     for (const auto& id : closing)
       remove_channel(id);
+    connect_ahead();
     spdlog::info("standby: {} channel(s) closed, {} waiting for an answer in flight",
                  closing.size(), draining_.size());
     if (draining_.empty()) {
@@ -689,6 +716,7 @@ void Engine::set_active(bool active, bool keep_tcp_open, std::function<void()> r
     for (const auto& c : cfg_.channels)
       if (!runner(c.id)) add_channel(c);
     opening_ = false;
+    connect_ahead();  // active: the held connections are simply used, no longer held
     const auto now = ex_.now();
     for (auto& rt : devices_) {
       for (int n = 1; n <= 3; ++n)
@@ -700,6 +728,53 @@ void Engine::set_active(bool active, bool keep_tcp_open, std::function<void()> r
     }
     spdlog::info("active: {} channel(s) open, polling {} device(s)", runners_.size(),
                  devices_.size());
+  }
+}
+
+void Engine::set_keep_tcp_open(bool keep) {
+  if (active_ || keep == keep_tcp_open_) return;
+  keep_tcp_open_ = keep;
+  if (!running_) return;
+  for (const auto& c : cfg_.channels) {
+    if (c.type != config::ChannelType::tcp) continue;
+    if (keep && !runner(c.id)) add_channel(c);
+    // Nothing is in flight on a standby's TCP channel (it polls nothing), so it closes at once.
+    if (!keep && std::find(draining_.begin(), draining_.end(), c.id) == draining_.end())
+      remove_channel(c.id);
+  }
+  if (keep) {
+    for (auto& rt : devices_)
+      for (int n = 1; n <= 3; ++n)
+        if (auto* l = rt->dev->line(n))
+          if (auto* r = runner(l->path.channel)) r->attach(rt->dev.get());
+  }
+  connect_ahead();
+  spdlog::info("standby is now {}", keep ? "warm (TCP connections held)" : "cold (TCP closed)");
+}
+
+void Engine::connect_ahead() {
+  if (!running_) return;
+  const bool hold = !active_ && keep_tcp_open_;
+  std::map<std::string, std::vector<transport::Target>> wanted;
+  if (hold) {
+    // The active line only: a takeover starts on the line the active node last used (state
+    // transfer), so that is the connect it saves; a failover path is needed only after
+    // failures, whose detection dwarfs a connect, and devices with few connection slots are not
+    // burdened with idle connections on paths nobody polls.
+    for (const auto& rt : devices_) {
+      if (!rt->dev->config().enabled) continue;
+      const auto& line = rt->dev->active();
+      wanted[line.path.channel].push_back(line.target);
+    }
+  }
+  for (auto& [id, r] : runners_) {
+    if (r->config().type != config::ChannelType::tcp) continue;
+    auto it = wanted.find(id);
+    if (it == wanted.end()) {
+      r->link().connect_ahead({});
+    } else {
+      r->link().connect_ahead(it->second);
+    }
   }
 }
 
@@ -723,8 +798,8 @@ void Engine::drain() {
   drain_timer_ = ex_.schedule_after(runtime::milliseconds(2), [this] { drain(); });
 }
 
-std::vector<Engine::DeviceRuntime> Engine::device_runtime(bool all) {
-  std::vector<DeviceRuntime> out;
+Engine::SyncChanges Engine::take_sync_changes(bool all) {
+  SyncChanges out;
   const auto now = ex_.now();
   const auto same = [](const device::DeviceCounters& a, const device::DeviceCounters& b) {
     return a.messages_ok == b.messages_ok && a.messages_failed == b.messages_failed &&
@@ -733,25 +808,83 @@ std::vector<Engine::DeviceRuntime> Engine::device_runtime(bool all) {
            a.polls_ok == b.polls_ok && a.polls_failed == b.polls_failed &&
            a.polls_skipped == b.polls_skipped && a.overruns == b.overruns;
   };
-  for (auto& rt : devices_) {
-    const auto& c = rt->dev->counters;
-    if (!all && rt->sent_state == rt->state && same(rt->sent_counters, c)) continue;
-    rt->sent_state = rt->state;
-    rt->sent_counters = c;
-    out.push_back(
-        {rt->dev->id(), failover::export_ages(rt->state, now), c, rt->dev->last_success_wall});
+  const auto take_device = [&](DeviceRt& rt, bool force) {
+    const auto& c = rt.dev->counters;
+    if (force || rt.sent_state != rt.state || !same(rt.sent_counters, c)) {
+      rt.sent_state = rt.state;
+      rt.sent_counters = c;
+      out.devices.push_back(
+          {rt.dev->id(), failover::export_ages(rt.state, now), c, rt.dev->last_success_wall});
+    }
+  };
+  if (all) {
+    for (auto& rt : devices_) {
+      take_device(*rt, true);
+      rt->sent_seq = store_.seq();
+    }
+    out.points = store_.all_points();
+  } else {
+    for (DeviceRt* rt : sync_dirty_) {
+      if (!by_device_.count(rt->dev.get())) continue;  // unloaded since (the graveyard)
+      take_device(*rt, false);
+      const auto changed = [&](points::PointId id) {
+        if (store_.get(id).seq > rt->sent_seq) out.points.push_back(id);
+      };
+      auto& groups = rt->dev->groups();
+      for (std::uint32_t g = 0; g < groups.size(); ++g) {
+        for (auto id : groups[g].point_ids)
+          changed(id);
+        if (g < rt->poll_done.size() && rt->poll_done[g])
+          out.polls.push_back({rt->dev->id(), groups[g].config.name, *rt->poll_done[g]});
+      }
+      for (auto id : rt->status_points)
+        changed(id);
+      rt->sent_seq = store_.seq();
+    }
   }
+  for (DeviceRt* rt : sync_dirty_) {
+    rt->sync_queued = false;
+    for (auto& p : rt->poll_done)
+      p.reset();
+  }
+  sync_dirty_.clear();
   return out;
+}
+
+bool Engine::import_poll_done(const PollDone& p) {
+  DeviceRt* rt = find(p.device);
+  if (!rt) return false;
+  for (auto& g : rt->dev->groups()) {
+    if (g.config.name != p.group) continue;
+    for (auto id : g.point_ids) {
+      const auto& r = store_.get(id);
+      // Same value, quality and error: only the timestamp moves (no change sequence).
+      if (r.quality == points::PointQuality::good)
+        store_.set_good(id, r.value, p.at);
+      else if (r.timestamp)
+        store_.set_bad(id, r.error, p.at);
+    }
+    return true;
+  }
+  return false;
 }
 
 bool Engine::import_device_runtime(const DeviceRuntime& r) {
   DeviceRt* rt = find(r.id);
   if (!rt) return false;
+  const int line_before = rt->dev->active_line;
   rt->state = failover::import_ages(rt->settings, r.ages, ex_.now());
   rt->dev->counters = r.counters;
   if (r.last_success) rt->dev->last_success_wall = r.last_success;
   sync_state(*rt);
   publish_status(*rt);
+  // A warm standby follows the active node's line with its held connection.
+  // Deferred to one pass after the whole transfer is applied.
+  if (!active_ && keep_tcp_open_ && rt->dev->active_line != line_before && !ahead_timer_)
+    ahead_timer_ = ex_.schedule_after(runtime::Duration::zero(), [this] {
+      ahead_timer_ = {};
+      connect_ahead();
+    });
   return true;
 }
 

@@ -73,6 +73,12 @@ class Engine final : public NodeApi, public scheduler::RunnerHandler, public sch
   Outcome recover() override;
   std::string metrics_text() override;
 
+  // A veto on reload() after the file validated: reasons the running node cannot take this
+  // config (the node's redundancy rules: a mode change needs a restart). Non-empty: refused
+  // like an invalid file (400, those errors, nothing changed).
+  using ReloadCheck = std::function<std::vector<std::string>(const config::Config&)>;
+  void set_reload_check(ReloadCheck check) { reload_check_ = std::move(check); }
+
   // Applies an already validated config as a difference (used by reload()).
   void apply(config::Config neu);
 
@@ -86,6 +92,9 @@ class Engine final : public NodeApi, public scheduler::RunnerHandler, public sch
   // something was in flight). Before start() it only sets how start() opens channels.
   void set_active(bool active, bool keep_tcp_open = false, std::function<void()> released = {});
   bool active() const { return active_; }
+  // Warm or cold standby while standby (a reload changed redundancy.standby): opens the TCP
+  // channels and holds their connections, or closes them. Nothing else changes.
+  void set_keep_tcp_open(bool keep);
 
   // Runtime-state transfer (redundancy.md "Synchronization"): failover state as ages, counters
   // and last success of a device.
@@ -95,9 +104,26 @@ class Engine final : public NodeApi, public scheduler::RunnerHandler, public sch
     device::DeviceCounters counters;
     std::optional<runtime::WallTime> last_success;
   };
-  // Every device (all), or only those whose failover state or counters changed since the
-  // previous call.
-  std::vector<DeviceRuntime> device_runtime(bool all);
+  // A poll attempt of a group that completed (good or failed) at `at`: every point of the
+  // group then carries that time, so one record moves all their timestamps on the standby.
+  struct PollDone {
+    std::string device;
+    std::string group;
+    runtime::WallTime at;
+  };
+  // What changed since the previous call, from a journal the runner callbacks fill (no scan of
+  // every device and point): devices whose failover state or counters changed, points whose
+  // value, quality or error changed, and the polls completed. `all` (full transfer): every
+  // device and live point, no polls (their points carry their own times). Resets the journal.
+  struct SyncChanges {
+    std::vector<DeviceRuntime> devices;
+    std::vector<points::PointId> points;
+    std::vector<PollDone> polls;
+  };
+  SyncChanges take_sync_changes(bool all);
+  // Applies a PollDone from the active node: the group's points take its time (values,
+  // qualities and errors unchanged; a point never read keeps no time). False when unknown.
+  bool import_poll_done(const PollDone& p);
   // Takes a peer's state of a device: its failover timers continue from their ages. False when
   // the device is unknown here.
   bool import_device_runtime(const DeviceRuntime& r);
@@ -108,9 +134,13 @@ class Engine final : public NodeApi, public scheduler::RunnerHandler, public sch
     failover::Settings settings;
     failover::State state;
     std::array<points::PointId, 6> status_points{};
-    // What device_runtime() last exported, to send only changes.
+    // What take_sync_changes() last exported, to send only changes.
     std::optional<failover::State> sent_state;
     device::DeviceCounters sent_counters;
+    std::uint64_t sent_seq = 0;  // store sequence when the device's points were last taken
+    // Sync journal: queued in sync_dirty_; per group, a poll completed since the last take.
+    bool sync_queued = false;
+    std::vector<std::optional<runtime::WallTime>> poll_done;
   };
 
   // RunnerHandler
@@ -127,6 +157,9 @@ class Engine final : public NodeApi, public scheduler::RunnerHandler, public sch
   // PollSink
   bool on_poll_due(void* owner, std::uint32_t group) override;
 
+  // Warm standby: every open TCP channel holds a connection to the active line of each device
+  // on it (transport::Link::connect_ahead); active or cold: no holds.
+  void connect_ahead();
   void add_channel(const config::Channel& c);
   bool opens(const config::Channel& c) const;
   void schedule(DeviceRt& rt);
@@ -142,6 +175,7 @@ class Engine final : public NodeApi, public scheduler::RunnerHandler, public sch
   void apply_change(DeviceRt& rt, const failover::LineChange& change);
   void sync_state(DeviceRt& rt);
   void publish_status(DeviceRt& rt);
+  void mark_sync(DeviceRt& rt);
   void kick(DeviceRt& rt);
   DeviceView view(const DeviceRt& rt) const;
   PointView point_view(points::PointId id) const;
@@ -150,6 +184,7 @@ class Engine final : public NodeApi, public scheduler::RunnerHandler, public sch
   LinkFactory links_;
   config::Config cfg_;
   ReloadSource reload_source_;
+  ReloadCheck reload_check_;
   points::PointStore store_;
   scheduler::PollScheduler scheduler_;
   failover::EventRing events_;
@@ -168,6 +203,8 @@ class Engine final : public NodeApi, public scheduler::RunnerHandler, public sch
   runtime::TimePoint drain_deadline_{};
   runtime::TimerId drain_timer_;
   std::function<void()> drained_;
+  runtime::TimerId ahead_timer_;       // one connect_ahead() pass after a state import
+  std::vector<DeviceRt*> sync_dirty_;  // devices that changed since take_sync_changes()
   std::string version_;
   std::uint64_t reloads_ = 0, reload_failures_ = 0;
 };

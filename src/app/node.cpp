@@ -100,6 +100,19 @@ Node::Node(boost::asio::io_context& io, runtime::Executor& ex, LinkFactory links
       engine_(ex, std::move(links), cfg, std::move(reload_source)),
       mode_(cfg.redundancy.mode),
       version_(std::move(version)) {
+  // config.md "Reload" for the node-local `redundancy:` section: the mode is fixed for the
+  // process (a controller cannot appear or change sides in place), so a reload changing it is
+  // refused with "restart the node" and changes nothing; everything else applies live (see
+  // apply_redundancy()).
+  engine_.set_reload_check([this](const config::Config& neu) {
+    if (controller_) return controller_->check_settings(neu.redundancy);
+    std::vector<std::string> errors;
+    if (neu.redundancy.mode != mode_)
+      errors.push_back("redundancy.mode: " + std::string(config::to_string(mode_)) + " -> " +
+                       std::string(config::to_string(neu.redundancy.mode)) +
+                       " cannot change while running: restart the node");
+    return errors;
+  });
   if (mode_ == config::RedundancyMode::independent) return;
   const auto& rs = cfg.redundancy;
   delta_period_ = runtime::milliseconds(std::clamp(rs.heartbeat_interval_ms, 1, 100));
@@ -120,8 +133,7 @@ rd::Controller::Hooks Node::hooks() {
     spdlog::warn("becoming active ({}): opening channels", why);
     engine_.set_active(true);
     // Deltas continue from the state we received; the peer resyncs from a full transfer.
-    points_sent_ = engine_.store().seq();
-    (void)engine_.device_runtime(false);
+    (void)engine_.take_sync_changes(false);
     // The peer learns our state at once rather than through a gap and a state_request.
     ex_.post([this] {
       if (controller_ && active() && controller_->link().status().authenticated)
@@ -177,9 +189,9 @@ bool Node::active() const {
 
 // ------------------------------------------------------------------------ state transfer ---
 
-json Node::export_devices(bool all) {
+json Node::export_devices(const std::vector<Engine::DeviceRuntime>& devices) {
   json out = json::array();
-  for (const auto& d : engine_.device_runtime(all)) {
+  for (const auto& d : devices) {
     json j{{"id", d.id},
            {"line", d.ages.active_line},
            {"good", d.ages.last_good_line},
@@ -195,12 +207,11 @@ json Node::export_devices(bool all) {
   return out;
 }
 
-json Node::export_points(bool all) {
+json Node::export_points(const std::vector<points::PointId>& ids) {
   json out = json::array();
   const auto& store = engine_.store();
-  for (auto id : store.all_points()) {
+  for (auto id : ids) {
     const auto& r = store.get(id);
-    if (!all && r.seq <= points_sent_) continue;
     out.push_back(json{{"d", r.device},
                        {"n", r.name},
                        {"v", encode_value(r.value)},
@@ -208,14 +219,14 @@ json Node::export_points(bool all) {
                        {"t", r.timestamp ? json(wall_ms(*r.timestamp)) : json(nullptr)},
                        {"e", r.error}});
   }
-  points_sent_ = store.seq();
   return out;
 }
 
 rd::StateFull Node::build_full() {
   rd::StateFull f;
-  f.devices = export_devices(true);
-  f.points = export_points(true);
+  const Engine::SyncChanges c = engine_.take_sync_changes(true);
+  f.devices = export_devices(c.devices);
+  f.points = export_points(c.points);
   f.seq = ++state_seq_;
   ++fulls_sent_;
   return f;
@@ -223,9 +234,14 @@ rd::StateFull Node::build_full() {
 
 rd::StateDelta Node::build_delta() {
   rd::StateDelta d;
-  d.devices = export_devices(false);
-  d.points = export_points(false);
-  if (!d.devices.empty() || !d.points.empty()) d.seq = ++state_seq_;
+  const Engine::SyncChanges c = engine_.take_sync_changes(false);
+  d.devices = export_devices(c.devices);
+  d.points = export_points(c.points);
+  // Completed polls: the receiver moves the timestamps of the group's unchanged points, which
+  // the point entries (changes only) leave behind.
+  for (const auto& p : c.polls)
+    d.polls.push_back(json{{"d", p.device}, {"g", p.group}, {"t", wall_ms(p.at)}});
+  if (!d.devices.empty() || !d.points.empty() || !d.polls.empty()) d.seq = ++state_seq_;
   return d;
 }
 
@@ -245,9 +261,13 @@ void Node::send_delta() {
   if (controller_->send(d)) ++deltas_sent_;
 }
 
-void Node::apply_state(const json& devices, const json& pts) {
+void Node::apply_state(const json& devices, const json& pts, const json& polls) {
   auto& store = engine_.store();
   try {
+    // Poll times first: a point entry of the same message carries its own, exact time.
+    for (const auto& j : polls)
+      engine_.import_poll_done({j.at("d").get<std::string>(), j.at("g").get<std::string>(),
+                                from_wall_ms(j.at("t").get<std::int64_t>())});
     for (const auto& j : devices) {
       Engine::DeviceRuntime d;
       d.id = j.at("id").get<std::string>();
@@ -309,14 +329,14 @@ void Node::on_sync(const rd::Message& m) {
   // The active node's own state wins: only a standby takes the peer's.
   if (active()) return;
   if (const auto* f = std::get_if<rd::StateFull>(&m)) {
-    apply_state(f->devices, f->points);
+    apply_state(f->devices, f->points, json::array());
     state_seq_ = f->seq;
     ++states_applied_;
     runtime::named_logger("redundancy")
         ->info("full runtime state {} applied: {} device(s), {} point(s)", f->seq,
                f->devices.size(), f->points.size());
   } else if (const auto* d = std::get_if<rd::StateDelta>(&m)) {
-    apply_state(d->devices, d->points);
+    apply_state(d->devices, d->points, d->polls);
     state_seq_ = d->seq;
     ++states_applied_;
   }
@@ -377,14 +397,42 @@ ReloadOutcome Node::reload() {
     spdlog::warn("reload refused: {}", out.outcome.error);
     return out;
   }
+  const config::RedundancySettings before = engine_.config().redundancy;
   ReloadOutcome out = engine_.reload();
   if (!out.outcome.ok()) return out;
   version_ = out.version;
+  apply_redundancy(before);
   // redundancy.md: the master sends its config on every change (the backup's next heartbeat
   // would ask too; sending now shortens the window).
   if (controller_ && controller_->link().status().authenticated)
     controller_->send(rd::ConfigMessage{version_, config::canonical_text(engine_.config())});
   return out;
+}
+
+void Node::apply_redundancy(const config::RedundancySettings& before) {
+  if (!controller_) return;
+  const auto& now = engine_.config().redundancy;
+  std::vector<std::string> changed;
+  const auto note = [&](bool differs, const char* what) {
+    if (differs) changed.emplace_back(what);
+  };
+  note(before.heartbeat_interval_ms != now.heartbeat_interval_ms, "heartbeat_interval_ms");
+  note(before.failover_timeout_ms != now.failover_timeout_ms, "failover_timeout_ms");
+  note(before.recovery != now.recovery, "recovery");
+  note(before.standby != now.standby, "standby");
+  note(before.startup_allowance_ms != now.startup_allowance_ms, "startup_allowance_ms");
+  note(before.psk != now.psk, "psk");
+  note(before.listen != now.listen, "listen");
+  note(before.master != now.master, "master");
+  note(before.history != now.history, "history");
+  if (changed.empty()) return;
+  std::string list;
+  for (const auto& c : changed)
+    list += (list.empty() ? "" : ", ") + c;
+  runtime::named_logger("redundancy")->info("reload: redundancy settings changed ({})", list);
+  controller_->update_settings(now);
+  delta_period_ = runtime::milliseconds(std::clamp(now.heartbeat_interval_ms, 1, 100));
+  if (!active()) engine_.set_keep_tcp_open(controller_->machine().keep_tcp_open());
 }
 
 RedundancyView Node::redundancy() {

@@ -43,7 +43,9 @@ class Node final : public NodeApi {
   const std::string& config_version() const { return version_; }
 
   // The runtime state as sync messages (also used by tests): the whole state, or what changed
-  // since the last full/delta built (empty devices and points when nothing did).
+  // since the last full/delta built (seq 0 and nothing in it when nothing did): changed devices
+  // and points, and one "poll completed at T" record per (device, poll group) that carries the
+  // timestamps of the group's unchanged points (redundancy.md "Runtime state").
   redundancy::StateFull build_full();
   redundancy::StateDelta build_delta();
   // Applies a peer's sync message (config, state_full, state_delta) as the controller hands it.
@@ -70,9 +72,12 @@ class Node final : public NodeApi {
  private:
   redundancy::Controller::Hooks hooks();
   void apply_config(const redundancy::ConfigMessage& c);
-  void apply_state(const nlohmann::json& devices, const nlohmann::json& points);
-  nlohmann::json export_points(bool all);
-  nlohmann::json export_devices(bool all);
+  // After a reload: hands the new `redundancy:` section to the controller and the engine.
+  void apply_redundancy(const config::RedundancySettings& before);
+  void apply_state(const nlohmann::json& devices, const nlohmann::json& points,
+                   const nlohmann::json& polls);
+  nlohmann::json export_points(const std::vector<points::PointId>& ids);
+  nlohmann::json export_devices(const std::vector<Engine::DeviceRuntime>& devices);
   void arm_delta_timer();
   void send_delta();
   bool standby() const { return controller_ && !active(); }
@@ -84,9 +89,8 @@ class Node final : public NodeApi {
   std::unique_ptr<redundancy::Controller> controller_;
   runtime::Duration delta_period_{};
   runtime::TimerId delta_timer_;
-  std::uint64_t state_seq_ = 0;    // last sent (active) or applied (standby)
-  std::uint64_t points_sent_ = 0;  // store sequence covered by the last full/delta
-  std::string sync_error_;         // the last refused config sync
+  std::uint64_t state_seq_ = 0;  // last sent (active) or applied (standby)
+  std::string sync_error_;       // the last refused config sync
   std::uint64_t configs_applied_ = 0, configs_refused_ = 0, deltas_sent_ = 0, fulls_sent_ = 0;
   std::uint64_t states_applied_ = 0;
   bool running_ = false;

@@ -64,6 +64,24 @@ bool Controller::send(const Message& m) {
   return link_->send(m);
 }
 
+std::vector<std::string> Controller::check_settings(
+    const config::RedundancySettings& settings) const {
+  std::vector<std::string> errors;
+  if (settings.mode != machine_.mode())
+    errors.push_back("redundancy.mode: " + std::string(config::to_string(machine_.mode())) +
+                     " -> " + std::string(config::to_string(settings.mode)) +
+                     " cannot change while running: restart the node");
+  if (std::string why = link_->check_settings(settings); !why.empty())
+    errors.push_back(std::move(why));
+  return errors;
+}
+
+void Controller::update_settings(const config::RedundancySettings& settings) {
+  machine_.update_settings(settings);
+  link_->update_settings(settings);
+  rearm();
+}
+
 void Controller::on_link_event(const LinkEvent& e) {
   const auto now = executor_.now();
   switch (e.kind) {

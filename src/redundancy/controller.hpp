@@ -16,6 +16,7 @@
 
 #include <functional>
 #include <memory>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -81,6 +82,14 @@ class Controller {
   CommandResult recover();
   // Sends a sync message (config, state_full, state_delta) to the authenticated peer.
   bool send(const Message& m);
+
+  // Reload of this node's own `redundancy:` section (config.md "Reload"). check_settings()
+  // lists why `settings` cannot be applied to the running node ("" entries never): a changed
+  // mode needs a restart, a new listen address must be bindable. update_settings() applies the
+  // rest live to the machine and the link (see Machine::update_settings and
+  // PeerLink::update_settings) and re-arms the machine's timer.
+  std::vector<std::string> check_settings(const config::RedundancySettings& settings) const;
+  void update_settings(const config::RedundancySettings& settings);
 
   Activity activity() const { return machine_.activity(); }
   const Machine& machine() const { return machine_; }

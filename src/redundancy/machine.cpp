@@ -36,6 +36,7 @@ Decision Machine::start(TimePoint now) {
   Decision d;
   if (started_ || mode_ == RedundancyMode::independent) return d;
   started_ = true;
+  started_at_ = now;
   last_heard_ = now;
   if (is_master()) {
     phase_ = Phase::startup;
@@ -43,6 +44,12 @@ Decision Machine::start(TimePoint now) {
     phase_deadline_ = now + runtime::milliseconds(settings_.startup_allowance_ms);
   }
   return d;
+}
+
+void Machine::update_settings(const config::RedundancySettings& settings) {
+  settings_ = settings;
+  if (phase_ == Phase::startup)
+    phase_deadline_ = started_at_ + runtime::milliseconds(settings_.startup_allowance_ms);
 }
 
 void Machine::change(Decision& d, TimePoint now, Activity to, std::string_view why) {

@@ -116,6 +116,14 @@ class Machine {
   Decision on_handover_done(runtime::TimePoint now);
   Decision on_released(runtime::TimePoint now);
 
+  // Reload (config.md "Reload"): new heartbeat/timeout/recovery/standby/startup allowance take
+  // effect from now on; the mode is fixed for the process (a change needs a restart, which the
+  // node reports). A master still in its startup allowance measures the new allowance from its
+  // start. A new `standby` reaches the engine through keep_tcp_open(). Decides nothing by
+  // itself: the node re-arms the timer from next_deadline().
+  void update_settings(const config::RedundancySettings& settings);
+  const config::RedundancySettings& settings() const { return settings_; }
+
   config::RedundancyMode mode() const { return mode_; }
   Activity activity() const { return activity_; }
   // What heartbeats report: a node still closing its ports counts as active, so the peer never
@@ -151,6 +159,7 @@ class Machine {
   std::string phase_reason_;
   runtime::TimePoint phase_deadline_{};
   runtime::TimePoint last_heard_{};
+  runtime::TimePoint started_at_{};
   bool started_ = false;
   bool auth_hold_ = false;
   // Set by start(): the next report of an active backup is "master back" (transition 3). Not

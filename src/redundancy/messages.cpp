@@ -156,7 +156,10 @@ json to_json(const StateFull& m) {
   return {{"seq", m.seq}, {"devices", entries(m.devices)}, {"points", entries(m.points)}};
 }
 json to_json(const StateDelta& m) {
-  return {{"seq", m.seq}, {"devices", entries(m.devices)}, {"points", entries(m.points)}};
+  return {{"seq", m.seq},
+          {"devices", entries(m.devices)},
+          {"points", entries(m.points)},
+          {"polls", entries(m.polls)}};
 }
 json to_json(const StateRequest& m) {
   return {{"last_seq", m.last_seq}};
@@ -222,7 +225,8 @@ Message from_json(const std::string& type, const json& j) {
                      get_object_array(j, "points")};
   if (type == "state_delta")
     return StateDelta{get_uint(j, "seq"), get_object_array(j, "devices"),
-                      get_object_array(j, "points")};
+                      get_object_array(j, "points"),
+                      j.contains("polls") ? get_object_array(j, "polls") : json::array()};
   if (type == "state_request") return StateRequest{get_uint(j, "last_seq")};
   if (type == "handover_request") return HandoverRequest{get_string(j, "reason")};
   if (type == "handover_ack") return HandoverAck{get_string(j, "reason")};

@@ -84,6 +84,10 @@ struct StateDelta {
   std::uint64_t seq = 0;
   nlohmann::json devices = nlohmann::json::array();
   nlohmann::json points = nlohmann::json::array();
+  // Completed polls ({"d": device, "g": poll group, "t": wall ms}): the receiver sets the time of
+  // the group's points, whose unchanged values are not in `points`. Optional on the wire (an
+  // older peer sends none).
+  nlohmann::json polls = nlohmann::json::array();
 };
 struct StateRequest {
   std::uint64_t last_seq = 0;  // the last sequence the sender applied

@@ -112,6 +112,14 @@ void PeerConnection::handle_frame() {
   if (out.message && owner_) owner_->on_message(*this, std::move(*out.message));
 }
 
+void PeerConnection::set_timeout(runtime::Duration timeout) {
+  timeout_ = timeout;
+  if (!watchdog_) return;
+  executor_.cancel(watchdog_);
+  watchdog_ = {};
+  arm_watchdog();
+}
+
 void PeerConnection::arm_watchdog() {
   std::weak_ptr<PeerConnection> weak = weak_from_this();
   watchdog_ = executor_.schedule_at(last_rx_ + timeout_, [weak] {

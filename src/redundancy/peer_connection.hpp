@@ -43,6 +43,9 @@ class PeerConnection : public std::enable_shared_from_this<PeerConnection> {
   // Closes without telling the owner (the owner is going away or already knows).
   void detach();
 
+  // A reload changed failover_timeout_ms: the silence watchdog uses it from now on.
+  void set_timeout(runtime::Duration timeout);
+
   bool authenticated() const { return session_.authenticated(); }
   bool open() const { return !closed_; }
   const std::string& remote() const { return remote_; }

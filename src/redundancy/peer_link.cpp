@@ -124,16 +124,21 @@ std::shared_ptr<MasterLink> MasterLink::create(asio::io_context& io, runtime::Ex
       new MasterLink(io, executor, settings, std::move(callbacks), std::move(options)));
 }
 
+std::unique_ptr<tcp::acceptor> MasterLink::bind(const std::string& listen) const {
+  auto hp = split_host_port(listen);
+  if (!hp) throw std::invalid_argument("redundancy.listen: not host:port: " + listen);
+  tcp::endpoint ep(asio::ip::make_address(hp->first), hp->second);
+  auto acceptor = std::make_unique<tcp::acceptor>(io_);
+  acceptor->open(ep.protocol());
+  acceptor->set_option(asio::socket_base::reuse_address(true));
+  acceptor->bind(ep);
+  acceptor->listen();
+  return acceptor;
+}
+
 void MasterLink::start() {
   if (!stopped_) return;
-  auto hp = split_host_port(settings_.listen);
-  if (!hp) throw std::invalid_argument("redundancy.listen: not host:port: " + settings_.listen);
-  tcp::endpoint ep(asio::ip::make_address(hp->first), hp->second);
-  acceptor_ = std::make_unique<tcp::acceptor>(io_);
-  acceptor_->open(ep.protocol());
-  acceptor_->set_option(asio::socket_base::reuse_address(true));
-  acceptor_->bind(ep);
-  acceptor_->listen();
+  acceptor_ = bind(settings_.listen);
   stopped_ = false;
   log()->info("peer link: master listening on {}", settings_.listen);
   accept();
@@ -155,6 +160,51 @@ void MasterLink::stop() {
   active_.reset();
   status_.connected = status_.authenticated = false;
   status_.peer_activity.reset();
+}
+
+std::string MasterLink::check_settings(const config::RedundancySettings& settings) const {
+  if (stopped_ || settings.listen == settings_.listen) return {};
+  try {
+    bind(settings.listen);  // a probe, closed at once; update_settings() binds for real
+  } catch (const std::exception& e) {
+    return "redundancy.listen " + settings.listen + ": cannot listen: " + e.what();
+  }
+  return {};
+}
+
+void MasterLink::update_settings(const config::RedundancySettings& settings) {
+  const config::RedundancySettings old = settings_;
+  settings_ = settings;
+  if (old.failover_timeout_ms != settings_.failover_timeout_ms) {
+    for (const auto& c : pending_)
+      c->set_timeout(timeout());
+    if (active_) active_->set_timeout(timeout());
+  }
+  if (!stopped_ && old.listen != settings_.listen) {
+    try {
+      auto fresh = bind(settings_.listen);
+      error_code ignored;
+      acceptor_->close(ignored);
+      acceptor_ = std::move(fresh);
+      log()->info("peer link: master listening on {} (was {})", settings_.listen, old.listen);
+      accept();
+    } catch (const std::exception& e) {
+      settings_.listen = old.listen;
+      status_.last_error =
+          "cannot listen on the reloaded redundancy.listen: " + std::string(e.what()) +
+          "; still listening on " + old.listen;
+      log()->error("peer link: {}", status_.last_error);
+    }
+  }
+  if (!stopped_ && old.psk != settings_.psk) {
+    log()->warn("peer link: pre-shared key changed by reload: the backup authenticates again");
+    for (const auto& c : pending_)
+      c->detach();
+    pending_.clear();
+    if (auto keep = active_)
+      keep->close(SessionError::protocol, "pre-shared key changed by reload");
+    update_connected();
+  }
 }
 
 void MasterLink::accept() {
@@ -314,6 +364,39 @@ void BackupLink::stop() {
   active_.reset();
   status_.connected = status_.authenticated = false;
   status_.peer_activity.reset();
+}
+
+void BackupLink::update_settings(const config::RedundancySettings& settings) {
+  const config::RedundancySettings old = settings_;
+  settings_ = settings;
+  backoff_ = ReconnectBackoff(or_default(options_.reconnect_floor, settings_.heartbeat_interval_ms),
+                              or_default(options_.reconnect_cap, settings_.failover_timeout_ms),
+                              options_.reconnect_jitter, seed_from(options_.random));
+  if (active_ && old.failover_timeout_ms != settings_.failover_timeout_ms)
+    active_->set_timeout(timeout());
+  if (stopped_ || (old.master == settings_.master && old.psk == settings_.psk)) return;
+  status_.address = settings_.master;
+  const std::string why = old.master != settings_.master
+                              ? "master address changed by reload (" + settings_.master + ")"
+                              : std::string("pre-shared key changed by reload");
+  log()->warn("peer link: {}: connecting again", why);
+  if (auto keep = active_) {
+    keep->close(SessionError::protocol, why);  // on_closed() retries after the backoff floor
+    return;
+  }
+  // Connecting or waiting to retry: start over at once with the new settings.
+  ++generation_;
+  for (auto* t : {&connect_timer_, &retry_timer_}) {
+    if (*t) executor_.cancel(*t);
+    *t = {};
+  }
+  if (resolver_) resolver_->cancel();
+  if (connecting_) {
+    error_code ignored;
+    connecting_->close(ignored);
+    connecting_.reset();
+  }
+  connect();
 }
 
 void BackupLink::connect() {

@@ -93,6 +93,18 @@ class PeerLink : public std::enable_shared_from_this<PeerLink>, protected PeerCo
   // Sends an application message to the authenticated peer; false when there is none.
   bool send(const Message& m);
   LinkStatus status() const { return status_; }
+  // Reload: the link's settings from now on. A new failover_timeout_ms applies to the open
+  // connection's silence watchdog; a new heartbeat interval to the next heartbeat; a new psk
+  // drops the connection, which authenticates again under the new key (the peer needs it too:
+  // until then the failure counts as "alive, not authenticated", never as master lost). The
+  // master binds a new listen address before closing the old one (keeping the old and setting
+  // last_error when it cannot); the backup reconnects to a new master address.
+  virtual void update_settings(const config::RedundancySettings& settings) = 0;
+  // Why `settings` cannot be applied live, or "" (the master probes a new listen address).
+  virtual std::string check_settings(const config::RedundancySettings& settings) const {
+    (void)settings;
+    return {};
+  }
 
  protected:
   PeerLink(boost::asio::io_context& io, runtime::Executor& executor,
@@ -127,6 +139,8 @@ class MasterLink final : public PeerLink {
   // Binds and listens; throws boost::system::system_error when the address is unusable.
   void start() override;
   void stop() override;
+  void update_settings(const config::RedundancySettings& settings) override;
+  std::string check_settings(const config::RedundancySettings& settings) const override;
   // The bound endpoint (the port is useful when listening on port 0 in tests).
   boost::asio::ip::tcp::endpoint local_endpoint() const;
   std::size_t pending_connections() const { return pending_.size(); }
@@ -134,6 +148,7 @@ class MasterLink final : public PeerLink {
  private:
   using PeerLink::PeerLink;
   void accept();
+  std::unique_ptr<boost::asio::ip::tcp::acceptor> bind(const std::string& listen) const;
   void on_authenticated(PeerConnection& c) override;
   void on_message(PeerConnection& c, Message m) override;
   void on_closed(PeerConnection& c, SessionError kind, const std::string& error) override;
@@ -152,6 +167,7 @@ class BackupLink final : public PeerLink {
   ~BackupLink() override { stop(); }
   void start() override;
   void stop() override;
+  void update_settings(const config::RedundancySettings& settings) override;
   int connect_attempts() const { return attempts_; }
 
  private:

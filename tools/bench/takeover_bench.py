@@ -7,7 +7,12 @@ after each takeover the master is restarted and, with recovery automatic, takes 
 Prints p50/p99/max against failover_timeout_ms and the goal p99 <= failover_timeout_ms + 250 ms.
 
   tools/bench/takeover_bench.py --pollux build/release/src/app/pollux \\
-      --sim build/release/sim/pollux-sim [--trials 20] [--failover-ms 1200] [--heartbeat-ms 200]
+      --sim build/release/sim/pollux-sim [--trials 20] [--failover-ms 1200] [--heartbeat-ms 200] \\
+      [--standby warm|cold] [--device A|C]
+
+Device A is polled over the serial line (its port is opened at takeover); device C over TCP,
+which a warm standby has already connected (redundancy.md "Roles and activity"), so
+`--standby warm --device C` against `--standby cold --device C` shows the connect it saves.
 """
 
 import argparse
@@ -30,6 +35,9 @@ def main():
     ap.add_argument("--failover-ms", type=int, default=1200)
     ap.add_argument("--heartbeat-ms", type=int, default=200)
     ap.add_argument("--poll-ms", type=int, default=200)
+    ap.add_argument("--standby", choices=("warm", "cold"), default="warm")
+    ap.add_argument("--device", choices=("A", "C"), default="A",
+                    help="A: serial line; C: TCP endpoint")
     args = ap.parse_args()
 
     os.environ["POLLUX_BIN"] = args.pollux
@@ -49,10 +57,10 @@ def main():
     case.link_port = t.free_port()
     samples = []
     try:
-        master, backup = case.pair()
+        master, backup = case.pair(standby=args.standby, tcp_device=True)
 
         def answers():
-            return case.sim.stats()["devices"]["A"]["responses"]
+            return case.sim.stats()["devices"][args.device]["responses"]
 
         for trial in range(args.trials):
             case.wait_pair(master, backup, "active", "standby", timeout=15)
@@ -81,9 +89,10 @@ def main():
     goal = args.failover_ms + 250
     print()
     print("command: %s" % " ".join([os.path.relpath(sys.argv[0], ROOT)] + sys.argv[1:]))
-    print("takeover (SIGKILL of the master -> backup's first answered poll), %d trials, "
-          "heartbeat %d ms, failover_timeout %d ms, poll interval %d ms:"
-          % (len(samples), args.heartbeat_ms, args.failover_ms, args.poll_ms))
+    print("takeover (SIGKILL of the master -> backup's first answered poll of %s, %s), %d trials, "
+          "%s standby, heartbeat %d ms, failover_timeout %d ms, poll interval %d ms:"
+          % (args.device, "serial" if args.device == "A" else "TCP", len(samples), args.standby,
+             args.heartbeat_ms, args.failover_ms, args.poll_ms))
     print("  min %.0f ms  p50 %.0f ms  p99 %.0f ms  max %.0f ms" %
           (samples[0], p50, p99, samples[-1]))
     print("  p50 - failover_timeout = %+.0f ms, p99 - failover_timeout = %+.0f ms" %

@@ -156,15 +156,41 @@ SIM_YAML = """devices:
     unit: 5
     registers:
       - {table: holding, address: 0, value: 52}
+  - id: C
+    unit: 6
+    registers:
+      - {table: holding, address: 0, value: 73}
 serial:
   - { id: L1, turnaround_ms: 40, devices: [A, B] }
 tcp:
-  - { id: T1, protocol: modbus-tcp, devices: [A] }
+  - { id: T1, protocol: modbus-tcp, devices: [A, C] }
 """
 
 
+def established_to(pid, port):
+    """Whether process `pid` holds an ESTABLISHED TCP connection to 127.0.0.1:`port`: the
+    socket inodes of its file descriptors, looked up in /proc/net/tcp."""
+    inodes = set()
+    fd_dir = "/proc/%d/fd" % pid
+    for fd in os.listdir(fd_dir):
+        try:
+            target = os.readlink(os.path.join(fd_dir, fd))
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[len("socket:["):-1])
+    with open("/proc/%d/net/tcp" % pid) as f:
+        next(f)
+        for line in f:
+            fields = line.split()
+            remote, state, inode = fields[2], fields[3], fields[9]
+            if state == "01" and int(remote.split(":")[1], 16) == port and inode in inodes:
+                return True
+    return False
+
+
 def pair_yaml(sim, name, mode, link_port, psk=PSK, recovery="automatic", standby="cold",
-              extra_point="", overrides=True):
+              extra_point="", overrides=True, tcp_device=False):
     host, port = sim.tcp_addr("T1")
     red = ("redundancy: { mode: %s, %s: 127.0.0.1:%d, psk: \"%s\", heartbeat_interval_ms: %d, "
            "failover_timeout_ms: %d, recovery: %s, standby: %s, startup_allowance_ms: %d }"
@@ -185,6 +211,11 @@ def pair_yaml(sim, name, mode, link_port, psk=PSK, recovery="automatic", standby
            "          - { name: V, table: holding, address: 0, type: uint16 }"]
     if extra_point:
         out.append("          - " + extra_point)
+    if tcp_device:
+        out += ["  - id: C\n    unit: 6\n    comm: { primary: { channel: NET1, host: %s, port: %d } }"
+                % (host, port),
+                "    polls:\n      - name: g\n        interval_ms: %d\n        points:" % POLL_MS,
+                "          - { name: V, table: holding, address: 0, type: uint16 }"]
     if overrides:
         out += ["backup_overrides:", "  devices:", "    B: { unit: 5, enabled: false }"]
     return "\n".join(out) + "\n"
@@ -419,6 +450,33 @@ class RedundancyTest(unittest.TestCase):
         backup.stop()
         wait_until(lambda: not master.red()["peer"]["connected"], 4, what="peer gone")
         self.assertEqual(master.request("POST", "/api/v1/redundancy/force-failover")[0], 409)
+
+    def test_warm_standby_holds_a_tcp_connection_and_sends_nothing_on_it(self):
+        master, backup = self.pair(standby="warm", tcp_device=True)
+        host, port = self.sim.tcp_addr("T1")
+        # The backup was never active, yet it holds an established connection to the device's
+        # TCP endpoint (redundancy.md: a warm standby holds one to every endpoint it would poll).
+        wait_until(lambda: established_to(backup.proc.pid, port), 5,
+                   what="the warm standby's connection to T1")
+        self.assertEqual(backup.activity(), "standby")
+        wait_until(lambda: self.sim.stats()["tcp"]["T1"]["open_connections"] >= 2, 3,
+                   what="two connections at T1 (master polling, backup held)")
+        wait_until(lambda: backup.points("C")["V"]["quality"] == "good", 5, what="C on backup")
+        # ...and sends nothing on it: T1 sees only the master's polls of C (one per 200 ms).
+        self.sim.check({"cmd": "reset_stats"})
+        time.sleep(2.0)
+        st = self.sim.stats()["tcp"]["T1"]
+        self.assertGreaterEqual(st["requests"], 7, st)
+        self.assertLessEqual(st["requests"], 13, st)
+        # Takeover polls C on the held connection: no new connection is accepted.
+        accepted = self.sim.stats()["tcp"]["T1"]["accepted"]
+        requests = self.sim.stats()["tcp"]["T1"]["requests"]
+        master.kill()
+        wait_until(lambda: backup.activity() == "active", 4, interval=0.02, what="takeover")
+        wait_until(lambda: self.sim.stats()["tcp"]["T1"]["requests"] > requests + 3, 3,
+                   what="the backup polls C")
+        self.assertEqual(self.sim.stats()["tcp"]["T1"]["accepted"], accepted)
+        self.assertEqual(backup.points("C")["V"]["value"], 73)
 
     def test_polluxctl_redundancy_and_force_failover(self):
         if not POLLUXCTL:

@@ -6,7 +6,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
+#include <span>
 
 #include "config/canonical.hpp"
 #include "config/loader.hpp"
@@ -20,12 +22,14 @@ using runtime::milliseconds;
 using testlib::FakeLink;
 using testlib::FakeReply;
 
-std::string yaml(const std::string& mode, const std::string& extra_device = "") {
+std::string yaml(const std::string& mode, const std::string& extra_device = "",
+                 const std::string& redundancy_extra = "") {
   return R"(
 node: { name: n-)" +
          mode + R"( }
 redundancy: { mode: )" +
-         mode + R"(, listen: 127.0.0.1:1, master: 127.0.0.1:1, psk: k }
+         mode + R"(, listen: 127.0.0.1:1, master: 127.0.0.1:1, psk: k)" + redundancy_extra +
+         R"( }
 channels:
   - { id: COM1, type: serial, protocol: modbus-rtu, port: /dev/null, message_timeout_ms: 100, poll_attempts: 1 }
   - { id: NET1, type: tcp, protocol: modbus-tcp, message_timeout_ms: 100, poll_attempts: 1 }
@@ -67,22 +71,61 @@ const std::string kD3 = R"(
           - { name: S, table: holding, address: 1, type: uint16 }
 )";
 
+// A FakeLink that also records connect_ahead() calls (the wire keys of each call).
+class AheadLink final : public transport::Link {
+ public:
+  AheadLink(std::unique_ptr<FakeLink> inner, std::vector<std::vector<std::string>>& calls)
+      : inner_(std::move(inner)), calls_(calls) {}
+  FakeLink& fake() { return *inner_; }
+  void set_listener(transport::LinkListener* l) override { inner_->set_listener(l); }
+  void start() override { inner_->start(); }
+  void stop() override { inner_->stop(); }
+  void set_enabled(bool enabled) override { inner_->set_enabled(enabled); }
+  transport::LinkStatus status() const override { return inner_->status(); }
+  bool can_start(const transport::Target& t) const override { return inner_->can_start(t); }
+  bool concurrent() const override { return inner_->concurrent(); }
+  void start_exchange(const transport::Exchange& ex, std::uint64_t tag) override {
+    inner_->start_exchange(ex, tag);
+  }
+  std::vector<std::pair<std::string, std::uint64_t>> stats() const override {
+    return inner_->stats();
+  }
+  void connect_ahead(std::span<const transport::Target> targets) override {
+    std::vector<std::string> keys;
+    for (const auto& t : targets)
+      keys.push_back(t.wire_key());
+    std::sort(keys.begin(), keys.end());
+    calls_.push_back(std::move(keys));
+  }
+
+ private:
+  std::unique_ptr<FakeLink> inner_;
+  std::vector<std::vector<std::string>>& calls_;
+};
+
 // One node on its own manual clock with fake links; `links` holds the links currently open.
+// Reload reads `reload_text`.
 struct Side {
-  explicit Side(boost::asio::io_context& io, const std::string& text, bool as_backup = false) {
+  explicit Side(boost::asio::io_context& io, const std::string& text, bool as_backup = false)
+      : reload_text(text) {
     auto r = config::load_text(text, "n.yaml", config::LoadOptions{.as_backup = as_backup});
     EXPECT_TRUE(r.ok()) << (r.errors.empty() ? "" : r.errors[0].to_string());
     node = std::make_unique<Node>(
         io, ex,
-        [this](const config::Channel& c) {
+        [this](const config::Channel& c) -> std::unique_ptr<transport::Link> {
           auto l = std::make_unique<FakeLink>(ex, c.type == config::ChannelType::tcp);
           links[c.id] = l.get();
           ++opened[c.id];
           if (c.id == "COM1" && com1_silent)
             l->responder = [](auto&) { return FakeReply::silent(); };
-          return l;
+          return std::make_unique<AheadLink>(std::move(l), ahead[c.id]);
         },
-        *r.config, r.version, [] { return config::LoadResult{}; });
+        *r.config, r.version, [this] { return config::load_text(reload_text, "n.yaml"); });
+  }
+  // The targets of the last connect_ahead() on a channel (empty: none, or released).
+  std::vector<std::string> held(const std::string& channel) {
+    auto& calls = ahead[channel];
+    return calls.empty() ? std::vector<std::string>{} : calls.back();
   }
   Engine& engine() { return node->engine(); }
   std::optional<PointView> point(const std::string& dev, const std::string& name) {
@@ -95,6 +138,8 @@ struct Side {
   runtime::ManualExecutor ex;
   std::map<std::string, FakeLink*> links;
   std::map<std::string, int> opened;
+  std::map<std::string, std::vector<std::vector<std::string>>> ahead;
+  std::string reload_text;
   bool com1_silent = false;
   std::unique_ptr<Node> node;
 };
@@ -178,7 +223,7 @@ TEST_F(NodeTest, StateTransferCarriesLineTwoAndTheRetryPrimaryTimerContinues) {
   // A delta carries only what changed: nothing right after the full transfer...
   EXPECT_EQ(a.node->build_delta().seq, 0u);
   // ...and the changed values afterwards (a point's value, quality or error; an unchanged
-  // value's newer timestamp waits for the next full transfer), numbered seq + 1.
+  // value's newer timestamp travels as its poll group's completion time), numbered seq + 1.
   a.links["NET1"]->responder = [](const testlib::SentExchange&) { return FakeReply::ok({42}); };
   a.ex.advance(milliseconds(1100));
   auto delta = a.node->build_delta();
@@ -196,6 +241,131 @@ TEST_F(NodeTest, StateTransferCarriesLineTwoAndTheRetryPrimaryTimerContinues) {
   b.ex.advance(milliseconds(2000));
   EXPECT_EQ(b.engine().device("D1")->active_line, 1);
   EXPECT_EQ(b.engine().events(0).back().reason, "retry_primary");
+}
+
+TEST_F(NodeTest, StandbyTimestampsFollowTheMastersPollsAndATakeoverStartsFromThem) {
+  Side a(io, yaml("master"));
+  Side b(io, yaml("backup"), true);
+  a.engine().set_active(true);
+  a.engine().start();
+  b.engine().start();
+  a.ex.advance(milliseconds(500));
+  b.node->on_sync(a.node->build_full());
+  const auto t1 = *a.point("D1", "P")->timestamp;
+  EXPECT_EQ(b.point("D1", "P")->timestamp, t1);
+
+  // The next polls read the same values: no point entry, one "poll completed" record per group,
+  // and the standby's timestamps advance with them.
+  a.ex.advance(milliseconds(1000));
+  auto d = a.node->build_delta();
+  ASSERT_NE(d.seq, 0u);
+  EXPECT_TRUE(d.points.empty()) << d.points.dump();
+  EXPECT_EQ(d.polls.size(), 2u) << d.polls.dump();  // D1 "fast" and D2 "slow"
+  const auto t2 = *a.point("D1", "P")->timestamp;
+  ASSERT_GT(t2, t1);
+  b.node->on_sync(d);
+  EXPECT_EQ(b.point("D1", "P")->timestamp, t2);
+  EXPECT_EQ(b.point("D2", "R")->timestamp, a.point("D2", "R")->timestamp);
+  EXPECT_EQ(b.point("D1", "P")->quality, Quality::good);
+  EXPECT_EQ(std::get<std::uint64_t>(b.point("D1", "P")->value), 4u);
+  // Nothing polled since: nothing to send (the journal, not a scan, says so).
+  EXPECT_EQ(a.node->build_delta().seq, 0u);
+
+  // A failed poll repeats the same error: the bad points' times follow too.
+  a.links["COM1"]->responder = [](const testlib::SentExchange&) { return FakeReply::silent(); };
+  a.ex.advance(milliseconds(1000));
+  b.node->on_sync(a.node->build_delta());
+  ASSERT_EQ(b.point("D2", "R")->quality, Quality::bad);
+  a.ex.advance(milliseconds(1000));
+  d = a.node->build_delta();
+  for (const auto& p : d.points)
+    EXPECT_FALSE(p.at("d") == "D2" && p.at("n") == "R") << "unchanged: no entry";
+  b.node->on_sync(d);
+  EXPECT_EQ(b.point("D2", "R")->timestamp, a.point("D2", "R")->timestamp);
+  EXPECT_EQ(b.point("D2", "R")->error, a.point("D2", "R")->error);
+  EXPECT_EQ(b.node->state_seq(), a.node->state_seq());
+
+  // A takeover starts from the master's latest times, not those of the last full transfer.
+  const auto last = a.point("D1", "P")->timestamp;
+  b.engine().set_active(true);
+  EXPECT_EQ(b.point("D1", "P")->timestamp, last);
+  EXPECT_GT(*last, t2);
+}
+
+TEST_F(NodeTest, WarmStandbyHoldsTheTcpEndpointsOfActiveLinesAndSendsNothing) {
+  Side a(io, yaml("master", kD3));
+  Side b(io, yaml("backup", "", ", standby: warm"), true);
+  b.engine().start();
+  // Warm: the TCP channel is open, the serial one is not; no device is on a TCP line yet.
+  EXPECT_EQ(b.opened["NET1"], 1);
+  EXPECT_EQ(b.opened.count("COM1"), 0u);
+  EXPECT_TRUE(b.held("NET1").empty());
+  // A device the master's config adds is held as soon as it is loaded.
+  b.node->on_sync(redundancy::ConfigMessage{a.node->config_version(),
+                                            config::canonical_text(a.engine().config())});
+  EXPECT_EQ(b.held("NET1"), std::vector<std::string>{"10.0.0.3:502"});
+
+  // The active node moves D1 to its TCP line: the standby follows with a hold on that endpoint.
+  a.com1_silent = true;
+  a.engine().set_active(true);
+  a.engine().start();
+  a.ex.advance(milliseconds(500));
+  ASSERT_EQ(a.engine().device("D1")->active_line, 2);
+  b.node->on_sync(a.node->build_full());
+  b.ex.advance(milliseconds(1));
+  const std::vector<std::string> both{"10.0.0.1:502", "10.0.0.3:502"};
+  EXPECT_EQ(b.held("NET1"), both);
+  b.ex.advance(milliseconds(3000));
+  EXPECT_TRUE(b.links["NET1"]->sent.empty());  // held, never polled while standby
+
+  // Taking over releases the holds (the connections are simply used) and polls on them.
+  b.engine().set_active(true);
+  EXPECT_TRUE(b.held("NET1").empty());
+  EXPECT_EQ(b.opened["NET1"], 1);  // the held channel is reused, not reopened
+  b.ex.advance(milliseconds(1100));
+  EXPECT_FALSE(b.links["NET1"]->sent.empty());
+  // Standby again, warm: held again; cold: the channel closes.
+  b.engine().set_active(false, true);
+  EXPECT_EQ(b.held("NET1"), both);
+  b.engine().set_keep_tcp_open(false);
+  EXPECT_EQ(b.engine().channels()[1].status, ChannelStatus::down);
+}
+
+TEST_F(NodeTest, ReloadAppliesRedundancySettingsLiveAndRefusesAModeChange) {
+  Side m(io, yaml("master", kD3));
+  m.engine().start();
+  EXPECT_EQ(m.opened.count("NET1"), 0u);  // cold standby while waiting for the backup
+  m.reload_text = yaml("master", kD3,
+                       ", standby: warm, failover_timeout_ms: 1500, heartbeat_interval_ms: 300, "
+                       "recovery: manual, startup_allowance_ms: 2000");
+  auto out = m.node->reload();
+  ASSERT_EQ(out.outcome.status, 200) << out.outcome.error;
+  const auto& st = m.node->controller()->machine().settings();
+  EXPECT_EQ(st.failover_timeout_ms, 1500);
+  EXPECT_EQ(st.heartbeat_interval_ms, 300);
+  EXPECT_EQ(st.recovery, config::Recovery::manual);
+  EXPECT_EQ(st.startup_allowance_ms, 2000);
+  EXPECT_EQ(st.standby, config::Standby::warm);
+  // Warm from now on: the TCP channel opens and holds D3's endpoint, sending nothing.
+  EXPECT_EQ(m.opened["NET1"], 1);
+  EXPECT_EQ(m.held("NET1"), std::vector<std::string>{"10.0.0.3:502"});
+  m.ex.advance(milliseconds(2000));
+  EXPECT_TRUE(m.links["NET1"]->sent.empty());
+  // Cold again: closed.
+  m.reload_text = yaml("master", kD3);
+  ASSERT_EQ(m.node->reload().outcome.status, 200);
+  EXPECT_EQ(m.engine().channels()[1].status, ChannelStatus::down);
+  EXPECT_EQ(m.node->controller()->machine().settings().failover_timeout_ms, 3000);
+
+  // The mode cannot change in place: refused with the reason, nothing changed.
+  m.reload_text = yaml("backup", kD3, ", standby: warm");
+  out = m.node->reload();
+  EXPECT_EQ(out.outcome.status, 400);
+  ASSERT_FALSE(out.errors.empty());
+  EXPECT_NE(out.errors[0].find("restart"), std::string::npos) << out.errors[0];
+  EXPECT_EQ(m.node->redundancy().mode, "master");
+  EXPECT_EQ(m.engine().config().redundancy.mode, config::RedundancyMode::master);
+  EXPECT_EQ(m.node->controller()->machine().settings().standby, config::Standby::cold);
 }
 
 TEST_F(NodeTest, BackupAppliesTheMastersConfigWithItsOverridesInPlace) {

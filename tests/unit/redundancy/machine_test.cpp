@@ -672,5 +672,53 @@ TEST(RedundancyPair, PartitionHealsWithTheMasterActive) {
   EXPECT_EQ(p.backup.m->transitions().back().reason, "master_active");
 }
 
+// Reload (config.md "Reload"): new settings take effect on the running machine.
+TEST(RedundancyMachine, ReloadedSettingsApplyToTheRunningMachine) {
+  // A shorter failover timeout: the backup's silence deadline follows it at once.
+  Solo b(RedundancyMode::backup, settings());
+  const auto t0 = b.ex.now();
+  b.start();
+  auto faster = settings();
+  faster.failover_timeout_ms = 1000;
+  b.m.update_settings(faster);
+  b.apply({});  // the node re-arms from next_deadline()
+  EXPECT_EQ(*b.m.next_deadline(), t0 + milliseconds(1000));
+  b.ex.advance(milliseconds(1000));
+  EXPECT_EQ(b.m.activity(), Activity::active);
+  EXPECT_EQ(b.m.transitions().back().reason, reason::master_lost);
+
+  // A master still in its startup allowance measures the new allowance from its start.
+  Solo m(RedundancyMode::master, settings());
+  const auto m0 = m.ex.now();
+  m.start();
+  m.ex.advance(milliseconds(1500));
+  auto shorter = settings();
+  shorter.startup_allowance_ms = 2000;
+  m.m.update_settings(shorter);
+  m.apply({});
+  EXPECT_EQ(*m.m.next_deadline(), m0 + milliseconds(2000));
+  m.ex.advance(milliseconds(500));
+  EXPECT_EQ(m.m.activity(), Activity::active);
+  EXPECT_EQ(m.m.transitions().back().reason, reason::startup_allowance_expired);
+
+  // Warm or cold: what the next go_standby keeps, and keep_tcp_open() for the standby now.
+  Solo w(RedundancyMode::backup, settings());
+  w.start();
+  EXPECT_FALSE(w.m.keep_tcp_open());
+  w.m.update_settings(settings(Recovery::automatic, Standby::warm));
+  EXPECT_TRUE(w.m.keep_tcp_open());
+  EXPECT_EQ(w.m.settings().standby, Standby::warm);
+
+  // Manual recovery on a master: a returning master no longer asks for activity back.
+  Solo r(RedundancyMode::master, settings());
+  r.start();
+  r.m.update_settings(settings(Recovery::manual));
+  r.apply(r.m.on_authenticated(r.ex.now()));
+  r.apply(r.m.on_peer_heard(r.ex.now(), Activity::active));
+  EXPECT_EQ(r.m.activity(), Activity::standby);
+  for (const auto& e : r.effects)
+    EXPECT_NE(e.kind, EffectKind::send_handover_request);
+}
+
 }  // namespace
 }  // namespace pollux::redundancy

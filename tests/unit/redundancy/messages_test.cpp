@@ -165,6 +165,23 @@ TEST(PeerMessages, UnsetStateEntriesTravelAsEmptyArrays) {
   EXPECT_EQ(m.points, json::array());
 }
 
+TEST(PeerMessages, DeltaPollRecordsRoundTripAndAreOptionalOnTheWire) {
+  StateDelta s;
+  s.seq = 4;
+  s.polls = json::array({{{"d", "WELL_01"}, {"g", "fast"}, {"t", 1700000000123}}});
+  auto m = std::get<StateDelta>(round_trip(s));
+  EXPECT_EQ(m.polls, s.polls);
+  // A peer that predates poll records sends none: an empty list, not a malformed message.
+  json j = json::from_msgpack(encode_message(StateDelta{5, json::array(), json::array(), {}}));
+  j.erase("polls");
+  Decoded d = decode_message(json::to_msgpack(j));
+  ASSERT_TRUE(d.message.has_value()) << d.error;
+  EXPECT_EQ(std::get<StateDelta>(*d.message).polls, json::array());
+  // Present but not a list of objects: malformed.
+  j["polls"] = 7;
+  EXPECT_FALSE(decode_message(json::to_msgpack(j)).message.has_value());
+}
+
 TEST(PeerMessages, UnknownExtraFieldsAreIgnored) {
   json j = json::from_msgpack(encode_message(StateRequest{3}));
   j["future"] = "field";

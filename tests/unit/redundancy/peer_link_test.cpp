@@ -395,6 +395,60 @@ TEST(PeerLinkLoopback, BackupSeesMasterGoAndComeBack) {
   p.loop.run_for(20ms);
 }
 
+TEST(PeerLinkLoopback, ReloadedKeyReauthenticatesAndANewListenAddressIsBoundFirst) {
+  Pair p("old-key", "old-key");
+  p.backup->start();
+  ASSERT_TRUE(p.loop.run_until([&] { return p.authenticated(); }));
+
+  // The master's key changes first: the session under the old key is dropped and the backup,
+  // still on the old key, fails authentication (alive, never "lost").
+  auto ms = link_settings("new-key");
+  ms.listen = "127.0.0.1:" + std::to_string(p.port);
+  p.master->update_settings(ms);
+  ASSERT_TRUE(
+      p.loop.run_until([&] { return p.backup_rec.count(LinkEventKind::auth_failed) >= 1; }));
+  EXPECT_EQ(p.master_rec.count(LinkEventKind::disconnected), 1);
+  // Then the backup's: it connects again at once and authenticates under the new key.
+  auto bs = link_settings("new-key");
+  bs.master = "127.0.0.1:" + std::to_string(p.port);
+  p.backup->update_settings(bs);
+  ASSERT_TRUE(p.loop.run_until([&] { return p.authenticated(); }));
+  EXPECT_EQ(p.master_rec.count(LinkEventKind::authenticated), 2);
+
+  // A listen address that cannot be bound is refused by the check, and update_settings keeps
+  // the old listener and says why.
+  Loop other;
+  tcp::acceptor taken(other.io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  auto bad = ms;
+  bad.listen = "127.0.0.1:" + std::to_string(taken.local_endpoint().port());
+  EXPECT_NE(p.master->check_settings(bad), "");
+  EXPECT_EQ(p.master->check_settings(ms), "");
+  p.master->update_settings(bad);
+  EXPECT_NE(p.master->status().last_error.find("still listening on"), std::string::npos);
+  EXPECT_EQ(p.master->local_endpoint().port(), p.port);
+  // A free one is bound in place of the old, and the authenticated backup stays connected.
+  auto moved = ms;
+  moved.listen = "127.0.0.1:0";
+  p.master->update_settings(moved);
+  EXPECT_NE(p.master->local_endpoint().port(), p.port);
+  p.loop.run_for(200ms);
+  EXPECT_TRUE(p.authenticated());
+
+  // A shorter failover timeout applies to the open connection's silence watchdog: once the
+  // backup's heartbeats become rare (its reloaded interval), the master declares it down after
+  // the new timeout.
+  auto fast = moved;
+  fast.failover_timeout_ms = 150;
+  p.master->update_settings(fast);
+  auto rare = bs;
+  rare.heartbeat_interval_ms = 60000;
+  rare.failover_timeout_ms = 120000;
+  p.backup->update_settings(rare);
+  ASSERT_TRUE(
+      p.loop.run_until([&] { return p.master_rec.count(LinkEventKind::disconnected) >= 2; }));
+  EXPECT_EQ(p.master_rec.last(LinkEventKind::disconnected)->detail, "peer silent for 150 ms");
+}
+
 TEST(PeerLinkLoopback, EmptyKeyIsRefusedAtConstruction) {
   Loop loop;
   EXPECT_THROW(MasterLink::create(loop.io, loop.ex, link_settings(""), {}), std::invalid_argument);

@@ -1,0 +1,230 @@
+// TcpLink::connect_ahead against real loopback listeners (redundancy.md "Roles and activity": a
+// warm standby holds a connection to every TCP endpoint it would poll and sends nothing on it).
+// The io_context runs in short bounded slices until a condition holds; nothing sleeps.
+#include "transport/tcp_link.hpp"
+
+#include <gtest/gtest.h>
+
+#include <array>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
+
+#include "runtime/asio_executor.hpp"
+
+namespace pollux::transport {
+namespace {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+// A loopback Modbus TCP "device": accepts connections, records every byte received, and
+// answers each FC3 request for one register with the value 0x1234.
+struct Server {
+  explicit Server(asio::io_context& io) : acceptor(io, tcp::endpoint(tcp::v4(), 0)) { accept(); }
+  std::uint16_t port() const { return acceptor.local_endpoint().port(); }
+  void accept() {
+    acceptor.async_accept([this](const boost::system::error_code& ec, tcp::socket s) {
+      if (ec) return;
+      ++accepted;
+      auto conn = std::make_shared<Conn>(std::move(s));
+      conns.push_back(conn);
+      read(conn);
+      accept();
+    });
+  }
+  struct Conn {
+    explicit Conn(tcp::socket s) : socket(std::move(s)) {}
+    tcp::socket socket;
+    std::array<std::uint8_t, 12> req{};
+    std::array<std::uint8_t, 11> rsp{};
+  };
+  void read(const std::shared_ptr<Conn>& c) {
+    asio::async_read(c->socket, asio::buffer(c->req),
+                     [this, c](const boost::system::error_code& ec, std::size_t n) {
+                       bytes += n;
+                       if (ec) return;
+                       ++requests;
+                       c->rsp = {c->req[0], c->req[1], 0, 0, 0, 5, c->req[6], 3, 2, 0x12, 0x34};
+                       asio::async_write(
+                           c->socket, asio::buffer(c->rsp),
+                           [this, c](const boost::system::error_code& e, std::size_t) {
+                             if (!e) read(c);
+                           });
+                     });
+  }
+  // Closes every accepted connection (the device restarts, or drops idle clients).
+  void drop_all() {
+    for (auto& c : conns) {
+      boost::system::error_code ignored;
+      c->socket.close(ignored);
+    }
+    conns.clear();
+  }
+  tcp::acceptor acceptor;
+  std::vector<std::shared_ptr<Conn>> conns;
+  int accepted = 0;
+  int requests = 0;
+  std::size_t bytes = 0;
+};
+
+struct Listener : LinkListener {
+  void on_exchange_done(std::uint64_t, const ExchangeResult& r) override {
+    ++done;
+    error = r.error;
+    if (r.response && r.response->register_count() > 0) value = r.response->register_at(0);
+  }
+  void on_link_status(LinkStatus) override {}
+  int done = 0;
+  std::error_code error;
+  std::uint16_t value = 0;
+};
+
+struct TcpLinkTest : ::testing::Test {
+  TcpLinkTest() {
+    cfg.id = "NET1";
+    cfg.type = config::ChannelType::tcp;
+    cfg.protocol = config::Protocol::modbus_tcp;
+    cfg.connect_timeout_ms = 1000;
+  }
+  // Runs the loop until `done` holds or 3 s pass; returns whether it held.
+  bool run_until(const std::function<bool()>& done) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+    while (!done()) {
+      if (std::chrono::steady_clock::now() > deadline) return false;
+      io.run_for(std::chrono::milliseconds(5));
+      io.restart();
+    }
+    return true;
+  }
+  // Runs the loop for `ms` (to show that something does NOT happen).
+  void run_for(int ms) {
+    io.run_for(std::chrono::milliseconds(ms));
+    io.restart();
+  }
+  Target target(const Server& s, std::uint8_t unit = 1) {
+    Target t;
+    t.unit = unit;
+    t.host = "127.0.0.1";
+    t.port = s.port();
+    return t;
+  }
+  std::uint64_t stat(const TcpLink& link, const std::string& name) {
+    for (const auto& [k, v] : link.stats())
+      if (k == name) return v;
+    return 0;
+  }
+  asio::io_context io;
+  runtime::AsioExecutor ex{io};
+  config::Channel cfg;
+};
+
+TEST_F(TcpLinkTest, ConnectAheadOpensAnIdleConnectionThatTheFirstExchangeUses) {
+  Server dev(io);
+  TcpLink link(io, ex, cfg);
+  Listener l;
+  link.set_listener(&l);
+  link.start();
+  const Target t = target(dev);
+  link.connect_ahead(std::span<const Target>(&t, 1));
+  ASSERT_TRUE(run_until([&] { return dev.accepted == 1 && link.open_connections() == 1; }));
+  run_for(100);
+  EXPECT_EQ(dev.bytes, 0u);  // held, idle: nothing sent
+  EXPECT_EQ(dev.requests, 0);
+
+  // The exchange rides the held connection: no second connect.
+  const auto req = modbus::Request::read(modbus::FunctionCode::read_holding_registers, 0, 1);
+  ASSERT_TRUE(link.can_start(t));
+  link.start_exchange(Exchange{&t, &req, std::chrono::milliseconds(1000)}, 7);
+  ASSERT_TRUE(run_until([&] { return l.done == 1; }));
+  EXPECT_FALSE(l.error) << l.error.message();
+  EXPECT_EQ(l.value, 0x1234);
+  EXPECT_EQ(dev.accepted, 1);
+  EXPECT_EQ(stat(link, "connects"), 1u);
+}
+
+TEST_F(TcpLinkTest, AHeldConnectionIsReopenedAfterTheDeviceDropsItAndNotOnceReleased) {
+  Server dev(io);
+  TcpLink link(io, ex, cfg);
+  link.start();
+  const Target t = target(dev);
+  link.connect_ahead(std::span<const Target>(&t, 1));
+  ASSERT_TRUE(run_until([&] { return dev.accepted == 1; }));
+  dev.drop_all();
+  // Reconnected after the link's backoff (floor 200 ms, jittered).
+  ASSERT_TRUE(run_until([&] { return dev.accepted == 2 && link.open_connections() == 1; }));
+  EXPECT_EQ(dev.bytes, 0u);
+
+  link.connect_ahead({});  // released: a drop is no longer repaired
+  dev.drop_all();
+  ASSERT_TRUE(run_until([&] { return link.open_connections() == 0; }));
+  run_for(600);
+  EXPECT_EQ(dev.accepted, 2);
+  EXPECT_EQ(link.open_connections(), 0u);
+}
+
+TEST_F(TcpLinkTest, ConnectAheadKeepsWithinMaxConnectionsSharesAWireAndFollowsTheList) {
+  Server a(io), b(io);
+  cfg.max_connections = 1;
+  TcpLink link(io, ex, cfg);
+  link.start();
+  // Two units behind gateway a share one connection; a and b do not both fit in one slot.
+  const std::vector<Target> both = {target(a, 1), target(a, 2), target(b, 3)};
+  link.connect_ahead(both);
+  ASSERT_TRUE(run_until([&] { return link.open_connections() == 1; }));
+  run_for(300);
+  EXPECT_EQ(a.accepted + b.accepted, 1);
+  EXPECT_EQ(link.open_connections(), 1u);
+
+  // A new list naming only the other endpoint: the first connection is no longer held, and the
+  // other waits for room (a hold never evicts) until that connection is gone.
+  Server& got = a.accepted == 1 ? a : b;
+  Server& other = a.accepted == 1 ? b : a;
+  const Target to = target(other, 3);
+  link.connect_ahead(std::span<const Target>(&to, 1));
+  run_for(200);
+  EXPECT_EQ(other.accepted, 0);
+  got.drop_all();
+  ASSERT_TRUE(run_until([&] { return link.open_connections() == 0; }));
+  run_for(300);
+  EXPECT_EQ(got.accepted, 1);  // released: not reopened
+  link.connect_ahead(std::span<const Target>(&to, 1));
+  ASSERT_TRUE(run_until([&] { return other.accepted == 1 && link.open_connections() == 1; }));
+}
+
+TEST_F(TcpLinkTest, AHoldOnARefusingEndpointRetriesWithBackoffAndConnectsWhenItListens) {
+  std::uint16_t port = 0;
+  {
+    Server gone(io);
+    port = gone.port();
+  }  // nothing listens there now: connects are refused
+  TcpLink link(io, ex, cfg);
+  link.start();
+  Target t;
+  t.host = "127.0.0.1";
+  t.port = port;
+  link.connect_ahead(std::span<const Target>(&t, 1));
+  ASSERT_TRUE(run_until([&] { return stat(link, "connect_failures") >= 2; }));
+  const auto failures = stat(link, "connect_failures");
+  EXPECT_LE(failures, 4u);  // backoff, not a busy loop
+  // The device comes back on the same port: the hold connects.
+  tcp::acceptor back(io);
+  back.open(tcp::v4());
+  back.set_option(asio::socket_base::reuse_address(true));
+  back.bind(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+  back.listen();
+  tcp::socket accepted(io);
+  bool got = false;
+  back.async_accept(accepted, [&](const boost::system::error_code& ec) { got = !ec; });
+  ASSERT_TRUE(run_until([&] { return got; }));
+  ASSERT_TRUE(run_until([&] { return link.open_connections() == 1; }));
+}
+
+}  // namespace
+}  // namespace pollux::transport
