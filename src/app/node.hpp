@@ -4,7 +4,9 @@
 // The Controller decides activity; the node carries it out on the engine (poll only while
 // active, close ports before the peer opens them), syncs config (master -> backup, canonical
 // text + version) and runtime state (active -> standby, numbered deltas of changed devices and
-// points on a short timer, a full transfer on connect, handover or gap), and adds the
+// points plus per-group "poll completed at T" records that keep the standby's timestamps
+// current, taken from the engine's change journal on a short timer; a full transfer on
+// connect, handover or gap), and adds the
 // redundancy parts of NodeApi: role/activity in health, GET /redundancy, force-failover,
 // recover, 409 "node is standby" on operator commands, 403 on reload on a backup. An
 // independent node has no controller and behaves exactly as a bare Engine.
