@@ -478,6 +478,35 @@ class RedundancyTest(unittest.TestCase):
         self.assertEqual(self.sim.stats()["tcp"]["T1"]["accepted"], accepted)
         self.assertEqual(backup.points("C")["V"]["value"], 73)
 
+    def test_reload_applies_redundancy_settings_live_and_refuses_a_mode_change(self):
+        master, backup = self.pair(tcp_device=True)
+        host, port = self.sim.tcp_addr("T1")
+        status, body = master.request("POST", "/api/v1/redundancy/force-failover")
+        self.assertEqual(status, 200, body)
+        self.wait_pair(master, backup, "standby", "active")
+        # A cold standby: no connection to the device's endpoint.
+        time.sleep(0.5)
+        self.assertFalse(established_to(master.proc.pid, port))
+        # SIGHUP-style reload of the standby master with `standby: warm`: the running node
+        # connects ahead at once, same process, and stays standby.
+        pid = master.proc.pid
+        master.write_config(pair_yaml(self.sim, "fe-a", "master", self.link_port, standby="warm",
+                                      tcp_device=True))
+        master.proc.send_signal(signal.SIGHUP)
+        wait_until(lambda: established_to(pid, port), 5, what="the reloaded warm standby's hold")
+        self.assertEqual(master.activity(), "standby")
+        self.assertIn("redundancy settings changed (standby)", master.text())
+        # A mode change cannot apply in place: 400, the reason, and nothing changes.
+        master.write_config(pair_yaml(self.sim, "fe-a", "backup", self.link_port, standby="warm",
+                                      tcp_device=True))
+        status, body = master.request("POST", "/api/v1/config/reload")
+        self.assertEqual(status, 400, body)
+        self.assertIn("restart", " ".join(body.get("errors", [])), body)
+        rm = master.red()
+        self.assertEqual((rm["mode"], rm["activity"]), ("master", "standby"))
+        self.assertTrue(rm["peer"]["authenticated"])
+        self.assertEqual(master.proc.pid, pid)
+
     def test_polluxctl_redundancy_and_force_failover(self):
         if not POLLUXCTL:
             self.skipTest("POLLUXCTL_BIN not set")
