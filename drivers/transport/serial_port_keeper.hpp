@@ -28,8 +28,7 @@ namespace pollux::transport {
 
 class SerialPortKeeper {
  public:
-  // The link that owns the keeper. Called on the executor thread, never after stop() returns
-  // except through a later start() or set_enabled(true).
+  // The link that owns the keeper; called on the executor thread.
   class Owner {
    public:
     virtual ~Owner() = default;
