@@ -1,12 +1,9 @@
 #include "transport/modem_link.hpp"
 
-#include <boost/asio/write.hpp>
-
 #include "modbus/error.hpp"
 #include "runtime/logging.hpp"
 #include "transport/errors.hpp"
 #include "transport/serial_link.hpp"
-#include "transport/serial_port.hpp"
 
 namespace pollux::transport {
 
@@ -23,64 +20,28 @@ ModemDialer::Settings dialer_settings(const config::Channel& cfg) {
 ModemLink::ModemLink(asio::io_context& io, runtime::Executor& ex, config::Channel cfg)
     : ex_(ex),
       cfg_(std::move(cfg)),
-      port_(io),
+      port_(io, ex, cfg_, *this, "modem port"),
       framer_(modbus::make_framer(framing_for(cfg_.protocol))),
       tx_(*framer_),
-      dialer_(dialer_settings(cfg_)),
-      backoff_(runtime::milliseconds(250), runtime::seconds(5)),
-      jitter_(std::hash<std::string>{}(cfg_.id)) {}
+      dialer_(dialer_settings(cfg_)) {}
 
 ModemLink::~ModemLink() {
   stop();
 }
 
-void ModemLink::set_status(LinkStatus s) {
-  if (s == status_) return;
-  status_ = s;
+void ModemLink::on_port_status(LinkStatus s) {
   if (listener_) listener_->on_link_status(s);
 }
 
 void ModemLink::start() {
-  started_ = true;
-  if (!cfg_.enabled) {
-    set_status(LinkStatus::disabled);
-    return;
-  }
-  open();
+  port_.start();
 }
 
-void ModemLink::open() {
-  if (!started_ || !cfg_.enabled) return;
-  if (auto ec = open_serial(port_, cfg_)) {
-    ++open_failures_;
-    if (backoff_.failures() == 0)
-      runtime::channel_logger(cfg_.id)->warn("cannot open {}: {}", cfg_.port, ec.message());
-    set_status(LinkStatus::down);
-    schedule_reopen();
-    return;
-  }
-  ++opens_;
-  backoff_.reset();
+void ModemLink::on_port_opened() {
   dialer_.reset();
-  read_loop();
-  set_status(LinkStatus::ok);
 }
 
-void ModemLink::schedule_reopen() {
-  if (reopen_timer_) return;
-  reopen_timer_ = ex_.schedule_after(backoff_.next(jitter_.next()), [this] {
-    reopen_timer_ = {};
-    open();
-  });
-}
-
-void ModemLink::close() {
-  boost::system::error_code ignored;
-  if (port_.is_open()) {
-    port_.cancel(ignored);
-    port_.close(ignored);
-  }
-  reading_ = false;
+void ModemLink::on_port_closed() {
   for (auto* t : {&reply_timer_, &dialer_timer_, &idle_timer_}) {
     if (*t) ex_.cancel(*t);
     *t = {};
@@ -90,31 +51,21 @@ void ModemLink::close() {
 }
 
 void ModemLink::stop() {
-  started_ = false;
-  if (reopen_timer_) ex_.cancel(reopen_timer_);
-  reopen_timer_ = {};
   busy_ = false;
   awaiting_ = false;
-  close();
+  port_.stop();
 }
 
 void ModemLink::set_enabled(bool enabled) {
-  if (enabled == cfg_.enabled) return;
-  cfg_.enabled = enabled;
-  if (!enabled) {
-    if (reopen_timer_) ex_.cancel(reopen_timer_);
-    reopen_timer_ = {};
-    if (busy_) complete(make_error_code(Errc::channel_disabled));
-    close();
-    set_status(LinkStatus::disabled);
-  } else if (started_) {
-    backoff_.reset();
-    open();
-  }
+  port_.set_enabled(enabled);
+}
+
+void ModemLink::fail_exchange(std::error_code ec) {
+  if (busy_) complete(ec);
 }
 
 bool ModemLink::can_start(const Target& t) const {
-  if (status_ != LinkStatus::ok || busy_) return false;
+  if (port_.status() != LinkStatus::ok || busy_) return false;
   if (dialer_.state() == ModemDialer::State::idle) return true;
   return dialer_.state() == ModemDialer::State::connected && dialer_.phone() == t.phone;
 }
@@ -124,33 +75,7 @@ std::string_view ModemLink::preferred_wire() const {
   return {};
 }
 
-void ModemLink::read_loop() {
-  if (reading_ || !port_.is_open()) return;
-  reading_ = true;
-  std::weak_ptr<int> life = life_;
-  port_.async_read_some(asio::buffer(rx_),
-                        [this, life](const boost::system::error_code& ec, std::size_t n) {
-                          if (life.expired()) return;
-                          reading_ = false;
-                          if (ec) {
-                            if (ec != asio::error::operation_aborted) port_lost(ec);
-                            return;
-                          }
-                          on_bytes({rx_.data(), n});
-                          read_loop();
-                        });
-}
-
-void ModemLink::port_lost(std::error_code ec) {
-  runtime::channel_logger(cfg_.id)->warn("modem port {} lost: {}", cfg_.port, ec.message());
-  close();
-  if (busy_) complete(make_error_code(Errc::channel_down));
-  if (!cfg_.enabled || !started_) return;
-  set_status(LinkStatus::down);
-  schedule_reopen();
-}
-
-void ModemLink::on_bytes(std::span<const std::uint8_t> bytes) {
+void ModemLink::on_port_bytes(std::span<const std::uint8_t> bytes) {
   if (dialer_.state() == ModemDialer::State::connected) {
     if (busy_ && awaiting_) handle(tx_.on_bytes(bytes));
     return;
@@ -207,12 +132,8 @@ void ModemLink::perform(const ModemDialer::Step& step) {
 void ModemLink::write_text(const std::string& text) {
   if (!port_.is_open()) return;
   out_text_ = text;
-  std::weak_ptr<int> life = life_;
-  asio::async_write(port_, asio::buffer(out_text_),
-                    [this, life](const boost::system::error_code& ec, std::size_t) {
-                      if (life.expired()) return;
-                      if (ec && ec != asio::error::operation_aborted) port_lost(ec);
-                    });
+  port_.write(asio::buffer(out_text_),
+              [this](const boost::system::error_code& ec) { port_.io_failed(ec); });
 }
 
 void ModemLink::start_exchange(const Exchange& ex, std::uint64_t tag) {
@@ -222,9 +143,9 @@ void ModemLink::start_exchange(const Exchange& ex, std::uint64_t tag) {
   ex_req_ = ex;
   if (idle_timer_) ex_.cancel(idle_timer_);
   idle_timer_ = {};
-  if (status_ != LinkStatus::ok) {
-    const auto err = make_error_code(status_ == LinkStatus::disabled ? Errc::channel_disabled
-                                                                     : Errc::channel_down);
+  if (port_.status() != LinkStatus::ok) {
+    const auto err = make_error_code(port_.status() == LinkStatus::disabled ? Errc::channel_disabled
+                                                                            : Errc::channel_down);
     reply_timer_ = ex_.schedule_after(runtime::Duration::zero(), [this, err] {
       reply_timer_ = {};
       complete(err);
@@ -246,7 +167,7 @@ void ModemLink::start_exchange(const Exchange& ex, std::uint64_t tag) {
 
 void ModemLink::send_frame() {
   if (!busy_) return;
-  flush_input(port_);
+  port_.flush_input();
   framer_->reset();
   handle(tx_.start(*ex_req_.request, ex_req_.target->unit, ex_req_.timeout));
 }
@@ -255,16 +176,12 @@ void ModemLink::handle(const modbus::Action& a) {
   switch (a.kind) {
     case modbus::ActionKind::write: {
       awaiting_ = true;
-      std::weak_ptr<int> life = life_;
-      asio::async_write(port_, asio::buffer(a.bytes.data(), a.bytes.size()),
-                        [this, life](const boost::system::error_code& ec, std::size_t) {
-                          if (life.expired() || !busy_) return;
-                          if (ec) {
-                            if (ec != asio::error::operation_aborted) port_lost(ec);
-                            return;
-                          }
-                          if (!tx_.done()) handle(tx_.on_written());
-                        });
+      port_.write(asio::buffer(a.bytes.data(), a.bytes.size()),
+                  [this](const boost::system::error_code& ec) {
+                    if (!busy_) return;
+                    if (port_.io_failed(ec)) return;
+                    if (!tx_.done()) handle(tx_.on_written());
+                  });
       return;
     }
     case modbus::ActionKind::await_reply:
@@ -309,8 +226,8 @@ std::vector<std::pair<std::string, std::uint64_t>> ModemLink::stats() const {
   return {{"calls", calls_},
           {"dial_failures", dial_failures_},
           {"hangups", hangups_},
-          {"opens", opens_},
-          {"open_failures", open_failures_},
+          {"opens", port_.opens()},
+          {"open_failures", port_.open_failures()},
           {"connected", dialer_.state() == ModemDialer::State::connected ? 1u : 0u}};
 }
 

@@ -6,28 +6,26 @@
 // that exchange (a failed message for the device). While a call is up the link prefers that
 // call's work (preferred_wire), so the runner runs every queued message of the connected device
 // before anyone else's; after idle_hangup_s without an exchange the link hangs up
-// (1 s silence, +++, 1 s silence, OK, ATH, OK). Port handling (down, reopen with backoff) is as
-// for the serial link.
+// (1 s silence, +++, 1 s silence, OK, ATH, OK). Port handling (down, reopen with backoff) is the
+// serial link's: the shared SerialPortKeeper.
 #pragma once
 
-#include <array>
 #include <memory>
 #include <string>
 
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/serial_port.hpp>
 
 #include "config/model.hpp"
 #include "modbus/framer.hpp"
 #include "modbus/transaction.hpp"
 #include "runtime/executor.hpp"
-#include "transport/backoff.hpp"
 #include "transport/link.hpp"
 #include "transport/modem_dialer.hpp"
+#include "transport/serial_port_keeper.hpp"
 
 namespace pollux::transport {
 
-class ModemLink final : public Link {
+class ModemLink final : public Link, private SerialPortKeeper::Owner {
  public:
   ModemLink(boost::asio::io_context& io, runtime::Executor& ex, config::Channel cfg);
   ~ModemLink() override;
@@ -35,36 +33,33 @@ class ModemLink final : public Link {
   void start() override;
   void stop() override;
   void set_enabled(bool enabled) override;
-  LinkStatus status() const override { return status_; }
+  LinkStatus status() const override { return port_.status(); }
   bool can_start(const Target& t) const override;
   std::string_view preferred_wire() const override;
   void start_exchange(const Exchange& ex, std::uint64_t tag) override;
   std::vector<std::pair<std::string, std::uint64_t>> stats() const override;
 
  private:
-  void open();
-  void schedule_reopen();
-  void close();
-  void set_status(LinkStatus s);
-  void read_loop();
-  void on_bytes(std::span<const std::uint8_t> bytes);
+  // SerialPortKeeper::Owner
+  void on_port_opened() override;
+  void on_port_bytes(std::span<const std::uint8_t> bytes) override;
+  void on_port_closed() override;
+  void fail_exchange(std::error_code ec) override;
+  void on_port_status(LinkStatus s) override;
+
   void perform(const ModemDialer::Step& step);
   void write_text(const std::string& text);
   void send_frame();
   void handle(const modbus::Action& a);
   void complete(std::error_code ec);
   void arm_idle();
-  void port_lost(std::error_code ec);
 
   runtime::Executor& ex_;
   config::Channel cfg_;
-  boost::asio::serial_port port_;
+  SerialPortKeeper port_;
   std::unique_ptr<modbus::Framer> framer_;
   modbus::Transaction tx_;
   ModemDialer dialer_;
-  LinkStatus status_ = LinkStatus::down;
-  bool started_ = false;
-  bool reading_ = false;
   bool busy_ = false;
   bool awaiting_ = false;
   std::uint64_t tag_ = 0;
@@ -74,12 +69,7 @@ class ModemLink final : public Link {
   runtime::TimerId reply_timer_;
   runtime::TimerId dialer_timer_;
   runtime::TimerId idle_timer_;
-  runtime::TimerId reopen_timer_;
-  Backoff backoff_;
-  Jitter jitter_;
-  std::array<std::uint8_t, 512> rx_{};
-  std::shared_ptr<int> life_ = std::make_shared<int>(0);
-  std::uint64_t calls_ = 0, dial_failures_ = 0, hangups_ = 0, opens_ = 0, open_failures_ = 0;
+  std::uint64_t calls_ = 0, dial_failures_ = 0, hangups_ = 0;
 };
 
 }  // namespace pollux::transport

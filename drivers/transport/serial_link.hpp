@@ -4,27 +4,26 @@
 // the stale input is flushed and, for RTU, the t3.5 inter-frame silence since the last byte on
 // the line is respected (modbus::rtu_timing). The exchange itself is the codec's sans-I/O
 // modbus::Transaction. A port that fails to open or vanishes (read error, e.g. the pty went
-// away) marks the channel down and is reopened with backoff (failover.md "usable").
+// away) marks the channel down and is reopened with backoff (failover.md "usable"): that port
+// keeping is the SerialPortKeeper the modem link shares.
 #pragma once
 
-#include <array>
 #include <memory>
 
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/serial_port.hpp>
 
 #include "config/model.hpp"
 #include "modbus/framer.hpp"
 #include "modbus/transaction.hpp"
 #include "runtime/executor.hpp"
-#include "transport/backoff.hpp"
 #include "transport/link.hpp"
+#include "transport/serial_port_keeper.hpp"
 
 namespace pollux::transport {
 
 modbus::Framing framing_for(config::Protocol p);
 
-class SerialLink final : public Link {
+class SerialLink final : public Link, private SerialPortKeeper::Owner {
  public:
   SerialLink(boost::asio::io_context& io, runtime::Executor& ex, config::Channel cfg);
   ~SerialLink() override;
@@ -32,45 +31,38 @@ class SerialLink final : public Link {
   void start() override;
   void stop() override;
   void set_enabled(bool enabled) override;
-  LinkStatus status() const override { return status_; }
-  bool can_start(const Target&) const override { return status_ == LinkStatus::ok && !busy_; }
+  LinkStatus status() const override { return port_.status(); }
+  bool can_start(const Target&) const override {
+    return port_.status() == LinkStatus::ok && !busy_;
+  }
   void start_exchange(const Exchange& ex, std::uint64_t tag) override;
   std::vector<std::pair<std::string, std::uint64_t>> stats() const override;
 
  private:
-  void open();
-  void schedule_reopen();
-  void close();
-  void set_status(LinkStatus s);
-  void read_loop();
-  void on_bytes(std::span<const std::uint8_t> bytes);
+  // SerialPortKeeper::Owner
+  void on_port_opened() override;
+  void on_port_bytes(std::span<const std::uint8_t> bytes) override;
+  void on_port_closed() override;
+  void fail_exchange(std::error_code ec) override;
+  void on_port_status(LinkStatus s) override;
+
   void send_now();
   void handle(const modbus::Action& a);
   void complete(std::error_code ec);
-  void port_lost(std::error_code ec);
 
   runtime::Executor& ex_;
   config::Channel cfg_;
-  boost::asio::serial_port port_;
+  SerialPortKeeper port_;
   std::unique_ptr<modbus::Framer> framer_;
   modbus::Transaction tx_;
   runtime::Duration silence_{};
-  LinkStatus status_ = LinkStatus::down;
-  bool started_ = false;
-  bool reading_ = false;
   bool busy_ = false;
   bool awaiting_ = false;
   std::uint64_t tag_ = 0;
   Exchange ex_req_;
   runtime::TimePoint last_activity_{};
   runtime::TimerId timer_;  // reply timeout or pre-send silence
-  runtime::TimerId reopen_timer_;
-  Backoff backoff_;
-  Jitter jitter_;
-  std::array<std::uint8_t, 512> rx_{};
-  std::shared_ptr<int> life_ = std::make_shared<int>(0);
-  std::uint64_t opens_ = 0, open_failures_ = 0, port_lost_ = 0, bytes_in_ = 0, bytes_out_ = 0,
-                flushed_ = 0;
+  std::uint64_t bytes_in_ = 0, bytes_out_ = 0, flushed_ = 0;
 };
 
 }  // namespace pollux::transport

@@ -4,112 +4,16 @@ Binaries come from the environment: POLLUX_BIN and POLLUX_SIM_BIN (set by CTest)
 bounded; the node's API listens on a free port chosen by the test.
 """
 
-import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
-import tempfile
 import time
 import unittest
-import urllib.error
-import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from simctl import Sim  # noqa: E402
-
-POLLUX = os.environ.get("POLLUX_BIN", "pollux")
-SIM = os.environ.get("POLLUX_SIM_BIN", "pollux-sim")
-
-
-def wait_until(predicate, timeout, interval=0.05, what="condition"):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = predicate()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError("timed out after %.1fs waiting for %s (last: %r)" % (timeout, what, last))
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Node:
-    """One `pollux run` process with its config file and log. API_PORT in the config text is
-    replaced by a free port."""
-
-    def __init__(self, config_text):
-        self.dir = tempfile.mkdtemp(prefix="pollux-node.")
-        self.config_path = os.path.join(self.dir, "node.yaml")
-        self.log_path = os.path.join(self.dir, "node.log")
-        # The free port can be taken by someone else before pollux binds it: try another.
-        for _ in range(3):
-            self.port = free_port()
-            self.write_config(config_text)
-            self.log = open(self.log_path, "w")
-            self.proc = subprocess.Popen([POLLUX, "run", "-c", self.config_path],
-                                         stdout=subprocess.DEVNULL, stderr=self.log)
-            wait_until(lambda: self.proc.poll() is not None or "API listening" in self.text(),
-                       10, what="API start-up")
-            if self.proc.poll() is None:
-                break
-            self.log.close()
-            if "cannot serve the API" not in self.text():
-                break
-        if self.proc.poll() is not None:
-            raise AssertionError("pollux exited %s: %s" % (self.proc.returncode, self.text()))
-        self.base = "http://127.0.0.1:%d" % self.port
-
-    def write_config(self, text):
-        with open(self.config_path, "w") as f:
-            f.write(text.replace("API_PORT", str(self.port)))
-
-    def text(self):
-        with open(self.log_path) as f:
-            return f.read()
-
-    def request(self, method, path, body=None):
-        data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(self.base + path, data=data, method=method,
-                                     headers={"Content-Type": "application/json"})
-        try:
-            with urllib.request.urlopen(req, timeout=10) as r:
-                return r.status, json.loads(r.read() or b"null")
-        except urllib.error.HTTPError as e:
-            return e.code, json.loads(e.read() or b"null")
-
-    def get(self, path):
-        status, body = self.request("GET", path)
-        assert status == 200, (path, status, body)
-        return body
-
-    def points(self, device):
-        return {p["name"]: p for p in self.get("/api/v1/points?device=" + device)}
-
-    def device(self, device):
-        return self.get("/api/v1/devices/" + device)
-
-    def channel(self, cid):
-        return {c["id"]: c for c in self.get("/api/v1/channels")}[cid]
-
-    def stop(self, timeout=10):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-                raise AssertionError("pollux did not exit within %ss after SIGTERM" % timeout)
-        self.log.close()
-        return self.proc.returncode
+from pollux_node import POLLUX, Node, NodeTestCase, free_port, wait_until  # noqa: E402
 
 
 # Every point type and order, the same registers on the simulator and in the node's config.
@@ -183,37 +87,7 @@ def node_yaml(channels, devices):
     return "\n".join(out) + "\n"
 
 
-class EngineTest(unittest.TestCase):
-    def setUp(self):
-        self.sims = []
-        self.nodes = []
-
-    def tearDown(self):
-        bad = []
-        for n in self.nodes:
-            try:
-                rc = n.stop()
-            except AssertionError as e:
-                rc = str(e)
-            if rc != 0:  # a crash or a sanitizer report at exit fails the test
-                bad.append("pollux exited %s; log tail:\n%s" % (rc, n.text()[-3000:]))
-        for s in self.sims:
-            try:
-                s.stop()
-            except Exception:  # noqa: BLE001 - a failed test may leave the simulator odd
-                s._kill()
-        self.assertEqual(bad, [])
-
-    def start_sim(self, text):
-        s = Sim(SIM, text)
-        self.sims.append(s)
-        return s
-
-    def start_node(self, text):
-        n = Node(text)
-        self.nodes.append(n)
-        return n
-
+class EngineTest(NodeTestCase):
     def assert_value(self, got, want, where):
         if isinstance(want, float):
             self.assertAlmostEqual(got, want, places=6, msg=where)

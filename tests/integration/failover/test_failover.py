@@ -22,8 +22,8 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 sys.path.insert(0, os.path.join(HERE, "..", "engine"))
-from simctl import Sim  # noqa: E402
-from test_engine import SIM, Node, sim_yaml, wait_until  # noqa: E402
+from pollux_node import NodeTestCase, wait_until  # noqa: E402
+from test_engine import sim_yaml  # noqa: E402
 
 POLLUXCTL = os.environ.get("POLLUXCTL_BIN", "polluxctl")
 TOL = 0.4  # seconds, see the module comment
@@ -65,37 +65,7 @@ def regs(value):
     return ["{table: holding, address: 0, value: %d}" % value]
 
 
-class FailoverTest(unittest.TestCase):
-    def setUp(self):
-        self.sims = []
-        self.nodes = []
-
-    def tearDown(self):
-        bad = []
-        for n in self.nodes:
-            try:
-                rc = n.stop()
-            except AssertionError as e:
-                rc = str(e)
-            if rc != 0:  # a crash or a sanitizer report at exit fails the test
-                bad.append("pollux exited %s; log tail:\n%s" % (rc, n.text()[-3000:]))
-        for s in self.sims:
-            try:
-                s.stop()
-            except Exception:  # noqa: BLE001 - a failed test may leave the simulator odd
-                s._kill()
-        self.assertEqual(bad, [])
-
-    def start_sim(self, text):
-        s = Sim(SIM, text)
-        self.sims.append(s)
-        return s
-
-    def start_node(self, text):
-        n = Node(text)
-        self.nodes.append(n)
-        return n
-
+class FailoverTest(NodeTestCase):
     def events(self, node, dev=None, since=0):
         ev = node.get("/api/v1/events?since=%d" % since)
         return [e for e in ev if dev is None or e["device"] == dev]

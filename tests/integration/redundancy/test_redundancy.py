@@ -8,21 +8,17 @@ has a turnaround so that the simulator's overlap detector sees two masters on on
 
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import unittest
-import urllib.error
-import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from simctl import Sim  # noqa: E402
+import pollux_node  # noqa: E402
+# POLLUX and SIM are imported for sibling test files that take the pair harness from here.
+from pollux_node import POLLUX, SIM, NodeTestCase, free_port, wait_until  # noqa: E402,F401
 
-POLLUX = os.environ.get("POLLUX_BIN", "pollux")
-SIM = os.environ.get("POLLUX_SIM_BIN", "pollux-sim")
 POLLUXCTL = os.environ.get("POLLUXCTL_BIN", "")
 
 HEARTBEAT_MS = 200
@@ -34,117 +30,11 @@ PSK = "test-pair-key-0123456789"
 STARTUP_MS = 2500
 
 
-def wait_until(predicate, timeout, interval=0.05, what="condition"):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = predicate()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError("timed out after %.1fs waiting for %s (last: %r)" % (timeout, what, last))
-
-
-_given_ports = set()
-
-
-def free_port():
-    """A free port not handed out before in this process: the link port is only bound when the
-    master starts, so the kernel could offer it again for an API port meanwhile."""
-    while True:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        if port not in _given_ports:
-            _given_ports.add(port)
-            return port
-
-
-class Node:
-    """One `pollux run` process; restartable with the same config, API port and log file."""
+class Node(pollux_node.Node):
+    """A member of the pair, named after its node (fe-a, fe-b) in its files and messages."""
 
     def __init__(self, name, config_text):
-        self.name = name
-        self.port = free_port()
-        self.dir = tempfile.mkdtemp(prefix="pollux-pair.")
-        self.config_path = os.path.join(self.dir, name + ".yaml")
-        self.log_path = os.path.join(self.dir, name + ".log")
-        self.write_config(config_text)
-        self.base = "http://127.0.0.1:%d" % self.port
-        self.proc = None
-        self.log = None
-        self.killed = False
-        self.start()
-
-    def write_config(self, text):
-        with open(self.config_path, "w") as f:
-            f.write(text.replace("API_PORT", str(self.port)))
-
-    def start(self):
-        self.log = open(self.log_path, "a")
-        self.mark = os.path.getsize(self.log_path)
-        self.proc = subprocess.Popen([POLLUX, "run", "-c", self.config_path],
-                                     stdout=subprocess.DEVNULL, stderr=self.log)
-        self.killed = False
-        wait_until(lambda: self.proc.poll() is not None or "API listening" in self.text(self.mark),
-                   10, what="API start-up of " + self.name)
-        if self.proc.poll() is not None:
-            raise AssertionError("pollux exited %s: %s" % (self.proc.returncode, self.text()))
-
-    def text(self, since=0):
-        with open(self.log_path) as f:
-            f.seek(since)
-            return f.read()
-
-    def request(self, method, path, body=None):
-        data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(self.base + path, data=data, method=method,
-                                     headers={"Content-Type": "application/json"})
-        try:
-            with urllib.request.urlopen(req, timeout=10) as r:
-                return r.status, json.loads(r.read() or b"null")
-        except urllib.error.HTTPError as e:
-            return e.code, json.loads(e.read() or b"null")
-
-    def get(self, path):
-        status, body = self.request("GET", path)
-        assert status == 200, (path, status, body)
-        return body
-
-    def red(self):
-        return self.get("/api/v1/redundancy")
-
-    def activity(self):
-        return self.get("/api/v1/health")["activity"]
-
-    def device(self, d):
-        return self.get("/api/v1/devices/" + d)
-
-    def points(self, d):
-        return {p["name"]: p for p in self.get("/api/v1/points?device=" + d)}
-
-    def kill(self):
-        self.proc.kill()
-        self.proc.wait()
-        self.killed = True
-        self.log.close()
-
-    def stop(self, timeout=10):
-        if self.killed:
-            return 0
-        rc = 0
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-                raise AssertionError("pollux did not exit within %ss after SIGTERM" % timeout)
-        rc = self.proc.returncode
-        self.log.close()
-        self.killed = True
-        return rc
+        super().__init__(config_text, name=name, prefix="pollux-pair.")
 
 
 SIM_YAML = """devices:
@@ -221,26 +111,11 @@ def pair_yaml(sim, name, mode, link_port, psk=PSK, recovery="automatic", standby
     return "\n".join(out) + "\n"
 
 
-class RedundancyTest(unittest.TestCase):
+class RedundancyTest(NodeTestCase):
     def setUp(self):
-        self.sim = Sim(SIM, SIM_YAML)
-        self.nodes = []
+        super().setUp()
+        self.sim = self.start_sim(SIM_YAML)
         self.link_port = free_port()
-
-    def tearDown(self):
-        bad = []
-        for n in self.nodes:
-            try:
-                rc = n.stop()
-            except AssertionError as e:
-                rc = str(e)
-            if rc != 0:
-                bad.append("%s exited %s; log tail:\n%s" % (n.name, rc, n.text()[-3000:]))
-        try:
-            self.sim.stop()
-        except Exception:  # noqa: BLE001 - a failed test may leave the simulator odd
-            self.sim._kill()
-        self.assertEqual(bad, [])
 
     # -- helpers ------------------------------------------------------------------------------
     def node(self, name, mode, **kw):

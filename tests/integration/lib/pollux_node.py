@@ -1,0 +1,195 @@
+"""Shared pieces of the Python integration harnesses (engine, failover, redundancy): a real
+`pollux run` node with its config file, log and HTTP API, bounded waiting, free ports, and a
+TestCase base that tears nodes and simulators down and fails on an unclean exit.
+
+    from pollux_node import Node, NodeTestCase, wait_until, free_port
+    class MyTest(NodeTestCase):
+        def test_x(self):
+            sim = self.start_sim(sim_text)
+            node = self.start_node(config_text)   # API_PORT in the text: a free port
+            wait_until(lambda: node.points("A")["V"]["quality"] == "good", 10, what="A good")
+
+Binaries come from the environment: POLLUX_BIN and POLLUX_SIM_BIN (set by CTest). Every wait is
+bounded.
+"""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import unittest
+import urllib.error
+import urllib.request
+
+from simctl import Sim
+
+POLLUX = os.environ.get("POLLUX_BIN", "pollux")
+SIM = os.environ.get("POLLUX_SIM_BIN", "pollux-sim")
+
+
+def wait_until(predicate, timeout, interval=0.05, what="condition"):
+    """Polls `predicate` until it returns something true (returned) or `timeout` s pass."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = predicate()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError("timed out after %.1fs waiting for %s (last: %r)" % (timeout, what, last))
+
+
+_given_ports = set()
+
+
+def free_port():
+    """A free port not handed out before in this process: a port is often only bound when its
+    node starts, so the kernel could offer it again meanwhile."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _given_ports:
+            _given_ports.add(port)
+            return port
+
+
+class Node:
+    """One `pollux run` process with its config file and log; restartable (kill, start) with the
+    same config, API port and log. API_PORT in the config text is replaced by the API port."""
+
+    def __init__(self, config_text, name="node", prefix="pollux-node."):
+        self.name = name
+        self.dir = tempfile.mkdtemp(prefix=prefix)
+        self.config_path = os.path.join(self.dir, name + ".yaml")
+        self.log_path = os.path.join(self.dir, name + ".log")
+        self.proc = None
+        self.log = None
+        self.exit_code = None
+        # The free port can be taken by someone else before pollux binds it: try another.
+        for attempt in range(3):
+            self.port = free_port()
+            self.base = "http://127.0.0.1:%d" % self.port
+            self.write_config(config_text)
+            try:
+                self.start(fresh=True)
+                return
+            except AssertionError:
+                if attempt == 2 or "cannot serve the API" not in self.text():
+                    raise
+
+    def write_config(self, text):
+        with open(self.config_path, "w") as f:
+            f.write(text.replace("API_PORT", str(self.port)))
+
+    def start(self, fresh=False):
+        """Starts the process (appending to the log unless `fresh`) and waits until its API
+        listens."""
+        self.log = open(self.log_path, "w" if fresh else "a")
+        self.mark = os.path.getsize(self.log_path)
+        self.proc = subprocess.Popen([POLLUX, "run", "-c", self.config_path],
+                                     stdout=subprocess.DEVNULL, stderr=self.log)
+        self.exit_code = None
+        wait_until(lambda: self.proc.poll() is not None or "API listening" in self.text(self.mark),
+                   10, what="API start-up of " + self.name)
+        if self.proc.poll() is not None:
+            self.log.close()
+            raise AssertionError("pollux exited %s: %s" % (self.proc.returncode, self.text()))
+
+    def text(self, since=0):
+        with open(self.log_path) as f:
+            f.seek(since)
+            return f.read()
+
+    # -- HTTP API -------------------------------------------------------------------------------
+    def request(self, method, path, body=None):
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(self.base + path, data=data, method=method,
+                                     headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=10) as r:
+                return r.status, json.loads(r.read() or b"null")
+        except urllib.error.HTTPError as e:
+            return e.code, json.loads(e.read() or b"null")
+
+    def get(self, path):
+        status, body = self.request("GET", path)
+        assert status == 200, (path, status, body)
+        return body
+
+    def points(self, device):
+        return {p["name"]: p for p in self.get("/api/v1/points?device=" + device)}
+
+    def device(self, device):
+        return self.get("/api/v1/devices/" + device)
+
+    def channel(self, cid):
+        return {c["id"]: c for c in self.get("/api/v1/channels")}[cid]
+
+    def red(self):
+        return self.get("/api/v1/redundancy")
+
+    def activity(self):
+        return self.get("/api/v1/health")["activity"]
+
+    # -- ending ---------------------------------------------------------------------------------
+    def kill(self):
+        """SIGKILL, as a crash; a later stop() reports 0."""
+        self.proc.kill()
+        self.proc.wait()
+        self.exit_code = 0
+        self.log.close()
+
+    def stop(self, timeout=10):
+        """SIGTERM and a bounded wait; the exit code (again on a second call, 0 after kill())."""
+        if self.exit_code is not None:
+            return self.exit_code
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                raise AssertionError("pollux did not exit within %ss after SIGTERM" % timeout)
+        self.exit_code = self.proc.returncode
+        self.log.close()
+        return self.exit_code
+
+
+class NodeTestCase(unittest.TestCase):
+    """Starts simulators and nodes for a test and ends them after it; a node that crashed or
+    exited uncleanly (a sanitizer report at exit) fails the test."""
+
+    def setUp(self):
+        self.sims = []
+        self.nodes = []
+
+    def tearDown(self):
+        bad = []
+        for n in self.nodes:
+            try:
+                rc = n.stop()
+            except AssertionError as e:
+                rc = str(e)
+            if rc != 0:
+                bad.append("%s exited %s; log tail:\n%s" % (n.name, rc, n.text()[-3000:]))
+        for s in self.sims:
+            try:
+                s.stop()
+            except Exception:  # noqa: BLE001 - a failed test may leave the simulator odd
+                s._kill()
+        self.assertEqual(bad, [])
+
+    def start_sim(self, text):
+        s = Sim(SIM, text)
+        self.sims.append(s)
+        return s
+
+    def start_node(self, text, **kw):
+        n = Node(text, **kw)
+        self.nodes.append(n)
+        return n
