@@ -8,6 +8,7 @@ has a turnaround so that the simulator's overlap detector sees two masters on on
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
