@@ -234,7 +234,7 @@ void Engine::publish_status(DeviceRt& rt) {
 }
 
 void Engine::kick(DeviceRt& rt) {
-  if (auto* r = runner(rt.dev->active().path.channel)) r->kick();
+  if (auto* r = runner(rt.dev->active().path.channel)) r->kick(*rt.dev);
 }
 
 void Engine::apply_change(DeviceRt& rt, const failover::LineChange& change) {
@@ -248,7 +248,7 @@ void Engine::apply_change(DeviceRt& rt, const failover::LineChange& change) {
       ->info("line {} -> {} ({}), event {}", change.from, change.to,
              failover::to_string(change.reason), e.seq);
   publish_status(rt);
-  if (auto* r = runner(from_channel)) r->kick();
+  if (auto* r = runner(from_channel)) r->kick(*rt.dev);
   kick(rt);
 }
 
