@@ -108,6 +108,8 @@ class Engine final : public NodeApi, public scheduler::RunnerHandler, public sch
     failover::Settings settings;
     failover::State state;
     std::array<points::PointId, 6> status_points{};
+    std::vector<scheduler::PollScheduler::Handle> schedule;  // per poll group, while scheduled
+    std::uint64_t past_overruns = 0;  // of groups unscheduled before (standby, then active again)
     // What device_runtime() last exported, to send only changes.
     std::optional<failover::State> sent_state;
     device::DeviceCounters sent_counters;
@@ -130,6 +132,7 @@ class Engine final : public NodeApi, public scheduler::RunnerHandler, public sch
   void add_channel(const config::Channel& c);
   bool opens(const config::Channel& c) const;
   void schedule(DeviceRt& rt);
+  void unschedule(DeviceRt& rt);
   void drain();
   void remove_channel(const std::string& id);
   void load_device(const config::Device& d, const failover::State* previous);

@@ -100,17 +100,17 @@ void Histogram::observe(double value) {
 
 MetricsWriter::Family& MetricsWriter::family(std::string_view name, std::string_view help,
                                              std::string_view type) {
+  if (auto it = index_.find(name); it != index_.end()) {
+    Family& f = families_[it->second];
+    if (f.type != type) {
+      throw std::invalid_argument("metric " + std::string(name) + " used with two types");
+    }
+    return f;
+  }
   if (!valid_metric_name(name)) {
     throw std::invalid_argument("invalid metric name: " + std::string(name));
   }
-  for (auto& f : families_) {
-    if (f.name == name) {
-      if (f.type != type) {
-        throw std::invalid_argument("metric " + std::string(name) + " used with two types");
-      }
-      return f;
-    }
-  }
+  index_.emplace(std::string(name), families_.size());
   families_.push_back({std::string(name), std::string(type), escape_help(help), {}});
   return families_.back();
 }

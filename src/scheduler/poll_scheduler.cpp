@@ -26,7 +26,8 @@ PollScheduler::~PollScheduler() {
   stop();
 }
 
-void PollScheduler::add(void* owner, std::uint32_t group, runtime::Duration interval) {
+PollScheduler::Handle PollScheduler::add(void* owner, std::uint32_t group,
+                                         runtime::Duration interval) {
   Entry e;
   e.owner = owner;
   e.group = group;
@@ -35,6 +36,7 @@ void PollScheduler::add(void* owner, std::uint32_t group, runtime::Duration inte
   e.live = true;
   entries_.push_back(e);
   arm(entries_.size() - 1);
+  return entries_.size() - 1;
 }
 
 void PollScheduler::arm(std::size_t index) {
@@ -71,6 +73,14 @@ void PollScheduler::remove(void* owner) {
       e.timer = {};
     }
   }
+}
+
+void PollScheduler::remove_entry(Handle h) {
+  if (h >= entries_.size()) return;
+  Entry& e = entries_[h];
+  if (e.timer) ex_.cancel(e.timer);
+  e.timer = {};
+  e.live = false;
 }
 
 void PollScheduler::stop() {

@@ -54,14 +54,21 @@ class PollScheduler {
   PollScheduler(const PollScheduler&) = delete;
   PollScheduler& operator=(const PollScheduler&) = delete;
 
+  // Names one registered group for O(1) access (10,000 devices: per-device look-ups by owner
+  // would make every metrics scrape and standby switch quadratic).
+  using Handle = std::size_t;
+
   // Registers a group; its first poll fires on the next executor turn (at start).
-  void add(void* owner, std::uint32_t group, runtime::Duration interval);
-  // Stops and forgets every group of `owner` (device unloaded).
+  Handle add(void* owner, std::uint32_t group, runtime::Duration interval);
+  // Stops and forgets every group of `owner` (device unloaded). O(groups registered).
   void remove(void* owner);
+  // Stops and forgets one group. O(1).
+  void remove_entry(Handle h);
   void stop();
 
   // Overruns of one group (skipped cycles + refused polls), and the total.
   std::uint64_t overruns(void* owner, std::uint32_t group) const;
+  std::uint64_t overruns(Handle h) const { return h < entries_.size() ? entries_[h].overruns : 0; }
   std::uint64_t total_overruns() const { return total_overruns_; }
   std::uint64_t total_fired() const { return total_fired_; }
   const LatenessHistogram& lateness() const { return lateness_; }
