@@ -238,8 +238,15 @@ void ChannelRunner::pump() {
   // Entries that cannot start now keep their place ahead of later arrivals (round-robin order
   // is arrival order); each entry present at the start is looked at once per pump.
   std::vector<ReadyEntry> skipped;
+  std::size_t budget = kBeginsPerTurn;
   for (std::size_t n = ready_.size(); n > 0 && !ready_.empty(); --n) {
     if (!concurrent && in_flight_ > 0) break;
+    if (budget == 0) {
+      // Yield: due poll timers and answers already in run before the rest (a 10,000-device
+      // scan due at once would otherwise hold the I/O thread for one long turn).
+      schedule_pump();
+      break;
+    }
     const ReadyEntry e = ready_.front();
     if (!valid(e)) {
       ready_.pop_front();
@@ -264,6 +271,7 @@ void ChannelRunner::pump() {
     }
     pop_ready();
     begin(d);
+    --budget;
   }
   for (auto it = skipped.rbegin(); it != skipped.rend(); ++it)
     ready_.push_front(*it);

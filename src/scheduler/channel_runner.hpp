@@ -134,6 +134,8 @@ class ChannelRunner final : public transport::LinkListener {
     std::uint32_t ticket = 0;
   };
 
+  // Messages started per executor turn at most (see pump()).
+  static constexpr std::size_t kBeginsPerTurn = 64;
   void schedule_pump();
   void pump();
   void fail_ready(std::error_code error);
