@@ -168,8 +168,7 @@ Engine::DeviceRt* Engine::find(const std::string& id) {
 }
 
 Engine::DeviceRt* Engine::rt_of(const RemoteDevice& d) {
-  auto it = by_device_.find(&d);
-  return it == by_device_.end() ? nullptr : it->second;
+  return static_cast<DeviceRt*>(d.context);  // null once unloaded
 }
 
 void Engine::load_device(const config::Device& d, const failover::State* previous) {
@@ -193,7 +192,7 @@ void Engine::load_device(const config::Device& d, const failover::State* previou
   for (std::size_t i = 0; i < failover::kStatusPointNames.size(); ++i)
     rt->status_points[i] = store_.add(d.id, failover::kStatusPointNames[i]);
   DeviceRt* raw = rt.get();
-  by_device_[raw->dev.get()] = raw;
+  raw->dev->context = raw;
   devices_.push_back(std::move(rt));
   sync_state(*raw);
   publish_status(*raw);
@@ -219,7 +218,7 @@ void Engine::unload_device(const std::string& id) {
     r->detach(rt->dev.get());
   rt->dev->fail_all(make_error_code(transport::Errc::stopped));
   store_.remove_device(id);
-  by_device_.erase(rt->dev.get());
+  rt->dev->context = nullptr;
   graveyard_.push_back(std::move(*it));
   devices_.erase(it);
 }

@@ -14,7 +14,6 @@
 #include <map>
 #include <memory>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "app/node_api.hpp"
@@ -158,7 +157,6 @@ class Engine final : public NodeApi, public scheduler::RunnerHandler, public sch
   failover::EventRing events_;
   std::map<std::string, std::unique_ptr<scheduler::ChannelRunner>> runners_;
   std::vector<std::unique_ptr<DeviceRt>> devices_;  // config order
-  std::unordered_map<const device::RemoteDevice*, DeviceRt*> by_device_;
   // Unloaded devices live on until the engine goes: a link may still hold a pointer to their
   // target or request for the rest of an exchange that was in flight during a reload.
   std::vector<std::unique_ptr<DeviceRt>> graveyard_;

@@ -122,6 +122,9 @@ class RemoteDevice {
   // whose ready list holds this device (0: none) and the ticket of its one valid entry there.
   std::uint64_t ready_in = 0;
   std::uint32_t ready_ticket = 0;
+  // The owner's record of this device (app::Engine's DeviceRt), so runner callbacks find it
+  // without a hash look-up per message.
+  void* context = nullptr;
 
   DeviceCounters counters;
   // Auto-demotion (Channel::demote_after_failed_polls).
