@@ -71,6 +71,9 @@ Engine::Engine(runtime::Executor& ex, LinkFactory links, config::Config cfg,
       cfg_(std::move(cfg)),
       reload_source_(std::move(reload_source)),
       scheduler_(ex_, *this) {
+  // on_poll_done() resumes every group whose due time was refused, and remove_channel() those
+  // whose poll a closed channel dropped.
+  scheduler_.enable_parking();
   version_ = config::config_version(cfg_);
 }
 
@@ -144,6 +147,10 @@ void Engine::remove_channel(const std::string& id) {
   if (it == runners_.end()) return;
   it->second->stop();
   runners_.erase(it);
+  // stop() dropped the polls in flight without ending them: groups parked behind them resume.
+  for (auto& rt : devices_)
+    for (std::uint32_t g = 0; g < rt->schedule.size() && g < rt->dev->groups().size(); ++g)
+      if (!rt->dev->groups()[g].in_progress) scheduler_.resume(rt->schedule[g]);
 }
 
 scheduler::ChannelRunner* Engine::runner(const std::string& channel) {
@@ -283,6 +290,9 @@ void Engine::on_block_ok(RemoteDevice& d, std::uint32_t group, std::uint32_t blo
 
 void Engine::on_poll_done(RemoteDevice& d, std::uint32_t group, std::error_code error,
                           std::uint32_t failed_block) {
+  // A due time refused while this poll was pending parked the group: serve it again now.
+  if (DeviceRt* rt = rt_of(d); rt && group < rt->schedule.size())
+    scheduler_.resume(rt->schedule[group]);
   auto& g = d.groups()[group];
   const auto t = ex_.wall_now();
   if (error) {
