@@ -90,6 +90,7 @@ std::size_t TcpLink::open_connections() const {
 
 bool TcpLink::can_start(const Target& t) const {
   if (!cfg_.enabled || !started_) return false;
+  if (const Conn* c = cached_conn(t); c && c->state != Conn::State::closed) return !c->busy;
   auto it = conns_.find(t.wire_key());
   if (it != conns_.end() && it->second->state != Conn::State::closed) return !it->second->busy;
   if (it != conns_.end() && it->second->busy) return false;
@@ -111,14 +112,28 @@ bool TcpLink::make_room() {
   return true;
 }
 
+TcpLink::Conn* TcpLink::cached_conn(const Target& t) const {
+  // A Target lives as long as its device's line, so its address names the connection until the
+  // device is unloaded; host and port are compared so a new Target at a reused address is
+  // never taken for the old one.
+  auto it = by_target_.find(&t);
+  if (it == by_target_.end()) return nullptr;
+  Conn* c = it->second;
+  return c->port == t.port && c->host == t.host ? c : nullptr;
+}
+
 TcpLink::Conn& TcpLink::conn_for(const Target& t) {
+  if (Conn* c = cached_conn(t)) return *c;
   std::string key = t.wire_key();
   auto it = conns_.find(key);
   if (it == conns_.end()) {
     auto c = std::make_unique<Conn>(io_, framing_, std::hash<std::string>{}(key) ^ connects_);
     c->key = key;
+    c->host = t.host;
+    c->port = t.port;
     it = conns_.emplace(std::move(key), std::move(c)).first;
   }
+  by_target_[&t] = it->second.get();
   return *it->second;
 }
 
@@ -138,9 +153,16 @@ void TcpLink::start_exchange(const Exchange& ex, std::uint64_t tag) {
   };
   if (!cfg_.enabled) return fail_soon(Errc::channel_disabled);
   if (c.state == Conn::State::open) {
-    cp->timer = ex_.schedule_after(runtime::Duration::zero(), [this, cp] {
+    // Sent now rather than from a zero-delay timer (one timer less per message). The write
+    // completes through Asio later; only a request the codec refuses at once ends the exchange
+    // here, and that is reported on the next turn: listeners never run inside start_exchange.
+    if (framing_ == modbus::Framing::rtu_over_tcp) c.framer->reset();
+    const modbus::Action a = c.tx.start(*c.ex.request, c.ex.target->unit, c.ex.timeout);
+    if (a.kind != modbus::ActionKind::done) return handle(c, a);
+    const std::error_code err = a.error;
+    cp->timer = ex_.schedule_after(runtime::Duration::zero(), [this, cp, err] {
       cp->timer = {};
-      send(*cp);
+      handle(*cp, modbus::Action{modbus::ActionKind::done, {}, {}, err});
     });
     return;
   }

@@ -16,6 +16,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -49,6 +50,8 @@ class TcpLink final : public Link {
   struct Conn {
     explicit Conn(boost::asio::io_context& io, modbus::Framing f, std::uint64_t seed);
     std::string key;
+    std::string host;
+    std::uint16_t port = 0;
     boost::asio::ip::tcp::socket socket;
     std::unique_ptr<modbus::Framer> framer;
     modbus::Transaction tx;
@@ -73,6 +76,7 @@ class TcpLink final : public Link {
   };
 
   Conn& conn_for(const Target& t);
+  Conn* cached_conn(const Target& t) const;
   bool make_room();
   void connect(Conn& c);
   void on_connected(Conn& c);
@@ -90,6 +94,9 @@ class TcpLink final : public Link {
   config::Channel cfg_;
   modbus::Framing framing_;
   std::map<std::string, std::unique_ptr<Conn>> conns_;
+  // Connection of each target seen, so the per-message path builds no "host:port" key and
+  // searches no string map (10,000 devices on one channel).
+  std::unordered_map<const Target*, Conn*> by_target_;
   bool started_ = false;
   std::uint64_t connects_ = 0, connect_failures_ = 0, resets_ = 0, bytes_in_ = 0, bytes_out_ = 0,
                 evictions_ = 0;

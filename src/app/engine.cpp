@@ -71,6 +71,9 @@ Engine::Engine(runtime::Executor& ex, LinkFactory links, config::Config cfg,
       cfg_(std::move(cfg)),
       reload_source_(std::move(reload_source)),
       scheduler_(ex_, *this) {
+  // on_poll_done() resumes every group whose due time was refused, and remove_channel() those
+  // whose poll a closed channel dropped.
+  scheduler_.enable_parking();
   version_ = config::config_version(cfg_);
 }
 
@@ -113,9 +116,18 @@ bool Engine::opens(const config::Channel& c) const {
 
 void Engine::schedule(DeviceRt& rt) {
   if (!active_ || !rt.dev->config().enabled) return;
+  unschedule(rt);
   for (std::uint32_t g = 0; g < rt.dev->groups().size(); ++g)
-    scheduler_.add(&rt, g,
-                   runtime::milliseconds(std::max(1, rt.dev->groups()[g].config.interval_ms)));
+    rt.schedule.push_back(scheduler_.add(
+        &rt, g, runtime::milliseconds(std::max(1, rt.dev->groups()[g].config.interval_ms))));
+}
+
+void Engine::unschedule(DeviceRt& rt) {
+  for (auto h : rt.schedule) {
+    rt.past_overruns += scheduler_.overruns(h);
+    scheduler_.remove_entry(h);
+  }
+  rt.schedule.clear();
 }
 
 void Engine::add_channel(const config::Channel& c) {
@@ -138,6 +150,10 @@ void Engine::remove_channel(const std::string& id) {
   if (it == runners_.end()) return;
   it->second->stop();
   runners_.erase(it);
+  // stop() dropped the polls in flight without ending them: groups parked behind them resume.
+  for (auto& rt : devices_)
+    for (std::uint32_t g = 0; g < rt->schedule.size() && g < rt->dev->groups().size(); ++g)
+      if (!rt->dev->groups()[g].in_progress) scheduler_.resume(rt->schedule[g]);
 }
 
 scheduler::ChannelRunner* Engine::runner(const std::string& channel) {
@@ -162,8 +178,7 @@ Engine::DeviceRt* Engine::find(const std::string& id) {
 }
 
 Engine::DeviceRt* Engine::rt_of(const RemoteDevice& d) {
-  auto it = by_device_.find(&d);
-  return it == by_device_.end() ? nullptr : it->second;
+  return static_cast<DeviceRt*>(d.context);  // null once unloaded
 }
 
 void Engine::load_device(const config::Device& d, const failover::State* previous) {
@@ -188,7 +203,7 @@ void Engine::load_device(const config::Device& d, const failover::State* previou
     rt->status_points[i] = store_.add(d.id, failover::kStatusPointNames[i]);
   rt->poll_done.resize(rt->dev->groups().size());
   DeviceRt* raw = rt.get();
-  by_device_[raw->dev.get()] = raw;
+  raw->dev->context = raw;
   devices_.push_back(std::move(rt));
   sync_state(*raw);
   publish_status(*raw);
@@ -210,12 +225,12 @@ void Engine::unload_device(const std::string& id) {
                          [&](const auto& rt) { return rt->dev->id() == id; });
   if (it == devices_.end()) return;
   DeviceRt* rt = it->get();
-  scheduler_.remove(rt);
+  unschedule(*rt);
   for (auto& [cid, r] : runners_)
     r->detach(rt->dev.get());
   rt->dev->fail_all(make_error_code(transport::Errc::stopped));
   store_.remove_device(id);
-  by_device_.erase(rt->dev.get());
+  rt->dev->context = nullptr;
   graveyard_.push_back(std::move(*it));
   devices_.erase(it);
 }
@@ -246,7 +261,7 @@ void Engine::publish_status(DeviceRt& rt) {
 }
 
 void Engine::kick(DeviceRt& rt) {
-  if (auto* r = runner(rt.dev->active().path.channel)) r->kick();
+  if (auto* r = runner(rt.dev->active().path.channel)) r->kick(*rt.dev);
 }
 
 void Engine::apply_change(DeviceRt& rt, const failover::LineChange& change) {
@@ -260,7 +275,7 @@ void Engine::apply_change(DeviceRt& rt, const failover::LineChange& change) {
       ->info("line {} -> {} ({}), event {}", change.from, change.to,
              failover::to_string(change.reason), e.seq);
   publish_status(rt);
-  if (auto* r = runner(from_channel)) r->kick();
+  if (auto* r = runner(from_channel)) r->kick(*rt.dev);
   kick(rt);
 }
 
@@ -287,6 +302,9 @@ void Engine::on_block_ok(RemoteDevice& d, std::uint32_t group, std::uint32_t blo
 
 void Engine::on_poll_done(RemoteDevice& d, std::uint32_t group, std::error_code error,
                           std::uint32_t failed_block) {
+  // A due time refused while this poll was pending parked the group: serve it again now.
+  if (DeviceRt* rt = rt_of(d); rt && group < rt->schedule.size())
+    scheduler_.resume(rt->schedule[group]);
   auto& g = d.groups()[group];
   const auto t = ex_.wall_now();
   if (DeviceRt* rt = rt_of(d); rt && group < rt->poll_done.size()) {
@@ -434,8 +452,9 @@ DeviceView Engine::view(const DeviceRt& rt) const {
   v.stats.polls_failed = c.polls_failed;
   v.stats.demoted = d.demoted_until && ex_.now() < *d.demoted_until;
   v.stats.polls_skipped = c.polls_skipped;
-  for (std::uint32_t g = 0; g < d.groups().size(); ++g)
-    v.stats.overruns += scheduler_.overruns(const_cast<DeviceRt*>(&rt), g);
+  v.stats.overruns = rt.past_overruns;
+  for (auto h : rt.schedule)
+    v.stats.overruns += scheduler_.overruns(h);
   return v;
 }
 
@@ -679,7 +698,7 @@ void Engine::set_active(bool active, bool keep_tcp_open, std::function<void()> r
   }
   if (was && !active) {
     for (auto& rt : devices_) {
-      scheduler_.remove(rt.get());
+      unschedule(*rt);
       rt->dev->fail_all(make_error_code(transport::Errc::stopped));
       for (auto& g : rt->dev->groups())
         g.in_progress = false;
@@ -825,7 +844,7 @@ Engine::SyncChanges Engine::take_sync_changes(bool all) {
     out.points = store_.all_points();
   } else {
     for (DeviceRt* rt : sync_dirty_) {
-      if (!by_device_.count(rt->dev.get())) continue;  // unloaded since (the graveyard)
+      if (!rt_of(*rt->dev)) continue;  // unloaded since (the graveyard)
       take_device(*rt, false);
       const auto changed = [&](points::PointId id) {
         if (store_.get(id).seq > rt->sent_seq) out.points.push_back(id);
@@ -933,10 +952,16 @@ std::string Engine::metrics_text() {
     w.gauge("pollux_channel_in_flight", "Messages in flight on the channel", {ch},
             static_cast<double>(r->in_flight()));
   }
+  // Per device straight from its counters, not through view(): a scrape of 10,000 devices runs
+  // on the I/O thread and must stay linear and allocation-light (performance issue).
+  const auto now = ex_.now();
   for (const auto& rt : devices_) {
-    const auto v = view(*rt);
-    const prometheus::Label dv{"device", v.id};
-    const auto& s = v.stats;
+    const RemoteDevice& d = *rt->dev;
+    const prometheus::Label dv{"device", d.id()};
+    const auto& s = d.counters;
+    std::uint64_t overruns = rt->past_overruns;
+    for (auto h : rt->schedule)
+      overruns += scheduler_.overruns(h);
     w.counter("pollux_device_messages_ok_total", "Messages answered normally", {dv}, s.messages_ok);
     w.counter("pollux_device_messages_failed_total", "Messages failed after all attempts", {dv},
               s.messages_failed);
@@ -950,11 +975,12 @@ std::string Engine::metrics_text() {
     w.counter("pollux_device_polls_failed_total", "Poll attempts failed", {dv}, s.polls_failed);
     w.counter("pollux_device_polls_skipped_total", "Scheduled polls skipped while demoted", {dv},
               s.polls_skipped);
-    w.counter("pollux_device_overruns_total", "Scheduled polls missed", {dv}, s.overruns);
+    w.counter("pollux_device_overruns_total", "Scheduled polls missed", {dv}, overruns);
     w.gauge("pollux_device_queue_depth", "Jobs waiting in the device queue", {dv},
-            static_cast<double>(rt->dev->queue().size()));
-    w.gauge("pollux_device_active_line", "Active line 1..3", {dv}, v.active_line);
-    w.gauge("pollux_device_demoted", "1 while auto-demoted", {dv}, s.demoted ? 1.0 : 0.0);
+            static_cast<double>(d.queue().size()));
+    w.gauge("pollux_device_active_line", "Active line 1..3", {dv}, d.active_line);
+    w.gauge("pollux_device_demoted", "1 while auto-demoted", {dv},
+            d.demoted_until && now < *d.demoted_until ? 1.0 : 0.0);
   }
   std::string text = w.text();
   // The response-time histograms: written here because the runner keeps fixed-bucket counts

@@ -14,7 +14,6 @@
 #include <map>
 #include <memory>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "app/node_api.hpp"
@@ -134,6 +133,8 @@ class Engine final : public NodeApi, public scheduler::RunnerHandler, public sch
     failover::Settings settings;
     failover::State state;
     std::array<points::PointId, 6> status_points{};
+    std::vector<scheduler::PollScheduler::Handle> schedule;  // per poll group, while scheduled
+    std::uint64_t past_overruns = 0;  // of groups unscheduled before (standby, then active again)
     // What take_sync_changes() last exported, to send only changes.
     std::optional<failover::State> sent_state;
     device::DeviceCounters sent_counters;
@@ -163,6 +164,7 @@ class Engine final : public NodeApi, public scheduler::RunnerHandler, public sch
   void add_channel(const config::Channel& c);
   bool opens(const config::Channel& c) const;
   void schedule(DeviceRt& rt);
+  void unschedule(DeviceRt& rt);
   void drain();
   void remove_channel(const std::string& id);
   void load_device(const config::Device& d, const failover::State* previous);
@@ -190,7 +192,6 @@ class Engine final : public NodeApi, public scheduler::RunnerHandler, public sch
   failover::EventRing events_;
   std::map<std::string, std::unique_ptr<scheduler::ChannelRunner>> runners_;
   std::vector<std::unique_ptr<DeviceRt>> devices_;  // config order
-  std::unordered_map<const device::RemoteDevice*, DeviceRt*> by_device_;
   // Unloaded devices live on until the engine goes: a link may still hold a pointer to their
   // target or request for the rest of an exchange that was in flight during a reload.
   std::vector<std::unique_ptr<DeviceRt>> graveyard_;

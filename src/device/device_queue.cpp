@@ -17,46 +17,53 @@ std::string_view to_string(Priority p) {
 }
 
 void DeviceQueue::push(const Job& job) {
-  fifo_[static_cast<int>(job.priority)].push_back(job);
+  // After every job of the same or a more urgent priority.
+  auto it = jobs_.begin();
+  while (it != jobs_.end() && it->priority <= job.priority)
+    ++it;
+  jobs_.insert(it, job);
   ++size_;
 }
 
 void DeviceQueue::push_front(const Job& job) {
-  fifo_[static_cast<int>(job.priority)].push_front(job);
+  // Before every job of the same or a less urgent priority.
+  auto it = jobs_.begin();
+  while (it != jobs_.end() && it->priority < job.priority)
+    ++it;
+  jobs_.insert(it, job);
   ++size_;
 }
 
+std::size_t DeviceQueue::size(Priority p) const {
+  std::size_t n = 0;
+  for (const Job& j : jobs_)
+    n += j.priority == p ? 1 : 0;
+  return n;
+}
+
 Job& DeviceQueue::front() {
-  for (auto& f : fifo_)
-    if (!f.empty()) return f.front();
-  return fifo_[0].front();  // precondition violated; undefined like std::deque::front
+  return jobs_.front();  // precondition: !empty(), as for std::vector::front
 }
 
 void DeviceQueue::pop_front() {
-  for (auto& f : fifo_) {
-    if (!f.empty()) {
-      f.pop_front();
-      --size_;
-      return;
-    }
-  }
+  if (jobs_.empty()) return;
+  jobs_.erase(jobs_.begin());
+  --size_;
 }
 
 bool DeviceQueue::has_poll(std::uint32_t group) const {
-  for (const auto& f : fifo_)
-    for (const Job& j : f)
-      if (j.kind == JobKind::poll && j.group == group) return true;
+  for (const Job& j : jobs_)
+    if (j.kind == JobKind::poll && j.group == group) return true;
   return false;
 }
 
 void DeviceQueue::drain(const std::function<void(const Job&)>& f) {
-  for (auto& fifo : fifo_) {
-    while (!fifo.empty()) {
-      Job j = fifo.front();
-      fifo.pop_front();
-      --size_;
-      f(j);
-    }
+  // One at a time from the front: `f` may look at the queue (its size shrinks as it goes).
+  while (!jobs_.empty()) {
+    Job j = jobs_.front();
+    jobs_.erase(jobs_.begin());
+    --size_;
+    f(j);
   }
 }
 

@@ -118,6 +118,13 @@ class RemoteDevice {
   std::optional<runtime::TimePoint> failed_over_at;
   bool primary_failed_over = false;
   bool busy = false;  // a message of this device is in flight (one at a time per device)
+  // Channel-runner bookkeeping (scheduler/channel_runner.hpp ready list): the id of the runner
+  // whose ready list holds this device (0: none) and the ticket of its one valid entry there.
+  std::uint64_t ready_in = 0;
+  std::uint32_t ready_ticket = 0;
+  // The owner's record of this device (app::Engine's DeviceRt), so runner callbacks find it
+  // without a hash look-up per message.
+  void* context = nullptr;
 
   DeviceCounters counters;
   // Auto-demotion (Channel::demote_after_failed_polls).

@@ -31,6 +31,7 @@ PointId PointStore::add(std::string_view device, std::string_view name) {
   r.device = device;
   r.name = name;
   index_.emplace(std::move(k), id);
+  by_device_[r.device].push_back(id);
   return id;
 }
 
@@ -41,15 +42,14 @@ std::optional<PointId> PointStore::find(std::string_view device, std::string_vie
 }
 
 void PointStore::remove_device(std::string_view device) {
-  for (auto it = index_.begin(); it != index_.end();) {
-    PointRecord& r = records_[it->second];
-    if (r.device == device) {
-      r.removed = true;
-      it = index_.erase(it);
-    } else {
-      ++it;
-    }
+  auto it = by_device_.find(std::string(device));
+  if (it == by_device_.end()) return;
+  for (PointId id : it->second) {
+    PointRecord& r = records_[id];
+    r.removed = true;
+    index_.erase(key(r.device, r.name));
   }
+  by_device_.erase(it);
 }
 
 template <typename T>
@@ -119,10 +119,9 @@ void PointStore::set_bad(PointId id, std::string_view error, runtime::WallTime t
 }
 
 std::vector<PointId> PointStore::device_points(std::string_view device) const {
-  std::vector<PointId> out;
-  for (PointId id = 0; id < records_.size(); ++id)
-    if (!records_[id].removed && records_[id].device == device) out.push_back(id);
-  return out;
+  auto it = by_device_.find(std::string(device));
+  if (it == by_device_.end()) return {};
+  return it->second;
 }
 
 std::vector<PointId> PointStore::all_points() const {

@@ -63,7 +63,7 @@ class PointStore {
   void set_bad(PointId id, std::string_view error, runtime::WallTime t);
 
   const PointRecord& get(PointId id) const { return records_[id]; }
-  // Ids of a device's live points in registration order.
+  // Ids of a device's live points in registration order. O(points of the device).
   std::vector<PointId> device_points(std::string_view device) const;
   // Ids of all live points in registration order.
   std::vector<PointId> all_points() const;
@@ -77,6 +77,9 @@ class PointStore {
 
   std::deque<PointRecord> records_;  // stable addresses, ids are indexes
   std::unordered_map<std::string, PointId> index_;
+  // Live ids per device in registration order: listing one device's points (or every device's,
+  // one after the other) must not scan the whole store (10,000 devices).
+  std::unordered_map<std::string, std::vector<PointId>> by_device_;
   std::uint64_t seq_ = 0;
 };
 

@@ -1,5 +1,7 @@
 #include "scheduler/channel_runner.hpp"
 
+#include <atomic>
+
 #include "modbus/error.hpp"
 #include "transport/errors.hpp"
 
@@ -29,9 +31,20 @@ void count_failure_cause(device::DeviceCounters& c, std::error_code error) {
   }
 }
 
+namespace {
+std::uint64_t next_runner_uid() {
+  static std::atomic<std::uint64_t> next{1};
+  return next.fetch_add(1, std::memory_order_relaxed);
+}
+}  // namespace
+
 ChannelRunner::ChannelRunner(runtime::Executor& ex, config::Channel cfg,
                              std::unique_ptr<transport::Link> link, RunnerHandler& handler)
-    : ex_(ex), cfg_(std::move(cfg)), link_(std::move(link)), handler_(handler) {
+    : ex_(ex),
+      cfg_(std::move(cfg)),
+      link_(std::move(link)),
+      handler_(handler),
+      uid_(next_runner_uid()) {
   link_->set_listener(this);
 }
 
@@ -44,7 +57,7 @@ void ChannelRunner::attach(RemoteDevice* d) {
   for (auto* x : devices_)
     if (x == d) return;
   devices_.push_back(d);
-  kick();
+  kick(*d);
 }
 
 void ChannelRunner::detach(RemoteDevice* d) {
@@ -52,8 +65,7 @@ void ChannelRunner::detach(RemoteDevice* d) {
     Slot& s = slots_[i];
     if (s.active && s.dev == d) {
       if (s.delay_timer) ex_.cancel(s.delay_timer);
-      s.active = false;
-      ++s.generation;
+      release_slot(i);
       d->busy = false;
       if (s.job.kind == JobKind::write) {
         d->finish_write(s.job.write_id, {make_error_code(transport::Errc::stopped)});
@@ -62,8 +74,9 @@ void ChannelRunner::detach(RemoteDevice* d) {
       }
     }
   }
+  std::erase_if(ready_, [d](const ReadyEntry& e) { return e.dev == d; });
+  if (d->ready_in == uid_) d->ready_in = 0;
   std::erase(devices_, d);
-  if (rr_ >= devices_.size()) rr_ = 0;
 }
 
 void ChannelRunner::start() {
@@ -78,11 +91,11 @@ void ChannelRunner::stop() {
   if (!running_) return;
   running_ = false;
   link_->stop();
-  for (Slot& s : slots_) {
+  for (std::size_t i = 0; i < slots_.size(); ++i) {
+    Slot& s = slots_[i];
     if (!s.active) continue;
     if (s.delay_timer) ex_.cancel(s.delay_timer);
-    s.active = false;
-    ++s.generation;
+    release_slot(i);
     s.dev->busy = false;
     if (s.job.kind == JobKind::write) {
       s.dev->finish_write(s.job.write_id, {make_error_code(transport::Errc::stopped)});
@@ -99,6 +112,17 @@ void ChannelRunner::set_enabled(bool enabled) {
 }
 
 void ChannelRunner::kick() {
+  // Looked at when the pump runs, so work queued before then without a kick(device) is seen.
+  rescan_ = true;
+  schedule_pump();
+}
+
+void ChannelRunner::kick(RemoteDevice& d) {
+  mark_ready(d);
+  schedule_pump();
+}
+
+void ChannelRunner::schedule_pump() {
   if (kick_timer_ || !running_) return;
   kick_timer_ = ex_.schedule_after(runtime::Duration::zero(), [this] {
     kick_timer_ = {};
@@ -106,11 +130,39 @@ void ChannelRunner::kick() {
   });
 }
 
-std::size_t ChannelRunner::in_flight() const {
-  std::size_t n = 0;
-  for (const Slot& s : slots_)
-    n += s.active ? 1 : 0;
-  return n;
+void ChannelRunner::mark_ready(RemoteDevice& d) {
+  if (d.ready_in == uid_ || !ready(d)) return;
+  d.ready_in = uid_;
+  ready_.push_back({&d, ++d.ready_ticket});
+}
+
+void ChannelRunner::pop_ready() {
+  const ReadyEntry e = ready_.front();
+  ready_.pop_front();
+  if (valid(e)) e.dev->ready_in = 0;
+}
+
+std::size_t ChannelRunner::take_slot() {
+  std::size_t idx;
+  if (!free_slots_.empty()) {
+    idx = free_slots_.back();
+    free_slots_.pop_back();
+  } else {
+    idx = slots_.size();
+    slots_.emplace_back();
+  }
+  slots_[idx].active = true;
+  ++slots_[idx].generation;
+  ++in_flight_;
+  return idx;
+}
+
+void ChannelRunner::release_slot(std::size_t idx) {
+  Slot& s = slots_[idx];
+  s.active = false;
+  ++s.generation;
+  --in_flight_;
+  free_slots_.push_back(idx);
 }
 
 std::size_t ChannelRunner::queued() const {
@@ -143,43 +195,86 @@ const modbus::Request* ChannelRunner::request_of(RemoteDevice& d, const Job& job
   return &g.blocks[job.next_block].request;
 }
 
+void ChannelRunner::fail_ready(std::error_code error) {
+  // Nothing can be sent: every queued job fails now (its points turn bad, writes answer 504),
+  // which is also failover rule 1a's trigger. Devices stay attached and resume when the link
+  // comes back. Jobs queued by handlers meanwhile wait for the next pump.
+  for (std::size_t n = ready_.size(); n > 0 && !ready_.empty(); --n) {
+    const ReadyEntry e = ready_.front();
+    const bool ok = valid(e);
+    pop_ready();
+    if (!ok) continue;
+    RemoteDevice& d = *e.dev;
+    std::size_t guard = d.queue().size();
+    while (guard-- > 0 && ready(d))
+      fail_unsent(d, error);
+    mark_ready(d);
+  }
+}
+
 void ChannelRunner::pump() {
-  if (!running_ || devices_.empty()) return;
+  if (!running_) return;
+  if (rescan_) {
+    // Entries already listed keep their place; devices missing join in attach order.
+    rescan_ = false;
+    for (auto* d : devices_)
+      mark_ready(*d);
+  }
+  if (ready_.empty()) return;
   if (link_->status() != transport::LinkStatus::ok) {
-    // Nothing can be sent: every queued job fails now (its points turn bad, writes answer
-    // 504), which is also failover rule 1a's trigger. Devices stay attached and resume when
-    // the link comes back.
-    const auto error = make_error_code(link_->status() == transport::LinkStatus::disabled
-                                           ? transport::Errc::channel_disabled
-                                           : transport::Errc::channel_down);
-    for (std::size_t k = 0; k < devices_.size(); ++k) {
-      RemoteDevice* d = devices_[k];
-      std::size_t guard = d->queue().size();  // jobs queued by handlers wait for the next pump
-      while (guard-- > 0 && ready(*d))
-        fail_unsent(*d, error);
-    }
+    fail_ready(make_error_code(link_->status() == transport::LinkStatus::disabled
+                                   ? transport::Errc::channel_disabled
+                                   : transport::Errc::channel_down));
     return;
   }
   const bool concurrent = link_->concurrent();
   const std::string_view preferred = link_->preferred_wire();
   bool preferred_has_work = false;
-  if (!preferred.empty()) {
-    for (auto* d : devices_)
-      if (ready(*d) && d->active().target.wire_key() == preferred) preferred_has_work = true;
+  if (!preferred.empty()) {  // a modem call in progress: few devices, a scan is fine
+    for (const auto& e : ready_)
+      if (valid(e) && ready(*e.dev) && e.dev->active().target.wire_key() == preferred)
+        preferred_has_work = true;
   }
-  const std::size_t n = devices_.size();
-  const std::size_t start = rr_ % n;
-  for (std::size_t k = 0; k < n; ++k) {
-    if (!concurrent && in_flight() > 0) return;
-    RemoteDevice* d = devices_[(start + k) % n];
-    if (!ready(*d)) continue;
-    handler_.before_cycle(*d);
-    if (!ready(*d)) continue;  // failback moved it to another channel
-    if (preferred_has_work && d->active().target.wire_key() != preferred) continue;
-    if (!link_->can_start(d->active().target)) continue;
-    rr_ = (start + k + 1) % n;
-    begin(*d);
+  // Entries that cannot start now keep their place ahead of later arrivals (round-robin order
+  // is arrival order); each entry present at the start is looked at once per pump.
+  std::vector<ReadyEntry> skipped;
+  std::size_t budget = kBeginsPerTurn;
+  for (std::size_t n = ready_.size(); n > 0 && !ready_.empty(); --n) {
+    if (!concurrent && in_flight_ > 0) break;
+    if (budget == 0) {
+      // Yield: due poll timers and answers already in run before the rest (a 10,000-device
+      // scan due at once would otherwise hold the I/O thread for one long turn).
+      schedule_pump();
+      break;
+    }
+    const ReadyEntry e = ready_.front();
+    if (!valid(e)) {
+      ready_.pop_front();
+      continue;
+    }
+    RemoteDevice& d = *e.dev;
+    if (!ready(d)) {
+      pop_ready();
+      continue;
+    }
+    handler_.before_cycle(d);
+    if (!valid(e) || !ready(d)) {  // failback moved it to another channel
+      if (!ready_.empty() && ready_.front().dev == e.dev && ready_.front().ticket == e.ticket)
+        pop_ready();
+      continue;
+    }
+    if ((preferred_has_work && d.active().target.wire_key() != preferred) ||
+        !link_->can_start(d.active().target)) {
+      skipped.push_back(e);
+      ready_.pop_front();
+      continue;
+    }
+    pop_ready();
+    begin(d);
+    --budget;
   }
+  for (auto it = skipped.rbegin(); it != skipped.rend(); ++it)
+    ready_.push_front(*it);
 }
 
 void ChannelRunner::begin(RemoteDevice& d) {
@@ -190,15 +285,11 @@ void ChannelRunner::begin(RemoteDevice& d) {
     d.groups()[job.group].in_progress = true;
   if (!req) {  // empty poll group or a write that was completed meanwhile
     advance_job(d, job, {}, d.active_line);
+    kick(d);
     return;
   }
-  std::size_t idx = 0;
-  while (idx < slots_.size() && slots_[idx].active)
-    ++idx;
-  if (idx == slots_.size()) slots_.emplace_back();
+  const std::size_t idx = take_slot();
   Slot& s = slots_[idx];
-  s.active = true;
-  ++s.generation;
   s.dev = &d;
   s.job = job;
   s.line = d.active_line;
@@ -280,14 +371,13 @@ void ChannelRunner::finish_message(std::size_t idx, std::error_code error) {
   const int line = s.line;
   if (s.delay_timer) ex_.cancel(s.delay_timer);
   s.delay_timer = {};
-  s.active = false;
-  ++s.generation;
+  release_slot(idx);
   d.busy = false;
   advance_job(d, job, error, line);
   // The device moved to another channel while this message was in flight: its new runner
   // skipped it as busy, so it must hear that the device is free now.
   if (!serves(d)) handler_.on_device_free(d);
-  kick();
+  kick(d);  // also serves the line-mates waiting on a serial or modem line
 }
 
 void ChannelRunner::fail_unsent(RemoteDevice& d, std::error_code error) {
@@ -323,7 +413,7 @@ void ChannelRunner::advance_job(RemoteDevice& d, Job job, std::error_code error,
   // failover (failover.md vocabulary). Any other failure goes to the failover hook first.
   if (error.category() != modbus::exception_category() &&
       handler_.on_message_failed(d, job, error, line)) {
-    kick();
+    kick(d);
     return;
   }
   if (job.kind == JobKind::write) {

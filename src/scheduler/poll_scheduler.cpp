@@ -1,5 +1,7 @@
 #include "scheduler/poll_scheduler.hpp"
 
+#include <algorithm>
+
 namespace pollux::scheduler {
 
 NextDue next_due_after(runtime::TimePoint prev_due, runtime::Duration interval,
@@ -26,7 +28,8 @@ PollScheduler::~PollScheduler() {
   stop();
 }
 
-void PollScheduler::add(void* owner, std::uint32_t group, runtime::Duration interval) {
+PollScheduler::Handle PollScheduler::add(void* owner, std::uint32_t group,
+                                         runtime::Duration interval) {
   Entry e;
   e.owner = owner;
   e.group = group;
@@ -35,6 +38,7 @@ void PollScheduler::add(void* owner, std::uint32_t group, runtime::Duration inte
   e.live = true;
   entries_.push_back(e);
   arm(entries_.size() - 1);
+  return entries_.size() - 1;
 }
 
 void PollScheduler::arm(std::size_t index) {
@@ -55,12 +59,61 @@ void PollScheduler::fire(std::size_t index) {
   if (!queued) {
     ++e.overruns;
     ++total_overruns_;
+    if (parking_) {
+      park(index);
+      return;
+    }
   }
   const NextDue n = next_due_after(e.due, e.interval, ex_.now());
   e.overruns += n.skipped;
   total_overruns_ += n.skipped;
   e.due = n.due;
   arm(index);
+}
+
+void PollScheduler::park(std::size_t index) {
+  Entry& e = entries_[index];
+  e.parked = true;
+  // The safety net: a look after about a second (at least one interval) if never resumed.
+  const auto k = std::max<std::int64_t>(1, std::chrono::seconds(1) / e.interval);
+  const runtime::TimePoint recheck = e.due + e.interval * k;
+  e.timer = ex_.schedule_at(recheck, [this, index, recheck] {
+    entries_[index].timer = {};
+    if (!entries_[index].live || !entries_[index].parked) return;
+    unpark(index, recheck);
+    fire(index);  // the re-check time is a grid point, due now
+  });
+}
+
+void PollScheduler::unpark(std::size_t index, runtime::TimePoint at) {
+  Entry& e = entries_[index];
+  e.parked = false;
+  // First grid point at or after `at`; the ones strictly before were missed.
+  const NextDue n = next_due_after(e.due, e.interval, at - runtime::Duration(1));
+  e.overruns += n.skipped;
+  total_overruns_ += n.skipped;
+  e.due = n.due;
+}
+
+void PollScheduler::resume(Handle h) {
+  if (h >= entries_.size()) return;
+  Entry& e = entries_[h];
+  if (!e.live || !e.parked) return;
+  if (e.timer) ex_.cancel(e.timer);
+  e.timer = {};
+  unpark(h, ex_.now());
+  arm(h);  // on a later turn even when due now: resume() runs inside the owner's callbacks
+}
+
+std::uint64_t PollScheduler::pending_overruns(const Entry& e) const {
+  if (!e.parked) return 0;
+  const auto now = ex_.now();
+  return now > e.due ? static_cast<std::uint64_t>((now - e.due) / e.interval) : 0;
+}
+
+std::uint64_t PollScheduler::overruns(Handle h) const {
+  if (h >= entries_.size()) return 0;
+  return entries_[h].overruns + pending_overruns(entries_[h]);
 }
 
 void PollScheduler::remove(void* owner) {
@@ -71,6 +124,14 @@ void PollScheduler::remove(void* owner) {
       e.timer = {};
     }
   }
+}
+
+void PollScheduler::remove_entry(Handle h) {
+  if (h >= entries_.size()) return;
+  Entry& e = entries_[h];
+  if (e.timer) ex_.cancel(e.timer);
+  e.timer = {};
+  e.live = false;
 }
 
 void PollScheduler::stop() {
@@ -84,7 +145,7 @@ void PollScheduler::stop() {
 std::uint64_t PollScheduler::overruns(void* owner, std::uint32_t group) const {
   std::uint64_t n = 0;
   for (const Entry& e : entries_)
-    if (e.owner == owner && e.group == group) n += e.overruns;
+    if (e.owner == owner && e.group == group) n += e.overruns + pending_overruns(e);
   return n;
 }
 

@@ -6,6 +6,13 @@
 // callback latency does not accumulate. When the executor fires late by whole intervals, those
 // cycles are skipped and counted as overruns (never bunched). When the previous poll of the
 // group is still queued or running, the sink refuses the new one and that is an overrun too.
+// With parking enabled (the engine), a refused group is parked rather than fired at every grid
+// point while its poll is pending (at interval_ms 1 a 3 ms transaction refused three due times,
+// each a timer and a look at the device): the owner calls resume() when the pending poll ends,
+// and the group is served at the next grid point. As a safety net a parked group is looked at
+// again after max(1, 1 s / interval) intervals, so a poll dropped without resume() (a channel
+// closed under it) delays the group by about a second at most. Grid points passed while parked
+// are overruns, exactly as refused fires were. Without parking, every grid point fires.
 // All timers go through runtime::Executor. Each fire records its lateness (executor time at the
 // fire minus the due time) in a fixed-bucket histogram, the poll-start figure of the performance
 // issue (10,000 devices at a 1 s scan: p99 lateness <= 10 ms).
@@ -54,14 +61,28 @@ class PollScheduler {
   PollScheduler(const PollScheduler&) = delete;
   PollScheduler& operator=(const PollScheduler&) = delete;
 
+  // Names one registered group for O(1) access (10,000 devices: per-device look-ups by owner
+  // would make every metrics scrape and standby switch quadratic).
+  using Handle = std::size_t;
+
   // Registers a group; its first poll fires on the next executor turn (at start).
-  void add(void* owner, std::uint32_t group, runtime::Duration interval);
-  // Stops and forgets every group of `owner` (device unloaded).
+  Handle add(void* owner, std::uint32_t group, runtime::Duration interval);
+  // Stops and forgets every group of `owner` (device unloaded). O(groups registered).
   void remove(void* owner);
+  // Stops and forgets one group. O(1).
+  void remove_entry(Handle h);
   void stop();
 
-  // Overruns of one group (skipped cycles + refused polls), and the total.
+  // The owner promises to call resume() whenever a poll it refused for ends.
+  void enable_parking() { parking_ = true; }
+  // The pending poll of a group ended: if the group is parked, serve it at the next grid point
+  // (now or later). O(1); a no-op for groups not parked.
+  void resume(Handle h);
+
+  // Overruns of one group (skipped cycles + refused polls, grid points passed while parked
+  // included), and the total (parked groups' passed grid points counted when they resume).
   std::uint64_t overruns(void* owner, std::uint32_t group) const;
+  std::uint64_t overruns(Handle h) const;
   std::uint64_t total_overruns() const { return total_overruns_; }
   std::uint64_t total_fired() const { return total_fired_; }
   const LatenessHistogram& lateness() const { return lateness_; }
@@ -75,13 +96,20 @@ class PollScheduler {
     runtime::TimerId timer;
     std::uint64_t overruns = 0;
     bool live = false;
+    bool parked = false;  // refused at `due`; waiting for resume() or the re-check timer
   };
   void fire(std::size_t index);
   void arm(std::size_t index);
+  void park(std::size_t index);
+  // Leaves the parked state: the group is due at the first grid point at or after `at`, and
+  // the grid points before it since `due` become overruns.
+  void unpark(std::size_t index, runtime::TimePoint at);
+  std::uint64_t pending_overruns(const Entry& e) const;
 
   runtime::Executor& ex_;
   PollSink& sink_;
   std::vector<Entry> entries_;  // indexes are stable; removed entries are not reused
+  bool parking_ = false;
   std::uint64_t total_overruns_ = 0;
   std::uint64_t total_fired_ = 0;
   LatenessHistogram lateness_;

@@ -389,5 +389,190 @@ TEST_F(Fixture, DeviceMovedWhileInFlightIsHandedBackWhenFree) {
   EXPECT_EQ(rec.freed, std::vector<std::string>{"D"});
 }
 
+// ---- the ready list (performance issue: O(1) per message however many devices) ----
+
+// A second channel "CH2" next to the fixture's "CH", sharing the recorder.
+struct TwoChannels : Fixture {
+  void SetUp() override {
+    make_runner();
+    config::Channel ch;
+    ch.id = "CH2";
+    auto l = std::make_unique<FakeLink>(ex, false);
+    link2 = l.get();
+    runner2 = std::make_unique<ChannelRunner>(ex, ch, std::move(l), rec);
+  }
+  RemoteDevice& add_both(std::string id) {
+    auto cfg = make_device(std::move(id), 1);
+    config::Path other;
+    other.channel = "CH2";
+    cfg.comm.lines[1] = other;
+    auto& d = add(cfg);
+    runner2->attach(&d);
+    return d;
+  }
+  FakeLink* link2 = nullptr;
+  std::unique_ptr<ChannelRunner> runner2;
+};
+
+TEST_F(TwoChannels, DeviceMovedBetweenChannelsWhileQueuedIsServedExactlyOnce) {
+  auto& d = add_both("D");
+  runner->start();
+  runner2->start();
+  d.enqueue_poll(0, Priority::scheduled);
+  runner->kick(d);  // listed on CH
+  d.active_line = 2;
+  runner2->kick(d);  // moved to CH2 before CH served it
+  d.active_line = 1;
+  runner->kick(d);  // and back: CH holds a stale entry and a new one
+  EXPECT_EQ(runner->ready_entries(), 2u);
+  run_until_idle();
+  EXPECT_EQ(link->sent.size() + link2->sent.size(), 1u);
+  EXPECT_EQ(link->sent.size(), 1u);
+  ASSERT_EQ(rec.polls.size(), 1u);
+  EXPECT_EQ(runner->ready_entries(), 0u);
+  EXPECT_EQ(runner2->ready_entries(), 0u);
+  // Later work is still served (the device's mark was released).
+  d.enqueue_poll(0, Priority::scheduled);
+  runner->kick(d);
+  run_until_idle();
+  EXPECT_EQ(link->sent.size(), 2u);
+}
+
+TEST_F(TwoChannels, DeviceMovedAwayWhileQueuedIsServedByItsNewChannelOnly) {
+  auto& d = add_both("D");
+  runner->start();
+  runner2->start();
+  d.enqueue_poll(0, Priority::scheduled);
+  runner->kick(d);
+  d.active_line = 2;
+  runner2->kick(d);
+  run_until_idle();
+  EXPECT_TRUE(link->sent.empty());
+  EXPECT_EQ(link2->sent.size(), 1u);
+  EXPECT_EQ(rec.polls.size(), 1u);
+}
+
+// A handler that moves a failing device to line 2 (another channel) and re-queues the message
+// there, as the engine does under failover rule 4.
+struct MovingHandler : Recorder {
+  using Recorder::Recorder;
+  bool on_message_failed(RemoteDevice& d, const device::Job& job, std::error_code,
+                         int line) override {
+    if (line != 1) return false;
+    d.active_line = 2;
+    device::Job retry = job;
+    retry.priority = Priority::failover_retry;
+    d.queue().push_front(retry);
+    if (target) target->kick(d);
+    return true;
+  }
+  ChannelRunner* target = nullptr;
+};
+
+TEST(ReadyList, MessageRequeuedOnAnotherChannelByTheHandlerIsServedThereOnce) {
+  runtime::ManualExecutor ex;
+  MovingHandler h(ex);
+  config::Channel c1;
+  c1.id = "CH";
+  config::Channel c2;
+  c2.id = "CH2";
+  auto l1 = std::make_unique<FakeLink>(ex);
+  auto l2 = std::make_unique<FakeLink>(ex);
+  FakeLink* link1 = l1.get();
+  FakeLink* link2 = l2.get();
+  ChannelRunner r1(ex, c1, std::move(l1), h);
+  ChannelRunner r2(ex, c2, std::move(l2), h);
+  h.target = &r2;
+  config::MessageTiming t;
+  t.poll_attempts = 1;
+  auto cfg = make_device("D", 1, 1, 1, t);
+  config::Path other;
+  other.channel = "CH2";
+  cfg.comm.lines[1] = other;
+  RemoteDevice d(cfg);
+  r1.attach(&d);
+  r2.attach(&d);
+  link1->script = {FakeReply::silent()};
+  r1.start();
+  r2.start();
+  d.enqueue_poll(0, Priority::scheduled);
+  r1.kick(d);
+  for (int i = 0; i < 1000 && ex.advance_to_next_timer(); ++i) {
+  }
+  EXPECT_EQ(link1->sent.size(), 1u);
+  EXPECT_EQ(link2->sent.size(), 1u);
+  ASSERT_EQ(h.polls.size(), 1u);
+  EXPECT_FALSE(h.polls[0].error);
+  EXPECT_EQ(r1.ready_entries(), 0u);
+  EXPECT_EQ(r2.ready_entries(), 0u);
+  r1.detach(&d);
+  r2.detach(&d);
+}
+
+TEST_F(Fixture, DetachedWhileQueuedIsNotServedAndReattachedIsServedOnce) {
+  make_runner();
+  auto& d = add(make_device("D", 1));
+  runner->start();
+  d.enqueue_poll(0, Priority::scheduled);
+  runner->kick(d);
+  EXPECT_EQ(runner->ready_entries(), 1u);
+  runner->detach(&d);
+  EXPECT_EQ(runner->ready_entries(), 0u);
+  run_until_idle();
+  EXPECT_TRUE(link->sent.empty());
+  runner->attach(&d);
+  runner->attach(&d);  // attaching twice lists it once
+  EXPECT_EQ(runner->ready_entries(), 1u);
+  run_until_idle();
+  EXPECT_EQ(link->sent.size(), 1u);
+  EXPECT_EQ(rec.polls.size(), 1u);
+}
+
+TEST_F(Fixture, FinishedMessagesServeOnlyDevicesWithWork) {
+  make_runner(true);
+  std::vector<RemoteDevice*> ds;
+  for (int i = 0; i < 200; ++i)
+    ds.push_back(
+        &add(make_device("D" + std::to_string(i), 1, 1, 1, {}, "10.0.0." + std::to_string(i))));
+  runner->start();
+  run_until_idle();
+  EXPECT_EQ(runner->ready_entries(), 0u);  // nothing queued: nothing listed
+  ds[7]->enqueue_poll(0, Priority::scheduled);
+  runner->kick(*ds[7]);
+  ds[3]->enqueue_poll(0, Priority::scheduled);
+  runner->kick(*ds[3]);
+  EXPECT_EQ(runner->ready_entries(), 2u);
+  ex.advance(milliseconds(1));
+  EXPECT_EQ(runner->in_flight(), 2u);
+  EXPECT_EQ(runner->ready_entries(), 0u);
+  run_until_idle();
+  EXPECT_EQ(runner->in_flight(), 0u);
+  ASSERT_EQ(link->sent.size(), 2u);
+  EXPECT_EQ(link->sent[0].wire, "10.0.0.7:502");  // arrival order, not attach order
+  EXPECT_EQ(link->sent[1].wire, "10.0.0.3:502");
+}
+
+TEST_F(Fixture, DeviceThatCannotStartKeepsItsPlaceAheadOfLaterArrivals) {
+  make_runner(true);
+  // A and B share one gateway connection; C is elsewhere.
+  auto& a = add(make_device("A", 1, 1, 2, {}, "10.0.0.1"));
+  auto& b = add(make_device("B", 2, 1, 1, {}, "10.0.0.1"));
+  auto& c = add(make_device("C", 3, 1, 1, {}, "10.0.0.2"));
+  runner->start();
+  a.enqueue_poll(0, Priority::scheduled);
+  runner->kick(a);
+  b.enqueue_poll(0, Priority::scheduled);
+  runner->kick(b);
+  ex.advance(milliseconds(1));  // A sent; B waits for the connection
+  c.enqueue_poll(0, Priority::scheduled);
+  runner->kick(c);
+  run_until_idle();
+  std::vector<int> units;
+  for (const auto& s : link->sent)
+    units.push_back(s.unit);
+  // B goes before A's second block: it was waiting first.
+  EXPECT_EQ(units, (std::vector<int>{1, 3, 2, 1}));
+}
+
 }  // namespace
 }  // namespace pollux::scheduler

@@ -77,6 +77,59 @@ TEST(PollScheduler, RefusedPollIsAnOverrunNotABunch) {
   EXPECT_EQ(sink.fired.size(), before + 1);  // one poll, not the three missed ones
 }
 
+TEST(PollScheduler, RefusedGroupIsParkedUntilResumedNotFiredAtEveryGridPoint) {
+  runtime::ManualExecutor ex;
+  Sink sink(ex);
+  PollScheduler s(ex, sink);
+  s.enable_parking();
+  const auto t0 = ex.now();
+  int owner = 0;
+  const auto h = s.add(&owner, 0, milliseconds(1));
+  ex.advance(runtime::Duration::zero());
+  ASSERT_EQ(sink.fired.size(), 1u);
+  sink.accept = false;  // the poll takes 10 ms
+  ex.advance(milliseconds(10));
+  ASSERT_EQ(sink.fired.size(), 2u);  // refused once at t0+1, then parked
+  EXPECT_EQ(s.overruns(h), 10u);     // every grid point t0+1..t0+10 was missed
+  EXPECT_EQ(s.overruns(&owner, 0), 10u);
+  ex.advance(std::chrono::microseconds(500));  // the poll ends at t0+10.5
+  sink.accept = true;
+  s.resume(h);
+  ex.advance(std::chrono::microseconds(500));
+  ASSERT_EQ(sink.fired.size(), 3u);
+  EXPECT_EQ(sink.fired[2].at, t0 + milliseconds(11));  // the next grid point
+  EXPECT_EQ(s.overruns(h), 10u);
+  EXPECT_EQ(s.total_overruns(), 10u);
+  ex.advance(milliseconds(3));
+  EXPECT_EQ(sink.fired.size(), 6u);  // back to every interval
+  s.resume(h);                       // not parked: nothing changes
+  ex.advance(milliseconds(1));
+  EXPECT_EQ(sink.fired.size(), 7u);
+}
+
+TEST(PollScheduler, ParkedGroupNeverResumedIsLookedAtAboutEverySecond) {
+  runtime::ManualExecutor ex;
+  Sink sink(ex);
+  PollScheduler s(ex, sink);
+  s.enable_parking();
+  const auto t0 = ex.now();
+  int owner = 0;
+  s.add(&owner, 0, milliseconds(100));
+  ex.advance(runtime::Duration::zero());
+  sink.accept = false;  // a poll dropped without resume()
+  ex.advance(milliseconds(2500));
+  // Refused at +100, looked at again at +1100 and +2100.
+  ASSERT_EQ(sink.fired.size(), 4u);
+  EXPECT_EQ(sink.fired[2].at, t0 + milliseconds(1100));
+  EXPECT_EQ(sink.fired[3].at, t0 + milliseconds(2100));
+  EXPECT_EQ(s.overruns(&owner, 0), 25u);
+  sink.accept = true;
+  ex.advance(milliseconds(650));
+  ASSERT_EQ(sink.fired.size(), 5u);
+  EXPECT_EQ(sink.fired[4].at, t0 + milliseconds(3100));
+  EXPECT_EQ(s.total_overruns(), 30u);  // +100 .. +3000
+}
+
 // An executor whose callbacks run `lag` after their due time (a stalled I/O thread).
 struct LaggyExecutor : runtime::Executor {
   explicit LaggyExecutor(runtime::ManualExecutor& m) : inner(m) {}
