@@ -349,17 +349,9 @@ void BackupLink::start() {
 void BackupLink::stop() {
   if (stopped_) return;
   stopped_ = true;
-  ++generation_;
-  for (auto* t : {&connect_timer_, &retry_timer_, &heartbeat_timer_}) {
-    if (*t) executor_.cancel(*t);
-    *t = {};
-  }
-  if (resolver_) resolver_->cancel();
-  if (connecting_) {
-    error_code ignored;
-    connecting_->close(ignored);
-    connecting_.reset();
-  }
+  abandon_connect();
+  if (heartbeat_timer_) executor_.cancel(heartbeat_timer_);
+  heartbeat_timer_ = {};
   if (active_) active_->detach();
   active_.reset();
   status_.connected = status_.authenticated = false;
@@ -385,7 +377,12 @@ void BackupLink::update_settings(const config::RedundancySettings& settings) {
     return;
   }
   // Connecting or waiting to retry: start over at once with the new settings.
-  ++generation_;
+  abandon_connect();
+  connect();
+}
+
+void BackupLink::abandon_connect() {
+  ++generation_;  // callbacks of the abandoned attempt see a stale generation and do nothing
   for (auto* t : {&connect_timer_, &retry_timer_}) {
     if (*t) executor_.cancel(*t);
     *t = {};
@@ -396,7 +393,6 @@ void BackupLink::update_settings(const config::RedundancySettings& settings) {
     connecting_->close(ignored);
     connecting_.reset();
   }
-  connect();
 }
 
 void BackupLink::connect() {

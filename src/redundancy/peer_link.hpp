@@ -175,6 +175,8 @@ class BackupLink final : public PeerLink {
              const config::RedundancySettings& settings, LinkCallbacks callbacks,
              LinkOptions options);
   void connect();
+  // Drops a connect in progress or a pending retry (not an established session).
+  void abandon_connect();
   void on_connect_result(const boost::system::error_code& ec);
   void retry_later();
   void send_heartbeat();
