@@ -143,7 +143,7 @@ void TcpLink::start_exchange(const Exchange& ex, std::uint64_t tag) {
   c.awaiting = false;
   c.tag = tag;
   c.ex = ex;
-  c.last_used = ex_.now();
+  c.last_used = ++use_seq_;
   Conn* cp = &c;
   auto fail_soon = [this, cp](Errc e) {
     cp->timer = ex_.schedule_after(runtime::Duration::zero(), [this, cp, e] {
@@ -235,6 +235,7 @@ void TcpLink::on_connected(Conn& c) {
   c.retry_at.reset();
   boost::system::error_code ignored;
   c.socket.set_option(tcp::no_delay(true), ignored);
+  c.socket.non_blocking(true, ignored);  // handle() writes a request at once when it fits
   c.framer->reset();
   read_loop(c);
   if (c.busy) send(c);
@@ -279,8 +280,31 @@ void TcpLink::handle(Conn& c, const modbus::Action& a) {
     case modbus::ActionKind::write: {
       bytes_out_ += a.bytes.size();
       c.awaiting = true;
+      // A request of a dozen bytes nearly always fits the socket's send buffer: written here
+      // (the socket is non-blocking), it costs no write operation (an allocation once many
+      // are in flight) and no completion turn. The rest of a partial write, and any error, go
+      // through async_write, which reports on a later turn: listeners never run inside
+      // start_exchange.
+      std::size_t done = 0;
+      if (c.socket.non_blocking()) {  // never block the I/O thread in a synchronous write
+        boost::system::error_code wec;
+        const std::size_t n =
+            c.socket.write_some(asio::buffer(a.bytes.data(), a.bytes.size()), wec);
+        if (!wec) done = n;
+      }
+      if (done == a.bytes.size()) {
+        const modbus::Action next = c.tx.on_written();
+        if (next.kind != modbus::ActionKind::done) return handle(c, next);
+        // A broadcast needs no answer: it ends now, reported on a later turn.
+        if (c.timer) ex_.cancel(c.timer);
+        c.timer = ex_.schedule_after(runtime::Duration::zero(), [this, cp] {
+          cp->timer = {};
+          if (cp->busy) handle(*cp, cp->tx.on_written());
+        });
+        return;
+      }
       std::weak_ptr<int> life = c.life;
-      asio::async_write(c.socket, asio::buffer(a.bytes.data(), a.bytes.size()),
+      asio::async_write(c.socket, asio::buffer(a.bytes.data() + done, a.bytes.size() - done),
                         [this, cp, life](const boost::system::error_code& ec, std::size_t) {
                           if (life.expired() || !cp->busy) return;
                           if (ec) {
@@ -349,7 +373,7 @@ void TcpLink::complete(Conn& c, std::error_code ec) {
   c.awaiting = false;
   if (c.timer) ex_.cancel(c.timer);
   c.timer = {};
-  c.last_used = ex_.now();
+  c.last_used = ++use_seq_;
   ExchangeResult r;
   r.error = ec;
   if (!ec || ec.category() == modbus::exception_category()) r.response = &c.tx.response();

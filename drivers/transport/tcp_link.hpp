@@ -63,7 +63,9 @@ class TcpLink final : public Link {
     Exchange ex;
     runtime::TimerId timer;
     std::optional<runtime::TimePoint> retry_at;  // backoff: no connect before this
-    runtime::TimePoint last_used{};
+    // Recency for make_room()'s least-recently-used choice: an order, not a time, so a
+    // message costs no clock read for it.
+    std::uint64_t last_used = 0;
     Backoff backoff;
     Jitter jitter;
     std::array<std::uint8_t, 512> rx{};
@@ -100,6 +102,7 @@ class TcpLink final : public Link {
   bool started_ = false;
   std::uint64_t connects_ = 0, connect_failures_ = 0, resets_ = 0, bytes_in_ = 0, bytes_out_ = 0,
                 evictions_ = 0;
+  std::uint64_t use_seq_ = 0;  // source of Conn::last_used
 };
 
 }  // namespace pollux::transport

@@ -294,7 +294,8 @@ void Engine::on_block_ok(RemoteDevice& d, std::uint32_t group, std::uint32_t blo
   if (block >= g.blocks.size()) return;
   const device::PlanBlock* pb = g.plan.find(g.blocks[block].plan_id);
   if (!pb) return;
-  const auto t = ex_.wall_now();
+  // The runner stamped this answer's arrival just before calling: no second clock read.
+  const auto t = d.last_success_wall ? *d.last_success_wall : ex_.wall_now();
   device::for_each_value(g.config, *pb, response, [&](std::uint32_t point, points::Value v) {
     if (point < g.point_ids.size()) store_.set_good(g.point_ids[point], v, t);
   });
@@ -306,7 +307,8 @@ void Engine::on_poll_done(RemoteDevice& d, std::uint32_t group, std::error_code 
   if (DeviceRt* rt = rt_of(d); rt && group < rt->schedule.size())
     scheduler_.resume(rt->schedule[group]);
   auto& g = d.groups()[group];
-  const auto t = ex_.wall_now();
+  // A poll ends well only on an answer, which the runner has just stamped.
+  const auto t = !error && d.last_success_wall ? *d.last_success_wall : ex_.wall_now();
   if (DeviceRt* rt = rt_of(d); rt && group < rt->poll_done.size()) {
     rt->poll_done[group] = t;  // the standby moves the group's timestamps with one record
     mark_sync(*rt);
@@ -369,7 +371,8 @@ void Engine::on_io_success(RemoteDevice& d, int line) {
   if (!rt) return;
   mark_sync(*rt);  // last success and counters changed
   const bool prfo = rt->state.primary_failed_over;
-  failover::on_success(rt->state, line, ex_.now());
+  // The runner stamped the answer just before calling: no second clock read.
+  failover::on_success(rt->state, line, d.last_success_at ? *d.last_success_at : ex_.now());
   sync_state(*rt);
   if (prfo != rt->state.primary_failed_over) publish_status(*rt);
 }

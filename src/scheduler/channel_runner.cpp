@@ -336,10 +336,12 @@ void ChannelRunner::on_exchange_done(std::uint64_t tag, const transport::Exchang
   const bool answered = !error || error.category() == modbus::exception_category();
   if (answered) {
     ++counters_.answers;
+    // One clock read per answer: the handlers below take the device's stamps as "now".
+    const auto now = ex_.now();
     counters_.response_ms.observe(
-        std::chrono::duration<double, std::milli>(ex_.now() - s.sent_at).count());
+        std::chrono::duration<double, std::milli>(now - s.sent_at).count());
     if (auto* l = d.line(s.line)) ++l->counters.ok;
-    d.last_success_at = ex_.now();
+    d.last_success_at = now;
     d.last_success_wall = ex_.wall_now();
     d.last_good_line = s.line;
     handler_.on_io_success(d, s.line);

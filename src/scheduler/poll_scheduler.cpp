@@ -50,7 +50,8 @@ void PollScheduler::fire(std::size_t index) {
   if (!entries_[index].live) return;
   entries_[index].timer = {};
   ++total_fired_;
-  const auto late = ex_.now() - entries_[index].due;
+  const auto now = ex_.now();  // one read serves the lateness and the next due time
+  const auto late = now - entries_[index].due;
   lateness_.observe(late.count() > 0 ? std::chrono::duration<double, std::milli>(late).count()
                                      : 0.0);
   const bool queued = sink_.on_poll_due(entries_[index].owner, entries_[index].group);
@@ -64,7 +65,7 @@ void PollScheduler::fire(std::size_t index) {
       return;
     }
   }
-  const NextDue n = next_due_after(e.due, e.interval, ex_.now());
+  const NextDue n = next_due_after(e.due, e.interval, now);
   e.overruns += n.skipped;
   total_overruns_ += n.skipped;
   e.due = n.due;
@@ -76,11 +77,13 @@ void PollScheduler::park(std::size_t index) {
   e.parked = true;
   // The safety net: a look after about a second (at least one interval) if never resumed.
   const auto k = std::max<std::int64_t>(1, std::chrono::seconds(1) / e.interval);
-  const runtime::TimePoint recheck = e.due + e.interval * k;
-  e.timer = ex_.schedule_at(recheck, [this, index, recheck] {
+  e.recheck = e.due + e.interval * k;
+  // Captures two words only: they fit std::function's inline buffer, so parking (once per
+  // poll when polls are due faster than they complete) allocates nothing.
+  e.timer = ex_.schedule_at(e.recheck, [this, index] {
     entries_[index].timer = {};
     if (!entries_[index].live || !entries_[index].parked) return;
-    unpark(index, recheck);
+    unpark(index, entries_[index].recheck);
     fire(index);  // the re-check time is a grid point, due now
   });
 }
