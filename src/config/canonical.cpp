@@ -3,8 +3,10 @@
 #include <openssl/evp.h>
 
 #include <array>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
+#include <string_view>
 
 namespace pollux::config {
 namespace {
@@ -109,40 +111,59 @@ json device_json(const Device& d) {
   return o;
 }
 
-}  // namespace
-
-std::string canonical_text(const Config& config) {
-  // The same text as dumping one object {"backup_overrides", "channels", "devices"} (keys in
-  // sorted order), written one channel and one device at a time: a JSON tree of a whole
-  // 10,000-device config is over 100 MB at the peak of loading.
-  const auto dump = [](const json& j) {
+// Writes the canonical text in pieces (one channel or one device at a time) to `sink`: the
+// same bytes as dumping one object {"backup_overrides", "channels", "devices"} (keys in sorted
+// order). A JSON tree of a whole 10,000-device config is over 100 MB at the peak of loading,
+// and the version needs only a running digest, never the whole text.
+template <class Sink>
+void write_canonical(const Config& config, Sink&& sink) {
+  std::string piece;
+  const auto dump = [&piece](const json& j) {
     // Invalid UTF-8 cannot come from the loader (it rejects it); replace rather than throw.
-    return j.dump(-1, ' ', false, json::error_handler_t::replace);
+    piece = j.dump(-1, ' ', false, json::error_handler_t::replace);
+    return std::string_view(piece);
   };
   // Already canonical JSON (written by the loader); parsed so it nests as an object.
   json overrides = config.backup_overrides_canonical.empty()
                        ? json::object()
                        : json::parse(config.backup_overrides_canonical, nullptr, false);
   if (overrides.is_discarded()) overrides = json::object();
-  std::string out = "{\"backup_overrides\":" + dump(overrides) + ",\"channels\":[";
+  sink(std::string_view("{\"backup_overrides\":"));
+  sink(dump(overrides));
+  sink(std::string_view(",\"channels\":["));
   for (std::size_t i = 0; i < config.channels.size(); ++i) {
-    if (i > 0) out += ',';
-    out += dump(channel_json(config.channels[i]));
+    if (i > 0) sink(std::string_view(","));
+    sink(dump(channel_json(config.channels[i])));
   }
-  out += "],\"devices\":[";
+  sink(std::string_view("],\"devices\":["));
   for (std::size_t i = 0; i < config.devices.size(); ++i) {
-    if (i > 0) out += ',';
-    out += dump(device_json(config.devices[i]));
+    if (i > 0) sink(std::string_view(","));
+    sink(dump(device_json(config.devices[i])));
   }
-  out += "]}";
+  sink(std::string_view("]}"));
+}
+
+}  // namespace
+
+std::string canonical_text(const Config& config) {
+  std::string out;
+  write_canonical(config, [&out](std::string_view piece) { out += piece; });
   return out;
 }
 
 std::string config_version(const Config& config) {
-  const std::string text = canonical_text(config);
+  // Hashed as it is written: the text of a 10,000-device config is ~20 MB that nobody keeps.
+  const std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(),
+                                                                    &EVP_MD_CTX_free);
+  if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1)
+    throw std::runtime_error("SHA-256 failed");
+  bool ok = true;
+  write_canonical(config, [&](std::string_view piece) {
+    ok = ok && EVP_DigestUpdate(ctx.get(), piece.data(), piece.size()) == 1;
+  });
   std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
   unsigned int len = 0;
-  if (EVP_Digest(text.data(), text.size(), digest.data(), &len, EVP_sha256(), nullptr) != 1)
+  if (!ok || EVP_DigestFinal_ex(ctx.get(), digest.data(), &len) != 1)
     throw std::runtime_error("SHA-256 failed");
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out;

@@ -23,11 +23,13 @@ struct Mark {
 struct Entry;
 
 struct Node {
-  enum class Kind { null, scalar, sequence, map };
+  // Small members first: a 10,000-device tree has ~700,000 nodes alive at the peak of loading,
+  // and this order packs them into 96 bytes instead of 104.
+  enum class Kind : unsigned char { null, scalar, sequence, map };
   Kind kind = Kind::null;
-  std::string text;     // scalars, after ${ENV} expansion
   bool quoted = false;  // quoted scalar: never a number/bool in canonical override text
   Mark mark;
+  std::string text;            // scalars, after ${ENV} expansion
   std::vector<Node> items;     // sequence
   std::vector<Entry> entries;  // map, in file order, duplicates kept (reported by the reader)
 
@@ -45,6 +47,7 @@ struct Entry {
   Mark key_mark;
   Node value;
 };
+static_assert(sizeof(void*) != 8 || sizeof(Node) <= 96, "Node grew: the tree is the load peak");
 
 // Collects diagnostics for one file; they are sorted into file order at the end.
 class Diagnostics {

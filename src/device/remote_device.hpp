@@ -81,6 +81,8 @@ class RemoteDevice {
  public:
   explicit RemoteDevice(config::Device cfg);
 
+  // The device's own settings. Its lines (comm.lines) and poll groups (polls) are moved into
+  // line(n) and groups() when constructed, so they are empty here: read them there.
   const config::Device& config() const { return cfg_; }
   const std::string& id() const { return cfg_.id; }
   bool enabled() const { return cfg_.enabled; }

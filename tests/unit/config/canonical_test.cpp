@@ -2,6 +2,10 @@
 // same version whatever the spelling; any change gives another; load_synced round-trips.
 #include "config/canonical.hpp"
 
+#include <openssl/evp.h>
+
+#include <array>
+#include <cstdio>
 #include <regex>
 
 #include "test_util.hpp"
@@ -83,6 +87,23 @@ Config must_load(const std::string& text) {
 TEST(ConfigCanonical, VersionIsSixteenHexDigits) {
   const std::string v = config_version(must_load(kBase));
   EXPECT_TRUE(std::regex_match(v, std::regex("[0-9a-f]{16}"))) << v;
+}
+
+// The version is hashed while the text is written (never held whole); it must still be the
+// hash of exactly that text, or a master and a backup built differently would disagree.
+TEST(ConfigCanonical, VersionIsTheSha256OfTheCanonicalText) {
+  const Config c = must_load(kBase);
+  const std::string text = canonical_text(c);
+  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
+  unsigned int len = 0;
+  ASSERT_EQ(EVP_Digest(text.data(), text.size(), digest.data(), &len, EVP_sha256(), nullptr), 1);
+  char hex[17] = {};
+  for (int i = 0; i < 8; ++i)
+    std::snprintf(hex + 2 * i, 3, "%02x", digest[i]);
+  EXPECT_EQ(config_version(c), std::string(hex));
+  // Pinned: the value every earlier build reported for this content. A change here means nodes
+  // of different builds would see each other's configs as different.
+  EXPECT_EQ(config_version(c), "01d36c0728967e0b");
 }
 
 TEST(ConfigCanonical, SameContentSameVersion) {
