@@ -288,18 +288,21 @@ def sim_responses(sim):
 
 
 def warmed_up(sim, n):
-    """Every device answered at least once and, on average, twice: connections are made (10,000
-    of them take a while), so the window measures steady polling, not the connect storm."""
+    """At least 99.5 % of the devices answered and, on average, twice: connections are made
+    (10,000 of them take a while), so the window measures steady polling, not the connect storm.
+    Not every device: at N=10000 the simulator needs a listening socket and a connection per
+    device, and a 20,000 open-file limit leaves a few devices unreachable."""
     st = sim.cmd({"cmd": "stats"}, timeout=60)
     counts = [d.get("responses", 0) for d in st.get("devices", {}).values()]
-    return len(counts) >= n and min(counts) >= 1 and sum(counts) >= 2 * n
+    answered = sum(1 for c in counts if c >= 1)
+    return len(counts) >= n and answered >= 0.995 * n and sum(counts) >= 2 * n
 
 
 def wait_warm(sim, node, n):
     deadline = time.monotonic() + 60 + n / 50
     while not warmed_up(sim, n):
         if time.monotonic() > deadline:
-            raise RuntimeError("warm-up: not every device answered: " + node.tail())
+            raise RuntimeError("warm-up: fewer than 99.5 % of the devices answered: " + node.tail())
         time.sleep(0.5)
 
 
