@@ -487,16 +487,22 @@ class Builder {
     return false;
   }
 
+  // The required `id` of a channel or device: false (with a located error) when absent or not
+  // a string.
+  bool read_id(const Node& item, std::string_view what, std::string& id) {
+    if (!item.find("id")) {
+      r_.error(item.mark, std::string(what) + " needs an 'id'");
+      return false;
+    }
+    return r_.string(item, "id", id, true);
+  }
+
   void read_channels(const Node& seq, std::vector<Channel>& out) {
     std::map<std::string, int> seen;
     for (const Node& item : seq.items) {
       if (!r_.map(item, "channel", &kChannelKeys)) continue;
       Channel ch;
-      if (!item.find("id")) {
-        r_.error(item.mark, "channel needs an 'id'");
-        continue;
-      }
-      if (!r_.string(item, "id", ch.id, true)) continue;
+      if (!read_id(item, "channel", ch.id)) continue;
       const bool fresh = unique_id(item, ch.id, seen, "channel");
       const bool type_ok = r_.enumeration(item, "type", ch.type, kChannelTypes);
       if (!item.find("type"))
@@ -561,11 +567,7 @@ class Builder {
   void read_device(const Node& item, Config& cfg, std::map<std::string, int>& seen) {
     if (!r_.map(item, "device", &kDeviceKeys)) return;
     Device dev;
-    if (!item.find("id")) {
-      r_.error(item.mark, "device needs an 'id'");
-      return;
-    }
-    if (!r_.string(item, "id", dev.id, true)) return;
+    if (!read_id(item, "device", dev.id)) return;
     const bool fresh = unique_id(item, dev.id, seen, "device");
     r_.boolean(item, "enabled", dev.enabled);
     const bool unit_ok = r_.integer(item, "unit", dev.unit, 0, 255) || !item.find("unit");

@@ -77,6 +77,13 @@ TEST(ConfigRules, NodeNameRequired) {
   expect_one(load(e), pos(e, "\"\"}"), "'name' must not be empty");
 }
 
+TEST(ConfigRules, ChannelAndDeviceNeedAnId) {
+  const std::string c = "node: {name: fe-a}\nchannels:\n  - {type: tcp}\n";
+  expect_one(load(c), pos(c, "{type"), "channel needs an 'id'");
+  const std::string d = kHead + "devices:\n  - {unit: 1}\n";
+  expect_one(load(d), pos(d, "{unit"), "device needs an 'id'");
+}
+
 TEST(ConfigRules, UnknownKeySuggestsTheNearestKnownOne) {
   const std::string t = channel(", baudd: 9600");
   expect_one(load(t), pos(t, "baudd"), "unknown key 'baudd' in channel; did you mean 'baud'?");
