@@ -12,7 +12,15 @@ AsioExecutor::~AsioExecutor() {
 
 TimerId AsioExecutor::schedule_at(TimePoint when, Task task) {
   TimerId id = timers_.add(when, std::move(task));
-  if (!armed_for_ || when < *armed_for_) rearm();
+  if (armed_for_ && when >= *armed_for_) return id;
+  // Already due (the zero-delay timers that defer work to the next turn, a few per message):
+  // run from a post. Re-arming the steady_timer for "now" would cost two timerfd_settime calls,
+  // one to arm it and one when the reactor re-arms after it fires, for nothing.
+  if (when <= now()) {
+    post_due();
+    return id;
+  }
+  rearm();
   return id;
 }
 
@@ -24,8 +32,19 @@ void AsioExecutor::post(Task task) {
   boost::asio::post(io_, std::move(task));
 }
 
+void AsioExecutor::post_due() {
+  if (due_posted_) return;
+  due_posted_ = true;
+  boost::asio::post(io_, [this, alive = std::weak_ptr<bool>(alive_)] {
+    if (alive.expired()) return;
+    due_posted_ = false;
+    run_due();
+  });
+}
+
 void AsioExecutor::rearm() {
   auto due = timers_.next_due();
+  if (due && armed_for_ && *due == *armed_for_) return;  // the armed wait is the right one
   if (!due) {
     armed_for_.reset();
     timer_.cancel();
@@ -41,9 +60,16 @@ void AsioExecutor::rearm() {
 
 void AsioExecutor::on_timer() {
   armed_for_.reset();
+  run_due();
+}
+
+void AsioExecutor::run_due() {
   const TimePoint t = now();
   while (auto task = timers_.pop_due(t))
     (*task)();
+  // Timers the tasks made due at once wait for the next turn, behind the I/O already queued;
+  // that turn arms the steady_timer for what is left.
+  if (auto due = timers_.next_due(); due && *due <= t) return post_due();
   rearm();
 }
 

@@ -1,12 +1,14 @@
 // The production executor: the seam's timers and posts on a Boost.Asio io_context.
 //
 // All timers share one asio::steady_timer armed for the earliest due time, so scheduling a
-// timer costs a heap push rather than a kernel timer. The io_context is driven by one thread
-// (the engine's I/O thread); that thread is the "one logical thread" of Executor's contract.
+// timer costs a heap push rather than a kernel timer; a timer already due when scheduled runs
+// from an asio::post instead, so it costs no kernel timer either. The io_context is driven by one
+// thread (the engine's I/O thread); that thread is the "one logical thread" of Executor's contract.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <memory>
 
 #include "runtime/executor.hpp"
 #include "runtime/timer_queue.hpp"
@@ -29,11 +31,16 @@ class AsioExecutor final : public Executor {
  private:
   void rearm();
   void on_timer();
+  void run_due();
+  void post_due();
 
   boost::asio::io_context& io_;
   boost::asio::steady_timer timer_;
   TimerQueue timers_;
   std::optional<TimePoint> armed_for_;
+  bool due_posted_ = false;
+  // A posted run_due() may outlive the executor in the io_context's queue.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
 }  // namespace pollux::runtime
