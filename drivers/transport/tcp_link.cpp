@@ -177,7 +177,7 @@ void TcpLink::connect(Conn& c) {
   ++connects_;
   boost::system::error_code ec;
   // A held connection opens with no exchange: its target is the one connect_ahead() named.
-  const Target& target = c.busy ? *c.ex.target : c.ahead;
+  const Target& target = c.busy ? *c.ex.target : *c.ahead;
   const auto addr = asio::ip::make_address(target.host, ec);
   Conn* cp = &c;
   std::weak_ptr<int> life = c.life;
@@ -392,7 +392,8 @@ void TcpLink::connect_ahead(std::span<const Target> targets) {
   for (const auto& t : targets) {
     Conn& c = conn_for(t);
     c.held = true;
-    c.ahead = t;
+    if (!c.ahead) c.ahead = std::make_unique<Target>();
+    *c.ahead = t;
   }
   for (auto& [key, c] : conns_)
     hold(*c);

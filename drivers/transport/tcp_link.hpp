@@ -68,12 +68,15 @@ class TcpLink final : public Link {
     std::uint64_t last_used = 0;
     Backoff backoff;
     Jitter jitter;
-    std::array<std::uint8_t, 512> rx{};
+    // One MBAP ADU at most (7-byte header + 253-byte PDU); an RTU-over-TCP frame is shorter.
+    // A longer burst is read in several turns.
+    std::array<std::uint8_t, 260> rx{};
     std::shared_ptr<int> life = std::make_shared<int>(0);
     // connect_ahead(): held open while idle, reconnected after its backoff; `ahead` is where
-    // to connect when no exchange names the target.
+    // to connect when no exchange names the target (on the heap: only held connections have
+    // one, and a Target is ~110 bytes).
     bool held = false;
-    Target ahead;
+    std::unique_ptr<Target> ahead;
     runtime::TimerId hold_timer;
   };
 

@@ -19,9 +19,9 @@ RemoteDevice::RemoteDevice(config::Device cfg) : cfg_(std::move(cfg)) {
   // whole Config too, and a third copy of every point cost ~1 KB per device (10 MB at 10,000).
   for (int i = 0; i < 3; ++i) {
     if (!cfg_.comm.lines[i]) continue;
-    Line l;
-    l.path = std::move(*cfg_.comm.lines[i]);
-    l.target = make_target(l.path, cfg_.unit);
+    auto l = std::make_unique<Line>();
+    l->path = std::move(*cfg_.comm.lines[i]);
+    l->target = make_target(l->path, cfg_.unit);
     lines_[i] = std::move(l);
   }
   cfg_.comm.lines = {};

@@ -14,41 +14,41 @@ std::string_view to_string(PointQuality q) {
   return "?";
 }
 
-std::string PointStore::key(std::string_view device, std::string_view name) {
-  std::string k;
-  k.reserve(device.size() + name.size() + 1);
-  k.append(device);
-  k.push_back('\0');  // ids may contain any printable character, never NUL
-  k.append(name);
-  return k;
+std::optional<PointId> PointStore::find_in(const std::vector<PointId>& ids,
+                                           std::string_view name) const {
+  for (PointId id : ids)
+    if (records_[id].name == name) return id;
+  return std::nullopt;
 }
 
 PointId PointStore::add(std::string_view device, std::string_view name) {
-  auto k = key(device, name);
-  if (auto it = index_.find(k); it != index_.end()) return it->second;
+  auto it = by_device_.find(device);
+  if (it == by_device_.end()) {
+    it = by_device_.emplace(std::string(device), std::vector<PointId>{}).first;
+  } else if (auto id = find_in(it->second, name)) {
+    return *id;
+  }
   const auto id = static_cast<PointId>(records_.size());
   PointRecord& r = records_.emplace_back();
   r.device = device;
   r.name = name;
-  index_.emplace(std::move(k), id);
-  by_device_[r.device].push_back(id);
+  it->second.push_back(id);
+  ++live_;
   return id;
 }
 
 std::optional<PointId> PointStore::find(std::string_view device, std::string_view name) const {
-  auto it = index_.find(key(device, name));
-  if (it == index_.end()) return std::nullopt;
-  return it->second;
+  auto it = by_device_.find(device);
+  if (it == by_device_.end()) return std::nullopt;
+  return find_in(it->second, name);
 }
 
 void PointStore::remove_device(std::string_view device) {
-  auto it = by_device_.find(std::string(device));
+  auto it = by_device_.find(device);
   if (it == by_device_.end()) return;
-  for (PointId id : it->second) {
-    PointRecord& r = records_[id];
-    r.removed = true;
-    index_.erase(key(r.device, r.name));
-  }
+  for (PointId id : it->second)
+    records_[id].removed = true;
+  live_ -= it->second.size();
   by_device_.erase(it);
 }
 
@@ -119,14 +119,14 @@ void PointStore::set_bad(PointId id, std::string_view error, runtime::WallTime t
 }
 
 std::vector<PointId> PointStore::device_points(std::string_view device) const {
-  auto it = by_device_.find(std::string(device));
+  auto it = by_device_.find(device);
   if (it == by_device_.end()) return {};
   return it->second;
 }
 
 std::vector<PointId> PointStore::all_points() const {
   std::vector<PointId> out;
-  out.reserve(index_.size());
+  out.reserve(live_);
   for (PointId id = 0; id < records_.size(); ++id)
     if (!records_[id].removed) out.push_back(id);
   return out;
