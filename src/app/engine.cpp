@@ -172,9 +172,8 @@ failover::Usable Engine::usable(const DeviceRt& rt) const {
 }
 
 Engine::DeviceRt* Engine::find(const std::string& id) {
-  for (auto& rt : devices_)
-    if (rt->dev->id() == id) return rt.get();
-  return nullptr;
+  const auto it = by_id_.find(id);
+  return it == by_id_.end() ? nullptr : it->second;
 }
 
 Engine::DeviceRt* Engine::rt_of(const RemoteDevice& d) {
@@ -204,6 +203,7 @@ void Engine::load_device(const config::Device& d, const failover::State* previou
   rt->poll_done.resize(rt->dev->groups().size());
   DeviceRt* raw = rt.get();
   raw->dev->context = raw;
+  by_id_[raw->dev->id()] = raw;
   devices_.push_back(std::move(rt));
   sync_state(*raw);
   publish_status(*raw);
@@ -221,10 +221,11 @@ void Engine::load_device(const config::Device& d, const failover::State* previou
 }
 
 void Engine::unload_device(const std::string& id) {
+  DeviceRt* rt = find(id);
+  if (!rt) return;
   auto it = std::find_if(devices_.begin(), devices_.end(),
-                         [&](const auto& rt) { return rt->dev->id() == id; });
-  if (it == devices_.end()) return;
-  DeviceRt* rt = it->get();
+                         [&](const auto& owned) { return owned.get() == rt; });
+  by_id_.erase(rt->dev->id());
   unschedule(*rt);
   for (auto& [cid, r] : runners_)
     r->detach(rt->dev.get());
@@ -461,11 +462,11 @@ DeviceView Engine::view(const DeviceRt& rt) const {
   return v;
 }
 
-std::vector<DeviceView> Engine::devices() {
-  std::vector<DeviceView> out;
+std::vector<std::string> Engine::device_ids() {
+  std::vector<std::string> out;
   out.reserve(devices_.size());
   for (const auto& rt : devices_)
-    out.push_back(view(*rt));
+    out.push_back(rt->dev->id());
   return out;
 }
 
@@ -486,17 +487,11 @@ PointView Engine::point_view(points::PointId id) const {
   return p;
 }
 
-std::optional<std::vector<PointView>> Engine::points(const std::optional<std::string>& device) {
+std::optional<std::vector<PointView>> Engine::points(const std::string& device) {
+  if (!find(device)) return std::nullopt;
   std::vector<PointView> out;
-  if (device) {
-    if (!find(*device)) return std::nullopt;
-    for (auto id : store_.device_points(*device))
-      out.push_back(point_view(id));
-    return out;
-  }
-  for (const auto& rt : devices_)
-    for (auto id : store_.device_points(rt->dev->id()))
-      out.push_back(point_view(id));
+  for (auto id : store_.device_points(device))
+    out.push_back(point_view(id));
   return out;
 }
 
@@ -664,14 +659,16 @@ void Engine::apply(config::Config neu) {
     auto it = previous.find(id);
     load_device(*d, it == previous.end() ? nullptr : &it->second);
   }
-  // Keep devices_ in the new config's order.
-  std::vector<std::unique_ptr<DeviceRt>> ordered;
-  for (const auto& d : neu.devices) {
-    auto it = std::find_if(devices_.begin(), devices_.end(),
-                           [&](const auto& rt) { return rt && rt->dev->id() == d.id; });
-    if (it != devices_.end()) ordered.push_back(std::move(*it));
-  }
-  devices_ = std::move(ordered);
+  // Keep devices_ in the new config's order (every device left is in it).
+  std::unordered_map<std::string_view, std::size_t> position;
+  for (std::size_t i = 0; i < neu.devices.size(); ++i)
+    position.emplace(neu.devices[i].id, i);
+  auto rank = [&](const std::unique_ptr<DeviceRt>& rt) {
+    const auto it = position.find(rt->dev->id());
+    return it == position.end() ? position.size() : it->second;
+  };
+  std::stable_sort(devices_.begin(), devices_.end(),
+                   [&](const auto& a, const auto& b) { return rank(a) < rank(b); });
   cfg_ = std::move(neu);
   version_ = config::config_version(cfg_);
   connect_ahead();  // a warm standby holds the (re)loaded devices' endpoints too

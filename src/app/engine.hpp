@@ -14,6 +14,8 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "app/node_api.hpp"
@@ -56,9 +58,9 @@ class Engine final : public NodeApi, public scheduler::RunnerHandler, public sch
 
   // NodeApi
   HealthView health() override;
-  std::vector<DeviceView> devices() override;
+  std::vector<std::string> device_ids() override;
   std::optional<DeviceView> device(const std::string& id) override;
-  std::optional<std::vector<PointView>> points(const std::optional<std::string>& device) override;
+  std::optional<std::vector<PointView>> points(const std::string& device) override;
   std::vector<ChannelView> channels() override;
   std::vector<EventView> events(std::uint64_t since) override;
   Outcome select_line(const std::string& id, int line) override;
@@ -192,6 +194,9 @@ class Engine final : public NodeApi, public scheduler::RunnerHandler, public sch
   failover::EventRing events_;
   std::map<std::string, std::unique_ptr<scheduler::ChannelRunner>> runners_;
   std::vector<std::unique_ptr<DeviceRt>> devices_;  // config order
+  // Device by id (keys view the RemoteDevice's own id): API calls, listings and state imports
+  // name devices, and a scan of 10,000 per lookup made those quadratic.
+  std::unordered_map<std::string_view, DeviceRt*> by_id_;
   // Unloaded devices live on until the engine goes: a link may still hold a pointer to their
   // target or request for the rest of an exchange that was in flight during a reload.
   std::vector<std::unique_ptr<DeviceRt>> graveyard_;

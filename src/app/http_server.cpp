@@ -1,6 +1,8 @@
 #include "app/http_server.hpp"
 
 #include <charconv>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string_view>
@@ -179,6 +181,42 @@ std::optional<Target> parse_target(std::string_view target) {
   }
   return out;
 }
+
+// A JSON array of every device's items, built in slices (Session::send_listing).
+class Listing {
+ public:
+  using AppendDevice = std::function<void(const std::string& id, Listing& out)>;
+  // About 300 points or 75 devices: a millisecond or so of the I/O thread per slice.
+  static constexpr std::size_t kSliceBytes = 32 * 1024;
+
+  Listing(std::vector<std::string> ids, AppendDevice append)
+      : ids_(std::move(ids)), append_(std::move(append)) {}
+
+  void add(const json& item) {
+    if (items_++ > 0) text_ += ',';
+    text_ += item.dump(-1, ' ', false, json::error_handler_t::replace);
+  }
+
+  // Appends whole devices until the slice holds kSliceBytes of text; true once all are in.
+  bool build_slice() {
+    const std::size_t stop_at = text_.size() + kSliceBytes;
+    while (next_ < ids_.size() && text_.size() < stop_at)
+      append_(ids_[next_++], *this);
+    return next_ == ids_.size();
+  }
+
+  std::string finish() {
+    text_ += ']';
+    return std::move(text_);
+  }
+
+ private:
+  std::vector<std::string> ids_;
+  AppendDevice append_;
+  std::size_t next_ = 0;
+  std::size_t items_ = 0;
+  std::string text_ = "[";
+};
 
 std::optional<std::uint64_t> parse_uint(std::string_view text) {
   std::uint64_t value = 0;
@@ -400,10 +438,9 @@ class Session : public std::enable_shared_from_this<Session> {
     if (resource == "devices") {
       if (n == 3) {
         if (!need(is_get, kGet)) return;
-        json out = json::array();
-        for (const auto& d : node.devices())
-          out.push_back(to_json(d));
-        send(json_response(to, 200, out));
+        send_listing(to, [&node](const std::string& id, Listing& out) {
+          if (const auto device = node.device(id)) out.add(to_json(*device));
+        });
         return;
       }
       const std::string& id = seg[3];
@@ -443,8 +480,16 @@ class Session : public std::enable_shared_from_this<Session> {
     if (resource == "points" && n == 3) {
       if (!need(is_get, kGet)) return;
       const auto device = target->param("device");
-      const auto points = node.points(device);
-      if (!points) return send(error_response(to, 404, "unknown device " + device.value_or("")));
+      if (!device) {
+        send_listing(to, [&node](const std::string& id, Listing& out) {
+          if (const auto points = node.points(id))
+            for (const auto& p : *points)
+              out.add(to_json(p));
+        });
+        return;
+      }
+      const auto points = node.points(*device);
+      if (!points) return send(error_response(to, 404, "unknown device " + *device));
       json out = json::array();
       for (const auto& p : *points)
         out.push_back(to_json(p));
@@ -506,6 +551,30 @@ class Session : public std::enable_shared_from_this<Session> {
       }
     }
     send(error_response(to, 404, "unknown API path"));
+  }
+
+  // An all-devices or all-points answer is built one slice of devices per turn of the I/O
+  // thread, with a post between slices, so polls and other clients go on while a listing of
+  // 160,000 points is written (it took a second in one piece). Each device is read when its
+  // slice is built; one removed by a reload meanwhile is left out.
+  void send_listing(const ReplyTo& to, Listing::AppendDevice append) {
+    continue_listing(to, std::make_shared<Listing>(shared_->node.device_ids(), std::move(append)));
+  }
+
+  void continue_listing(const ReplyTo& to, const std::shared_ptr<Listing>& listing) {
+    if (shared_->stopped) return;
+    try {
+      if (listing->build_slice()) {
+        send(make_response(to, 200, "application/json", listing->finish()));
+        return;
+      }
+    } catch (const std::exception& e) {
+      api_logger()->error("listing: {}", e.what());
+      send(error_response(to, 500, std::string("internal error: ") + e.what()));
+      return;
+    }
+    asio::post(stream_.get_executor(),
+               [self = shared_from_this(), to, listing] { self->continue_listing(to, listing); });
   }
 
   // The node answers a write only once the device confirmed or failed; until then this

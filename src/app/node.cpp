@@ -351,13 +351,13 @@ HealthView Node::health() {
   return h;
 }
 
-std::vector<DeviceView> Node::devices() {
-  return engine_.devices();
+std::vector<std::string> Node::device_ids() {
+  return engine_.device_ids();
 }
 std::optional<DeviceView> Node::device(const std::string& id) {
   return engine_.device(id);
 }
-std::optional<std::vector<PointView>> Node::points(const std::optional<std::string>& device) {
+std::optional<std::vector<PointView>> Node::points(const std::string& device) {
   return engine_.points(device);
 }
 std::vector<ChannelView> Node::channels() {

@@ -55,9 +55,9 @@ class Node final : public NodeApi {
 
   // NodeApi
   HealthView health() override;
-  std::vector<DeviceView> devices() override;
+  std::vector<std::string> device_ids() override;
   std::optional<DeviceView> device(const std::string& id) override;
-  std::optional<std::vector<PointView>> points(const std::optional<std::string>& device) override;
+  std::optional<std::vector<PointView>> points(const std::string& device) override;
   std::vector<ChannelView> channels() override;
   std::vector<EventView> events(std::uint64_t since) override;
   Outcome select_line(const std::string& id, int line) override;

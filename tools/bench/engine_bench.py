@@ -14,7 +14,10 @@ Scenarios (each repeated --runs times; the table shows medians and the spread):
   realistic   10,000 TCP devices at interval_ms 1000: Pollux CPU as % of one core over the
               window, p50/p99 lateness of poll start against its due time from the
               pollux_scheduler_lateness_seconds histogram (difference of two /metrics
-              snapshots; quantiles interpolated inside a bucket, as Prometheus does).
+              snapshots; quantiles interpolated inside a bucket, as Prometheus does). Then
+              --listing-window seconds with a client reading GET /api/v1/points (all 160,000
+              points) back to back: the same lateness and CPU while the API's largest answer is
+              served (not a goal of the issue; it shows the listing does not stall the polls).
   serial      one RTU line, the simulator pacing bytes at the baud rate (timing: true), one
               device at interval_ms 1: transactions/s against the wire limit
               1 / ((8 + 25) * 10 / baud + 2 * t3.5), t3.5 = 3.5 * 11 / baud (1.75 ms above 19200,
@@ -38,6 +41,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 
@@ -368,15 +372,47 @@ def run_realistic(env, n):
         t1 = time.monotonic()
         a1 = sim_responses(sim)
         after = parse_lateness(node.get("/metrics", raw=True))
+        listing = listing_load(node, a.listing_window) if a.listing_window > 0 else {}
         rss = vm_hwm_mb(node.proc.pid)
     finally:
         Env.finish(sim, node)
     el = t1 - t0
-    return {"cpu_pct": (c1 - c0) / el * 100, "p50_ms": quantile(0.5, before, after) * 1000,
+    return {**listing,
+            "cpu_pct": (c1 - c0) / el * 100, "p50_ms": quantile(0.5, before, after) * 1000,
             "p99_ms": quantile(0.99, before, after) * 1000, "tps": (a1 - a0) / el,
             "polls": after[-1][1] - before[-1][1], "rss_mb": rss, "metrics_fetch_s": metrics_s,
             "runq_wait_ms_per_s": (w1 - w0) / el * 1000,
             "lateness_buckets": [(le, b - a) for (le, b), (_, a) in zip(after, before)]}
+
+
+def listing_load(node, window):
+    """A second window in which a client reads GET /api/v1/points (every point of every device)
+    back to back: the scan's lateness and Pollux's CPU while the API serves the largest answer
+    it has. The listing is built a slice per I/O turn, so polls go on in between."""
+    stop = threading.Event()
+    fetches = []
+
+    def reader():
+        while not stop.is_set():
+            t = time.monotonic()
+            body = node.get("/api/v1/points", raw=True)
+            fetches.append((time.monotonic() - t, len(body)))
+
+    before = parse_lateness(node.get("/metrics", raw=True))
+    c0, t0 = cpu_seconds(node.proc.pid), time.monotonic()
+    th = threading.Thread(target=reader)
+    th.start()
+    time.sleep(window)
+    stop.set()
+    th.join()
+    c1, t1 = cpu_seconds(node.proc.pid), time.monotonic()
+    after = parse_lateness(node.get("/metrics", raw=True))
+    return {"listing_p99_ms": quantile(0.99, before, after) * 1000,
+            "listing_p50_ms": quantile(0.5, before, after) * 1000,
+            "listing_cpu_pct": (c1 - c0) / (t1 - t0) * 100,
+            "listing_fetches": len(fetches),
+            "listing_fetch_s": statistics.median(f for f, _ in fetches) if fetches else float("nan"),
+            "listing_mb": fetches[0][1] / 1e6 if fetches else 0.0}
 
 
 def wire_limit(baud):
@@ -433,6 +469,9 @@ def main():
     p.add_argument("--window", type=float, default=5.0, help="saturation window, s")
     p.add_argument("--realistic-window", type=float, default=20.0)
     p.add_argument("--serial-window", type=float, default=10.0)
+    p.add_argument("--listing-window", type=float, default=10.0,
+                   help="realistic: then this long with a client reading all points back to "
+                        "back (0: skip)")
     p.add_argument("--no-pin", action="store_true")
     p.add_argument("--json", help="also write every run's figures to this file")
     args = p.parse_args()
@@ -494,6 +533,14 @@ def main():
             med(runs, "metrics_fetch_s")[0]))
         rows.append("  Pollux runnable but not running (CPU contention): %.1f ms per s [%.1f-%.1f]"
                     % med(runs, "runq_wait_ms_per_s"))
+        if args.listing_window > 0:
+            rows.append("  then %.0f s with a client reading GET /api/v1/points back to back "
+                        "(%.1f MB, %.2f s each, %d reads): lateness p50 %.3f ms, p99 %.3f ms "
+                        "[%.3f-%.3f], CPU %.1f %%" % (
+                            args.listing_window, med(runs, "listing_mb")[0],
+                            med(runs, "listing_fetch_s")[0], med(runs, "listing_fetches")[0],
+                            med(runs, "listing_p50_ms")[0], *med(runs, "listing_p99_ms"),
+                            med(runs, "listing_cpu_pct")[0]))
         for i, r in enumerate(runs):  # where the tail sits: polls per lateness bucket, per run
             cum = [n for _, n in r["lateness_buckets"]]
             per = [n - (cum[j - 1] if j else 0) for j, n in enumerate(cum)]

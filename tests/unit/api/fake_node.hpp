@@ -68,19 +68,25 @@ class FakeNode : public NodeApi {
     if (throw_in_health) throw std::runtime_error("health exploded");
     return health_;
   }
-  std::vector<DeviceView> devices() override { return devices_; }
+  std::vector<std::string> device_ids() override {
+    std::vector<std::string> out;
+    for (const auto& d : devices_)
+      out.push_back(d.id);
+    return out;
+  }
   std::optional<DeviceView> device(const std::string& id) override {
     for (const auto& d : devices_) {
       if (d.id == id) return d;
     }
     return std::nullopt;
   }
-  std::optional<std::vector<PointView>> points(const std::optional<std::string>& device) override {
-    if (!device) return points_;
-    if (!this->device(*device)) return std::nullopt;
+  std::optional<std::vector<PointView>> points(const std::string& device) override {
+    ++points_calls;
+    if (on_points) on_points(device);
+    if (!this->device(device)) return std::nullopt;
     std::vector<PointView> out;
     for (const auto& p : points_) {
-      if (p.device == *device) out.push_back(p);
+      if (p.device == device) out.push_back(p);
     }
     return out;
   }
@@ -157,7 +163,28 @@ class FakeNode : public NodeApi {
   }
   bool standby() const { return health_.activity == "standby"; }
 
+  // A large node for the sliced listings: `devices` more devices named BIG_0..., each with
+  // `points_each` good points P0....
+  void add_devices(int devices, int points_each) {
+    for (int d = 0; d < devices; ++d) {
+      DeviceView v;
+      v.id = "BIG_" + std::to_string(d);
+      v.lines = {{1, "NET1", true, true}};
+      devices_.push_back(v);
+      for (int p = 0; p < points_each; ++p)
+        points_.push_back({v.id, "P" + std::to_string(p), static_cast<std::int64_t>(d * 100 + p),
+                           Quality::good, fixed_time(), ""});
+    }
+  }
+  // As a reload would: the device and its points are gone.
+  void remove_device(const std::string& id) {
+    std::erase_if(devices_, [&](const DeviceView& d) { return d.id == id; });
+    std::erase_if(points_, [&](const PointView& p) { return p.device == id; });
+  }
+
   std::vector<std::string> calls;
+  std::size_t points_calls = 0;
+  std::function<void(const std::string& device)> on_points;  // called first by points()
   std::vector<PendingWrite> pending_writes;
   // When set, writes complete immediately (synchronously) with this outcome.
   std::optional<Outcome> auto_complete_write;

@@ -88,7 +88,7 @@ class Client {
   void read() {
     response = {};
     parser_.emplace();
-    parser_->body_limit(1 << 20);
+    parser_->body_limit(16 << 20);
     parser_->skip(req_.method() == http::verb::head);  // a HEAD answer has headers only
     http::async_read(stream_, buffer_, *parser_, [this](beast::error_code ec, std::size_t) {
       if (!ec) response = parser_->release();
@@ -295,6 +295,48 @@ TEST_F(HttpServerTest, WriteCompletesLaterThroughTheIoContext) {
       EXPECT_EQ(c->body_json().at("error"), outcome.error);
     }
   }
+}
+
+// 2,000 devices x 8 points (about 1 MB of JSON) are listed in slices: a request on another
+// connection is answered while the listing is still being built, and the listing is whole.
+TEST_F(HttpServerTest, AllPointsAreListedInSlicesWhileOtherRequestsAreServed) {
+  node_.add_devices(2000, 8);
+  auto lister = client();
+  lister->start(http::verb::get, "/api/v1/points");
+  ASSERT_TRUE(run_until([&] { return node_.points_calls > 0; }));
+  auto other = client();
+  other->start(http::verb::get, "/api/v1/health");
+  ASSERT_TRUE(run_until([&] { return other->done; }));
+  EXPECT_EQ(other->response.result_int(), 200);
+  EXPECT_FALSE(lister->done);
+  EXPECT_LT(node_.points_calls, 2002u);
+  ASSERT_TRUE(run_until([&] { return lister->done; }));
+  ASSERT_EQ(lister->response.result_int(), 200);
+  const json all = lister->body_json();
+  ASSERT_EQ(all.size(), 3u + 2000 * 8);
+  EXPECT_EQ(all[0].at("name"), "PRESSURE");  // config order: the fake's own devices first
+  EXPECT_EQ(all[3].at("device"), "BIG_0");
+  EXPECT_EQ(all.back().at("device"), "BIG_1999");
+  EXPECT_EQ(all.back().at("name"), "P7");
+  EXPECT_EQ(all.back().at("value"), 199907);
+}
+
+// A reload between two slices removes a device: it is left out, and the rest is listed.
+TEST_F(HttpServerTest, ADeviceRemovedWhileListingIsLeftOut) {
+  node_.add_devices(2000, 8);
+  node_.on_points = [&](const std::string& device) {
+    if (device == "BIG_1000") node_.remove_device("BIG_1500");
+  };
+  auto points = get("/api/v1/points");
+  ASSERT_EQ(points.result_int(), 200);
+  const json all = body(points);
+  EXPECT_EQ(all.size(), 3u + 1999 * 8);
+  for (const auto& p : all)
+    ASSERT_NE(p.at("device"), "BIG_1500");
+  node_.on_points = nullptr;
+  const json devices = body(get("/api/v1/devices"));
+  EXPECT_EQ(devices.size(), 2u + 1999);
+  EXPECT_EQ(devices[2].at("id"), "BIG_0");
 }
 
 TEST_F(HttpServerTest, SlowWriteDoesNotBlockOtherRequests) {
