@@ -339,6 +339,32 @@ TEST_F(HttpServerTest, ADeviceRemovedWhileListingIsLeftOut) {
   EXPECT_EQ(devices[2].at("id"), "BIG_0");
 }
 
+// A listing goes out chunked, and the connection stays in step for the next request; an
+// HTTP/1.0 client, which knows no chunks, gets the same listing with a Content-Length.
+TEST_F(HttpServerTest, ListingsAreChunkedOnHttp11AndWholeOnHttp10) {
+  node_.add_devices(500, 8);
+  auto c = client();
+  c->start(http::verb::get, "/api/v1/points");
+  ASSERT_TRUE(run_until([&] { return c->done; }));
+  ASSERT_FALSE(c->error) << c->error.message();
+  EXPECT_TRUE(c->response.chunked());
+  EXPECT_EQ(c->response[http::field::content_type], "application/json");
+  const json chunked = c->body_json();
+  EXPECT_EQ(chunked.size(), 3u + 500 * 8);
+  c->start(http::verb::get, "/api/v1/health");
+  ASSERT_TRUE(run_until([&] { return c->done; }));
+  EXPECT_EQ(c->body_json().at("status"), "ok");
+
+  auto old = client();
+  old->start_raw("GET /api/v1/points HTTP/1.0\r\nHost: x\r\n\r\n");
+  ASSERT_TRUE(run_until([&] { return old->done; }));
+  ASSERT_FALSE(old->error) << old->error.message();
+  EXPECT_FALSE(old->response.chunked());
+  EXPECT_EQ(old->response[http::field::content_length],
+            std::to_string(old->response.body().size()));
+  EXPECT_EQ(old->body_json(), chunked);
+}
+
 TEST_F(HttpServerTest, SlowWriteDoesNotBlockOtherRequests) {
   auto writer = client();
   writer->start(http::verb::post, "/api/v1/devices/WELL_01/write",
