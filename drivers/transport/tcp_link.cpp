@@ -82,10 +82,15 @@ void TcpLink::set_enabled(bool enabled) {
 }
 
 std::size_t TcpLink::open_connections() const {
-  std::size_t n = 0;
-  for (const auto& [key, c] : conns_)
-    n += c->state != Conn::State::closed ? 1 : 0;
-  return n;
+  return not_closed_;
+}
+
+void TcpLink::set_state(Conn& c, Conn::State state) {
+  const bool was_closed = c.state == Conn::State::closed;
+  const bool is_closed = state == Conn::State::closed;
+  if (was_closed && !is_closed) ++not_closed_;
+  if (!was_closed && is_closed) --not_closed_;
+  c.state = state;
 }
 
 bool TcpLink::can_start(const Target& t) const {
@@ -173,7 +178,7 @@ void TcpLink::start_exchange(const Exchange& ex, std::uint64_t tag) {
 }
 
 void TcpLink::connect(Conn& c) {
-  c.state = Conn::State::connecting;
+  set_state(c, Conn::State::connecting);
   ++connects_;
   boost::system::error_code ec;
   // A held connection opens with no exchange: its target is the one connect_ahead() named.
@@ -230,7 +235,7 @@ void TcpLink::connect(Conn& c) {
 }
 
 void TcpLink::on_connected(Conn& c) {
-  c.state = Conn::State::open;
+  set_state(c, Conn::State::open);
   c.backoff.reset();
   c.retry_at.reset();
   boost::system::error_code ignored;
@@ -360,7 +365,7 @@ void TcpLink::close_socket(Conn& c) {
   // Outstanding handlers must not touch this connection's next life.
   c.life = std::make_shared<int>(0);
   c.reading = false;
-  c.state = Conn::State::closed;
+  set_state(c, Conn::State::closed);
   if (c.timer && !c.busy) {
     ex_.cancel(c.timer);
     c.timer = {};
