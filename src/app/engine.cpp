@@ -598,13 +598,40 @@ Outcome Engine::set_channel_enabled(const std::string& id, bool enabled) {
   return Outcome::success(200);
 }
 
-ReloadOutcome Engine::reload() {
-  ReloadOutcome out;
+void Engine::reload(ReloadDone done) {
   if (!reload_source_) {
+    ReloadOutcome out;
     out.outcome = Outcome::failure(400, "no configuration file to reload");
-    return out;
+    out.version = version_;
+    return done(std::move(out));
   }
-  config::LoadResult result = reload_source_();
+  reload_waiting_.push_back(std::move(done));
+  if (!reload_loading_) start_reload_load();
+}
+
+void Engine::start_reload_load() {
+  reload_loading_ = true;
+  auto waiting = std::make_shared<std::vector<ReloadDone>>(std::exchange(reload_waiting_, {}));
+  auto loaded = std::make_shared<config::LoadResult>();
+  const auto started = ex_.now();
+  ex_.offload([source = reload_source_, loaded] { *loaded = source(); },
+              [this, alive = std::weak_ptr<int>(alive_), waiting, loaded, started] {
+                if (alive.expired()) return;
+                const auto read = ex_.now();
+                const ReloadOutcome out = apply_loaded(std::move(*loaded));
+                spdlog::info(
+                    "reload: file read and checked in {} ms off the I/O thread, {} in {} ms",
+                    runtime::to_ms(read - started), out.outcome.ok() ? "applied" : "refused",
+                    runtime::to_ms(ex_.now() - read));
+                reload_loading_ = false;
+                for (auto& done : *waiting)
+                  done(out);
+                if (!reload_waiting_.empty()) start_reload_load();
+              });
+}
+
+ReloadOutcome Engine::apply_loaded(config::LoadResult result) {
+  ReloadOutcome out;
   std::vector<std::string> vetoes;
   if (result.ok() && reload_check_) vetoes = reload_check_(*result.config);
   if (!result.ok() || !vetoes.empty()) {
@@ -623,13 +650,15 @@ ReloadOutcome Engine::reload() {
     out.version = version_;
     return out;
   }
-  apply(std::move(*result.config));
+  const config::RedundancySettings before = cfg_.redundancy;
+  apply(std::move(*result.config), std::move(result.version));
+  if (reload_applied_) reload_applied_(before);
   out.outcome = Outcome::success(200);
   out.version = version_;
   return out;
 }
 
-void Engine::apply(config::Config neu) {
+void Engine::apply(config::Config neu, std::string version) {
   ++reloads_;
   const auto changed_ch = config::changed_channels(cfg_, neu);
   const auto removed_ch = config::removed_channels(cfg_, neu);
@@ -653,16 +682,17 @@ void Engine::apply(config::Config neu) {
   cfg_.redundancy = neu.redundancy;
   for (const auto& id : changed_ch)
     if (const auto* c = neu.find_channel(id)) add_channel(*c);
-  for (const auto& id : changed_dev) {
-    const auto* d = neu.find_device(id);
-    if (!d) continue;
-    auto it = previous.find(id);
-    load_device(*d, it == previous.end() ? nullptr : &it->second);
-  }
-  // Keep devices_ in the new config's order (every device left is in it).
+  // Position of each device in the new config: where to find it, and the order of devices_.
   std::unordered_map<std::string_view, std::size_t> position;
   for (std::size_t i = 0; i < neu.devices.size(); ++i)
     position.emplace(neu.devices[i].id, i);
+  for (const auto& id : changed_dev) {
+    const auto at = position.find(id);
+    if (at == position.end()) continue;
+    auto it = previous.find(id);
+    load_device(neu.devices[at->second], it == previous.end() ? nullptr : &it->second);
+  }
+  // Keep devices_ in the new config's order (every device left is in it).
   auto rank = [&](const std::unique_ptr<DeviceRt>& rt) {
     const auto it = position.find(rt->dev->id());
     return it == position.end() ? position.size() : it->second;
@@ -670,7 +700,7 @@ void Engine::apply(config::Config neu) {
   std::stable_sort(devices_.begin(), devices_.end(),
                    [&](const auto& a, const auto& b) { return rank(a) < rank(b); });
   cfg_ = std::move(neu);
-  version_ = config::config_version(cfg_);
+  version_ = version.empty() ? config::config_version(cfg_) : std::move(version);
   connect_ahead();  // a warm standby holds the (re)loaded devices' endpoints too
   spdlog::info(
       "reload applied: version {}, {} device(s) (re)loaded, {} removed, {} channel(s) "

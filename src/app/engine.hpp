@@ -39,7 +39,7 @@ using LinkFactory = std::function<std::unique_ptr<transport::Link>(const config:
 class Engine final : public NodeApi, public scheduler::RunnerHandler, public scheduler::PollSink {
  public:
   // `reload_source` loads the config again for reload() (normally config::load_file on the
-  // path given at start-up).
+  // path given at start-up). It runs off the I/O thread, so it may touch no engine state.
   using ReloadSource = std::function<config::LoadResult()>;
 
   Engine(runtime::Executor& ex, LinkFactory links, config::Config cfg,
@@ -53,6 +53,7 @@ class Engine final : public NodeApi, public scheduler::RunnerHandler, public sch
   void stop();
 
   const config::Config& config() const { return cfg_; }
+  const std::string& config_version() const { return version_; }
   points::PointStore& store() { return store_; }
   const scheduler::PollScheduler& poll_scheduler() const { return scheduler_; }
 
@@ -68,7 +69,7 @@ class Engine final : public NodeApi, public scheduler::RunnerHandler, public sch
   void write(const std::string& id, const std::string& point, const WriteValue& value,
              std::function<void(Outcome)> done) override;
   Outcome set_channel_enabled(const std::string& id, bool enabled) override;
-  ReloadOutcome reload() override;
+  void reload(ReloadDone done) override;
   RedundancyView redundancy() override;
   Outcome force_failover() override;
   Outcome recover() override;
@@ -80,8 +81,14 @@ class Engine final : public NodeApi, public scheduler::RunnerHandler, public sch
   using ReloadCheck = std::function<std::vector<std::string>(const config::Config&)>;
   void set_reload_check(ReloadCheck check) { reload_check_ = std::move(check); }
 
-  // Applies an already validated config as a difference (used by reload()).
-  void apply(config::Config neu);
+  // Applies an already validated config as a difference (used by reload()). `version` is
+  // config_version(neu) when the caller has it (a reload's loader computed it off the I/O
+  // thread); empty, it is computed here.
+  void apply(config::Config neu, std::string version = {});
+  // Runs after reload() applied a config, before its callers hear of it, with the redundancy
+  // settings it replaced (the node hands the new ones to its controller).
+  using ReloadApplied = std::function<void(const config::RedundancySettings& before)>;
+  void set_reload_applied(ReloadApplied applied) { reload_applied_ = std::move(applied); }
 
   // Redundancy hooks (app/node.hpp; redundancy.md "Roles and activity"). A standby engine keeps
   // its graph (devices, points, failover state) for display and state transfer but polls
@@ -177,6 +184,8 @@ class Engine final : public NodeApi, public scheduler::RunnerHandler, public sch
   bool channel_usable(std::string_view channel) const;
   failover::Usable usable(const DeviceRt& rt) const;
   void apply_change(DeviceRt& rt, const failover::LineChange& change);
+  void start_reload_load();
+  ReloadOutcome apply_loaded(config::LoadResult result);
   void sync_state(DeviceRt& rt);
   void publish_status(DeviceRt& rt);
   void mark_sync(DeviceRt& rt);
@@ -189,6 +198,14 @@ class Engine final : public NodeApi, public scheduler::RunnerHandler, public sch
   config::Config cfg_;
   ReloadSource reload_source_;
   ReloadCheck reload_check_;
+  ReloadApplied reload_applied_;
+  // Reload requests waiting for the next file load; one load runs at a time, and a request
+  // made during a load waits for the next one, so each answer reflects a read of the file
+  // made after its request.
+  std::vector<ReloadDone> reload_waiting_;
+  bool reload_loading_ = false;
+  // A load finishing after the engine went must not touch it.
+  std::shared_ptr<int> alive_ = std::make_shared<int>(0);
   points::PointStore store_;
   scheduler::PollScheduler scheduler_;
   failover::EventRing events_;

@@ -545,8 +545,12 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     if (resource == "config" && n == 4 && seg[3] == "reload") {
       if (!need(is_post, kPost)) return;
-      const ReloadOutcome reload = node.reload();
-      send(json_response(to, reload.outcome.status, reload_json(reload)));
+      // Answered once the file is read (off the I/O thread) and applied; this connection waits,
+      // everyone else is served meanwhile.
+      node.reload([self = shared_from_this(), to](const ReloadOutcome& reload) {
+        if (self->shared_->stopped) return;
+        self->send(json_response(to, reload.outcome.status, reload_json(reload)));
+      });
       return;
     }
     if (resource == "redundancy") {

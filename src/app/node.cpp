@@ -113,6 +113,8 @@ Node::Node(boost::asio::io_context& io, runtime::Executor& ex, LinkFactory links
                        " cannot change while running: restart the node");
     return errors;
   });
+  engine_.set_reload_applied(
+      [this](const config::RedundancySettings& before) { on_reload_applied(before); });
   if (mode_ == config::RedundancyMode::independent) return;
   const auto& rs = cfg.redundancy;
   delta_period_ = runtime::milliseconds(std::clamp(rs.heartbeat_interval_ms, 1, 100));
@@ -388,25 +390,25 @@ Outcome Node::set_channel_enabled(const std::string& id, bool enabled) {
   return engine_.set_channel_enabled(id, enabled);
 }
 
-ReloadOutcome Node::reload() {
+void Node::reload(ReloadDone done) {
   if (mode_ == config::RedundancyMode::backup) {
     ReloadOutcome out;
     out.outcome =
         Outcome::failure(403, "this node is a backup: its configuration comes from the master");
     out.version = version_;
     spdlog::warn("reload refused: {}", out.outcome.error);
-    return out;
+    return done(std::move(out));
   }
-  const config::RedundancySettings before = engine_.config().redundancy;
-  ReloadOutcome out = engine_.reload();
-  if (!out.outcome.ok()) return out;
-  version_ = out.version;
+  engine_.reload(std::move(done));  // on_reload_applied() runs before `done`
+}
+
+void Node::on_reload_applied(const config::RedundancySettings& before) {
+  version_ = engine_.config_version();
   apply_redundancy(before);
   // redundancy.md: the master sends its config on every change (the backup's next heartbeat
   // would ask too; sending now shortens the window).
   if (controller_ && controller_->link().status().authenticated)
     controller_->send(rd::ConfigMessage{version_, config::canonical_text(engine_.config())});
-  return out;
 }
 
 void Node::apply_redundancy(const config::RedundancySettings& before) {

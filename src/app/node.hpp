@@ -65,7 +65,7 @@ class Node final : public NodeApi {
   void write(const std::string& id, const std::string& point, const WriteValue& value,
              std::function<void(Outcome)> done) override;
   Outcome set_channel_enabled(const std::string& id, bool enabled) override;
-  ReloadOutcome reload() override;
+  void reload(ReloadDone done) override;
   RedundancyView redundancy() override;
   Outcome force_failover() override;
   Outcome recover() override;
@@ -74,7 +74,9 @@ class Node final : public NodeApi {
  private:
   redundancy::Controller::Hooks hooks();
   void apply_config(const redundancy::ConfigMessage& c);
-  // After a reload: hands the new `redundancy:` section to the controller and the engine.
+  // After a reload applied a config: the new version, the new `redundancy:` section handed to
+  // the controller and the engine (apply_redundancy()), the config sent to the backup.
+  void on_reload_applied(const config::RedundancySettings& before);
   void apply_redundancy(const config::RedundancySettings& before);
   void apply_state(const nlohmann::json& devices, const nlohmann::json& points,
                    const nlohmann::json& polls);

@@ -160,8 +160,10 @@ class NodeApi {
                      std::function<void(Outcome)> done) = 0;
   // POST /channels/{id}/enable|disable: 200 with the channel, 404, 409 standby.
   virtual Outcome set_channel_enabled(const std::string& id, bool enabled) = 0;
-  // POST /config/reload and SIGHUP.
-  virtual ReloadOutcome reload() = 0;
+  // POST /config/reload and SIGHUP. The file is read and validated off the I/O thread, then
+  // applied on it; `done` gets the outcome on the I/O thread (at once when refused outright).
+  using ReloadDone = std::function<void(ReloadOutcome)>;
+  virtual void reload(ReloadDone done) = 0;
 
   virtual RedundancyView redundancy() = 0;
   virtual Outcome force_failover() = 0;

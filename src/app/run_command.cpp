@@ -46,7 +46,7 @@ void wait_signals(boost::asio::signal_set& signals, Node& node, HttpServer& http
     if (ec) return;
     if (sig == SIGHUP) {
       spdlog::info("SIGHUP: reloading the configuration");
-      node.reload();
+      node.reload([](const ReloadOutcome&) {});  // the engine logs the outcome
       wait_signals(signals, node, http, io);
       return;
     }

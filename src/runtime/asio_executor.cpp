@@ -1,5 +1,6 @@
 #include "runtime/asio_executor.hpp"
 
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
 
 namespace pollux::runtime {
@@ -8,6 +9,10 @@ AsioExecutor::AsioExecutor(boost::asio::io_context& io) : io_(io), timer_(io) {}
 
 AsioExecutor::~AsioExecutor() {
   timer_.cancel();
+  // A worker still running finishes its work (its `then`, posted to an io_context that no
+  // longer runs, is dropped with it).
+  for (auto& [id, worker] : workers_)
+    worker.join();
 }
 
 TimerId AsioExecutor::schedule_at(TimePoint when, Task task) {
@@ -30,6 +35,27 @@ bool AsioExecutor::cancel(TimerId id) {
 
 void AsioExecutor::post(Task task) {
   boost::asio::post(io_, std::move(task));
+}
+
+void AsioExecutor::offload(Task work, Task then) {
+  const std::uint64_t id = next_worker_++;
+  auto finish = [this, id, then = std::move(then), alive = std::weak_ptr<bool>(alive_)] {
+    if (alive.expired()) return;
+    if (auto it = workers_.find(id); it != workers_.end()) {
+      it->second.join();  // its work is done: it is past its last statement
+      workers_.erase(it);
+    }
+    then();
+  };
+  // io_ outlives this executor, whose destructor joins the worker. The guard keeps io_.run()
+  // going until `finish` is posted, even when nothing else is left to do.
+  auto guard = boost::asio::make_work_guard(io_);
+  workers_.emplace(id, std::thread([&io = io_, work = std::move(work), finish = std::move(finish),
+                                    guard = std::move(guard)]() mutable {
+                     work();
+                     boost::asio::post(io, std::move(finish));
+                     guard.reset();
+                   }));
 }
 
 void AsioExecutor::post_due() {

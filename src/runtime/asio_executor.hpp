@@ -8,7 +8,10 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <cstdint>
+#include <map>
 #include <memory>
+#include <thread>
 
 #include "runtime/executor.hpp"
 #include "runtime/timer_queue.hpp"
@@ -25,6 +28,8 @@ class AsioExecutor final : public Executor {
   TimerId schedule_at(TimePoint when, Task task) override;
   bool cancel(TimerId id) override;
   void post(Task task) override;
+  // `work` runs on a thread of its own, joined when `then` runs or when the executor goes.
+  void offload(Task work, Task then) override;
 
   boost::asio::io_context& io() { return io_; }
 
@@ -39,6 +44,8 @@ class AsioExecutor final : public Executor {
   TimerQueue timers_;
   std::optional<TimePoint> armed_for_;
   bool due_posted_ = false;
+  std::map<std::uint64_t, std::thread> workers_;
+  std::uint64_t next_worker_ = 0;
   // A posted run_due() may outlive the executor in the io_context's queue.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

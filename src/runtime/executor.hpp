@@ -2,7 +2,8 @@
 //
 // Every timer in the project goes through this interface (DESIGN.md principle 3). The engine
 // runs on AsioExecutor; unit tests use ManualExecutor and step time explicitly, never sleep.
-// Callbacks run one at a time on the executor's thread, never inline from schedule/post.
+// Callbacks run one at a time on the executor's thread, never inline from schedule/post; only
+// offload()'s `work` runs elsewhere.
 #pragma once
 
 #include <cstdint>
@@ -29,6 +30,10 @@ class Executor : public Clock {
   virtual bool cancel(TimerId id) = 0;
   // Runs `task` soon, after the current callback returns.
   virtual void post(Task task) = 0;
+  // Runs `work` off the executor's thread, then `then` on it once `work` has returned: for slow
+  // work that needs nothing the executor's callbacks touch (loading a 10,000-device config file
+  // takes seconds, which would stop every poll). `then` never runs inline.
+  virtual void offload(Task work, Task then) = 0;
 
   TimerId schedule_after(Duration delay, Task task) {
     return schedule_at(now() + delay, std::move(task));

@@ -26,6 +26,11 @@ void ManualExecutor::post(Task task) {
   posted_.push_back(std::move(task));
 }
 
+void ManualExecutor::offload(Task work, Task then) {
+  work();
+  post(std::move(then));
+}
+
 std::size_t ManualExecutor::run_pending() {
   std::size_t n = 0;
   while (!posted_.empty()) {

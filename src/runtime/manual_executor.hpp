@@ -20,6 +20,8 @@ class ManualExecutor final : public Executor {
   TimerId schedule_at(TimePoint when, Task task) override;
   bool cancel(TimerId id) override;
   void post(Task task) override;
+  // Runs `work` at once, on the test's thread, and posts `then` (run_pending() runs it).
+  void offload(Task work, Task then) override;
 
   // Runs posted tasks (and whatever they post) until none is left; returns how many ran.
   std::size_t run_pending();

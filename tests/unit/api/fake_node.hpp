@@ -142,9 +142,13 @@ class FakeNode : public NodeApi {
     }
     return Outcome::failure(404, "unknown channel " + id);
   }
-  ReloadOutcome reload() override {
+  void reload(ReloadDone done) override {
     calls.push_back("reload");
-    return reload_result;
+    if (hold_reload) {
+      held_reloads.push_back(std::move(done));
+      return;
+    }
+    done(reload_result);
   }
   RedundancyView redundancy() override { return redundancy_; }
   Outcome force_failover() override {
@@ -189,6 +193,9 @@ class FakeNode : public NodeApi {
   // When set, writes complete immediately (synchronously) with this outcome.
   std::optional<Outcome> auto_complete_write;
   ReloadOutcome reload_result{Outcome::success(), "v2-def", {}};
+  // As a node still reading the file: reloads wait in held_reloads until the test answers.
+  bool hold_reload = false;
+  std::vector<ReloadDone> held_reloads;
   Outcome force_failover_result = Outcome::success();
   bool throw_in_health = false;
 

@@ -386,6 +386,21 @@ TEST_F(HttpServerTest, SlowWriteDoesNotBlockOtherRequests) {
   EXPECT_EQ(writer->response.result_int(), 404);
 }
 
+// A reload is answered once the node has read and applied the file; other connections are
+// served meanwhile.
+TEST_F(HttpServerTest, ReloadIsAnsweredWhenTheNodeIsDoneAndOthersAreServedMeanwhile) {
+  node_.hold_reload = true;
+  auto reloader = client();
+  reloader->start(http::verb::post, "/api/v1/config/reload");
+  ASSERT_TRUE(run_until([&] { return !node_.held_reloads.empty(); }));
+  EXPECT_EQ(get("/api/v1/health").result_int(), 200);
+  EXPECT_FALSE(reloader->done);
+  node_.held_reloads.front()({Outcome::success(), "v3-abc", {}});
+  ASSERT_TRUE(run_until([&] { return reloader->done; }));
+  EXPECT_EQ(reloader->response.result_int(), 200);
+  EXPECT_EQ(reloader->body_json().at("version"), "v3-abc");
+}
+
 TEST_F(HttpServerTest, WriteImmediateErrorsAndBadBodies) {
   auto r = post("/api/v1/devices/WELL_01/write", R"({"point":"READ_ONLY","value":1})");
   EXPECT_EQ(r.result_int(), 400);

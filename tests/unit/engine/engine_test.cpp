@@ -65,6 +65,14 @@ struct EngineFixture : ::testing::Test {
     engine->start();
   }
   void settle(runtime::Duration d = milliseconds(500)) { ex.advance(d); }
+  // A whole reload: the manual executor reads the file at once and posts the apply.
+  ReloadOutcome reload() {
+    std::optional<ReloadOutcome> out;
+    engine->reload([&](ReloadOutcome o) { out = std::move(o); });
+    ex.run_pending();
+    EXPECT_TRUE(out) << "reload not answered";
+    return out.value_or(ReloadOutcome{});
+  }
   PointView point(const std::string& dev, const std::string& name) {
     const auto all = engine->points(dev);
     if (all)
@@ -227,7 +235,7 @@ TEST_F(EngineFixture, ReloadWithErrorsChangesNothing) {
   const auto version = engine->redundancy().config_version;
   const auto ok_before = engine->device("D1")->stats.messages_ok;
   reload_text = std::string(kConfig) + "bogus_key: 1\n";
-  auto r = engine->reload();
+  auto r = reload();
   EXPECT_EQ(r.outcome.status, 400);
   EXPECT_FALSE(r.errors.empty());
   EXPECT_EQ(engine->redundancy().config_version, version);
@@ -244,7 +252,7 @@ TEST_F(EngineFixture, ReloadKeepsUnchangedDevicesAndReloadsChangedOnes) {
   std::string text = kConfig;
   text.replace(text.find("address: 3, type: int16"), 23, "address: 4, type: int16");
   reload_text = text;
-  auto r = engine->reload();
+  auto r = reload();
   ASSERT_EQ(r.outcome.status, 200) << (r.errors.empty() ? "" : r.errors[0]);
   EXPECT_NE(r.version, "");
   // D1 unchanged: keeps line 2 and its counters. D2 changed: fresh counters, new address.
@@ -254,6 +262,36 @@ TEST_F(EngineFixture, ReloadKeepsUnchangedDevicesAndReloadsChangedOnes) {
   EXPECT_EQ(point("D2", "R").quality, Quality::bad);
   settle();
   EXPECT_EQ(std::get<std::int64_t>(point("D2", "R").value), 4);
+}
+
+// A reload asked for while the file is being read waits for a second read, made after it was
+// asked for: the edit saved in between is what it applies.
+TEST_F(EngineFixture, AReloadAskedForDuringALoadGetsTheNextLoad) {
+  settle();
+  std::string edited = kConfig;
+  edited.replace(edited.find("address: 3, type: int16"), 23, "address: 4, type: int16");
+  reload_text = std::string(kConfig) + "bogus_key: 1\n";
+  std::vector<ReloadOutcome> answers;
+  engine->reload([&](ReloadOutcome o) { answers.push_back(std::move(o)); });
+  reload_text = edited;  // saved while the first read is in progress
+  engine->reload([&](ReloadOutcome o) { answers.push_back(std::move(o)); });
+  EXPECT_TRUE(answers.empty());  // answered on the I/O thread, after the read
+  ex.run_pending();
+  ASSERT_EQ(answers.size(), 2u);
+  EXPECT_EQ(answers[0].outcome.status, 400);
+  EXPECT_EQ(answers[1].outcome.status, 200);
+  settle();
+  EXPECT_EQ(std::get<std::int64_t>(point("D2", "R").value), 4);
+}
+
+// The engine may go while a file is being read: the late result touches nothing.
+TEST_F(EngineFixture, AReloadFinishingAfterTheEngineWentIsDropped) {
+  reload_text = kConfig;
+  bool answered = false;
+  engine->reload([&](ReloadOutcome) { answered = true; });
+  engine.reset();
+  ex.run_pending();
+  EXPECT_FALSE(answered);
 }
 
 TEST_F(EngineFixture, PollNowAndMetrics) {

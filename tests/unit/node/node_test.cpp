@@ -128,6 +128,14 @@ struct Side {
     return calls.empty() ? std::vector<std::string>{} : calls.back();
   }
   Engine& engine() { return node->engine(); }
+  // A whole reload: the manual executor reads the file at once and posts the apply.
+  ReloadOutcome reload() {
+    std::optional<ReloadOutcome> out;
+    node->reload([&](ReloadOutcome o) { out = std::move(o); });
+    ex.run_pending();
+    EXPECT_TRUE(out) << "reload not answered";
+    return out.value_or(ReloadOutcome{});
+  }
   std::optional<PointView> point(const std::string& dev, const std::string& name) {
     const auto all = engine().points(dev);
     if (all)
@@ -338,7 +346,7 @@ TEST_F(NodeTest, ReloadAppliesRedundancySettingsLiveAndRefusesAModeChange) {
   m.reload_text = yaml("master", kD3,
                        ", standby: warm, failover_timeout_ms: 1500, heartbeat_interval_ms: 300, "
                        "recovery: manual, startup_allowance_ms: 2000");
-  auto out = m.node->reload();
+  auto out = m.reload();
   ASSERT_EQ(out.outcome.status, 200) << out.outcome.error;
   const auto& st = m.node->controller()->machine().settings();
   EXPECT_EQ(st.failover_timeout_ms, 1500);
@@ -353,13 +361,13 @@ TEST_F(NodeTest, ReloadAppliesRedundancySettingsLiveAndRefusesAModeChange) {
   EXPECT_TRUE(m.links["NET1"]->sent.empty());
   // Cold again: closed.
   m.reload_text = yaml("master", kD3);
-  ASSERT_EQ(m.node->reload().outcome.status, 200);
+  ASSERT_EQ(m.reload().outcome.status, 200);
   EXPECT_EQ(m.engine().channels()[1].status, ChannelStatus::down);
   EXPECT_EQ(m.node->controller()->machine().settings().failover_timeout_ms, 3000);
 
   // The mode cannot change in place: refused with the reason, nothing changed.
   m.reload_text = yaml("backup", kD3, ", standby: warm");
-  out = m.node->reload();
+  out = m.reload();
   EXPECT_EQ(out.outcome.status, 400);
   ASSERT_FALSE(out.errors.empty());
   EXPECT_NE(out.errors[0].find("restart"), std::string::npos) << out.errors[0];
@@ -400,8 +408,8 @@ TEST_F(NodeTest, StandbyRefusesOperatorCommandsAndBackupRefusesReload) {
   int status = 0;
   b.node->write("D1", "P", WriteValue{std::int64_t{1}}, [&](Outcome o) { status = o.status; });
   EXPECT_EQ(status, 409);
-  EXPECT_EQ(b.node->reload().outcome.status, 403);
-  EXPECT_EQ(b.node->reload().version, b.node->config_version());
+  EXPECT_EQ(b.reload().outcome.status, 403);
+  EXPECT_EQ(b.reload().version, b.node->config_version());
   // Not connected: there is no peer to hand over to.
   EXPECT_EQ(b.node->force_failover().status, 409);
   const auto r = b.node->redundancy();

@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
+#include <thread>
 #include <vector>
 
 namespace pollux::runtime {
@@ -23,6 +26,53 @@ TEST(AsioExecutor, RunsTimersInOrderAndHonoursCancel) {
   io.run();
   EXPECT_EQ(order, (std::vector<int>{0, 1, 2}));
   EXPECT_GE(ex.now() - start, milliseconds(20));
+}
+
+// offload(): the work runs on another thread while the I/O thread goes on; `then` runs on the
+// I/O thread after it.
+TEST(AsioExecutor, OffloadRunsWorkElsewhereThenFinishesOnTheIoThread) {
+  boost::asio::io_context io;
+  AsioExecutor ex(io);
+  const auto io_thread = std::this_thread::get_id();
+  std::atomic<bool> release{false};
+  std::thread::id work_thread;
+  std::thread::id then_thread;
+  bool ticked_during_work = false;
+  ex.offload(
+      [&] {
+        work_thread = std::this_thread::get_id();
+        while (!release)
+          std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      },
+      [&] { then_thread = std::this_thread::get_id(); });
+  // A timer on the I/O thread fires while the work is still going, then lets it finish.
+  ex.schedule_after(milliseconds(10), [&] {
+    ticked_during_work = then_thread == std::thread::id{};
+    release = true;
+  });
+  io.run();
+  EXPECT_TRUE(ticked_during_work);
+  EXPECT_NE(work_thread, io_thread);
+  EXPECT_EQ(then_thread, io_thread);
+}
+
+// An executor that goes while its work runs waits for the work, and `then` never runs.
+TEST(AsioExecutor, OffloadWorkOutlivingTheExecutorIsJoinedAndItsThenDropped) {
+  boost::asio::io_context io;
+  std::atomic<bool> finished{false};
+  bool then_ran = false;
+  {
+    AsioExecutor ex(io);
+    ex.offload(
+        [&] {
+          std::this_thread::sleep_for(std::chrono::milliseconds(20));
+          finished = true;
+        },
+        [&] { then_ran = true; });
+  }
+  EXPECT_TRUE(finished);
+  io.run();
+  EXPECT_FALSE(then_ran);
 }
 
 }  // namespace

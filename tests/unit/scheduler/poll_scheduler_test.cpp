@@ -140,6 +140,9 @@ struct LaggyExecutor : runtime::Executor {
   }
   bool cancel(runtime::TimerId id) override { return inner.cancel(id); }
   void post(runtime::Task t) override { inner.post(std::move(t)); }
+  void offload(runtime::Task work, runtime::Task then) override {
+    inner.offload(std::move(work), std::move(then));
+  }
   runtime::ManualExecutor& inner;
   runtime::Duration lag{};
 };
