@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <utility>
 
 #include "app/prometheus.hpp"
 #include "config/canonical.hpp"
@@ -302,23 +303,55 @@ void Node::apply_state(const json& devices, const json& pts, const json& polls) 
 }
 
 void Node::apply_config(const rd::ConfigMessage& c) {
-  auto log = runtime::named_logger("redundancy");
   if (mode_ != config::RedundancyMode::backup) return;
-  if (c.version == version_) return;
-  config::LoadResult r = config::load_synced(c.canonical_text, engine_.config(),
-                                             config::LoadOptions{.as_backup = true});
+  if (sync_loading_) {  // one load at a time: the newest config waits for it
+    if (c.version != *sync_loading_) sync_next_ = c;
+    return;
+  }
+  if (c.version != version_) load_config(c);
+}
+
+void Node::load_config(const rd::ConfigMessage& c) {
+  // Parsed and checked off the I/O thread, like a reload: a 10,000-device config takes
+  // seconds, and this thread also keeps the heartbeat and the master's silence watchdog. Only
+  // the node-local sections of the running config are needed (they are kept).
+  config::Config local;
+  local.node = engine_.config().node;
+  local.api = engine_.config().api;
+  local.redundancy = engine_.config().redundancy;
+  auto loaded = std::make_shared<config::LoadResult>();
+  sync_loading_ = c.version;
+  ex_.offload(
+      [text = c.canonical_text, local = std::move(local), loaded] {
+        *loaded = config::load_synced(text, local, config::LoadOptions{.as_backup = true});
+      },
+      [this, alive = std::weak_ptr<int>(alive_), loaded] {
+        if (alive.expired()) return;
+        const std::string version = *std::exchange(sync_loading_, std::nullopt);
+        if (auto next = std::exchange(sync_next_, std::nullopt)) {
+          // A newer config came meanwhile: this one is already out of date.
+          if (next->version == version_) return;
+          if (next->version != version) return load_config(*next);
+        }
+        finish_config(version, std::move(*loaded));
+      });
+}
+
+void Node::finish_config(const std::string& version, config::LoadResult r) {
+  auto log = runtime::named_logger("redundancy");
+  if (version == version_) return;
   if (!r.ok()) {
     ++configs_refused_;
-    sync_error_ = "config " + c.version + " from the master refused: " +
+    sync_error_ = "config " + version + " from the master refused: " +
                   (r.errors.empty() ? std::string("invalid") : r.errors.front().to_string());
     log->error("{}", sync_error_);
     for (const auto& e : r.errors)
       log->error("{}", e.to_string());
     return;
   }
-  log->info("config {} from the master (was {}): applying in place", c.version, version_);
+  log->info("config {} from the master (was {}): applying in place", version, version_);
   engine_.apply(std::move(*r.config));
-  version_ = r.version.empty() ? c.version : r.version;
+  version_ = r.version.empty() ? version : r.version;
   sync_error_.clear();
   ++configs_applied_;
   // Deltas sent before this config arrived skipped the points it adds: ask for everything.

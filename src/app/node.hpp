@@ -15,6 +15,7 @@
 #include <boost/asio/io_context.hpp>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "app/engine.hpp"
@@ -73,7 +74,11 @@ class Node final : public NodeApi {
 
  private:
   redundancy::Controller::Hooks hooks();
+  // A config from the master: read off the I/O thread (load_config), applied on it
+  // (finish_config).
   void apply_config(const redundancy::ConfigMessage& c);
+  void load_config(const redundancy::ConfigMessage& c);
+  void finish_config(const std::string& version, config::LoadResult r);
   // After a reload applied a config: the new version, the new `redundancy:` section handed to
   // the controller and the engine (apply_redundancy()), the config sent to the backup.
   void on_reload_applied(const config::RedundancySettings& before);
@@ -93,11 +98,15 @@ class Node final : public NodeApi {
   std::unique_ptr<redundancy::Controller> controller_;
   runtime::Duration delta_period_{};
   runtime::TimerId delta_timer_;
-  std::uint64_t state_seq_ = 0;  // last sent (active) or applied (standby)
-  std::string sync_error_;       // the last refused config sync
+  std::uint64_t state_seq_ = 0;                         // last sent (active) or applied (standby)
+  std::string sync_error_;                              // the last refused config sync
+  std::optional<std::string> sync_loading_;             // version of the config being read
+  std::optional<redundancy::ConfigMessage> sync_next_;  // the newest one that came meanwhile
   std::uint64_t configs_applied_ = 0, configs_refused_ = 0, deltas_sent_ = 0, fulls_sent_ = 0;
   std::uint64_t states_applied_ = 0;
   bool running_ = false;
+  // A config read finishing after the node went must not touch it.
+  std::shared_ptr<int> alive_ = std::make_shared<int>(0);
 };
 
 }  // namespace pollux::app

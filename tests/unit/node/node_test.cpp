@@ -311,6 +311,7 @@ TEST_F(NodeTest, WarmStandbyHoldsTheTcpEndpointsOfActiveLinesAndSendsNothing) {
   // A device the master's config adds is held as soon as it is loaded.
   b.node->on_sync(redundancy::ConfigMessage{a.node->config_version(),
                                             config::canonical_text(a.engine().config())});
+  b.ex.run_pending();  // the config is read through offload()
   EXPECT_EQ(b.held("NET1"), std::vector<std::string>{"10.0.0.3:502"});
 
   // The active node moves D1 to its TCP line: the standby follows with a hold on that endpoint.
@@ -385,6 +386,7 @@ TEST_F(NodeTest, BackupAppliesTheMastersConfigWithItsOverridesInPlace) {
   EXPECT_EQ(b.engine().device("D2")->unit, 9);  // its own overrides at start
   b.node->on_sync(redundancy::ConfigMessage{a.node->config_version(),
                                             config::canonical_text(a.engine().config())});
+  b.ex.run_pending();  // the config is read through offload()
   EXPECT_EQ(b.node->config_version(), a.node->config_version());
   ASSERT_TRUE(b.engine().device("D3"));
   EXPECT_EQ(b.engine().device("D2")->unit, 9);           // overrides still applied
@@ -394,8 +396,30 @@ TEST_F(NodeTest, BackupAppliesTheMastersConfigWithItsOverridesInPlace) {
 
   // An invalid config is refused, the running one stays, and the API says why.
   b.node->on_sync(redundancy::ConfigMessage{"bad", "{\"channels\": 5}"});
+  b.ex.run_pending();  // the config is read through offload()
   EXPECT_EQ(b.node->config_version(), a.node->config_version());
   EXPECT_NE(b.node->redundancy().last_error, "");
+}
+
+// Configs that come while one is being read wait for it, and only the newest is applied: an
+// older one finishing later never replaces it.
+TEST_F(NodeTest, BackupAppliesOnlyTheNewestOfConfigsThatCameDuringARead) {
+  Side a1(io, yaml("master"));
+  Side a2(io, yaml("master", kD3));
+  Side b(io, yaml("backup"), true);
+  b.engine().start();
+  const auto message = [](Side& a) {
+    return redundancy::ConfigMessage{a.node->config_version(),
+                                     config::canonical_text(a.engine().config())};
+  };
+  b.node->on_sync(message(a1));
+  b.node->on_sync(message(a2));
+  b.node->on_sync(message(a2));  // asked again by a heartbeat: still one read
+  b.ex.run_pending();
+  EXPECT_EQ(b.node->config_version(), a2.node->config_version());
+  EXPECT_TRUE(b.engine().device("D3"));
+  EXPECT_NE(b.node->metrics_text().find("pollux_redundancy_config_applied_total 1\n"),
+            std::string::npos);
 }
 
 TEST_F(NodeTest, StandbyRefusesOperatorCommandsAndBackupRefusesReload) {
