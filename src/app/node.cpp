@@ -339,7 +339,6 @@ void Node::load_config(const rd::ConfigMessage& c) {
 
 void Node::finish_config(const std::string& version, config::LoadResult r) {
   auto log = runtime::named_logger("redundancy");
-  if (version == version_) return;
   if (!r.ok()) {
     ++configs_refused_;
     sync_error_ = "config " + version + " from the master refused: " +

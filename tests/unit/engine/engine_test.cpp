@@ -9,6 +9,7 @@
 #include "modbus/error.hpp"
 #include "runtime/manual_executor.hpp"
 #include "testlib/fake_link.hpp"
+#include "testlib/reload.hpp"
 
 namespace pollux::app {
 namespace {
@@ -65,14 +66,7 @@ struct EngineFixture : ::testing::Test {
     engine->start();
   }
   void settle(runtime::Duration d = milliseconds(500)) { ex.advance(d); }
-  // A whole reload: the manual executor reads the file at once and posts the apply.
-  ReloadOutcome reload() {
-    std::optional<ReloadOutcome> out;
-    engine->reload([&](ReloadOutcome o) { out = std::move(o); });
-    ex.run_pending();
-    EXPECT_TRUE(out) << "reload not answered";
-    return out.value_or(ReloadOutcome{});
-  }
+  ReloadOutcome reload() { return testlib::reload_now(*engine, ex); }
   PointView point(const std::string& dev, const std::string& name) {
     const auto all = engine->points(dev);
     if (all)

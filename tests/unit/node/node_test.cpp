@@ -14,6 +14,7 @@
 #include "config/loader.hpp"
 #include "runtime/manual_executor.hpp"
 #include "testlib/fake_link.hpp"
+#include "testlib/reload.hpp"
 
 namespace pollux::app {
 namespace {
@@ -128,14 +129,7 @@ struct Side {
     return calls.empty() ? std::vector<std::string>{} : calls.back();
   }
   Engine& engine() { return node->engine(); }
-  // A whole reload: the manual executor reads the file at once and posts the apply.
-  ReloadOutcome reload() {
-    std::optional<ReloadOutcome> out;
-    node->reload([&](ReloadOutcome o) { out = std::move(o); });
-    ex.run_pending();
-    EXPECT_TRUE(out) << "reload not answered";
-    return out.value_or(ReloadOutcome{});
-  }
+  ReloadOutcome reload() { return testlib::reload_now(*node, ex); }
   std::optional<PointView> point(const std::string& dev, const std::string& name) {
     const auto all = engine().points(dev);
     if (all)
