@@ -59,7 +59,7 @@ void TcpLink::start() {
 void TcpLink::stop() {
   started_ = false;
   for (auto& [key, c] : conns_) {
-    c->busy = false;  // no callbacks after stop
+    set_busy(*c, false);  // no callbacks after stop
     if (c->hold_timer) ex_.cancel(c->hold_timer);
     c->hold_timer = {};
     close_socket(*c);
@@ -91,6 +91,24 @@ void TcpLink::set_state(Conn& c, Conn::State state) {
   if (was_closed && !is_closed) ++not_closed_;
   if (!was_closed && is_closed) --not_closed_;
   c.state = state;
+  track_idle(c, false);
+}
+
+void TcpLink::set_busy(Conn& c, bool busy) {
+  c.busy = busy;
+  track_idle(c, !busy);
+}
+
+void TcpLink::track_idle(Conn& c, bool just_used) {
+  const bool idle = c.state == Conn::State::open && !c.busy;
+  if (idle == c.is_linked()) return;
+  if (!idle) return c.unlink();
+  // One that just carried an exchange is the most recently used. One that opened idle was
+  // opened by a hold (connect_ahead), which is worth less than a connection in use: first out.
+  if (just_used)
+    idle_.push_back(c);
+  else
+    idle_.push_front(c);
 }
 
 bool TcpLink::can_start(const Target& t) const {
@@ -100,20 +118,14 @@ bool TcpLink::can_start(const Target& t) const {
   if (it != conns_.end() && it->second->state != Conn::State::closed) return !it->second->busy;
   if (it != conns_.end() && it->second->busy) return false;
   if (open_connections() < static_cast<std::size_t>(cfg_.max_connections)) return true;
-  for (const auto& [key, c] : conns_)
-    if (c->state == Conn::State::open && !c->busy) return true;  // one can be evicted
-  return false;
+  return !idle_.empty();  // one can be evicted
 }
 
 bool TcpLink::make_room() {
   if (open_connections() < static_cast<std::size_t>(cfg_.max_connections)) return true;
-  Conn* lru = nullptr;
-  for (auto& [key, c] : conns_)
-    if (c->state == Conn::State::open && !c->busy && (!lru || c->last_used < lru->last_used))
-      lru = c.get();
-  if (!lru) return false;
+  if (idle_.empty()) return false;
   ++evictions_;
-  close_socket(*lru);
+  close_socket(idle_.front());  // unlinks it
   return true;
 }
 
@@ -144,11 +156,10 @@ TcpLink::Conn& TcpLink::conn_for(const Target& t) {
 
 void TcpLink::start_exchange(const Exchange& ex, std::uint64_t tag) {
   Conn& c = conn_for(*ex.target);
-  c.busy = true;
+  set_busy(c, true);
   c.awaiting = false;
   c.tag = tag;
   c.ex = ex;
-  c.last_used = ++use_seq_;
   Conn* cp = &c;
   auto fail_soon = [this, cp](Errc e) {
     cp->timer = ex_.schedule_after(runtime::Duration::zero(), [this, cp, e] {
@@ -374,11 +385,10 @@ void TcpLink::close_socket(Conn& c) {
 
 void TcpLink::complete(Conn& c, std::error_code ec) {
   if (!c.busy) return;
-  c.busy = false;
+  set_busy(c, false);
   c.awaiting = false;
   if (c.timer) ex_.cancel(c.timer);
   c.timer = {};
-  c.last_used = ++use_seq_;
   ExchangeResult r;
   r.error = ec;
   if (!ec || ec.category() == modbus::exception_category()) r.response = &c.tx.response();
