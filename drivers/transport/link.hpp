@@ -34,6 +34,11 @@ struct Target {
   // Key of the wire this target shares (tcp "host:port", modem phone, serial ""), so several
   // unit ids behind one gateway share one connection.
   std::string wire_key() const;
+  // The connection a TcpLink last used for this target, and that link's id (never reused, so a
+  // link at the address of a destroyed one cannot take the old one's entry): a message finds its
+  // connection with no map lookup, a cache miss fewer at 10,000 devices.
+  mutable std::uint64_t conn_owner = 0;
+  mutable void* conn = nullptr;
 };
 
 struct Exchange {

@@ -1,5 +1,7 @@
 #include "transport/tcp_link.hpp"
 
+#include <atomic>
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/write.hpp>
@@ -38,8 +40,19 @@ TcpLink::Conn::Conn(asio::io_context& io, modbus::Framing f, std::uint64_t seed)
       backoff(runtime::milliseconds(200), runtime::seconds(10)),
       jitter(seed) {}
 
+namespace {
+std::uint64_t next_link_id() {
+  static std::atomic<std::uint64_t> last{0};
+  return ++last;
+}
+}  // namespace
+
 TcpLink::TcpLink(asio::io_context& io, runtime::Executor& ex, config::Channel cfg)
-    : io_(io), ex_(ex), cfg_(std::move(cfg)), framing_(framing_for(cfg_.protocol)) {}
+    : io_(io),
+      ex_(ex),
+      cfg_(std::move(cfg)),
+      framing_(framing_for(cfg_.protocol)),
+      id_(next_link_id()) {}
 
 TcpLink::~TcpLink() {
   stop();
@@ -130,12 +143,10 @@ bool TcpLink::make_room() {
 }
 
 TcpLink::Conn* TcpLink::cached_conn(const Target& t) const {
-  // A Target lives as long as its device's line, so its address names the connection until the
-  // device is unloaded; host and port are compared so a new Target at a reused address is
-  // never taken for the old one.
-  auto it = by_target_.find(&t);
-  if (it == by_target_.end()) return nullptr;
-  Conn* c = it->second;
+  // Connections live as long as the link. Host and port are compared so a Target copied from
+  // another, then changed, is never given the other's connection.
+  if (t.conn_owner != id_) return nullptr;
+  Conn* c = static_cast<Conn*>(t.conn);
   return c->port == t.port && c->host == t.host ? c : nullptr;
 }
 
@@ -150,7 +161,8 @@ TcpLink::Conn& TcpLink::conn_for(const Target& t) {
     c->port = t.port;
     it = conns_.emplace(std::move(key), std::move(c)).first;
   }
-  by_target_[&t] = it->second.get();
+  t.conn_owner = id_;
+  t.conn = it->second.get();
   return *it->second;
 }
 

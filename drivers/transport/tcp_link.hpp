@@ -16,7 +16,6 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <unordered_map>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -105,9 +104,8 @@ class TcpLink final : public Link {
   config::Channel cfg_;
   modbus::Framing framing_;
   std::map<std::string, std::unique_ptr<Conn>> conns_;
-  // Connection of each target seen, so the per-message path builds no "host:port" key and
-  // searches no string map (10,000 devices on one channel).
-  std::unordered_map<const Target*, Conn*> by_target_;
+  // Names this link in Target::conn_owner.
+  const std::uint64_t id_;
   bool started_ = false;
   std::uint64_t connects_ = 0, connect_failures_ = 0, resets_ = 0, bytes_in_ = 0, bytes_out_ = 0,
                 evictions_ = 0;

@@ -135,8 +135,8 @@ class RemoteDevice {
  private:
   config::Device cfg_;
   // On the heap, one per configured line: most devices have one line, and a Line is ~340 bytes
-  // (3.4 MB per unused line slot at 10,000 devices). Its Target's address is what a link keys
-  // its connection cache on, so it must not move.
+  // (3.4 MB per unused line slot at 10,000 devices). An exchange in flight points at its
+  // Target, so it must not move.
   std::array<std::unique_ptr<Line>, 3> lines_;
   std::vector<GroupRuntime> groups_;
   DeviceQueue queue_;
