@@ -90,6 +90,21 @@ def runq_wait_s(pid):
     return total / 1e9
 
 
+def voluntary_switches(pid):
+    """Times Pollux's threads went to sleep (voluntary context switches): each is one wake-up,
+    an epoll_wait that blocked."""
+    total = 0
+    try:
+        for tid in os.listdir("/proc/%d/task" % pid):
+            with open("/proc/%d/task/%s/status" % (pid, tid)) as f:
+                for line in f:
+                    if line.startswith("voluntary_ctxt_switches:"):
+                        total += int(line.split()[1])
+    except OSError:
+        return float("nan")
+    return total
+
+
 def vm_hwm_mb(pid):
     with open("/proc/%d/status" % pid) as f:
         for line in f:
@@ -370,9 +385,11 @@ def run_realistic(env, n):
         t0 = time.monotonic()
         c0 = cpu_seconds(node.proc.pid)
         w0 = runq_wait_s(node.proc.pid)
+        v0 = voluntary_switches(node.proc.pid)
         time.sleep(a.realistic_window)
         c1 = cpu_seconds(node.proc.pid)
         w1 = runq_wait_s(node.proc.pid)
+        v1 = voluntary_switches(node.proc.pid)
         t1 = time.monotonic()
         a1 = sim_responses(sim)
         after = parse_lateness(node.get("/metrics", raw=True))
@@ -386,6 +403,7 @@ def run_realistic(env, n):
             "p99_ms": quantile(0.99, before, after) * 1000, "tps": (a1 - a0) / el,
             "polls": after[-1][1] - before[-1][1], "rss_mb": rss, "metrics_fetch_s": metrics_s,
             "runq_wait_ms_per_s": (w1 - w0) / el * 1000,
+            "wakes_per_txn": (v1 - v0) / (a1 - a0) if a1 > a0 else float("nan"),
             "lateness_buckets": [(le, b - a) for (le, b), (_, a) in zip(after, before)]}
 
 
@@ -563,9 +581,10 @@ def main():
             n, args.realistic_window))
         rows.append("  CPU %% of one core: %.1f [%.1f-%.1f]   lateness p50 %.3f ms [%.3f-%.3f]   "
                     "p99 %.3f ms [%.3f-%.3f]" % (cpu + p50 + p99))
-        rows.append("  txn/s %.0f, polls in window %d, VmHWM %.1f MB, /metrics fetch %.2f s" % (
-            med(runs, "tps")[0], med(runs, "polls")[0], med(runs, "rss_mb")[0],
-            med(runs, "metrics_fetch_s")[0]))
+        rows.append("  txn/s %.0f, polls in window %d, wake-ups per txn %.2f, VmHWM %.1f MB, "
+                    "/metrics fetch %.2f s" % (
+                        med(runs, "tps")[0], med(runs, "polls")[0], med(runs, "wakes_per_txn")[0],
+                        med(runs, "rss_mb")[0], med(runs, "metrics_fetch_s")[0]))
         rows.append("  Pollux runnable but not running (CPU contention): %.1f ms per s [%.1f-%.1f]"
                     % med(runs, "runq_wait_ms_per_s"))
         if args.listing_window > 0:
