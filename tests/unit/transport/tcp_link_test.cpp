@@ -123,8 +123,6 @@ struct TcpLinkTest : ::testing::Test {
   }
   // One read of one register to `t`, run to its end; true when it was answered.
   bool exchange(TcpLink& link, Listener& l, const Target& t) {
-    static const auto req =
-        modbus::Request::read(modbus::FunctionCode::read_holding_registers, 0, 1);
     if (!link.can_start(t)) return false;
     const int before = l.done;
     link.start_exchange(Exchange{&t, &req, std::chrono::milliseconds(1000)}, 1);
@@ -133,55 +131,58 @@ struct TcpLinkTest : ::testing::Test {
   asio::io_context io;
   runtime::AsioExecutor ex{io};
   config::Channel cfg;
+  const modbus::Request req =
+      modbus::Request::read(modbus::FunctionCode::read_holding_registers, 0, 1);
 };
 
-TEST_F(TcpLinkTest, AtTheCapTheLeastRecentlyUsedIdleConnectionIsEvicted) {
-  Server a(io), b(io), c(io);
-  cfg.max_connections = 2;
-  TcpLink link(io, ex, cfg);
-  Listener l;
-  link.set_listener(&l);
-  link.start();
+// Three endpoints on a link with room for two connections.
+struct TcpLinkCapTest : TcpLinkTest {
+  TcpLinkCapTest() {
+    cfg.max_connections = 2;
+    link = std::make_unique<TcpLink>(io, ex, cfg);
+    link->set_listener(&l);
+    link->start();
+  }
+  bool exchange(const Target& t) { return TcpLinkTest::exchange(*link, l, t); }
+  std::uint64_t evictions() { return stat(*link, "evictions"); }
+  Server a{io}, b{io}, c{io};
   const Target ta = target(a), tb = target(b), tc = target(c);
-  ASSERT_TRUE(exchange(link, l, ta));
-  ASSERT_TRUE(exchange(link, l, tb));
-  ASSERT_TRUE(exchange(link, l, ta));  // a is now the most recently used
-  ASSERT_TRUE(exchange(link, l, tc));  // no room: b goes, not a
-  EXPECT_EQ(stat(link, "evictions"), 1u);
-  EXPECT_EQ(link.open_connections(), 2u);
-  ASSERT_TRUE(exchange(link, l, ta));
-  EXPECT_EQ(a.accepted, 1);            // a's connection was kept
-  ASSERT_TRUE(exchange(link, l, tb));  // b reconnects and c, least recently used, goes
+  Listener l;
+  std::unique_ptr<TcpLink> link;
+};
+
+TEST_F(TcpLinkCapTest, TheLeastRecentlyUsedIdleConnectionIsEvicted) {
+  ASSERT_TRUE(exchange(ta));
+  ASSERT_TRUE(exchange(tb));
+  ASSERT_TRUE(exchange(ta));  // a is now the most recently used
+  ASSERT_TRUE(exchange(tc));  // no room: b goes, not a
+  EXPECT_EQ(evictions(), 1u);
+  EXPECT_EQ(link->open_connections(), 2u);
+  ASSERT_TRUE(exchange(ta));
+  EXPECT_EQ(a.accepted, 1);   // a's connection was kept
+  ASSERT_TRUE(exchange(tb));  // b reconnects and c, least recently used, goes
   EXPECT_EQ(b.accepted, 2);
-  EXPECT_EQ(stat(link, "evictions"), 2u);
-  ASSERT_TRUE(exchange(link, l, ta));
+  EXPECT_EQ(evictions(), 2u);
+  ASSERT_TRUE(exchange(ta));
   EXPECT_EQ(a.accepted, 1);
 }
 
-TEST_F(TcpLinkTest, ABusyConnectionIsNeverEvictedAndAHeldOneGoesFirst) {
-  Server a(io), b(io), c(io);
-  cfg.max_connections = 2;
-  TcpLink link(io, ex, cfg);
-  Listener l;
-  link.set_listener(&l);
-  link.start();
-  const Target ta = target(a), tb = target(b), tc = target(c);
-  ASSERT_TRUE(exchange(link, l, ta));
+TEST_F(TcpLinkCapTest, ABusyConnectionIsNeverEvictedAndAHeldOneGoesFirst) {
+  ASSERT_TRUE(exchange(ta));
   // b is held open, idle, after a was last used: still the first to go.
-  link.connect_ahead(std::span<const Target>(&tb, 1));
-  ASSERT_TRUE(run_until([&] { return b.accepted == 1 && link.open_connections() == 2; }));
-  ASSERT_TRUE(exchange(link, l, tc));
-  EXPECT_EQ(stat(link, "evictions"), 1u);
-  ASSERT_TRUE(exchange(link, l, ta));
+  link->connect_ahead(std::span<const Target>(&tb, 1));
+  ASSERT_TRUE(run_until([&] { return b.accepted == 1 && link->open_connections() == 2; }));
+  ASSERT_TRUE(exchange(tc));
+  EXPECT_EQ(evictions(), 1u);
+  ASSERT_TRUE(exchange(ta));
   EXPECT_EQ(a.accepted, 1);
 
   // Both open connections busy: nothing can be evicted, so a third endpoint cannot start.
-  static const auto req = modbus::Request::read(modbus::FunctionCode::read_holding_registers, 0, 1);
-  link.start_exchange(Exchange{&ta, &req, std::chrono::milliseconds(1000)}, 2);
-  link.start_exchange(Exchange{&tc, &req, std::chrono::milliseconds(1000)}, 3);
-  EXPECT_FALSE(link.can_start(tb));
+  link->start_exchange(Exchange{&ta, &req, std::chrono::milliseconds(1000)}, 2);
+  link->start_exchange(Exchange{&tc, &req, std::chrono::milliseconds(1000)}, 3);
+  EXPECT_FALSE(link->can_start(tb));
   ASSERT_TRUE(run_until([&] { return l.done == 5; }));
-  EXPECT_TRUE(link.can_start(tb));  // both idle again: one can make room
+  EXPECT_TRUE(link->can_start(tb));  // both idle again: one can make room
 }
 
 TEST_F(TcpLinkTest, ConnectAheadOpensAnIdleConnectionThatTheFirstExchangeUses) {
@@ -198,7 +199,6 @@ TEST_F(TcpLinkTest, ConnectAheadOpensAnIdleConnectionThatTheFirstExchangeUses) {
   EXPECT_EQ(dev.requests, 0);
 
   // The exchange rides the held connection: no second connect.
-  const auto req = modbus::Request::read(modbus::FunctionCode::read_holding_registers, 0, 1);
   ASSERT_TRUE(link.can_start(t));
   link.start_exchange(Exchange{&t, &req, std::chrono::milliseconds(1000)}, 7);
   ASSERT_TRUE(run_until([&] { return l.done == 1; }));
