@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <utility>
 
-#include "app/prometheus.hpp"
 #include "config/canonical.hpp"
 #include "config/diff.hpp"
 #include "device/read_blocks.hpp"
@@ -951,110 +950,6 @@ Outcome Engine::force_failover() {
 
 Outcome Engine::recover() {
   return Outcome::failure(409, "no redundancy peer on this node");
-}
-
-std::string Engine::metrics_text() {
-  prometheus::MetricsWriter w;
-  w.gauge("pollux_points", "Points in the point store", {}, static_cast<double>(store_.size()));
-  w.counter("pollux_point_changes_total", "Point store change sequence", {}, store_.seq());
-  w.counter("pollux_scheduler_overruns_total",
-            "Scheduled polls skipped because the previous one was still pending or time was lost",
-            {}, scheduler_.total_overruns());
-  w.counter("pollux_scheduler_polls_due_total", "Scheduled poll due times reached", {},
-            scheduler_.total_fired());
-  w.counter("pollux_reloads_total", "Applied configuration reloads", {}, reloads_);
-  w.counter("pollux_reload_failures_total", "Refused configuration reloads", {}, reload_failures_);
-  w.counter("pollux_failover_events_total", "Device line changes", {}, events_.last_seq());
-  for (const auto& c : cfg_.channels) {
-    auto* r = runner(c.id);
-    if (!r) continue;
-    const auto& k = r->counters();
-    const prometheus::Label ch{"channel", c.id};
-    w.gauge("pollux_channel_up", "1 when the channel is usable (status ok)", {ch},
-            r->link().status() == transport::LinkStatus::ok ? 1.0 : 0.0);
-    w.counter("pollux_channel_messages_total", "Message tries sent on the channel", {ch},
-              k.messages);
-    w.counter("pollux_channel_answers_total", "Tries answered (normal or exception)", {ch},
-              k.answers);
-    w.counter("pollux_channel_failures_total", "Tries that failed", {ch}, k.failures);
-    w.gauge("pollux_channel_queue_depth", "Jobs queued for devices active on the channel", {ch},
-            static_cast<double>(r->queued()));
-    w.gauge("pollux_channel_in_flight", "Messages in flight on the channel", {ch},
-            static_cast<double>(r->in_flight()));
-  }
-  // Per device straight from its counters, not through view(): a scrape of 10,000 devices runs
-  // on the I/O thread and must stay linear and allocation-light (performance issue).
-  const auto now = ex_.now();
-  for (const auto& rt : devices_) {
-    const RemoteDevice& d = *rt->dev;
-    const prometheus::Label dv{"device", d.id()};
-    const auto& s = d.counters;
-    std::uint64_t overruns = rt->past_overruns;
-    for (auto h : rt->schedule)
-      overruns += scheduler_.overruns(h);
-    w.counter("pollux_device_messages_ok_total", "Messages answered normally", {dv}, s.messages_ok);
-    w.counter("pollux_device_messages_failed_total", "Messages failed after all attempts", {dv},
-              s.messages_failed);
-    w.counter("pollux_device_exceptions_total", "Messages answered with an exception", {dv},
-              s.exceptions);
-    w.counter("pollux_device_timeouts_total", "Failed tries: no answer", {dv}, s.timeouts);
-    w.counter("pollux_device_crc_errors_total", "Failed tries: CRC or LRC", {dv}, s.crc_errors);
-    w.counter("pollux_device_framing_errors_total", "Failed tries: framing or connection", {dv},
-              s.framing_errors);
-    w.counter("pollux_device_polls_ok_total", "Poll attempts completed", {dv}, s.polls_ok);
-    w.counter("pollux_device_polls_failed_total", "Poll attempts failed", {dv}, s.polls_failed);
-    w.counter("pollux_device_polls_skipped_total", "Scheduled polls skipped while demoted", {dv},
-              s.polls_skipped);
-    w.counter("pollux_device_overruns_total", "Scheduled polls missed", {dv}, overruns);
-    w.gauge("pollux_device_queue_depth", "Jobs waiting in the device queue", {dv},
-            static_cast<double>(d.queue().size()));
-    w.gauge("pollux_device_active_line", "Active line 1..3", {dv}, d.active_line);
-    w.gauge("pollux_device_demoted", "1 while auto-demoted", {dv},
-            d.demoted_until && now < *d.demoted_until ? 1.0 : 0.0);
-  }
-  std::string text = w.text();
-  // The response-time histograms: written here because the runner keeps fixed-bucket counts
-  // (no allocation per observation) rather than prometheus::Histogram objects.
-  text += "# HELP pollux_channel_response_seconds Time from sending a try to its answer\n";
-  text += "# TYPE pollux_channel_response_seconds histogram\n";
-  for (const auto& c : cfg_.channels) {
-    auto* r = runner(c.id);
-    if (!r) continue;
-    const auto& h = r->counters().response_ms;
-    const std::string label = prometheus::escape_label_value(c.id);
-    std::uint64_t cum = 0;
-    for (std::size_t i = 0; i <= scheduler::Histogram::kBoundsMs.size(); ++i) {
-      cum += h.buckets[i];
-      const std::string le =
-          i < scheduler::Histogram::kBoundsMs.size()
-              ? prometheus::format_value(scheduler::Histogram::kBoundsMs[i] / 1000.0)
-              : "+Inf";
-      text += "pollux_channel_response_seconds_bucket{channel=\"" + label + "\",le=\"" + le +
-              "\"} " + std::to_string(cum) + "\n";
-    }
-    text += "pollux_channel_response_seconds_sum{channel=\"" + label + "\"} " +
-            prometheus::format_value(h.sum_ms / 1000.0) + "\n";
-    text += "pollux_channel_response_seconds_count{channel=\"" + label + "\"} " +
-            std::to_string(h.count) + "\n";
-  }
-  // Lateness of scheduled polls against their due time (performance issue: p99 at a 1 s scan).
-  const auto& late = scheduler_.lateness();
-  text += "# HELP pollux_scheduler_lateness_seconds Time from a poll's due time to its start\n";
-  text += "# TYPE pollux_scheduler_lateness_seconds histogram\n";
-  std::uint64_t cum = 0;
-  for (std::size_t i = 0; i <= scheduler::LatenessHistogram::kBoundsMs.size(); ++i) {
-    cum += late.buckets[i];
-    const std::string le =
-        i < scheduler::LatenessHistogram::kBoundsMs.size()
-            ? prometheus::format_value(scheduler::LatenessHistogram::kBoundsMs[i] / 1000.0)
-            : "+Inf";
-    text +=
-        "pollux_scheduler_lateness_seconds_bucket{le=\"" + le + "\"} " + std::to_string(cum) + "\n";
-  }
-  text += "pollux_scheduler_lateness_seconds_sum " +
-          prometheus::format_value(late.sum_ms / 1000.0) + "\n";
-  text += "pollux_scheduler_lateness_seconds_count " + std::to_string(late.count) + "\n";
-  return text;
 }
 
 }  // namespace pollux::app

@@ -73,7 +73,7 @@ class Engine final : public NodeApi, public scheduler::RunnerHandler, public sch
   RedundancyView redundancy() override;
   Outcome force_failover() override;
   Outcome recover() override;
-  std::string metrics_text() override;
+  std::unique_ptr<BodySource> metrics() override;
 
   // A veto on reload() after the file validated: reasons the running node cannot take this
   // config (the node's redundancy rules: a mode change needs a restart). Non-empty: refused
@@ -192,6 +192,11 @@ class Engine final : public NodeApi, public scheduler::RunnerHandler, public sch
   void kick(DeviceRt& rt);
   DeviceView view(const DeviceRt& rt) const;
   PointView point_view(points::PointId id) const;
+  // GET /metrics in parts (engine_metrics.cpp): the node's and channels' families, then each
+  // per-device family a range of devices per part, then the histograms.
+  class MetricsBody;
+  std::string metrics_head();
+  std::string metrics_tail();
 
   runtime::Executor& ex_;
   LinkFactory links_;

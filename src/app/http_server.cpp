@@ -187,12 +187,11 @@ std::optional<Target> parse_target(std::string_view target) {
   return out;
 }
 
-// A JSON array of every device's items, produced a slice at a time (Session::send_listing).
-class Listing {
+// A JSON array of every device's items, a slice of devices per part (Session::send_listing):
+// about 300 points or 75 devices per part.
+class Listing final : public BodySource {
  public:
   using AppendDevice = std::function<void(const std::string& id, Listing& out)>;
-  // About 300 points or 75 devices: a millisecond or so of the I/O thread per slice.
-  static constexpr std::size_t kSliceBytes = 32 * 1024;
 
   Listing(std::vector<std::string> ids, AppendDevice append)
       : ids_(std::move(ids)), append_(std::move(append)) {}
@@ -202,13 +201,13 @@ class Listing {
     text_ += item.dump(-1, ' ', false, json::error_handler_t::replace);
   }
 
-  // The next part of the array text: whole devices up to about kSliceBytes, the opening
+  // The next part of the array text: whole devices up to about kPartBytes, the opening
   // bracket in the first part and the closing one in the last. Never empty.
-  std::string next_slice() {
+  std::string next() override {
     text_.clear();
     if (!opened_) text_ += '[';
     opened_ = true;
-    const std::size_t stop_at = text_.size() + kSliceBytes;
+    const std::size_t stop_at = text_.size() + kPartBytes;
     while (next_ < ids_.size() && text_.size() < stop_at)
       append_(ids_[next_++], *this);
     if (next_ == ids_.size()) {
@@ -218,7 +217,7 @@ class Listing {
     return std::move(text_);
   }
 
-  bool done() const { return done_; }
+  bool done() const override { return done_; }
 
  private:
   std::vector<std::string> ids_;
@@ -422,8 +421,7 @@ class Session : public std::enable_shared_from_this<Session> {
       }
       if (seg.size() == 1 && seg[0] == "metrics") {
         if (!is_get) return method_not_allowed(to, false, kGet);
-        send(make_response(to, 200, "text/plain; version=0.0.4; charset=utf-8",
-                           shared_->node.metrics_text()));
+        send_parts(to, shared_->node.metrics(), "text/plain; version=0.0.4; charset=utf-8");
         return;
       }
       send(make_response(to, 404, "text/plain", "not found\n"));
@@ -570,33 +568,51 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   // An all-devices or all-points answer (160,000 points at 10,000 devices: 16 MB, a second of
-  // work in one piece) goes out as a chunked response, one slice of devices per chunk, each
+  // work in one piece) and /metrics (6 MB) go out as chunked responses, a part per chunk, each
   // built once the previous one is written: polls and other clients go on in between, a slow
-  // client holds one slice in memory rather than the whole listing, and it waits for the
-  // socket instead of growing a buffer. Each device is read when its slice is built; one
+  // client holds one part in memory rather than the whole body, and it waits for the socket
+  // instead of growing a buffer. A listing reads each device when its part is built; one
   // removed by a reload meanwhile is left out. HTTP/1.0 has no chunked encoding and HEAD needs
-  // the length: those get the listing whole, still built a slice per turn.
+  // the length: those get the body whole, still built a part per turn.
   void send_listing(const ReplyTo& to, Listing::AppendDevice append) {
-    auto listing = std::make_shared<Listing>(shared_->node.device_ids(), std::move(append));
-    if (to.version == 10 || to.head) return collect_listing(to, listing, std::string());
+    send_parts(to, std::make_unique<Listing>(shared_->node.device_ids(), std::move(append)),
+               "application/json");
+  }
+
+  void send_parts(const ReplyTo& to, std::shared_ptr<BodySource> body,
+                  std::string_view content_type) {
+    if (to.version == 10 || to.head)
+      return collect_parts(to, body, std::string(content_type), std::string());
     using Header = http::response<http::empty_body>;
     auto header = std::make_shared<Header>(http::status::ok, to.version);
-    set_common_fields(*header, to, "application/json");
+    set_common_fields(*header, to, content_type);
     header->chunked(true);
     const bool close_after = header->need_eof() || reject_;
     auto serializer = std::make_shared<http::response_serializer<http::empty_body>>(*header);
     stream_.expires_after(shared_->options.idle_timeout);
     http::async_write_header(stream_, *serializer,
-                             [self = shared_from_this(), header, serializer, listing, close_after](
+                             [self = shared_from_this(), header, serializer, body, close_after](
                                  beast::error_code ec, std::size_t) {
-                               if (!ec) self->write_listing_chunk(listing, close_after);
+                               if (!ec) self->write_part(body, close_after);
                              });
   }
 
-  void write_listing_chunk(const std::shared_ptr<Listing>& listing, bool close_after) {
+  void write_part(const std::shared_ptr<BodySource>& body, bool close_after) {
     if (shared_->stopped) return;
-    if (listing->done()) {
-      stream_.expires_after(shared_->options.idle_timeout);
+    auto part = std::make_shared<std::string>();
+    try {
+      // An empty chunk would end the body: a part with nothing in it is skipped.
+      while (part->empty() && !body->done())
+        *part = body->next();
+    } catch (const std::exception& e) {
+      // The 200 is already sent: a connection closed before the last chunk tells the client
+      // the answer is incomplete.
+      api_logger()->error("response body: {}", e.what());
+      close();
+      return;
+    }
+    stream_.expires_after(shared_->options.idle_timeout);
+    if (part->empty()) {
       asio::async_write(
           stream_, http::make_chunk_last(),
           [self = shared_from_this(), close_after](beast::error_code ec, std::size_t) {
@@ -604,38 +620,28 @@ class Session : public std::enable_shared_from_this<Session> {
           });
       return;
     }
-    auto slice = std::make_shared<std::string>();
-    try {
-      *slice = listing->next_slice();
-    } catch (const std::exception& e) {
-      // The 200 is already sent: a connection closed before the last chunk tells the client
-      // the answer is incomplete.
-      api_logger()->error("listing: {}", e.what());
-      close();
-      return;
-    }
-    stream_.expires_after(shared_->options.idle_timeout);
-    asio::async_write(stream_, http::make_chunk(asio::buffer(*slice)),
-                      [self = shared_from_this(), slice, listing, close_after](beast::error_code ec,
-                                                                               std::size_t) {
-                        if (!ec) self->write_listing_chunk(listing, close_after);
-                      });
+    asio::async_write(
+        stream_, http::make_chunk(asio::buffer(*part)),
+        [self = shared_from_this(), part, body, close_after](beast::error_code ec, std::size_t) {
+          if (!ec) self->write_part(body, close_after);
+        });
   }
 
-  void collect_listing(const ReplyTo& to, const std::shared_ptr<Listing>& listing,
-                       std::string body) {
+  void collect_parts(const ReplyTo& to, const std::shared_ptr<BodySource>& body,
+                     std::string content_type, std::string text) {
     if (shared_->stopped) return;
     try {
-      body += listing->next_slice();
+      if (!body->done()) text += body->next();
     } catch (const std::exception& e) {
-      api_logger()->error("listing: {}", e.what());
+      api_logger()->error("response body: {}", e.what());
       send(error_response(to, 500, std::string("internal error: ") + e.what()));
       return;
     }
-    if (listing->done()) return send(make_response(to, 200, "application/json", std::move(body)));
+    if (body->done()) return send(make_response(to, 200, content_type, std::move(text)));
     asio::post(stream_.get_executor(),
-               [self = shared_from_this(), to, listing, body = std::move(body)]() mutable {
-                 self->collect_listing(to, listing, std::move(body));
+               [self = shared_from_this(), to, body, content_type = std::move(content_type),
+                text = std::move(text)]() mutable {
+                 self->collect_parts(to, body, std::move(content_type), std::move(text));
                });
   }
 

@@ -508,9 +508,14 @@ Outcome Node::recover() {
   return Outcome::success(200);
 }
 
-std::string Node::metrics_text() {
-  std::string text = engine_.metrics_text();
-  if (!controller_) return text;
+std::unique_ptr<BodySource> Node::metrics() {
+  if (!controller_) return engine_.metrics();
+  // The redundancy families come last, read when the engine's parts are all out.
+  return followed_by(engine_.metrics(), [this] { return redundancy_metrics(); });
+}
+
+std::string Node::redundancy_metrics() {
+  if (!controller_) return {};
   const rd::RedundancyStatus s = controller_->status();
   prometheus::MetricsWriter w;
   w.gauge("pollux_redundancy_active", "1 while this node is active", {},
@@ -533,7 +538,7 @@ std::string Node::metrics_text() {
             configs_applied_);
   w.counter("pollux_redundancy_config_refused_total", "Configs from the master refused", {},
             configs_refused_);
-  return text + w.text();
+  return w.text();
 }
 
 }  // namespace pollux::app

@@ -70,10 +70,11 @@ class Node final : public NodeApi {
   RedundancyView redundancy() override;
   Outcome force_failover() override;
   Outcome recover() override;
-  std::string metrics_text() override;
+  std::unique_ptr<BodySource> metrics() override;
 
  private:
   redundancy::Controller::Hooks hooks();
+  std::string redundancy_metrics();
   // A config from the master: read off the I/O thread (load_config), applied on it
   // (finish_config).
   void apply_config(const redundancy::ConfigMessage& c);

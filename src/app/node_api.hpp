@@ -8,11 +8,13 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <variant>
 #include <vector>
 
+#include "app/body_source.hpp"
 #include "runtime/clock.hpp"
 
 namespace pollux::app {
@@ -169,8 +171,10 @@ class NodeApi {
   virtual Outcome force_failover() = 0;
   virtual Outcome recover() = 0;
 
-  // GET /metrics: Prometheus text exposition format.
-  virtual std::string metrics_text() = 0;
+  // GET /metrics: Prometheus text exposition format, a part per I/O turn.
+  virtual std::unique_ptr<BodySource> metrics() = 0;
+  // The same text whole.
+  std::string metrics_text() { return drain(*metrics()); }
 };
 
 }  // namespace pollux::app

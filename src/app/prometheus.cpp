@@ -68,13 +68,26 @@ bool valid_name(std::string_view name, bool allow_colon) {
   return true;
 }
 
+}  // namespace
+
 std::string format_uint(std::uint64_t value) {
   char buf[24];
   const auto result = std::to_chars(buf, buf + sizeof buf, value);
   return std::string(buf, result.ptr);
 }
 
-}  // namespace
+void write_family_header(std::string& out, std::string_view name, std::string_view help,
+                         std::string_view type) {
+  out += "# HELP ";
+  out += name;
+  out += ' ';
+  out += escape_help(help);
+  out += "\n# TYPE ";
+  out += name;
+  out += ' ';
+  out += type;
+  out += '\n';
+}
 
 bool valid_metric_name(std::string_view name) {
   return valid_name(name, true);
@@ -111,12 +124,12 @@ MetricsWriter::Family& MetricsWriter::family(std::string_view name, std::string_
     throw std::invalid_argument("invalid metric name: " + std::string(name));
   }
   index_.emplace(std::string(name), families_.size());
-  families_.push_back({std::string(name), std::string(type), escape_help(help), {}});
+  families_.push_back({std::string(name), std::string(type), std::string(help), {}});
   return families_.back();
 }
 
-void MetricsWriter::sample(std::string& out, std::string_view name, Labels labels,
-                           const Label* extra, std::string_view value) {
+void write_sample(std::string& out, std::string_view name, Labels labels, std::string_view value,
+                  const Label* extra) {
   out += name;
   if (labels.size() > 0 || extra != nullptr) {
     out += '{';
@@ -144,17 +157,17 @@ void MetricsWriter::sample(std::string& out, std::string_view name, Labels label
 
 void MetricsWriter::counter(std::string_view name, std::string_view help, Labels labels,
                             std::uint64_t value) {
-  sample(family(name, help, "counter").samples, name, labels, nullptr, format_uint(value));
+  write_sample(family(name, help, "counter").samples, name, labels, format_uint(value));
 }
 
 void MetricsWriter::counter(std::string_view name, std::string_view help, Labels labels,
                             double value) {
-  sample(family(name, help, "counter").samples, name, labels, nullptr, format_value(value));
+  write_sample(family(name, help, "counter").samples, name, labels, format_value(value));
 }
 
 void MetricsWriter::gauge(std::string_view name, std::string_view help, Labels labels,
                           double value) {
-  sample(family(name, help, "gauge").samples, name, labels, nullptr, format_value(value));
+  write_sample(family(name, help, "gauge").samples, name, labels, format_value(value));
 }
 
 void MetricsWriter::histogram(std::string_view name, std::string_view help, Labels labels,
@@ -166,12 +179,12 @@ void MetricsWriter::histogram(std::string_view name, std::string_view help, Labe
     cumulative += h.counts()[i];
     const std::string le = format_value(h.bounds()[i]);
     const Label extra{"le", le};
-    sample(out, bucket, labels, &extra, format_uint(cumulative));
+    write_sample(out, bucket, labels, format_uint(cumulative), &extra);
   }
   const Label inf{"le", "+Inf"};
-  sample(out, bucket, labels, &inf, format_uint(h.count()));
-  sample(out, std::string(name) + "_sum", labels, nullptr, format_value(h.sum()));
-  sample(out, std::string(name) + "_count", labels, nullptr, format_uint(h.count()));
+  write_sample(out, bucket, labels, format_uint(h.count()), &inf);
+  write_sample(out, std::string(name) + "_sum", labels, format_value(h.sum()));
+  write_sample(out, std::string(name) + "_count", labels, format_uint(h.count()));
 }
 
 std::string MetricsWriter::text() const {
@@ -184,8 +197,7 @@ std::string MetricsWriter::text() const {
   std::string out;
   out.reserve(size);
   for (const auto& f : families_) {
-    out += "# HELP " + f.name + " " + f.help + "\n";
-    out += "# TYPE " + f.name + " " + f.type + "\n";
+    write_family_header(out, f.name, f.help, f.type);
     out += f.samples;
   }
   return out;

@@ -32,6 +32,14 @@ std::string format_value(double value);
 bool valid_metric_name(std::string_view name);
 bool valid_label_name(std::string_view name);
 
+// A family written straight to text, for bodies built a part at a time (MetricsWriter groups a
+// family's samples, so it needs them all at once). `name` must be valid; the label names too.
+std::string format_uint(std::uint64_t value);
+void write_family_header(std::string& out, std::string_view name, std::string_view help,
+                         std::string_view type);
+void write_sample(std::string& out, std::string_view name, Labels labels, std::string_view value,
+                  const Label* extra = nullptr);
+
 // Cumulative-bucket histogram in the Prometheus sense. `bounds` are the finite upper bounds in
 // increasing order; the +Inf bucket is implicit.
 class Histogram {
@@ -73,8 +81,6 @@ class MetricsWriter {
     std::string samples;
   };
   Family& family(std::string_view name, std::string_view help, std::string_view type);
-  static void sample(std::string& out, std::string_view name, Labels labels, const Label* extra,
-                     std::string_view value);
 
   std::vector<Family> families_;
   // Family index by name: a scrape adds ~13 samples per device for 10,000 devices, so the

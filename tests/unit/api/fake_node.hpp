@@ -159,7 +159,19 @@ class FakeNode : public NodeApi {
     calls.push_back("recover");
     return Outcome::success();
   }
-  std::string metrics_text() override { return "# TYPE pollux_up gauge\npollux_up 1\n"; }
+  // /metrics: one part, or `metrics_parts` one per turn when set.
+  std::unique_ptr<BodySource> metrics() override {
+    if (metrics_parts.empty()) return whole_body("# TYPE pollux_up gauge\npollux_up 1\n");
+    struct Parts final : BodySource {
+      explicit Parts(std::vector<std::string> p) : parts(std::move(p)) {}
+      bool done() const override { return next_part == parts.size(); }
+      std::string next() override { return parts[next_part++]; }
+      std::vector<std::string> parts;
+      std::size_t next_part = 0;
+    };
+    return std::make_unique<Parts>(metrics_parts);
+  }
+  std::vector<std::string> metrics_parts;
 
   void set_standby() {
     health_.role = "backup";

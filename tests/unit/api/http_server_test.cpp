@@ -365,6 +365,28 @@ TEST_F(HttpServerTest, ListingsAreChunkedOnHttp11AndWholeOnHttp10) {
   EXPECT_EQ(old->body_json(), chunked);
 }
 
+TEST_F(HttpServerTest, MetricsGoOutAPartPerChunkAndAnEmptyPartDoesNotEndTheBody) {
+  node_.metrics_parts = {"# TYPE a gauge\na 1\n", "", "# TYPE b gauge\nb 2\n", ""};
+  const std::string whole = "# TYPE a gauge\na 1\n# TYPE b gauge\nb 2\n";
+  auto c = client();
+  c->start(http::verb::get, "/metrics");
+  ASSERT_TRUE(run_until([&] { return c->done; }));
+  ASSERT_FALSE(c->error) << c->error.message();
+  EXPECT_TRUE(c->response.chunked());
+  EXPECT_EQ(c->response.body(), whole);
+  c->start(http::verb::get, "/api/v1/health");  // the connection is still in step
+  ASSERT_TRUE(run_until([&] { return c->done; }));
+  EXPECT_EQ(c->body_json().at("status"), "ok");
+
+  auto old = client();
+  old->start_raw("GET /metrics HTTP/1.0\r\nHost: x\r\n\r\n");
+  ASSERT_TRUE(run_until([&] { return old->done; }));
+  ASSERT_FALSE(old->error) << old->error.message();
+  EXPECT_FALSE(old->response.chunked());
+  EXPECT_EQ(old->response.body(), whole);
+  EXPECT_EQ(old->response[http::field::content_length], std::to_string(whole.size()));
+}
+
 TEST_F(HttpServerTest, SlowWriteDoesNotBlockOtherRequests) {
   auto writer = client();
   writer->start(http::verb::post, "/api/v1/devices/WELL_01/write",

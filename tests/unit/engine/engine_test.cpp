@@ -306,6 +306,64 @@ TEST_F(EngineFixture, PollNowAndMetrics) {
     EXPECT_NE(m.find(needle), std::string::npos) << needle;
 }
 
+// `n` TCP devices D0.. with one point each.
+std::string many_devices(int n) {
+  std::string text = R"(
+node: { name: t }
+channels:
+  - { id: NET1, type: tcp, protocol: modbus-tcp, message_timeout_ms: 100, poll_attempts: 1 }
+devices:
+)";
+  for (int i = 0; i < n; ++i)
+    text += "  - { id: D" + std::to_string(i) + ", unit: 1, comm: { primary: { channel: NET1, " +
+            "host: 10.0.0.1, port: " + std::to_string(1000 + i) + " } }, polls: [ { name: g, " +
+            "interval_ms: 1000, points: [ { name: P, table: holding, address: 0, type: uint16 " +
+            "} ] } ] }\n";
+  return text;
+}
+
+TEST_F(EngineFixture, MetricsComeInPartsEachFamilyTogetherAndARemovedDeviceLeavesTheRest) {
+  make(many_devices(600));
+  settle();
+  auto body = engine->metrics();
+  std::vector<std::string> parts;
+  for (int i = 0; i < 3 && !body->done(); ++i)
+    parts.push_back(body->next());
+  // A reload between parts drops D599: families still to come leave it out.
+  reload_text = many_devices(599);
+  ASSERT_TRUE(reload().outcome.ok());
+  while (!body->done())
+    parts.push_back(body->next());
+  EXPECT_GT(parts.size(), 10u);  // 13 device families of 600 samples, ~32 KB a part
+  std::string text;
+  for (const auto& p : parts) {
+    EXPECT_LE(p.size(), 2 * BodySource::kPartBytes);
+    text += p;
+  }
+  // Every family once, its samples right after its header (the format's rule).
+  std::map<std::string, int> headers;
+  std::string current;
+  std::size_t at = 0;
+  while (at < text.size()) {
+    const std::size_t end = text.find('\n', at);
+    ASSERT_NE(end, std::string::npos);
+    const std::string line = text.substr(at, end - at);
+    at = end + 1;
+    if (line.rfind("# TYPE ", 0) == 0) {
+      current = line.substr(7, line.find(' ', 7) - 7);
+      EXPECT_EQ(++headers[current], 1) << current;
+    } else if (line.rfind('#', 0) != 0) {
+      const std::string name = line.substr(0, line.find_first_of("{ "));
+      EXPECT_EQ(name.rfind(current, 0), 0u) << name << " outside its family " << current;
+    }
+  }
+  EXPECT_EQ(headers.size(), 7u + 6u + 13u + 2u);
+  EXPECT_NE(text.find("pollux_device_messages_ok_total{device=\"D599\"}"), std::string::npos);
+  EXPECT_EQ(text.find("pollux_device_demoted{device=\"D599\"}"), std::string::npos);
+  EXPECT_NE(text.find("pollux_device_demoted{device=\"D598\"}"), std::string::npos);
+  EXPECT_EQ(engine->metrics_text().find("D599"), std::string::npos);
+}
+
 TEST_F(EngineFixture, StopFailsPendingWrites) {
   links["COM1"]->unit_script[7] = {FakeReply::silent()};
   std::optional<Outcome> out;
