@@ -16,8 +16,9 @@ Scenarios (each repeated --runs times; the table shows medians and the spread):
               pollux_scheduler_lateness_seconds histogram (difference of two /metrics
               snapshots; quantiles interpolated inside a bucket, as Prometheus does). Then
               --listing-window seconds with a client reading GET /api/v1/points (all 160,000
-              points) back to back: the same lateness and CPU while the API's largest answer is
-              served (not a goal of the issue; it shows the listing does not stall the polls).
+              points) back to back, then as long reading GET /metrics: the same lateness and CPU
+              while the API's largest answers are served (not a goal of the issue; it shows
+              they do not stall the polls).
   capped      --capped-devices TCP devices at interval_ms 1000 on a channel whose
               max_connections is --capped-max: nearly every poll evicts an idle connection and
               connects (not a goal of the issue; it shows what choosing the connection to evict
@@ -393,7 +394,10 @@ def run_realistic(env, n):
         t1 = time.monotonic()
         a1 = sim_responses(sim)
         after = parse_lateness(node.get("/metrics", raw=True))
-        listing = listing_load(node, a.listing_window) if a.listing_window > 0 else {}
+        listing = {}
+        if a.listing_window > 0:  # the two largest answers the API has, each read back to back
+            listing.update(reader_load(node, a.listing_window, "/api/v1/points", "listing"))
+            listing.update(reader_load(node, a.listing_window, "/metrics", "scrape"))
         rss = vm_hwm_mb(node.proc.pid)
     finally:
         Env.finish(sim, node)
@@ -436,17 +440,17 @@ def run_capped(env, n, cap):
             "evictions_per_s": (e1 - e0) / el, "failures": f1 - f0, "rss_mb": rss}
 
 
-def listing_load(node, window):
-    """A second window in which a client reads GET /api/v1/points (every point of every device)
-    back to back: the scan's lateness and Pollux's CPU while the API serves the largest answer
-    it has. The listing is built a slice per I/O turn, so polls go on in between."""
+def reader_load(node, window, path, key):
+    """A window in which a client reads `path` back to back (GET /api/v1/points, every point of
+    every device, or /metrics): the scan's lateness and Pollux's CPU while the API serves its
+    largest answers. Both are built a part per I/O turn, so polls go on in between."""
     stop = threading.Event()
     fetches = []
 
     def reader():
         while not stop.is_set():
             t = time.monotonic()
-            body = node.get("/api/v1/points", raw=True)
+            body = node.get(path, raw=True)
             fetches.append((time.monotonic() - t, len(body)))
 
     before = parse_lateness(node.get("/metrics", raw=True))
@@ -458,12 +462,12 @@ def listing_load(node, window):
     th.join()
     c1, t1 = cpu_seconds(node.proc.pid), time.monotonic()
     after = parse_lateness(node.get("/metrics", raw=True))
-    return {"listing_p99_ms": quantile(0.99, before, after) * 1000,
-            "listing_p50_ms": quantile(0.5, before, after) * 1000,
-            "listing_cpu_pct": (c1 - c0) / (t1 - t0) * 100,
-            "listing_fetches": len(fetches),
-            "listing_fetch_s": statistics.median(f for f, _ in fetches) if fetches else float("nan"),
-            "listing_mb": fetches[0][1] / 1e6 if fetches else 0.0}
+    return {key + "_p99_ms": quantile(0.99, before, after) * 1000,
+            key + "_p50_ms": quantile(0.5, before, after) * 1000,
+            key + "_cpu_pct": (c1 - c0) / (t1 - t0) * 100,
+            key + "_fetches": len(fetches),
+            key + "_fetch_s": statistics.median(f for f, _ in fetches) if fetches else float("nan"),
+            key + "_mb": fetches[0][1] / 1e6 if fetches else 0.0}
 
 
 def wire_limit(baud):
@@ -524,7 +528,7 @@ def main():
     p.add_argument("--serial-window", type=float, default=10.0)
     p.add_argument("--listing-window", type=float, default=10.0,
                    help="realistic: then this long with a client reading all points back to "
-                        "back (0: skip)")
+                        "back, and as long reading /metrics (0: skip)")
     p.add_argument("--no-pin", action="store_true")
     p.add_argument("--json", help="also write every run's figures to this file")
     args = p.parse_args()
@@ -587,14 +591,16 @@ def main():
                         med(runs, "rss_mb")[0], med(runs, "metrics_fetch_s")[0]))
         rows.append("  Pollux runnable but not running (CPU contention): %.1f ms per s [%.1f-%.1f]"
                     % med(runs, "runq_wait_ms_per_s"))
-        if args.listing_window > 0:
-            rows.append("  then %.0f s with a client reading GET /api/v1/points back to back "
+        for key, path in (("listing", "GET /api/v1/points"), ("scrape", "GET /metrics")):
+            if args.listing_window <= 0:
+                break
+            rows.append("  then %.0f s with a client reading %s back to back "
                         "(%.1f MB, %.2f s each, %d reads): lateness p50 %.3f ms, p99 %.3f ms "
                         "[%.3f-%.3f], CPU %.1f %%" % (
-                            args.listing_window, med(runs, "listing_mb")[0],
-                            med(runs, "listing_fetch_s")[0], med(runs, "listing_fetches")[0],
-                            med(runs, "listing_p50_ms")[0], *med(runs, "listing_p99_ms"),
-                            med(runs, "listing_cpu_pct")[0]))
+                            args.listing_window, path, med(runs, key + "_mb")[0],
+                            med(runs, key + "_fetch_s")[0], med(runs, key + "_fetches")[0],
+                            med(runs, key + "_p50_ms")[0], *med(runs, key + "_p99_ms"),
+                            med(runs, key + "_cpu_pct")[0]))
         for i, r in enumerate(runs):  # where the tail sits: polls per lateness bucket, per run
             cum = [n for _, n in r["lateness_buckets"]]
             per = [n - (cum[j - 1] if j else 0) for j, n in enumerate(cum)]
