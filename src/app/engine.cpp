@@ -455,10 +455,15 @@ DeviceView Engine::view(const DeviceRt& rt) const {
   v.stats.polls_failed = c.polls_failed;
   v.stats.demoted = d.demoted_until && ex_.now() < *d.demoted_until;
   v.stats.polls_skipped = c.polls_skipped;
-  v.stats.overruns = rt.past_overruns;
-  for (auto h : rt.schedule)
-    v.stats.overruns += scheduler_.overruns(h);
+  v.stats.overruns = overruns_of(rt);
   return v;
+}
+
+std::uint64_t Engine::overruns_of(const DeviceRt& rt) const {
+  std::uint64_t n = rt.past_overruns;
+  for (auto h : rt.schedule)
+    n += scheduler_.overruns(h);
+  return n;
 }
 
 std::vector<std::string> Engine::device_ids() {

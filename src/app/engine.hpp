@@ -192,6 +192,8 @@ class Engine final : public NodeApi, public scheduler::RunnerHandler, public sch
   void kick(DeviceRt& rt);
   DeviceView view(const DeviceRt& rt) const;
   PointView point_view(points::PointId id) const;
+  // Scheduled polls missed, over the device's groups now and before (api.md stats.overruns).
+  std::uint64_t overruns_of(const DeviceRt& rt) const;
   // GET /metrics in parts (engine_metrics.cpp): the node's and channels' families, then each
   // per-device family a range of devices per part, then the histograms.
   class MetricsBody;

@@ -15,15 +15,6 @@ namespace pollux::app {
 
 namespace {
 
-struct DeviceFamily {
-  const char* name;
-  const char* help;
-  const char* type;
-  // The sample's value as exposition text.
-  std::string (*value)(const device::RemoteDevice& d, std::uint64_t overruns,
-                       runtime::TimePoint now);
-};
-
 std::string count(std::uint64_t v) {
   return prometheus::format_uint(v);
 }
@@ -31,44 +22,18 @@ std::string gauge(double v) {
   return prometheus::format_value(v);
 }
 
-using D = const device::RemoteDevice&;
-using T = runtime::TimePoint;
-// Straight from the device's counters, not through view(): a scrape must stay linear and
-// allocation-light (performance issue).
-const std::array<DeviceFamily, 13> kDeviceFamilies{{
-    {"pollux_device_messages_ok_total", "Messages answered normally", "counter",
-     [](D d, std::uint64_t, T) { return count(d.counters.messages_ok); }},
-    {"pollux_device_messages_failed_total", "Messages failed after all attempts", "counter",
-     [](D d, std::uint64_t, T) { return count(d.counters.messages_failed); }},
-    {"pollux_device_exceptions_total", "Messages answered with an exception", "counter",
-     [](D d, std::uint64_t, T) { return count(d.counters.exceptions); }},
-    {"pollux_device_timeouts_total", "Failed tries: no answer", "counter",
-     [](D d, std::uint64_t, T) { return count(d.counters.timeouts); }},
-    {"pollux_device_crc_errors_total", "Failed tries: CRC or LRC", "counter",
-     [](D d, std::uint64_t, T) { return count(d.counters.crc_errors); }},
-    {"pollux_device_framing_errors_total", "Failed tries: framing or connection", "counter",
-     [](D d, std::uint64_t, T) { return count(d.counters.framing_errors); }},
-    {"pollux_device_polls_ok_total", "Poll attempts completed", "counter",
-     [](D d, std::uint64_t, T) { return count(d.counters.polls_ok); }},
-    {"pollux_device_polls_failed_total", "Poll attempts failed", "counter",
-     [](D d, std::uint64_t, T) { return count(d.counters.polls_failed); }},
-    {"pollux_device_polls_skipped_total", "Scheduled polls skipped while demoted", "counter",
-     [](D d, std::uint64_t, T) { return count(d.counters.polls_skipped); }},
-    {"pollux_device_overruns_total", "Scheduled polls missed", "counter",
-     [](D, std::uint64_t overruns, T) { return count(overruns); }},
-    {"pollux_device_queue_depth", "Jobs waiting in the device queue", "gauge",
-     [](D d, std::uint64_t, T) { return gauge(static_cast<double>(d.queue().size())); }},
-    {"pollux_device_active_line", "Active line 1..3", "gauge",
-     [](D d, std::uint64_t, T) { return gauge(d.active_line); }},
-    {"pollux_device_demoted", "1 while auto-demoted", "gauge",
-     [](D d, std::uint64_t, T now) {
-       return gauge(d.demoted_until && now < *d.demoted_until ? 1.0 : 0.0);
-     }},
-}};
-
 }  // namespace
 
 class Engine::MetricsBody final : public BodySource {
+  struct Family {
+    const char* name;
+    const char* help;
+    const char* type;
+    // The sample's value as exposition text.
+    std::string (*value)(const Engine& e, const DeviceRt& rt, runtime::TimePoint now);
+  };
+  static const std::array<Family, 13> kFamilies;
+
  public:
   explicit MetricsBody(Engine& engine) : engine_(engine), ids_(engine.device_ids()) {}
 
@@ -93,24 +58,21 @@ class Engine::MetricsBody final : public BodySource {
   std::string device_part() {
     std::string out;
     const auto now = engine_.ex_.now();
-    while (out.size() < kPartBytes && family_ < kDeviceFamilies.size()) {
-      const DeviceFamily& f = kDeviceFamilies[family_];
+    while (out.size() < kPartBytes && family_ < kFamilies.size()) {
+      const Family& f = kFamilies[family_];
       if (next_ == 0) prometheus::write_family_header(out, f.name, f.help, f.type);
       for (; next_ < ids_.size() && out.size() < kPartBytes; ++next_) {
         const DeviceRt* rt = engine_.find(ids_[next_]);
         if (!rt) continue;
-        std::uint64_t overruns = rt->past_overruns;
-        for (auto h : rt->schedule)
-          overruns += engine_.scheduler_.overruns(h);
         prometheus::write_sample(out, f.name, {{"device", rt->dev->id()}},
-                                 f.value(*rt->dev, overruns, now));
+                                 f.value(engine_, *rt, now));
       }
       if (next_ == ids_.size()) {
         ++family_;
         next_ = 0;
       }
     }
-    if (family_ == kDeviceFamilies.size()) stage_ = Stage::tail;
+    if (family_ == kFamilies.size()) stage_ = Stage::tail;
     return out;
   }
 
@@ -121,6 +83,44 @@ class Engine::MetricsBody final : public BodySource {
   std::size_t family_ = 0;
   std::size_t next_ = 0;
 };
+
+// The lambdas take auto parameters: Engine::DeviceRt is private, so its name is not spelled
+// here; each converts to Family::value.
+// Straight from the device's counters, not through view(): a scrape must stay linear and
+// allocation-light (performance issue).
+const std::array<Engine::MetricsBody::Family, 13> Engine::MetricsBody::kFamilies{{
+    {"pollux_device_messages_ok_total", "Messages answered normally", "counter",
+     [](const auto&, const auto& rt, auto) { return count(rt.dev->counters.messages_ok); }},
+    {"pollux_device_messages_failed_total", "Messages failed after all attempts", "counter",
+     [](const auto&, const auto& rt, auto) { return count(rt.dev->counters.messages_failed); }},
+    {"pollux_device_exceptions_total", "Messages answered with an exception", "counter",
+     [](const auto&, const auto& rt, auto) { return count(rt.dev->counters.exceptions); }},
+    {"pollux_device_timeouts_total", "Failed tries: no answer", "counter",
+     [](const auto&, const auto& rt, auto) { return count(rt.dev->counters.timeouts); }},
+    {"pollux_device_crc_errors_total", "Failed tries: CRC or LRC", "counter",
+     [](const auto&, const auto& rt, auto) { return count(rt.dev->counters.crc_errors); }},
+    {"pollux_device_framing_errors_total", "Failed tries: framing or connection", "counter",
+     [](const auto&, const auto& rt, auto) { return count(rt.dev->counters.framing_errors); }},
+    {"pollux_device_polls_ok_total", "Poll attempts completed", "counter",
+     [](const auto&, const auto& rt, auto) { return count(rt.dev->counters.polls_ok); }},
+    {"pollux_device_polls_failed_total", "Poll attempts failed", "counter",
+     [](const auto&, const auto& rt, auto) { return count(rt.dev->counters.polls_failed); }},
+    {"pollux_device_polls_skipped_total", "Scheduled polls skipped while demoted", "counter",
+     [](const auto&, const auto& rt, auto) { return count(rt.dev->counters.polls_skipped); }},
+    {"pollux_device_overruns_total", "Scheduled polls missed", "counter",
+     [](const auto& e, const auto& rt, auto) { return count(e.overruns_of(rt)); }},
+    {"pollux_device_queue_depth", "Jobs waiting in the device queue", "gauge",
+     [](const auto&, const auto& rt, auto) {
+       return gauge(static_cast<double>(rt.dev->queue().size()));
+     }},
+    {"pollux_device_active_line", "Active line 1..3", "gauge",
+     [](const auto&, const auto& rt, auto) { return gauge(rt.dev->active_line); }},
+    {"pollux_device_demoted", "1 while auto-demoted", "gauge",
+     [](const auto&, const auto& rt, auto now) {
+       const auto& until = rt.dev->demoted_until;
+       return gauge(until && now < *until ? 1.0 : 0.0);
+     }},
+}};
 
 std::unique_ptr<BodySource> Engine::metrics() {
   return std::make_unique<MetricsBody>(*this);
@@ -159,48 +159,25 @@ std::string Engine::metrics_head() {
 }
 
 std::string Engine::metrics_tail() {
+  // The runners and the scheduler keep fixed-bucket counts in ms (no allocation per
+  // observation); exposed in seconds.
+  constexpr double kMsToS = 1.0 / 1000.0;
   std::string text;
-  // The response-time histograms: written here because the runner keeps fixed-bucket counts
-  // (no allocation per observation) rather than prometheus::Histogram objects.
-  text += "# HELP pollux_channel_response_seconds Time from sending a try to its answer\n";
-  text += "# TYPE pollux_channel_response_seconds histogram\n";
+  prometheus::write_family_header(text, "pollux_channel_response_seconds",
+                                  "Time from sending a try to its answer", "histogram");
   for (const auto& c : cfg_.channels) {
     auto* r = runner(c.id);
     if (!r) continue;
     const auto& h = r->counters().response_ms;
-    const std::string label = prometheus::escape_label_value(c.id);
-    std::uint64_t cum = 0;
-    for (std::size_t i = 0; i <= scheduler::Histogram::kBoundsMs.size(); ++i) {
-      cum += h.buckets[i];
-      const std::string le =
-          i < scheduler::Histogram::kBoundsMs.size()
-              ? prometheus::format_value(scheduler::Histogram::kBoundsMs[i] / 1000.0)
-              : "+Inf";
-      text += "pollux_channel_response_seconds_bucket{channel=\"" + label + "\",le=\"" + le +
-              "\"} " + std::to_string(cum) + "\n";
-    }
-    text += "pollux_channel_response_seconds_sum{channel=\"" + label + "\"} " +
-            prometheus::format_value(h.sum_ms / 1000.0) + "\n";
-    text += "pollux_channel_response_seconds_count{channel=\"" + label + "\"} " +
-            std::to_string(h.count) + "\n";
+    prometheus::write_histogram(text, "pollux_channel_response_seconds", {{"channel", c.id}},
+                                h.kBoundsMs, h.buckets, h.sum_ms, h.count, kMsToS);
   }
   // Lateness of scheduled polls against their due time (performance issue: p99 at a 1 s scan).
   const auto& late = scheduler_.lateness();
-  text += "# HELP pollux_scheduler_lateness_seconds Time from a poll's due time to its start\n";
-  text += "# TYPE pollux_scheduler_lateness_seconds histogram\n";
-  std::uint64_t cum = 0;
-  for (std::size_t i = 0; i <= scheduler::LatenessHistogram::kBoundsMs.size(); ++i) {
-    cum += late.buckets[i];
-    const std::string le =
-        i < scheduler::LatenessHistogram::kBoundsMs.size()
-            ? prometheus::format_value(scheduler::LatenessHistogram::kBoundsMs[i] / 1000.0)
-            : "+Inf";
-    text +=
-        "pollux_scheduler_lateness_seconds_bucket{le=\"" + le + "\"} " + std::to_string(cum) + "\n";
-  }
-  text += "pollux_scheduler_lateness_seconds_sum " +
-          prometheus::format_value(late.sum_ms / 1000.0) + "\n";
-  text += "pollux_scheduler_lateness_seconds_count " + std::to_string(late.count) + "\n";
+  prometheus::write_family_header(text, "pollux_scheduler_lateness_seconds",
+                                  "Time from a poll's due time to its start", "histogram");
+  prometheus::write_histogram(text, "pollux_scheduler_lateness_seconds", {}, late.kBoundsMs,
+                              late.buckets, late.sum_ms, late.count, kMsToS);
   return text;
 }
 

@@ -172,19 +172,25 @@ void MetricsWriter::gauge(std::string_view name, std::string_view help, Labels l
 
 void MetricsWriter::histogram(std::string_view name, std::string_view help, Labels labels,
                               const Histogram& h) {
-  auto& out = family(name, help, "histogram").samples;
+  write_histogram(family(name, help, "histogram").samples, name, labels, h.bounds(), h.counts(),
+                  h.sum(), h.count());
+}
+
+void write_histogram(std::string& out, std::string_view name, Labels labels,
+                     std::span<const double> bounds, std::span<const std::uint64_t> counts,
+                     double sum, std::uint64_t count, double scale) {
   const std::string bucket = std::string(name) + "_bucket";
   std::uint64_t cumulative = 0;
-  for (std::size_t i = 0; i < h.bounds().size(); ++i) {
-    cumulative += h.counts()[i];
-    const std::string le = format_value(h.bounds()[i]);
+  for (std::size_t i = 0; i < bounds.size(); ++i) {
+    cumulative += counts[i];
+    const std::string le = format_value(bounds[i] * scale);
     const Label extra{"le", le};
     write_sample(out, bucket, labels, format_uint(cumulative), &extra);
   }
   const Label inf{"le", "+Inf"};
-  write_sample(out, bucket, labels, format_uint(h.count()), &inf);
-  write_sample(out, std::string(name) + "_sum", labels, format_value(h.sum()));
-  write_sample(out, std::string(name) + "_count", labels, format_uint(h.count()));
+  write_sample(out, bucket, labels, format_uint(count), &inf);
+  write_sample(out, std::string(name) + "_sum", labels, format_value(sum * scale));
+  write_sample(out, std::string(name) + "_count", labels, format_uint(count));
 }
 
 std::string MetricsWriter::text() const {

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -39,6 +40,12 @@ void write_family_header(std::string& out, std::string_view name, std::string_vi
                          std::string_view type);
 void write_sample(std::string& out, std::string_view name, Labels labels, std::string_view value,
                   const Label* extra = nullptr);
+// A histogram's samples: name_bucket (cumulative, `le` from `bounds` times `scale`, then
+// +Inf), name_sum (times `scale`) and name_count. `counts` has one entry per bound and a last
+// one above them all; `scale` converts the unit counted in to the one exposed (1/1000: ms to s).
+void write_histogram(std::string& out, std::string_view name, Labels labels,
+                     std::span<const double> bounds, std::span<const std::uint64_t> counts,
+                     double sum, std::uint64_t count, double scale = 1.0);
 
 // Cumulative-bucket histogram in the Prometheus sense. `bounds` are the finite upper bounds in
 // increasing order; the +Inf bucket is implicit.
