@@ -92,8 +92,9 @@ bool TimerQueue::cancel(TimerId id) {
 
 void TimerQueue::compact() {
   std::erase_if(heap_, [this](const Entry& e) { return !live(e.id); });
-  for (std::size_t i = heap_.size() / kArity + 1; i-- > 0;)
-    if (i < heap_.size()) sift_down(i);
+  if (heap_.size() < 2) return;
+  for (std::size_t i = (heap_.size() - 2) / kArity + 1; i-- > 0;)  // every parent, last first
+    sift_down(i);
 }
 
 void TimerQueue::drop_cancelled_top() {
