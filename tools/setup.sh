@@ -18,6 +18,7 @@ packages=(
   libmodbus-dev                          # simulated RTUs and the interop cross-check
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
+  liburing-dev                           # tcp_floor benchmark: the io_uring floor
   socat                                  # pty pairs for simulated serial lines
   python3                                # integration test drivers
   clang-format
