@@ -259,6 +259,13 @@ int main(int argc, char** argv) {
     else if (a == "--modes")
       modes = v;
   }
+  for (const std::string& mode : split(modes)) {
+    if (mode != "asio" && mode != "nospec" && mode != "uring" && mode != "scan") {
+      std::fprintf(stderr, "tcp_floor: unknown mode '%s' (asio, nospec, uring, scan)\n",
+                   mode.c_str());
+      return 2;
+    }
+  }
   bench::raise_open_file_limit();
   if (pinned()) pin_self(0);
   std::printf("TCP floor: a minimal Modbus TCP poller against pollux-sim, %.0f s per run%s\n",
