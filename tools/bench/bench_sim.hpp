@@ -23,6 +23,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace bench {
@@ -55,10 +56,18 @@ inline void raise_open_file_limit() {
   setrlimit(RLIMIT_NOFILE, &rl);
 }
 
+// A running simulator; it is stopped when this goes away, so a benchmark that fails half-way
+// (a refused connect, an exception) leaves no simulator holding thousands of ports.
 struct Sim {
   pid_t pid = -1;
   std::string dir;
   nlohmann::json ready;
+
+  Sim() = default;
+  Sim(Sim&& o) noexcept
+      : pid(std::exchange(o.pid, -1)), dir(std::move(o.dir)), ready(std::move(o.ready)) {}
+  Sim& operator=(Sim&&) = delete;
+  ~Sim() { stop(); }
 
   // The port of the simulator's TCP server T<i>.
   int port(int i) const {

@@ -78,7 +78,6 @@ void run(const std::string& bin, int devices, double seconds, int inflight) {
   for (auto& c : conns)
     close(c.fd);
   close(ep);
-  sim.stop();
 }
 
 }  // namespace
@@ -109,7 +108,12 @@ int main(int argc, char** argv) {
       "pollux-sim capacity: Modbus TCP, FC3 x10 registers, one connection per device, "
       "%.0f s per run, %ld cores\n",
       seconds, sysconf(_SC_NPROCESSORS_ONLN));
-  for (int n : counts)
-    run(bin, n, seconds, inflight);
+  try {  // caught, so the simulator of the failed run is stopped on the way out
+    for (int n : counts)
+      run(bin, n, seconds, inflight);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "sim_capacity: %s\n", e.what());
+    return 1;
+  }
   return 0;
 }

@@ -224,7 +224,6 @@ Figures run(const std::string& bin, const std::string& mode, int devices, double
   }
   for (auto& c : conns)
     close(c.fd);
-  sim.stop();
   return f;
 }
 
@@ -282,7 +281,13 @@ int main(int argc, char** argv) {
     std::vector<std::string> sizes =
         mode == "scan" ? std::vector<std::string>{std::to_string(scan_devices)} : split(devices);
     for (const std::string& n : sizes) {
-      const Figures f = run(bin, mode, std::stoi(n), seconds);
+      Figures f;
+      try {  // caught, so the simulator of the failed run is stopped on the way out
+        f = run(bin, mode, std::stoi(n), seconds);
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "tcp_floor: %s N=%s: %s\n", mode.c_str(), n.c_str(), e.what());
+        return 1;
+      }
       std::printf("%-7s %7s %10.0f %14.2f %10.1f %7.1f\n", mode.c_str(), n.c_str(), f.txn_per_s,
                   f.cpu_us_per_txn, f.cpu_pct, f.sim_pct);
       std::fflush(stdout);
