@@ -24,6 +24,7 @@ nlohmann::json Simulator::handle(const nlohmann::json& req) {
     if (cmd == "modem") return cmd_modem(req);
     if (cmd == "set") return cmd_set(req);
     if (cmd == "get") return cmd_get(req);
+    if (cmd == "resize") return cmd_resize(req);
     if (cmd == "stats") return stats();
     if (cmd == "ping") return {{"ok", true}, {"time_ms", loop_.now_ms()}};
     if (cmd == "writes") {
@@ -222,6 +223,14 @@ nlohmann::json Simulator::cmd_get(const nlohmann::json& req) {
   if (!it->second->get(*table, req.value("address", 0), req.value("count", 1), &out, &err))
     return error(err);
   return {{"ok", true}, {"values", out}};
+}
+
+nlohmann::json Simulator::cmd_resize(const nlohmann::json& req) {
+  auto it = devices_.find(req.value("device", ""));
+  if (it == devices_.end()) return error("unknown device");
+  std::string err;
+  if (!it->second->resize(req.value("size", 0), &err)) return error(err);
+  return {{"ok", true}};
 }
 
 }  // namespace sim

@@ -228,6 +228,27 @@ bool Device::set(Table t, int address, const std::vector<uint16_t>& values, std:
   return true;
 }
 
+bool Device::resize(int size, std::string* err) {
+  if (size < 1 || size > 65536) {
+    *err = "size must be 1..65536";
+    return false;
+  }
+  modbus_mapping_t* fresh = modbus_mapping_new(size, size, size, size);
+  if (!fresh) {
+    *err = "modbus_mapping_new failed";
+    return false;
+  }
+  const auto keep = [size](int n) { return static_cast<std::size_t>(std::min(n, size)); };
+  std::copy_n(map_->tab_bits, keep(map_->nb_bits), fresh->tab_bits);
+  std::copy_n(map_->tab_input_bits, keep(map_->nb_input_bits), fresh->tab_input_bits);
+  std::copy_n(map_->tab_registers, keep(map_->nb_registers), fresh->tab_registers);
+  std::copy_n(map_->tab_input_registers, keep(map_->nb_input_registers),
+              fresh->tab_input_registers);
+  modbus_mapping_free(map_);
+  map_ = fresh;
+  return true;
+}
+
 bool Device::get(Table t, int address, int count, std::vector<int>* out, std::string* err) {
   int size = table_size(map_, t);
   if (address < 0 || count < 1 || address + count > size) {

@@ -108,6 +108,10 @@ class Device {
   // Operator/test write: values into a table; generators covering those addresses stop.
   bool set(Table t, int address, const std::vector<uint16_t>& values, std::string* err);
   bool get(Table t, int address, int count, std::vector<int>* out, std::string* err);
+  // Every table shrinks or grows to `size` entries, keeping the values that still fit: a
+  // firmware update or PLC program download changing the register map. Addresses past the end
+  // answer exception 02 (libmodbus).
+  bool resize(int size, std::string* err);
 
   // Faults: the active one of each category for a request arriving via `via` at t_ms.
   void add_fault(Fault f);

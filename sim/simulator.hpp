@@ -201,6 +201,7 @@ class Simulator {
   nlohmann::json cmd_modem(const nlohmann::json& req);
   nlohmann::json cmd_set(const nlohmann::json& req);
   nlohmann::json cmd_get(const nlohmann::json& req);
+  nlohmann::json cmd_resize(const nlohmann::json& req);
   void on_control(uint64_t token, uint32_t events);
   void schedule_expiry(double until_ms);
 

@@ -28,6 +28,18 @@ std::string_view to_string(Quality quality) {
   return "bad";
 }
 
+std::string_view to_string(CommStatus status) {
+  switch (status) {
+    case CommStatus::ok:
+      return "ok";
+    case CommStatus::failed:
+      return "failed";
+    case CommStatus::disabled:
+      return "disabled";
+  }
+  return "failed";
+}
+
 std::string_view to_string(ChannelStatus status) {
   switch (status) {
     case ChannelStatus::ok:
@@ -64,6 +76,7 @@ json to_json(const DeviceView& d) {
           {"primary_failed_over", d.primary_failed_over},
           {"last_success", time_or_null(d.last_success)},
           {"last_good_line", d.last_good_line == 0 ? json(nullptr) : json(d.last_good_line)},
+          {"comm", to_string(d.comm)},
           {"stats",
            {{"messages_ok", s.messages_ok},
             {"messages_failed", s.messages_failed},

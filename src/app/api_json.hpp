@@ -19,6 +19,7 @@ namespace pollux::app {
 
 std::string_view to_string(Quality quality);
 std::string_view to_string(ChannelStatus status);
+std::string_view to_string(CommStatus status);
 
 nlohmann::json to_json(const HealthView& health);
 nlohmann::json to_json(const DeviceView& device);

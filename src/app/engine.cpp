@@ -165,6 +165,20 @@ bool Engine::channel_usable(std::string_view channel) const {
   return it != runners_.end() && it->second->link().status() == transport::LinkStatus::ok;
 }
 
+CommStatus Engine::comm_of(const DeviceRt& rt) const {
+  const RemoteDevice& d = *rt.dev;
+  bool reachable_line = false;
+  for (int n = 1; n <= 3; ++n)
+    if (const auto* l = d.line(n)) {
+      auto it = runners_.find(l->path.channel);
+      reachable_line =
+          reachable_line ||
+          (it != runners_.end() && it->second->link().status() != transport::LinkStatus::disabled);
+    }
+  if (!d.enabled() || !reachable_line) return CommStatus::disabled;
+  return d.comm_failed ? CommStatus::failed : CommStatus::ok;
+}
+
 failover::Usable Engine::usable(const DeviceRt& rt) const {
   return failover::usable_lines(rt.settings,
                                 [this](std::string_view ch) { return channel_usable(ch); });
@@ -292,8 +306,14 @@ void Engine::on_block_ok(RemoteDevice& d, std::uint32_t group, std::uint32_t blo
                          const modbus::ResponseView& response) {
   auto& g = d.groups()[group];
   if (block >= g.blocks.size()) return;
-  const device::PlanBlock* pb = g.plan.find(g.blocks[block].plan_id);
+  device::PlanBlock* pb = g.plan.find(g.blocks[block].plan_id);
   if (!pb) return;
+  if (g.blocks[block].refused_retry && pb->illegal_address) {
+    // The device's register map grew back: the range is read as usual from now on.
+    pb->illegal_address = false;
+    runtime::device_logger(d.id())->info("group {}: refused range {} (+{}) answers again",
+                                         g.config.name, pb->start, pb->count);
+  }
   // The runner stamped this answer's arrival just before calling: no second clock read.
   const auto t = d.last_success_wall ? *d.last_success_wall : ex_.wall_now();
   device::for_each_value(g.config, *pb, response, [&](std::uint32_t point, points::Value v) {
@@ -313,6 +333,7 @@ void Engine::on_poll_done(RemoteDevice& d, std::uint32_t group, std::error_code 
     rt->poll_done[group] = t;  // the standby moves the group's timestamps with one record
     mark_sync(*rt);
   }
+  const auto now = ex_.now();
   if (error) {
     const std::string why = error.message();
     for (auto id : g.point_ids)
@@ -320,13 +341,22 @@ void Engine::on_poll_done(RemoteDevice& d, std::uint32_t group, std::error_code 
     if (error == modbus::ExceptionCode::illegal_data_address && failed_block < g.blocks.size()) {
       // One bad address must not blank the group forever: the planner splits the block and
       // the next attempt asks for the halves.
-      if (device::split_on_illegal_address(g.plan, g.blocks[failed_block].plan_id))
+      if (device::split_on_illegal_address(g.plan, g.blocks[failed_block].plan_id)) {
         runtime::device_logger(d.id())->info("group {}: block split after exception 02",
                                              g.config.name);
+      } else if (!g.refused_retry_at) {
+        schedule_refused_retry(d, g, now);
+      }
       device::rebuild_blocks(g);
     }
+    prepare_blocks(g, now);
     return;
   }
+  // Every refused range of this attempt was asked: the next ask waits a whole period.
+  if (std::any_of(g.blocks.begin(), g.blocks.end(),
+                  [](const device::ReadBlock& b) { return b.refused_retry; }))
+    schedule_refused_retry(d, g, now);
+  prepare_blocks(g, now);
   // Points the device refuses (a single-range block answered exception 02) or that no request
   // can read stay bad.
   for (const auto& b : g.plan.blocks)
@@ -411,9 +441,32 @@ bool Engine::on_poll_due(void* owner, std::uint32_t group) {
     mark_sync(*rt);
     return true;
   }
-  if (d.groups()[group].in_progress || !d.enqueue_poll(group, Priority::scheduled)) return false;
+  auto& g = d.groups()[group];
+  if (g.in_progress) return false;
+  prepare_blocks(g, ex_.now());
+  if (!d.enqueue_poll(group, Priority::scheduled)) return false;
   kick(*rt);
   return true;
+}
+
+// api.md settled: a range refused with exception 02 is asked again every refused_retry_s (0:
+// only at a poll-now), so a device whose register map grows back recovers by itself.
+void Engine::schedule_refused_retry(const RemoteDevice& d, device::GroupRuntime& g,
+                                    runtime::TimePoint now) {
+  const int period_s = d.config().refused_retry_s;
+  if (!device::has_refused(g) || period_s <= 0)
+    g.refused_retry_at.reset();
+  else
+    g.refused_retry_at = now + std::chrono::seconds(period_s);
+}
+
+// The blocks of the group's next attempt, with its refused ranges when their ask is due. Only
+// between attempts: an attempt in progress indexes the blocks.
+void Engine::prepare_blocks(device::GroupRuntime& g, runtime::TimePoint now) {
+  const bool asking = std::any_of(g.blocks.begin(), g.blocks.end(),
+                                  [](const device::ReadBlock& b) { return b.refused_retry; });
+  const bool due = g.refused_retry_at && now >= *g.refused_retry_at && device::has_refused(g);
+  if (asking != due) device::rebuild_blocks(g, due);
 }
 
 // ------------------------------------------------------------------------------ NodeApi ---
@@ -444,6 +497,7 @@ DeviceView Engine::view(const DeviceRt& rt) const {
   v.primary_failed_over = rt.state.primary_failed_over;
   v.last_success = d.last_success_wall;
   v.last_good_line = rt.state.last_good_line;
+  v.comm = comm_of(rt);
   const auto& c = d.counters;
   v.stats.messages_ok = c.messages_ok;
   v.stats.messages_failed = c.messages_failed;
@@ -550,8 +604,14 @@ Outcome Engine::poll_now(const std::string& id) {
   DeviceRt* rt = find(id);
   if (!rt) return Outcome::failure(404, "unknown device " + id);
   if (!rt->dev->enabled()) return Outcome::failure(409, "device is disabled");
-  for (std::uint32_t g = 0; g < rt->dev->groups().size(); ++g)
+  const auto now = ex_.now();
+  for (std::uint32_t g = 0; g < rt->dev->groups().size(); ++g) {
+    auto& group = rt->dev->groups()[g];
+    // A poll-now asks the refused ranges too (api.md settled).
+    if (device::has_refused(group)) group.refused_retry_at = now;
+    if (!group.in_progress) prepare_blocks(group, now);
     rt->dev->enqueue_poll(g, Priority::on_demand);
+  }
   kick(*rt);
   return Outcome::success(202);
 }
@@ -866,8 +926,8 @@ Engine::SyncChanges Engine::take_sync_changes(bool all) {
     if (force || rt.sent_state != rt.state || !same(rt.sent_counters, c)) {
       rt.sent_state = rt.state;
       rt.sent_counters = c;
-      out.devices.push_back(
-          {rt.dev->id(), failover::export_ages(rt.state, now), c, rt.dev->last_success_wall});
+      out.devices.push_back({rt.dev->id(), failover::export_ages(rt.state, now), c,
+                             rt.dev->last_success_wall, rt.dev->comm_failed});
     }
   };
   if (all) {
@@ -929,6 +989,7 @@ bool Engine::import_device_runtime(const DeviceRuntime& r) {
   rt->state = failover::import_ages(rt->settings, r.ages, ex_.now());
   rt->dev->counters = r.counters;
   if (r.last_success) rt->dev->last_success_wall = r.last_success;
+  rt->dev->comm_failed = r.comm_failed;
   sync_state(*rt);
   publish_status(*rt);
   // A warm standby follows the active node's line with its held connection.

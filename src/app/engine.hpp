@@ -111,6 +111,7 @@ class Engine final : public NodeApi, public scheduler::RunnerHandler, public sch
     failover::StateAges ages;
     device::DeviceCounters counters;
     std::optional<runtime::WallTime> last_success;
+    bool comm_failed = false;  // DEVICE.comm "failed"
   };
   // A poll attempt of a group that completed (good or failed) at `at`: every point of the
   // group then carries that time, so one record moves all their timestamps on the standby.
@@ -182,12 +183,16 @@ class Engine final : public NodeApi, public scheduler::RunnerHandler, public sch
   DeviceRt* rt_of(const device::RemoteDevice& d);
   scheduler::ChannelRunner* runner(const std::string& channel);
   bool channel_usable(std::string_view channel) const;
+  CommStatus comm_of(const DeviceRt& rt) const;
   failover::Usable usable(const DeviceRt& rt) const;
   void apply_change(DeviceRt& rt, const failover::LineChange& change);
   void start_reload_load();
   ReloadOutcome apply_loaded(config::LoadResult result);
   void sync_state(DeviceRt& rt);
   void publish_status(DeviceRt& rt);
+  void schedule_refused_retry(const device::RemoteDevice& d, device::GroupRuntime& g,
+                              runtime::TimePoint now);
+  void prepare_blocks(device::GroupRuntime& g, runtime::TimePoint now);
   void mark_sync(DeviceRt& rt);
   void kick(DeviceRt& rt);
   DeviceView view(const DeviceRt& rt) const;

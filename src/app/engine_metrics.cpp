@@ -1,7 +1,7 @@
 // GET /metrics for the engine (spec/api.md, engine issue: per-channel and per-device counters,
 // response-time histograms, queue depths and scheduler overruns), built a part per I/O turn.
 //
-// At 10,000 devices the text is 6 MB, 13 samples per device; built whole it held the I/O thread
+// At 10,000 devices the text is 6 MB, 15 samples per device; built whole it held the I/O thread
 // for 12-15 ms per scrape. Prometheus needs each family's samples together, so a part is one
 // per-device family for a range of devices, about BodySource::kPartBytes. Devices are named by
 // id when the scrape begins and looked up when their part is built: one removed by a reload
@@ -32,7 +32,7 @@ class Engine::MetricsBody final : public BodySource {
     // The sample's value as exposition text.
     std::string (*value)(const Engine& e, const DeviceRt& rt, runtime::TimePoint now);
   };
-  static const std::array<Family, 13> kFamilies;
+  static const std::array<Family, 15> kFamilies;
 
  public:
   explicit MetricsBody(Engine& engine) : engine_(engine), ids_(engine.device_ids()) {}
@@ -88,7 +88,7 @@ class Engine::MetricsBody final : public BodySource {
 // here; each converts to Family::value.
 // Straight from the device's counters, not through view(): a scrape must stay linear and
 // allocation-light (performance issue).
-const std::array<Engine::MetricsBody::Family, 13> Engine::MetricsBody::kFamilies{{
+const std::array<Engine::MetricsBody::Family, 15> Engine::MetricsBody::kFamilies{{
     {"pollux_device_messages_ok_total", "Messages answered normally", "counter",
      [](const auto&, const auto& rt, auto) { return count(rt.dev->counters.messages_ok); }},
     {"pollux_device_messages_failed_total", "Messages failed after all attempts", "counter",
@@ -119,6 +119,16 @@ const std::array<Engine::MetricsBody::Family, 13> Engine::MetricsBody::kFamilies
      [](const auto&, const auto& rt, auto now) {
        const auto& until = rt.dev->demoted_until;
        return gauge(until && now < *until ? 1.0 : 0.0);
+     }},
+    {"pollux_device_up", "1 while the device answers (DEVICE.comm ok), else 0", "gauge",
+     [](const auto& e, const auto& rt, auto) {
+       return gauge(e.comm_of(rt) == CommStatus::ok ? 1.0 : 0.0);
+     }},
+    {"pollux_device_last_success_timestamp_seconds",
+     "Unix time of the device's last answer (0: never)", "gauge",
+     [](const auto&, const auto& rt, auto) {
+       const auto& t = rt.dev->last_success_wall;
+       return gauge(t ? std::chrono::duration<double>(t->time_since_epoch()).count() : 0.0);
      }},
 }};
 

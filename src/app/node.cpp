@@ -204,6 +204,7 @@ json Node::export_devices(const std::vector<Engine::DeviceRuntime>& devices) {
            {"since_fo", opt_age(d.ages.since_failed_over)},
            {"since_restored", opt_age(d.ages.since_restored)},
            {"stats", encode_counters(d.counters)},
+           {"failed", d.comm_failed},
            {"last_success", d.last_success ? json(wall_ms(*d.last_success)) : json(nullptr)}};
     out.push_back(std::move(j));
   }
@@ -282,6 +283,7 @@ void Node::apply_state(const json& devices, const json& pts, const json& polls) 
       d.ages.since_failed_over = opt_age(j.at("since_fo"));
       d.ages.since_restored = opt_age(j.at("since_restored"));
       d.counters = decode_counters(j.at("stats"));
+      d.comm_failed = j.value("failed", false);  // absent from a peer that predates DEVICE.comm
       if (j.at("last_success").is_number())
         d.last_success = from_wall_ms(j.at("last_success").get<std::int64_t>());
       engine_.import_device_runtime(d);

@@ -56,6 +56,11 @@ struct DeviceStats {
   std::uint64_t overruns = 0;
 };
 
+// api.md DEVICE.comm: can the device be reached? `failed` from the last poll attempt on its active
+// line failing after all its tries until the next answer; `disabled` when the device, or the
+// channel of every line it has, is switched off.
+enum class CommStatus { ok, failed, disabled };
+
 struct DeviceView {
   std::string id;
   bool enabled = true;
@@ -67,6 +72,7 @@ struct DeviceView {
   bool primary_failed_over = false;
   std::optional<runtime::WallTime> last_success;
   int last_good_line = 0;  // 0: no successful I/O yet (shown as null)
+  CommStatus comm = CommStatus::ok;
   DeviceStats stats;
 };
 

@@ -21,7 +21,9 @@ th, td { border: 1px solid #ccc; padding: .25em .6em; text-align: left; white-sp
 th { background: #eee; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .ok, .good, .active { color: #176b2c; font-weight: 600; }
-.down, .bad, .standby { color: #a61b1b; font-weight: 600; }
+.down, .bad, .standby, .failed { color: #a61b1b; font-weight: 600; }
+tr.comm-failed td { background: #fbe9e9; }
+tr.comm-disabled td { background: #fdf6dc; }
 .disabled, .uncertain { color: #8a6d00; font-weight: 600; }
 #meta { color: #555; }
 #error { color: #a61b1b; font-weight: 600; }
@@ -35,7 +37,7 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; }
 <table id="channels"><thead><tr><th>id</th><th>type</th><th>protocol</th><th>enabled</th>
 <th>status</th><th>stats</th></tr></thead><tbody></tbody></table>
 <h2>Devices</h2>
-<table id="devices"><thead><tr><th>id</th><th>unit</th><th>enabled</th><th>auto</th>
+<table id="devices"><thead><tr><th>id</th><th>comm</th><th>unit</th><th>enabled</th><th>auto</th>
 <th>active line</th><th>channel</th><th>lines (eligible/usable)</th><th>last success</th>
 <th>ok</th><th>failed</th><th>exceptions</th><th>timeouts</th><th>crc</th><th>framing</th>
 </tr></thead><tbody></tbody></table>
@@ -76,7 +78,8 @@ async function refresh() {
     });
     fill("devices", devices, (tr, d) => {
       const s = d.stats || {};
-      cell(tr, d.id); cell(tr, d.unit, "num"); cell(tr, d.enabled ? "yes" : "no");
+      cell(tr, d.id); cell(tr, d.comm, d.comm); tr.className = "comm-" + d.comm;
+      cell(tr, d.unit, "num"); cell(tr, d.enabled ? "yes" : "no");
       cell(tr, d.auto ? "auto" : "manual");
       cell(tr, d.active_line + (d.primary_failed_over ? " (failed over)" : ""), "num");
       cell(tr, d.active_channel);

@@ -108,6 +108,10 @@ json device_json(const Device& d) {
   o["writable"] = d.writable;
   o["max_gap_registers"] = d.max_gap_registers;
   o["max_gap_bits"] = d.max_gap_bits;
+  // Keys added after the version was first pinned appear only when set away from their default,
+  // so a config that does not use them keeps the version every earlier build reported (a pair
+  // upgraded one node at a time still agrees on it).
+  if (d.refused_retry_s != Device{}.refused_retry_s) o["refused_retry_s"] = d.refused_retry_s;
   return o;
 }
 

@@ -132,7 +132,8 @@ const std::vector<std::string> kChannelKeys = {"id",
                                                "demote_after_failed_polls",
                                                "demote_for_ms"};
 const std::vector<std::string> kDeviceKeys = {
-    "id", "enabled", "unit", "comm", "polls", "writable", "max_gap_registers", "max_gap_bits"};
+    "id",       "enabled",           "unit",         "comm",           "polls",
+    "writable", "max_gap_registers", "max_gap_bits", "refused_retry_s"};
 const std::vector<std::string> kCommKeys = {
     "auto",   "sequence", "failback_on_failure", "retry_in_progress_control",
     "active", "primary",  "first_failover",      "second_failover"};
@@ -573,6 +574,7 @@ class Builder {
     const bool unit_ok = r_.integer(item, "unit", dev.unit, 0, 255) || !item.find("unit");
     r_.integer(item, "max_gap_registers", dev.max_gap_registers, 0, kNoMax);
     r_.integer(item, "max_gap_bits", dev.max_gap_bits, 0, kNoMax);
+    r_.integer(item, "refused_retry_s", dev.refused_retry_s, 0, kNoMax);
     if (const Entry* comm = item.find("comm"))
       read_comm(*comm, item, dev, unit_ok, cfg);
     else

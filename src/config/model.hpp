@@ -151,6 +151,9 @@ struct Device {
   // Read planner: merge ranges across gaps up to this size (our addition; codec issue).
   int max_gap_registers = 16;
   int max_gap_bits = 64;
+  // api.md settled: a range refused with exception 02 is asked again this often (0: only at a
+  // poll-now or reload).
+  int refused_retry_s = 60;
   friend bool operator==(const Device&, const Device&) = default;
 };
 

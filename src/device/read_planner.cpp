@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <numeric>
+#include <utility>
 
 #include "points/register_codec.hpp"
 
@@ -51,6 +52,10 @@ const PlanBlock* ReadPlan::find(std::uint32_t id) const {
     if (b.id == id) return &b;
   }
   return nullptr;
+}
+
+PlanBlock* ReadPlan::find(std::uint32_t id) {
+  return const_cast<PlanBlock*>(std::as_const(*this).find(id));
 }
 
 ReadPlan plan_reads(const config::PollGroup& group, int max_gap_registers, int max_gap_bits) {

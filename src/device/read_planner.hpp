@@ -64,6 +64,7 @@ struct ReadPlan {
   std::uint32_t next_id = 0;
 
   const PlanBlock* find(std::uint32_t id) const;
+  PlanBlock* find(std::uint32_t id);
   std::size_t request_count() const { return blocks.size(); }
 };
 

@@ -57,6 +57,10 @@ struct Line {
 struct ReadBlock {
   modbus::Request request;
   std::uint32_t plan_id = 0;  // PlanBlock::id in GroupRuntime::plan
+  // A range the device refused (exception 02) asked again (api.md settled: refused ranges are
+  // re-asked every refused_retry_s and at every poll-now). Refused again, it does not end the
+  // attempt: the rest of the group is read as usual.
+  bool refused_retry = false;
 };
 
 struct GroupRuntime {
@@ -65,6 +69,8 @@ struct GroupRuntime {
   std::vector<ReadBlock> blocks;           // the plan's readable blocks, in plan order
   std::vector<points::PointId> point_ids;  // parallel to config.points
   bool in_progress = false;                // an attempt of this group is being sent
+  // When the refused ranges of `plan` are next asked again (set when one is found).
+  std::optional<runtime::TimePoint> refused_retry_at;
 };
 
 // How a write ended, for the API's 200 / 502 / 504.
@@ -119,6 +125,9 @@ class RemoteDevice {
   std::optional<runtime::TimePoint> failed_over_at;
   bool primary_failed_over = false;
   bool busy = false;  // a message of this device is in flight (one at a time per device)
+  // api.md DEVICE.comm "failed": the last poll attempt failed after all its tries on the active
+  // line (no failover took it over), until the next answer. Written by the channel runner.
+  bool comm_failed = false;
   // Channel-runner bookkeeping (scheduler/channel_runner.hpp ready list): the id of the runner
   // whose ready list holds this device (0: none) and the ticket of its one valid entry there.
   std::uint64_t ready_in = 0;

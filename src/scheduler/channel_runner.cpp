@@ -36,6 +36,15 @@ std::uint64_t next_runner_uid() {
   static std::atomic<std::uint64_t> next{1};
   return next.fetch_add(1, std::memory_order_relaxed);
 }
+
+// A refused range asked again and refused again: an answer the engine expects, so the rest of
+// the attempt goes on (api.md settled: "the rest of the group keeps polling").
+bool refused_again(const RemoteDevice& d, const Job& job, std::error_code error) {
+  if (job.kind != JobKind::poll || error != modbus::ExceptionCode::illegal_data_address)
+    return false;
+  const auto& blocks = d.groups()[job.group].blocks;
+  return job.next_block < blocks.size() && blocks[job.next_block].refused_retry;
+}
 }  // namespace
 
 ChannelRunner::ChannelRunner(runtime::Executor& ex, config::Channel cfg,
@@ -344,6 +353,7 @@ void ChannelRunner::on_exchange_done(std::uint64_t tag, const transport::Exchang
     d.last_success_at = now;
     d.last_success_wall = ex_.wall_now();
     d.last_good_line = s.line;
+    d.comm_failed = false;
     handler_.on_io_success(d, s.line);
     if (!error) {
       ++d.counters.messages_ok;
@@ -394,7 +404,7 @@ void ChannelRunner::fail_unsent(RemoteDevice& d, std::error_code error) {
 }
 
 void ChannelRunner::advance_job(RemoteDevice& d, Job job, std::error_code error, int line) {
-  if (!error) {
+  if (!error || refused_again(d, job, error)) {
     if (job.kind == JobKind::write) {
       d.finish_write(job.write_id, {});
       return;
@@ -424,6 +434,7 @@ void ChannelRunner::advance_job(RemoteDevice& d, Job job, std::error_code error,
   }
   auto& g = d.groups()[job.group];
   g.in_progress = false;
+  if (error.category() != modbus::exception_category()) d.comm_failed = true;
   ++d.counters.polls_failed;
   ++d.consecutive_failed_polls;
   if (cfg_.demote_after_failed_polls > 0 &&

@@ -6,11 +6,29 @@ namespace polluxctl {
 
 using nlohmann::json;
 
+namespace {
+
+// The width a cell takes on a terminal: SGR colour sequences (ESC [ ... m) take none.
+std::size_t visible_size(const std::string& cell) {
+  std::size_t n = 0;
+  for (std::size_t i = 0; i < cell.size(); ++i) {
+    if (cell[i] == '\x1b' && i + 1 < cell.size() && cell[i + 1] == '[') {
+      while (i < cell.size() && cell[i] != 'm')
+        ++i;
+      continue;
+    }
+    ++n;
+  }
+  return n;
+}
+
+}  // namespace
+
 std::string table(const Row& header, const std::vector<Row>& rows) {
   std::vector<std::size_t> width(header.size(), 0);
   auto measure = [&](const Row& row) {
     for (std::size_t i = 0; i < row.size() && i < width.size(); ++i) {
-      width[i] = std::max(width[i], row[i].size());
+      width[i] = std::max(width[i], visible_size(row[i]));
     }
   };
   measure(header);
@@ -21,7 +39,7 @@ std::string table(const Row& header, const std::vector<Row>& rows) {
     std::string line;
     for (std::size_t i = 0; i < row.size() && i < width.size(); ++i) {
       line += row[i];
-      if (i + 1 < row.size()) line += std::string(width[i] - row[i].size() + 2, ' ');
+      if (i + 1 < row.size()) line += std::string(width[i] - visible_size(row[i]) + 2, ' ');
     }
     // An empty last cell would leave padding behind; keep lines clean for grep and diff.
     while (!line.empty() && line.back() == ' ')
@@ -79,21 +97,30 @@ std::string format_status(const json& health, const json& channels) {
   return out + "\n" + format_channels(channels);
 }
 
-std::string format_devices(const json& devices) {
+std::string comm_text(const json& comm, bool colour) {
+  const std::string s = text(comm);
+  if (!colour) return s;
+  // Green answers, red failed on every line it tried, yellow switched off by the operator.
+  const char* sgr = s == "ok" ? "32" : s == "failed" ? "1;31" : s == "disabled" ? "33" : nullptr;
+  return sgr ? std::string("\x1b[") + sgr + "m" + s + "\x1b[0m" : s;
+}
+
+std::string format_devices(const json& devices, bool colour) {
   std::vector<Row> rows;
   for (const auto& d : devices) {
     const json& s = field(d, "stats");
     std::string line = text(field(d, "active_line"));
     if (field(d, "primary_failed_over") == true) line += "*";
-    rows.push_back({text(field(d, "id")), text(field(d, "unit")), text(field(d, "enabled")),
+    rows.push_back({text(field(d, "id")), comm_text(field(d, "comm"), colour),
+                    text(field(d, "unit")), text(field(d, "enabled")),
                     field(d, "auto") == false ? "manual" : "auto", line,
                     text(field(d, "active_channel")), text(field(d, "last_success")),
                     text(field(s, "messages_ok")), text(field(s, "messages_failed")),
                     text(field(s, "exceptions")), text(field(s, "timeouts")),
                     text(field(s, "crc_errors")), text(field(s, "framing_errors"))});
   }
-  return table({"DEVICE", "UNIT", "ENABLED", "MODE", "LINE", "CHANNEL", "LAST_SUCCESS", "OK",
-                "FAILED", "EXC", "TIMEOUTS", "CRC", "FRAMING"},
+  return table({"DEVICE", "COMM", "UNIT", "ENABLED", "MODE", "LINE", "CHANNEL", "LAST_SUCCESS",
+                "OK", "FAILED", "EXC", "TIMEOUTS", "CRC", "FRAMING"},
                rows);
 }
 
@@ -101,6 +128,7 @@ std::string format_device(const json& d) {
   std::vector<Row> rows = {
       {"unit", text(field(d, "unit"))},
       {"enabled", text(field(d, "enabled"))},
+      {"comm", text(field(d, "comm"))},
       {"mode", field(d, "auto") == false ? "manual" : "auto"},
       {"active line",
        text(field(d, "active_line")) + " (" + text(field(d, "active_channel")) + ")"},

@@ -19,7 +19,9 @@ std::string text(const nlohmann::json& value);
 
 std::string format_status(const nlohmann::json& health, const nlohmann::json& channels);
 std::string format_channels(const nlohmann::json& channels);
-std::string format_devices(const nlohmann::json& devices);
+// `colour`: DEVICE.comm in ANSI colour (ok green, failed red, disabled yellow), for a terminal.
+std::string format_devices(const nlohmann::json& devices, bool colour = false);
+std::string comm_text(const nlohmann::json& comm, bool colour);
 std::string format_device(const nlohmann::json& device);
 std::string format_points(const nlohmann::json& points);
 std::string format_events(const nlohmann::json& events);

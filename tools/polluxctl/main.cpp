@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include <unistd.h>
 #include <nlohmann/json.hpp>
 
 #include "client.hpp"
@@ -63,6 +64,7 @@ struct Options {
   Url url;
   std::string url_text;
   bool json = false;
+  bool colour = false;  // stdout is a terminal and NO_COLOR is not set
   std::optional<double> watch;
   std::chrono::milliseconds timeout{30'000};
   std::optional<std::uint64_t> since;
@@ -180,7 +182,8 @@ Result run_verb(const Options& o) {
   }
   if (verb == "devices") {
     if (!argc_is(1)) return r;
-    return simple("GET", "/api/v1/devices", nullptr, format_devices);
+    return simple("GET", "/api/v1/devices", nullptr,
+                  [&](const json& d) { return format_devices(d, o.colour); });
   }
   if (verb == "device") {
     if (!argc_is(2)) return r;
@@ -322,6 +325,7 @@ int main(int argc, char** argv) {
     }
   }
   if (o.args.empty()) return usage_error("no verb given");
+  o.colour = isatty(STDOUT_FILENO) && !std::getenv("NO_COLOR");
   const auto url = parse_url(o.url_text);
   if (!url) return usage_error("bad API URL '" + o.url_text + "' (expected http://HOST:PORT)");
   o.url = *url;

@@ -150,6 +150,67 @@ class EngineTest(NodeTestCase):
         sa = node.device("A")["stats"]
         self.assertEqual(sa["timeouts"], 2 * sa["messages_failed"])
         self.assertGreaterEqual(sa["polls_failed"], 3)
+        # DEVICE.comm and its metrics tell the dead device from its healthy line-mate.
+        self.assertEqual(node.device("A")["comm"], "failed")
+        self.assertEqual(node.device("B")["comm"], "ok")
+        metrics = node.metrics()
+        self.assertIn('pollux_device_up{device="A"} 0\n', metrics)
+        self.assertIn('pollux_device_up{device="B"} 1\n', metrics)
+        last_b = float(re.search(r'pollux_device_last_success_timestamp_seconds\{device="B"\} (\S+)',
+                                 metrics).group(1))
+        self.assertLess(abs(time.time() - last_b), 5.0)
+        if os.environ.get("POLLUXCTL_BIN"):
+            out = subprocess.run([os.environ["POLLUXCTL_BIN"], "--api", node.base, "devices"],
+                                 capture_output=True, text=True, timeout=10).stdout
+            rows = {line.split()[0]: line.split() for line in out.splitlines()}
+            self.assertEqual(rows["DEVICE"][1], "COMM", out)
+            self.assertEqual(rows["A"][1], "failed", out)  # no colour codes into a pipe
+            self.assertEqual(rows["B"][1], "ok", out)
+        sim.clear("A")
+        wait_until(lambda: node.device("A")["comm"] == "ok", 6, what="A answers again")
+
+    def test_refused_range_is_asked_again_until_the_device_serves_it(self):
+        # The simulated RTU's tables hold 100 entries: register 150 answers exception 02 until a
+        # "firmware update" grows them.
+        sim = self.start_sim(sim_yaml([("A", 1, ["{table: holding, address: 0, value: 11}"]),
+                                       ("B", 2, ["{table: holding, address: 0, value: 22}"])],
+                                      tcp=[("T1", ["A", "B"], "modbus-tcp")]))
+        for d in ("A", "B"):
+            sim.check({"cmd": "resize", "device": d, "size": 100})
+        host, port = sim.tcp_addr("T1")
+        pts = ("        points:\n"
+               "          - { name: P, table: holding, address: 0, type: uint16 }\n"
+               "          - { name: Q, table: holding, address: 150, type: uint16 }\n")
+        dev = ("  - id: %s\n    unit: %d\n    refused_retry_s: %d\n"
+               "    comm: { primary: { channel: NET1, host: %s, port: %d } }\n"
+               "    polls:\n      - name: g\n        interval_ms: 300\n")
+        node = self.start_node(
+            "node: { name: fe-test }\napi: { listen: 127.0.0.1:API_PORT }\nchannels:\n"
+            "  - { id: NET1, type: tcp, protocol: modbus-tcp, message_timeout_ms: 500 }\n"
+            "devices:\n" + dev % ("A", 1, 2, host, port) + pts + dev % ("B", 2, 0, host, port) + pts)
+        for d in ("A", "B"):
+            wait_until(lambda: node.points(d)["Q"].get("error") == "illegal data address", 10,
+                       what=d + ".Q refused")
+            self.assertEqual(node.points(d)["P"]["quality"], "good")
+        failed = {d: node.device(d)["stats"]["polls_failed"] for d in ("A", "B")}
+        refusals = node.device("A")["stats"]["exceptions"]
+        # While refused, A asks again every 2 s: the rest of its group stays good all along.
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < 2.5:
+            self.assertEqual(node.points("A")["P"]["quality"], "good")
+            time.sleep(0.1)
+        self.assertEqual(node.device("A")["stats"]["polls_failed"], failed["A"])
+        self.assertGreater(node.device("A")["stats"]["exceptions"], refusals)
+        for d in ("A", "B"):
+            sim.check({"cmd": "resize", "device": d, "size": 200})
+        wait_until(lambda: node.points("A")["Q"]["quality"] == "good", 5, what="A.Q back")
+        # B (refused_retry_s 0) asks again only when told to poll.
+        time.sleep(1.0)
+        self.assertEqual(node.points("B")["Q"]["quality"], "bad")
+        status, _ = node.request("POST", "/api/v1/devices/B/poll")
+        self.assertEqual(status, 202)
+        wait_until(lambda: node.points("B")["Q"]["quality"] == "good", 3, what="B.Q back")
+        self.assertEqual(node.device("B")["stats"]["polls_failed"], failed["B"])
 
     def test_writes_reach_the_device_exactly_once(self):
         regs = ["{table: holding, address: 50, value: 0}", "{table: coil, address: 5, value: false}",

@@ -120,6 +120,11 @@ class Node:
         assert status == 200, (path, status, body)
         return body
 
+    def metrics(self):
+        """The Prometheus exposition text of GET /metrics."""
+        with urllib.request.urlopen(self.base + "/metrics", timeout=10) as r:
+            return r.read().decode()
+
     def points(self, device):
         return {p["name"]: p for p in self.get("/api/v1/points?device=" + device)}
 

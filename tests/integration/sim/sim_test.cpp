@@ -127,6 +127,23 @@ TEST(SimTcp, TypedValuesInEveryWordOrder) {
   EXPECT_EQ(disc[5], 1);
 }
 
+TEST(SimTcp, ResizeChangesTheRegisterMapKeepingValuesThatFit) {
+  SimProcess sim(kFleet);
+  auto c = tcp_client(sim.tcp_port("T1"), 17);
+  ASSERT_TRUE(c);
+  uint16_t r[2] = {};
+  ASSERT_TRUE(sim.cmd({{"cmd", "resize"}, {"device", "D1"}, {"size", 10}})["ok"]);
+  EXPECT_EQ(modbus_read_registers(c.get(), 10, 1, r), -1);
+  EXPECT_EQ(errno, EMBXILADD);  // exception 02 past the end
+  ASSERT_EQ(modbus_read_registers(c.get(), 0, 2, r), 2);
+  EXPECT_FLOAT_EQ(to_float(r[0], r[1]), 12.5f);  // kept
+  ASSERT_TRUE(sim.cmd({{"cmd", "resize"}, {"device", "D1"}, {"size", 400}})["ok"]);
+  ASSERT_EQ(modbus_read_registers(c.get(), 390, 1, r), 1);
+  EXPECT_EQ(r[0], 0);
+  EXPECT_FALSE(sim.cmd({{"cmd", "resize"}, {"device", "D1"}, {"size", 0}})["ok"]);
+  EXPECT_FALSE(sim.cmd({{"cmd", "resize"}, {"device", "NOPE"}, {"size", 5}})["ok"]);
+}
+
 TEST(SimTcp, GeneratedValuesChangeOverTime) {
   SimProcess sim(kFleet);
   auto c = tcp_client(sim.tcp_port("T1"), 17);

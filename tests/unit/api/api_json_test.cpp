@@ -19,6 +19,7 @@ TEST(ApiJson, DeviceGolden) {
              {"line":2,"channel":"NET1","eligible":true,"usable":true},
              {"line":3,"channel":"MODEM1","eligible":true,"usable":false}],
     "primary_failed_over":false,"last_success":"2026-11-21T22:40:01.123Z","last_good_line":1,
+    "comm":"ok",
     "stats":{"messages_ok":42,"messages_failed":0,"exceptions":0,"timeouts":3,"crc_errors":0,
              "framing_errors":0,"polls_ok":0,"polls_failed":0,
              "demoted":false,"polls_skipped":0,"overruns":0}})");
@@ -35,6 +36,11 @@ TEST(ApiJson, DeviceNullsBeforeFirstSuccess) {
   EXPECT_EQ(j.at("auto"), false);
   EXPECT_TRUE(j.at("lines").is_array());
   EXPECT_TRUE(j.at("lines").empty());
+  EXPECT_EQ(j.at("comm"), "ok");
+  d.comm = CommStatus::failed;
+  EXPECT_EQ(to_json(d).at("comm"), "failed");
+  d.comm = CommStatus::disabled;
+  EXPECT_EQ(to_json(d).at("comm"), "disabled");
 }
 
 TEST(ApiJson, PointGoldenAndValueTypes) {

@@ -43,6 +43,7 @@ class FakeNode : public NodeApi {
     DeviceView tank;
     tank.id = "TANK_02";
     tank.unit = 5;
+    tank.comm = CommStatus::failed;
     tank.active_channel = "COM1";
     tank.lines = {{1, "COM1", true, true}};
     devices_.push_back(tank);

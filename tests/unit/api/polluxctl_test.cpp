@@ -95,6 +95,11 @@ TEST_F(PolluxctlTest, PointsAndDevicesTables) {
   EXPECT_EQ(r.exit, 0) << r.out;
   EXPECT_NE(r.out.find("WELL_01"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("TANK_02"), std::string::npos) << r.out;
+  // DEVICE.comm in the second column, in words (no colour codes into a pipe).
+  EXPECT_EQ(r.out.rfind("DEVICE   COMM    ", 0), 0u) << r.out;
+  EXPECT_NE(r.out.find("TANK_02  failed  "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("WELL_01  ok      "), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find('\x1b'), std::string::npos) << r.out;
   r = ctl("points NOPE");
   EXPECT_EQ(r.exit, 1) << r.out;
   EXPECT_NE(r.out.find("404: unknown device NOPE"), std::string::npos) << r.out;

@@ -148,6 +148,7 @@ TEST(ConfigCanonical, AnySingleChangeChangesTheVersion) {
       {"      primary: {channel: COM1,", "      primary: {channel: COM1, message_delay_ms: 5,"},
       {"    unit: 17", "    unit: 17\n    enabled: false"},
       {"    unit: 17", "    unit: 17\n    max_gap_registers: 3"},
+      {"    unit: 17", "    unit: 17\n    refused_retry_s: 5"},
       {"    baud: 19200", "    baud: 19200\n    demote_after_failed_polls: 4"},
   };
   for (const auto& [from, to] : edits) {

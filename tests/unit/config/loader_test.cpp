@@ -141,6 +141,7 @@ devices:
   EXPECT_EQ(d.polls[0].points[1].type, PointType::boolean);  // bit tables default to bool
   EXPECT_EQ(d.max_gap_registers, 16);
   EXPECT_EQ(d.max_gap_bits, 64);
+  EXPECT_EQ(d.refused_retry_s, 60);
 }
 
 TEST(ConfigLoader, PathsInheritChannelDefaultsAndOverrideThem) {
@@ -249,6 +250,7 @@ devices:
   - id: D
     max_gap_registers: 0
     max_gap_bits: 8
+    refused_retry_s: 300
     comm: {primary: {channel: C, write_attempts: 3}}
 )");
   ASSERT_TRUE(r.ok()) << dump(r);
@@ -257,6 +259,7 @@ devices:
   EXPECT_EQ(r.config->channels[0].demote_for_ms, 60000);
   EXPECT_EQ(r.config->devices[0].max_gap_registers, 0);
   EXPECT_EQ(r.config->devices[0].max_gap_bits, 8);
+  EXPECT_EQ(r.config->devices[0].refused_retry_s, 300);
   EXPECT_EQ(r.config->devices[0].comm.lines[0]->timing.write_attempts, 3);
 }
 

@@ -190,6 +190,8 @@ TEST(ConfigRules, ExtensionKeysRanges) {
   expect_one(load(f), pos(f, "demote_for_ms: ^0"), "must be greater than 0");
   const std::string g = device("", "    max_gap_registers: -2\n");
   expect_one(load(g), pos(g, "max_gap_registers: ^-2"), "must be at least 0");
+  const std::string rr = device("", "    refused_retry_s: -1\n");
+  expect_one(load(rr), pos(rr, "refused_retry_s: ^-1"), "must be at least 0");
   const std::string p = device(", write_attempts: 0");
   expect_one(load(p), pos(p, "write_attempts: ^0"), "must be greater than 0");
 }

@@ -334,7 +334,7 @@ TEST_F(EngineFixture, MetricsComeInPartsEachFamilyTogetherAndARemovedDeviceLeave
   ASSERT_TRUE(reload().outcome.ok());
   while (!body->done())
     parts.push_back(body->next());
-  EXPECT_GT(parts.size(), 10u);  // 13 device families of 600 samples, ~32 KB a part
+  EXPECT_GT(parts.size(), 10u);  // 15 device families of 600 samples, ~32 KB a part
   std::string text;
   for (const auto& p : parts) {
     EXPECT_LE(p.size(), 2 * BodySource::kPartBytes);
@@ -357,10 +357,12 @@ TEST_F(EngineFixture, MetricsComeInPartsEachFamilyTogetherAndARemovedDeviceLeave
       EXPECT_EQ(name.rfind(current, 0), 0u) << name << " outside its family " << current;
     }
   }
-  EXPECT_EQ(headers.size(), 7u + 6u + 13u + 2u);
+  EXPECT_EQ(headers.size(), 7u + 6u + 15u + 2u);
   EXPECT_NE(text.find("pollux_device_messages_ok_total{device=\"D599\"}"), std::string::npos);
   EXPECT_EQ(text.find("pollux_device_demoted{device=\"D599\"}"), std::string::npos);
   EXPECT_NE(text.find("pollux_device_demoted{device=\"D598\"}"), std::string::npos);
+  EXPECT_EQ(text.find("pollux_device_up{device=\"D599\"}"), std::string::npos);
+  EXPECT_NE(text.find("pollux_device_up{device=\"D598\"}"), std::string::npos);
   EXPECT_EQ(engine->metrics_text().find("D599"), std::string::npos);
 }
 
@@ -371,6 +373,109 @@ TEST_F(EngineFixture, StopFailsPendingWrites) {
   engine->stop();
   ASSERT_TRUE(out);
   EXPECT_EQ(out->status, 504);
+}
+
+// One TCP device whose register 10 is refused (exception 02) while `short_map` holds, beside a
+// good register 0 in the same group (one block, then split).
+struct RefusedRangeFixture : EngineFixture {
+  void make_refusing(int refused_retry_s) {
+    make(R"(
+node: { name: t }
+channels:
+  - { id: NET1, type: tcp, protocol: modbus-tcp, message_timeout_ms: 100, poll_attempts: 1 }
+devices:
+  - id: D1
+    refused_retry_s: )" +
+         std::to_string(refused_retry_s) +
+         R"(
+    comm: { primary: { channel: NET1, host: 10.0.0.1, port: 502 } }
+    polls:
+      - name: g
+        interval_ms: 1000
+        points:
+          - { name: P, table: holding, address: 0, type: uint16 }
+          - { name: Q, table: holding, address: 10, type: uint16 }
+)");
+    links["NET1"]->responder = [this](const testlib::SentExchange& s) {
+      const bool covers_q = s.request.address <= 10 && s.request.address + s.request.quantity > 10;
+      if (covers_q) ++asked_q;
+      return covers_q && short_map ? FakeReply::exception_code(2) : FakeReply::ok();
+    };
+  }
+  bool short_map = true;
+  int asked_q = 0;
+};
+
+TEST_F(RefusedRangeFixture, ARefusedRangeIsAskedAgainEveryRefusedRetryWhileTheRestKeepsPolling) {
+  make_refusing(3);
+  settle(milliseconds(2500));  // t0: [0..10] refused and split; 1 s: [10] refused alone; 2 s
+  ASSERT_EQ(point("D1", "P").quality, Quality::good);
+  ASSERT_EQ(point("D1", "Q").quality, Quality::bad);
+  EXPECT_EQ(point("D1", "Q").error, "illegal data address");
+  EXPECT_EQ(asked_q, 2);
+  const auto failed_before = engine->device("D1")->stats.polls_failed;
+  // Refused at 1 s (plus the answers' latency): asked again at the first poll 3 s after that.
+  settle(milliseconds(2000));  // 3 s, 4 s
+  EXPECT_EQ(asked_q, 2);
+  settle(milliseconds(1000));  // 5 s: asked again, refused again; P read in the same attempt
+  EXPECT_EQ(asked_q, 3);
+  EXPECT_EQ(point("D1", "P").quality, Quality::good);
+  EXPECT_EQ(point("D1", "Q").quality, Quality::bad);
+  EXPECT_EQ(engine->device("D1")->stats.polls_failed, failed_before);
+  settle(milliseconds(3000));  // 6, 7, 8 s: not again before 8 s plus latency
+  EXPECT_EQ(asked_q, 3);
+  short_map = false;           // the register map grows back
+  settle(milliseconds(1000));  // 9 s: asked again and answered
+  EXPECT_EQ(asked_q, 4);
+  EXPECT_EQ(point("D1", "Q").quality, Quality::good);
+  settle(milliseconds(1000));  // from now on read with every poll
+  EXPECT_EQ(asked_q, 5);
+  EXPECT_EQ(point("D1", "Q").quality, Quality::good);
+}
+
+TEST_F(RefusedRangeFixture, APollNowAsksRefusedRangesAtOnceAndZeroMeansOnlyThen) {
+  make_refusing(0);
+  settle(milliseconds(1500));
+  ASSERT_EQ(asked_q, 2);
+  settle(milliseconds(5000));
+  EXPECT_EQ(asked_q, 2);  // refused_retry_s 0: no periodic ask
+  short_map = false;
+  ASSERT_EQ(engine->poll_now("D1").status, 202);
+  settle(milliseconds(50));
+  EXPECT_EQ(asked_q, 3);
+  EXPECT_EQ(point("D1", "Q").quality, Quality::good);
+  EXPECT_EQ(point("D1", "P").quality, Quality::good);
+}
+
+TEST_F(EngineFixture, CommStatusFailedUntilTheNextAnswerDisabledWhenSwitchedOff) {
+  settle();
+  EXPECT_EQ(engine->device("D2")->comm, CommStatus::ok);
+  // D2 has no other line: its poll fails after both tries.
+  links["COM1"]->unit_script[8] = {FakeReply::silent(), FakeReply::silent()};
+  ASSERT_TRUE(engine->poll_now("D2").ok());
+  settle();
+  EXPECT_EQ(engine->device("D2")->comm, CommStatus::failed);
+  std::string m = engine->metrics_text();
+  EXPECT_NE(m.find("pollux_device_up{device=\"D2\"} 0\n"), std::string::npos);
+  EXPECT_NE(m.find("pollux_device_up{device=\"D1\"} 1\n"), std::string::npos);
+  EXPECT_EQ(m.find("pollux_device_last_success_timestamp_seconds{device=\"D2\"} 0\n"),
+            std::string::npos);  // it answered before
+  // D1's primary fails but its poll moves to line 2 and is answered there: still ok.
+  links["COM1"]->unit_script[7] = {FakeReply::silent(), FakeReply::silent()};
+  ASSERT_TRUE(engine->poll_now("D1").ok());
+  settle();
+  EXPECT_EQ(engine->device("D1")->active_line, 2);
+  EXPECT_EQ(engine->device("D1")->comm, CommStatus::ok);
+  // An exception is an answer.
+  links["COM1"]->unit_script[8] = {FakeReply::exception_code(4)};
+  ASSERT_TRUE(engine->poll_now("D2").ok());
+  settle();
+  EXPECT_EQ(engine->device("D2")->comm, CommStatus::ok);
+  EXPECT_EQ(engine->set_channel_enabled("COM1", false).status, 200);
+  EXPECT_EQ(engine->device("D2")->comm, CommStatus::disabled);  // its only channel is off
+  EXPECT_EQ(engine->device("D1")->comm, CommStatus::ok);        // NET1 still serves it
+  m = engine->metrics_text();
+  EXPECT_NE(m.find("pollux_device_up{device=\"D2\"} 0\n"), std::string::npos);
 }
 
 }  // namespace
