@@ -1,5 +1,7 @@
 #include "redundancy/machine.hpp"
 
+#include <algorithm>
+
 namespace pollux::redundancy {
 
 using config::RedundancyMode;
@@ -103,12 +105,14 @@ bool Machine::keep_tcp_open() const {
   return activity_ == Activity::active || settings_.standby == config::Standby::warm;
 }
 
-Decision Machine::on_connected(TimePoint) {
+Decision Machine::on_connected(TimePoint now) {
+  if (!connected_) connected_since_ = now;
   connected_ = true;
   return {};
 }
 
 Decision Machine::on_authenticated(TimePoint now) {
+  if (!connected_) connected_since_ = now;
   connected_ = true;
   authenticated_ = true;
   auth_hold_ = false;
@@ -179,6 +183,7 @@ std::optional<TimePoint> Machine::next_deadline() const {
   if (!started_ || mode_ == RedundancyMode::independent) return std::nullopt;
   switch (phase_) {
     case Phase::startup:
+      return startup_deadline();
     case Phase::giving:
     case Phase::gave:
     case Phase::requested:
@@ -188,6 +193,16 @@ std::optional<TimePoint> Machine::next_deadline() const {
   }
   if (activity_ == Activity::standby && !auth_hold_) return last_heard_ + timeout();
   return std::nullopt;
+}
+
+// Transitions 1 and 5: a backup that is connecting (handshake running, or authenticated but its
+// first heartbeat not yet in) when the allowance runs out may well be active, so the master
+// waits to hear its activity rather than open ports beside it. The wait is bounded by
+// failover_timeout_ms from the connection: by then the link has dropped an unfinished handshake
+// or a silent peer, and a dropped link ends the wait at once (the allowance is long past).
+TimePoint Machine::startup_deadline() const {
+  if (connected_ && !peer_activity_) return std::max(phase_deadline_, connected_since_ + timeout());
+  return phase_deadline_;
 }
 
 Decision Machine::on_timer(TimePoint now) {
@@ -206,7 +221,7 @@ Decision Machine::on_timer(TimePoint now) {
       case Phase::requested: {
         const Phase was = phase_;
         phase_ = Phase::none;
-        // Transition 5: an unfinished handover leaves the master active. A backup that gave
+        // Transition 6: an unfinished handover leaves the master active. A backup that gave
         // stays standby; a requester keeps what it had.
         if (is_master() && was != Phase::requested)
           change(d, now, Activity::active, reason::handover_timeout);

@@ -1,9 +1,9 @@
-// The redundancy state machine (redundancy.md "Roles and activity" and "Transitions" 1-5):
+// The redundancy state machine (redundancy.md "Roles and activity" and "Transitions" 1-6):
 // pure policy that decides this node's activity from link events, commands, handover messages
 // and `now`. It does no I/O and reads no clock; it returns effects for the node to carry out and
 // one Transition record per activity change (the API's "events" list).
 //
-// Handover (transition 5) is a two-step with an ack so that two nodes never drive one line:
+// Handover (transition 6) is a two-step with an ack so that two nodes never drive one line:
 //   taker  -> giver  handover_request   (only when the taker asked; a giver may start unasked)
 //   giver: go_standby (stop polling, close ports), then the node calls on_released()
 //   giver  -> taker  handover_ack       ("my ports are closed")
@@ -13,6 +13,12 @@
 // gave activity away takes it back; a backup that gave it stays standby. A master whose own
 // request was never acknowledged stays standby (the backup never let go, so taking activity
 // would make two active nodes) and, with automatic recovery, asks again on the next heartbeat.
+//
+// Master start (transitions 1 and 5): the startup allowance ends the wait only when no backup
+// is connecting. A backup whose connection is up but whose activity is not yet heard may be
+// active, so the master waits for its first heartbeat (bounded by failover_timeout_ms from the
+// connection, and ended at once by a dropped link); an active backup then gives activity back
+// only through the handover, never by the master opening ports beside it.
 //
 // Liveness: only silence lets a standby node take over (transition 2). Silence is measured from
 // the last thing heard from the peer: an authenticated message or an authentication failure.
@@ -151,6 +157,7 @@ class Machine {
   std::optional<std::string> command_refusal() const;
   bool is_master() const { return mode_ == config::RedundancyMode::master; }
   runtime::Duration timeout() const;
+  runtime::TimePoint startup_deadline() const;
 
   config::RedundancyMode mode_;
   config::RedundancySettings settings_;
@@ -166,6 +173,7 @@ class Machine {
   // set after a forced failover, so automatic recovery never undoes an operator's command.
   bool master_back_pending_ = false;
   bool connected_ = false;
+  runtime::TimePoint connected_since_{};
   bool authenticated_ = false;
   std::optional<Activity> peer_activity_;
   std::uint64_t next_seq_ = 1;

@@ -92,9 +92,22 @@ void PeerLink::emit(LinkEventKind kind, const std::string& detail) {
                   status_.address.empty() ? "" : status_.address + ")");
       break;
     case LinkEventKind::disconnected:
-    case LinkEventKind::connect_failed:
       log()->warn("peer link {}: {}", to_string(kind), detail);
       break;
+    case LinkEventKind::connect_failed: {
+      // A lost master is tried every heartbeat interval: repeat the same failure at warn level
+      // only every kRepeatWarn, so hours of a down master do not flood the log.
+      const auto now = executor_.now();
+      const bool repeat = detail == last_failure_ && now - last_failure_warned_ < kRepeatWarn;
+      if (repeat) {
+        log()->debug("peer link {}: {}", to_string(kind), detail);
+      } else {
+        log()->warn("peer link {}: {}", to_string(kind), detail);
+        last_failure_ = detail;
+        last_failure_warned_ = now;
+      }
+      break;
+    }
     default:
       log()->info("peer link {}: {}", to_string(kind), detail);
       break;
@@ -310,9 +323,6 @@ void MasterLink::on_closed(PeerConnection& c, SessionError kind, const std::stri
 // --- backup ----------------------------------------------------------------------------------
 
 namespace {
-runtime::Duration or_default(runtime::Duration d, int ms) {
-  return d > runtime::Duration::zero() ? d : runtime::milliseconds(ms);
-}
 std::uint64_t seed_from(const RandomSource& random) {
   std::uint8_t b[8] = {};
   random(b);
@@ -327,9 +337,8 @@ BackupLink::BackupLink(asio::io_context& io, runtime::Executor& executor,
                        const config::RedundancySettings& settings, LinkCallbacks callbacks,
                        LinkOptions options)
     : PeerLink(io, executor, settings, std::move(callbacks), std::move(options)),
-      backoff_(or_default(options_.reconnect_floor, settings.heartbeat_interval_ms),
-               or_default(options_.reconnect_cap, settings.failover_timeout_ms),
-               options_.reconnect_jitter, seed_from(options_.random)) {
+      backoff_(backup_reconnect_backoff(settings, options_.reconnect_floor, options_.reconnect_cap,
+                                        options_.reconnect_jitter, seed_from(options_.random))) {
   status_.address = settings_.master;
 }
 
@@ -361,9 +370,8 @@ void BackupLink::stop() {
 void BackupLink::update_settings(const config::RedundancySettings& settings) {
   const config::RedundancySettings old = settings_;
   settings_ = settings;
-  backoff_ = ReconnectBackoff(or_default(options_.reconnect_floor, settings_.heartbeat_interval_ms),
-                              or_default(options_.reconnect_cap, settings_.failover_timeout_ms),
-                              options_.reconnect_jitter, seed_from(options_.random));
+  backoff_ = backup_reconnect_backoff(settings_, options_.reconnect_floor, options_.reconnect_cap,
+                                      options_.reconnect_jitter, seed_from(options_.random));
   if (active_ && old.failover_timeout_ms != settings_.failover_timeout_ms)
     active_->set_timeout(timeout());
   if (stopped_ || (old.master == settings_.master && old.psk == settings_.psk)) return;
@@ -404,7 +412,7 @@ void BackupLink::connect() {
   if (!hp) {
     status_.last_error = "redundancy.master: not host:port: " + settings_.master;
     emit(LinkEventKind::connect_failed, status_.last_error);
-    retry_later();
+    retry_later(RetryCause::master_unreachable);
     return;
   }
   std::weak_ptr<PeerLink> weak = weak_from_this();
@@ -458,7 +466,7 @@ void BackupLink::on_connect_result(const error_code& ec) {
     status_.last_error = "connect to " + settings_.master + " failed: " +
                          (ec == asio::error::timed_out ? std::string("timed out") : ec.message());
     emit(LinkEventKind::connect_failed, status_.last_error);
-    retry_later();
+    retry_later(RetryCause::master_unreachable);
     return;
   }
   Session session(PeerRole::backup, settings_.psk, options_.node_name, options_.random);
@@ -471,10 +479,10 @@ void BackupLink::on_connect_result(const error_code& ec) {
   emit(LinkEventKind::connected, settings_.master);
 }
 
-void BackupLink::retry_later() {
+void BackupLink::retry_later(RetryCause why) {
   if (stopped_) return;
   std::weak_ptr<PeerLink> weak = weak_from_this();
-  retry_timer_ = executor_.schedule_after(backoff_.next(), [weak] {
+  retry_timer_ = executor_.schedule_after(backoff_.next(why), [weak] {
     if (auto base = weak.lock()) static_cast<BackupLink*>(base.get())->connect();
   });
 }
@@ -516,9 +524,11 @@ void BackupLink::on_closed(PeerConnection& c, SessionError kind, const std::stri
   status_.connected = status_.authenticated = false;
   status_.peer_activity.reset();
   status_.last_error = error;
-  emit(kind == SessionError::auth ? LinkEventKind::auth_failed : LinkEventKind::disconnected,
-       error);
-  retry_later();
+  const bool auth = kind == SessionError::auth;
+  emit(auth ? LinkEventKind::auth_failed : LinkEventKind::disconnected, error);
+  // A master that fails the handshake is alive: back off. One that went away (closed, silent,
+  // protocol error) may be restarting: reach it again within a heartbeat interval.
+  retry_later(auth ? RetryCause::auth_failed : RetryCause::master_unreachable);
 }
 
 }  // namespace pollux::redundancy

@@ -2,11 +2,12 @@
 // boost::asio::io_context, with every timer on runtime::Executor.
 //
 // MasterLink listens on `redundancy.listen`; BackupLink connects to `redundancy.master` and
-// reconnects with backoff and jitter. Both authenticate with the pre-shared key (security.hpp),
-// drop a connection whose handshake does not finish within failover_timeout_ms, and treat a peer
-// silent for failover_timeout_ms as down. The backup sends a heartbeat every
-// heartbeat_interval_ms (and at once after authenticating); the master answers each. A second
-// connection never displaces an authenticated backup: it is closed on arrival.
+// reconnects with backoff and jitter (backoff.hpp: a lost master is tried again at least every
+// heartbeat_interval_ms, only authentication failures back off further). Both authenticate with the
+// pre-shared key (security.hpp), drop a connection whose handshake does not finish within
+// failover_timeout_ms, and treat a peer silent for failover_timeout_ms as down. The backup sends a
+// heartbeat every heartbeat_interval_ms (and at once after authenticating); the master answers
+// each. A second connection never displaces an authenticated backup: it is closed on arrival.
 //
 // The node gets link events (feed them to redundancy::Machine) and every authenticated message
 // (heartbeats included), and reads status() for GET /api/v1/redundancy. All callbacks run on the
@@ -73,7 +74,8 @@ struct LinkOptions {
   std::string node_name;
   RandomSource random = system_random();
   // Backup reconnect delays; zero means "from the settings": floor heartbeat_interval_ms, cap
-  // failover_timeout_ms.
+  // failover_timeout_ms (reached only after authentication failures: a lost master is tried at
+  // least every heartbeat_interval_ms whatever these say).
   runtime::Duration reconnect_floor{};
   runtime::Duration reconnect_cap{};
   double reconnect_jitter = 0.3;
@@ -127,6 +129,10 @@ class PeerLink : public std::enable_shared_from_this<PeerLink>, protected PeerCo
   std::shared_ptr<PeerConnection> active_;  // the authenticated (or, backup: current) connection
   LinkStatus status_;
   bool stopped_ = true;
+  // The last connect failure logged at warn level, and when (see emit()).
+  std::string last_failure_;
+  runtime::TimePoint last_failure_warned_{};
+  static constexpr runtime::Duration kRepeatWarn = std::chrono::seconds(10);
 };
 
 class MasterLink final : public PeerLink {
@@ -178,7 +184,7 @@ class BackupLink final : public PeerLink {
   // Drops a connect in progress or a pending retry (not an established session).
   void abandon_connect();
   void on_connect_result(const boost::system::error_code& ec);
-  void retry_later();
+  void retry_later(RetryCause why);
   void send_heartbeat();
   void on_authenticated(PeerConnection& c) override;
   void on_message(PeerConnection& c, Message m) override;

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "redundancy/backoff.hpp"
 #include "runtime/manual_executor.hpp"
 
 namespace pollux::redundancy {
@@ -144,6 +145,90 @@ TEST(RedundancyMachine, MasterRequestsHandoverWhenBackupActiveAndRecoveryAutomat
   d = s.apply(s.m.on_handover_ack(s.ex.now(), "master_back"));
   EXPECT_EQ(kinds(d), (std::vector{EffectKind::become_active, EffectKind::send_handover_done}));
   EXPECT_EQ(d.transitions.at(0).reason, "master_back");
+}
+
+// Transitions 1 and 5: the backup's connection is up when the allowance runs out, its activity
+// not yet heard. It may be active, so the master waits for its heartbeat and takes activity
+// only through the handover; it never opens ports beside an active backup.
+TEST(RedundancyMachine, MasterWaitsPastItsAllowanceForAConnectingBackupsActivity) {
+  for (bool authenticated_in_time : {false, true}) {
+    Solo s(RedundancyMode::master, settings());
+    s.start();
+    s.ex.advance(milliseconds(4990));
+    s.apply(s.m.on_connected(s.ex.now()));
+    if (authenticated_in_time) s.apply(s.m.on_authenticated(s.ex.now()));
+    s.ex.advance(milliseconds(10));  // the allowance runs out mid-handshake
+    EXPECT_EQ(s.m.activity(), Activity::standby) << authenticated_in_time;
+    s.ex.advance(milliseconds(300));
+    s.apply(s.m.on_authenticated(s.ex.now()));
+    s.ex.advance(milliseconds(100));
+    EXPECT_EQ(s.m.activity(), Activity::standby) << authenticated_in_time;
+    EXPECT_TRUE(s.effects.empty()) << authenticated_in_time;
+    Decision d = s.apply(s.m.on_peer_heard(s.ex.now(), Activity::active));
+    EXPECT_EQ(kinds(d), std::vector{EffectKind::send_handover_request});
+    d = s.apply(s.m.on_handover_ack(s.ex.now(), "master_back"));
+    EXPECT_EQ(kinds(d), (std::vector{EffectKind::become_active, EffectKind::send_handover_done}));
+    ASSERT_EQ(s.m.transitions().size(), 1u);
+    EXPECT_EQ(s.m.transitions()[0].reason, "master_back");
+  }
+}
+
+TEST(RedundancyMachine, MasterAllowanceWaitForAConnectingBackupIsBounded) {
+  // A handshake that never finishes: the link drops it after failover_timeout_ms, and the
+  // machine's own bound (the same, from the connection) ends the wait anyway.
+  Solo s(RedundancyMode::master, settings());
+  const auto t0 = s.ex.now();
+  s.start();
+  s.ex.advance(milliseconds(4900));
+  s.apply(s.m.on_connected(s.ex.now()));
+  EXPECT_EQ(*s.m.next_deadline(), t0 + milliseconds(4900 + 3000));
+  s.ex.advance(milliseconds(2999));
+  EXPECT_EQ(s.m.activity(), Activity::standby);
+  s.ex.advance(milliseconds(1));
+  EXPECT_EQ(s.m.activity(), Activity::active);
+  EXPECT_EQ(s.m.transitions().back().reason, "startup_allowance_expired");
+
+  // The connection drops (or fails authentication) after the allowance: active at once.
+  for (bool auth_failure : {false, true}) {
+    Solo r(RedundancyMode::master, settings());
+    r.start();
+    r.ex.advance(milliseconds(4900));
+    r.apply(r.m.on_connected(r.ex.now()));
+    r.ex.advance(milliseconds(400));
+    EXPECT_EQ(r.m.activity(), Activity::standby);
+    r.apply(auth_failure ? r.m.on_auth_failed(r.ex.now()) : r.m.on_link_down(r.ex.now()));
+    r.ex.advance(milliseconds(0));
+    EXPECT_EQ(r.m.activity(), Activity::active) << auth_failure;
+    EXPECT_EQ(r.m.transitions().back().time, t0 + milliseconds(5300));
+  }
+
+  // A backup heard before the allowance ends changes nothing in the classic case: the wait is
+  // for activity, not for a connection, and a standby backup makes the master active at once.
+  Solo q(RedundancyMode::master, settings());
+  q.start();
+  q.ex.advance(milliseconds(100));
+  q.apply(q.m.on_connected(q.ex.now()));
+  q.apply(q.m.on_link_down(q.ex.now()));
+  EXPECT_EQ(*q.m.next_deadline(), t0 + milliseconds(5000));
+}
+
+TEST(RedundancyMachine, MasterDoesNotActBeforeHearingTheBackupOrTheAllowanceEnds) {
+  // Nothing before the allowance ends but the backup's reported activity makes the master
+  // active: connections, authentication and activity-less messages open no port.
+  Solo s(RedundancyMode::master, settings());
+  s.start();
+  for (int i = 0; i < 9; ++i) {
+    s.ex.advance(milliseconds(500));
+    s.apply(s.m.on_connected(s.ex.now()));
+    s.apply(s.m.on_authenticated(s.ex.now()));
+    s.apply(s.m.on_peer_heard(s.ex.now(), std::nullopt));
+    s.apply(s.m.on_link_down(s.ex.now()));
+  }
+  EXPECT_EQ(s.m.activity(), Activity::standby);
+  EXPECT_TRUE(s.effects.empty());
+  s.ex.advance(milliseconds(500));
+  EXPECT_EQ(s.m.activity(), Activity::active);
+  EXPECT_EQ(s.m.transitions().back().reason, "startup_allowance_expired");
 }
 
 TEST(RedundancyMachine, BackupTakesOverAfterSilence) {
@@ -436,6 +521,7 @@ struct PairHarness {
   bool allow_overlap = false;
   int overlaps = 0;
   runtime::TimerId heartbeat;
+  runtime::Duration beat_every = milliseconds(500);
 
   explicit PairHarness(RedundancySettings s) {
     master.m = std::make_unique<Machine>(RedundancyMode::master, s);
@@ -514,7 +600,7 @@ struct PairHarness {
     if (!link_up) return;
     apply(master, master.m->on_peer_heard(ex.now(), backup.m->advertised_activity()));
     apply(backup, backup.m->on_peer_heard(ex.now(), master.m->advertised_activity()));
-    heartbeat = ex.schedule_after(milliseconds(500), [this] { beat(); });
+    heartbeat = ex.schedule_after(beat_every, [this] { beat(); });
   }
   void restart_master(RedundancySettings s) {
     if (master.timer) ex.cancel(master.timer);
@@ -609,6 +695,87 @@ TEST(RedundancyPair, MasterLostThenBackAutomatic) {
   EXPECT_EQ(be[be.size() - 3].kind, EffectKind::send_full_state);
   EXPECT_EQ(be.back().kind, EffectKind::send_handover_ack);
   EXPECT_EQ(p.overlaps, 0);
+}
+
+// The pair through master crashes (kill -9) and restarts: the backup reconnects as BackupLink
+// does, with its real backoff from the settings (refused while the master is down), each
+// handshake takes 30 ms, heartbeats run every heartbeat_interval_ms, ports close in 200 ms.
+struct RestartHarness : PairHarness {
+  RedundancySettings s;
+  ReconnectBackoff backoff;
+  bool master_up = false;
+  runtime::TimerId retry;
+  runtime::TimerId handshake;
+
+  explicit RestartHarness(RedundancySettings st)
+      : PairHarness(st), s(st), backoff(backup_reconnect_backoff(st, {}, {}, 0.3, 7)) {
+    beat_every = milliseconds(st.heartbeat_interval_ms);
+  }
+  void start() {
+    start_backup();
+    boot_master();
+    attempt();
+  }
+  void attempt() {
+    retry = {};
+    if (!master_up) {  // connection refused
+      apply(backup, backup.m->on_link_down(ex.now()));
+      retry_later();
+      return;
+    }
+    apply(master, master.m->on_connected(ex.now()));
+    apply(backup, backup.m->on_connected(ex.now()));
+    handshake = ex.schedule_after(milliseconds(30), [this] {
+      handshake = {};
+      backoff.reset();
+      connect();
+    });
+  }
+  void retry_later() {
+    retry = ex.schedule_after(backoff.next(RetryCause::master_unreachable), [this] { attempt(); });
+  }
+  void crash_master() {
+    master_up = false;
+    master.holds_ports = false;  // the process is gone, and its ports with it
+    link_up = false;
+    for (auto* t : {&heartbeat, &handshake, &master.timer})
+      if (*t) ex.cancel(*t);
+    heartbeat = handshake = master.timer = {};
+    apply(backup, backup.m->on_link_down(ex.now()));
+    if (!retry) retry_later();
+  }
+  void boot_master() {
+    restart_master(s);
+    master_up = true;
+    start_master();
+  }
+};
+
+TEST(RedundancyPair, MasterRestartsAtVariedMomentsNeverMakeTwoActiveNodes) {
+  // The restart scenario of transition 5: heartbeat 200 ms, failover timeout 1500 ms, startup
+  // allowance 1000 ms, automatic recovery. The master is down from 0 to 3.9 s (before and after
+  // the backup takes over) and killed at varied moments between heartbeats.
+  auto st = settings(Recovery::automatic);
+  st.heartbeat_interval_ms = 200;
+  st.failover_timeout_ms = 1500;
+  st.startup_allowance_ms = 1000;
+  RestartHarness p(st);
+  p.start();
+  p.run(milliseconds(2000));
+  ASSERT_EQ(p.master.m->activity(), Activity::active);
+  int took_over = 0;
+  for (int i = 0; i < 40; ++i) {
+    p.run(milliseconds(i * 37 % 200));
+    p.crash_master();
+    p.run(milliseconds(100 * i));
+    took_over += p.backup.m->activity() == Activity::active;
+    p.boot_master();
+    p.run(milliseconds(4000));
+    ASSERT_EQ(p.master.m->activity(), Activity::active) << "restart " << i;
+    ASSERT_EQ(p.backup.m->activity(), Activity::standby) << "restart " << i;
+  }
+  EXPECT_EQ(p.overlaps, 0);
+  EXPECT_GE(took_over, 20);
 }
 
 TEST(RedundancyPair, MasterBackManualWaitsForRecoverOnEitherNode) {

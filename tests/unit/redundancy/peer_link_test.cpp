@@ -395,6 +395,41 @@ TEST(PeerLinkLoopback, BackupSeesMasterGoAndComeBack) {
   p.loop.run_for(20ms);
 }
 
+TEST(PeerLinkLoopback, BackupTriesALostMasterAtLeastEveryHeartbeatInterval) {
+  // redundancy.md transition 5, with the delays from the settings (no test overrides): refused
+  // connections are retried every heartbeat_interval_ms (50 ms), never backing off towards the
+  // failover timeout (800 ms), so a restarting master hears of an active backup in time.
+  Loop loop;
+  auto ms = link_settings("pair-key");
+  Recorder master_rec;
+  auto master = MasterLink::create(loop.io, loop.ex, ms, master_rec.callbacks());
+  master->start();
+  auto bs = link_settings("pair-key");
+  bs.failover_timeout_ms = 800;
+  bs.master = "127.0.0.1:" + std::to_string(master->local_endpoint().port());
+  Recorder rec;
+  std::vector<std::chrono::steady_clock::time_point> refused;
+  LinkCallbacks cb = rec.callbacks();
+  cb.on_event = [&](const LinkEvent& e) {
+    rec.events.push_back(e);
+    if (e.kind == LinkEventKind::connect_failed)
+      refused.push_back(std::chrono::steady_clock::now());
+  };
+  auto backup = BackupLink::create(loop.io, loop.ex, bs, std::move(cb));
+  backup->start();
+  ASSERT_TRUE(loop.run_until([&] { return backup->status().authenticated; }));
+  master->stop();  // the master process is gone: its port refuses
+  ASSERT_TRUE(loop.run_until([&] { return refused.size() >= 12; }, 5000ms));
+  std::chrono::steady_clock::duration longest{};
+  for (std::size_t i = 1; i < refused.size(); ++i)
+    longest = std::max(longest, refused[i] - refused[i - 1]);
+  // 50 ms plus scheduling slack on a busy machine; before, the gaps grew to 800 ms.
+  EXPECT_LT(longest, 250ms)
+      << std::chrono::duration_cast<std::chrono::milliseconds>(longest).count();
+  backup->stop();
+  loop.run_for(20ms);
+}
+
 TEST(PeerLinkLoopback, ReloadedKeyReauthenticatesAndANewListenAddressIsBoundFirst) {
   Pair p("old-key", "old-key");
   p.backup->start();
