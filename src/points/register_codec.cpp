@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <charconv>
 #include <cmath>
 #include <limits>
 #include <string>
@@ -141,6 +142,32 @@ std::int64_t sign_extend(std::uint64_t raw, int bits) {
   return static_cast<std::int64_t>((raw ^ sign) - sign);
 }
 
+// The float32 as the double of its shortest decimal text: 44.58f widened is
+// 44.58273696899414, which no operator typed into an RTU; 44.58 reads back as the same float32.
+// Falls back to the plain widening in the rare case where the decimal's double would not.
+double shortest_float32(float f) {
+  if (!std::isfinite(f)) return f;
+  char buf[32];
+  const auto end = std::to_chars(buf, buf + sizeof buf, f).ptr;
+  double d = 0;
+  if (std::from_chars(buf, end, d).ec != std::errc{} || static_cast<float>(d) != f) return f;
+  return d;
+}
+
+// raw × scale + offset without the binary noise of the arithmetic: 761 × 0.1 is
+// 76.10000000000001 in binary, but the value the device means is 76.1. The computation is off by
+// a few ulps at most, so 15 significant digits (every such decimal survives a double) drop the
+// noise and keep all the information the reading carries.
+double scaled(double raw, const config::Point& p) {
+  const double x = raw * p.scale + p.offset;
+  if (!std::isfinite(x) || x == 0) return x;
+  char buf[40];
+  const auto end = std::to_chars(buf, buf + sizeof buf, x, std::chars_format::scientific, 14).ptr;
+  double d = x;
+  std::from_chars(buf, end, d);
+  return d;
+}
+
 }  // namespace
 
 int point_width(const config::Point& p) {
@@ -171,19 +198,19 @@ Value decode_registers(const config::Point& p, std::span<const std::uint16_t> re
   double as_float = 0;
   bool is_float = false;
   if (p.type == PointType::float32) {
-    as_float = std::bit_cast<float>(static_cast<std::uint32_t>(raw));
+    as_float = shortest_float32(std::bit_cast<float>(static_cast<std::uint32_t>(raw)));
     is_float = true;
   } else if (p.type == PointType::float64) {
     as_float = std::bit_cast<double>(raw);
     is_float = true;
   }
-  if (is_float) return is_scaled(p) ? as_float * p.scale + p.offset : as_float;
+  if (is_float) return is_scaled(p) ? scaled(as_float, p) : as_float;
   if (is_signed(p.type)) {
     const std::int64_t v = sign_extend(raw, bits);
-    if (is_scaled(p)) return static_cast<double>(v) * p.scale + p.offset;
+    if (is_scaled(p)) return scaled(static_cast<double>(v), p);
     return v;
   }
-  if (is_scaled(p)) return static_cast<double>(raw) * p.scale + p.offset;
+  if (is_scaled(p)) return scaled(static_cast<double>(raw), p);
   return raw;
 }
 

@@ -12,6 +12,10 @@
 // stay integers (int64_t for signed, uint64_t for unsigned). Pure code: no allocation except for
 // string values.
 //
+// Reads carry no binary noise (fidelity issue): a float32 decodes to the double of its shortest
+// decimal text (44.58, not 44.58273696899414; it converts back to the same float32), and a
+// scaled value is rounded to 15 significant digits (761 × 0.1 is 76.1, not 76.10000000000001).
+//
 // Usage:
 //   std::uint16_t regs[4];  // register_count(p.type, p.length) of them, in address order
 //   points::Value v = points::decode_registers(point, std::span(regs, n));
