@@ -168,7 +168,69 @@ double scaled(double raw, const config::Point& p) {
   return d;
 }
 
+// A number as its shortest text (1e+39, 76.1); strings quoted, so 'banana' reads as a value.
+std::string value_text(const Value& v) {
+  if (auto* d = std::get_if<double>(&v)) {
+    char buf[32];
+    return std::string(buf, std::to_chars(buf, buf + sizeof buf, *d).ptr);
+  }
+  if (auto* s = std::get_if<std::string>(&v)) return "'" + *s + "'";
+  if (std::holds_alternative<std::monostate>(v)) return "no value";
+  return to_string(v);
+}
+
+std::string number_text(double x) {
+  return value_text(Value{x});
+}
+
+// "uint16 (0..65535)", "uint16 with scale 0.1 (0..6553.5)": what the operator may write.
+std::string range_text(const config::Point& p) {
+  std::string type(config::to_string(p.type));
+  if (p.type == PointType::float32) {
+    char buf[32];
+    const std::string m(
+        buf, std::to_chars(buf, buf + sizeof buf, std::numeric_limits<float>::max()).ptr);
+    return type + " (-" + m + ".." + m + ")";
+  }
+  const Range r = range_of(p.type);
+  const double lo = static_cast<double>(r.min_signed);
+  const double hi = static_cast<double>(r.max_unsigned);
+  if (!is_scaled(p)) {
+    const std::string lo_text = std::to_string(r.min_signed);
+    const std::string hi_text = std::to_string(r.max_unsigned);
+    return type + " (" + lo_text + ".." + hi_text + ")";
+  }
+  double a = scaled(lo, p), b = scaled(hi, p);
+  if (a > b) std::swap(a, b);
+  std::string how = " with scale " + number_text(p.scale);
+  if (p.offset != 0) how += " and offset " + number_text(p.offset);
+  return type + how + " (" + number_text(a) + ".." + number_text(b) + ")";
+}
+
 }  // namespace
+
+std::string describe_refusal(const config::Point& p, const Value& v, std::error_code ec) {
+  const std::string type(config::to_string(p.type));
+  const std::string value = value_text(v);
+  if (ec == std::errc::operation_not_permitted) {
+    return p.name + " is in the read-only " + std::string(config::to_string(p.table)) +
+           " table: " + value + " cannot be written";
+  }
+  const bool out_of_range = ec == std::errc::result_out_of_range;
+  if (p.type == PointType::boolean || config::is_bit_table(p.table)) {
+    if (out_of_range) return p.name + ": " + value + " is out of range for bool (true/false, 1/0)";
+    return p.name + " is bool: " + value + " is not true or false";
+  }
+  if (p.type == PointType::string) {
+    if (out_of_range) {
+      return p.name + ": " + value + " is too long for string of " + std::to_string(p.length) +
+             " registers (at most " + std::to_string(2 * p.length) + " characters)";
+    }
+    return p.name + " is string: " + value + " is not text";
+  }
+  if (out_of_range) return p.name + ": " + value + " is out of range for " + range_text(p);
+  return p.name + " is " + type + ": " + value + " is not a number";
+}
 
 int point_width(const config::Point& p) {
   if (config::is_bit_table(p.table)) return 1;

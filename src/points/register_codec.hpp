@@ -27,6 +27,7 @@
 
 #include <cstdint>
 #include <span>
+#include <string>
 #include <system_error>
 
 #include "config/model.hpp"
@@ -50,5 +51,11 @@ std::error_code encode_registers(const config::Point& p, const Value& v,
                                  std::span<std::uint16_t> out);
 // A coil: bool, or a number 0/1. Same errors.
 std::error_code encode_bit(const config::Point& p, const Value& v, bool& out);
+
+// Why `v` cannot be written to `p`, in words that name the point, the value and the reason
+// (api.md "Settled details": "PUMP_RUN is bool: 'banana' is not true or false",
+// "PUMP_RUN: 2 is out of range for bool"). `ec` is what encode_bit or encode_registers returned
+// (operation_not_permitted: a read-only table).
+std::string describe_refusal(const config::Point& p, const Value& v, std::error_code ec);
 
 }  // namespace pollux::points

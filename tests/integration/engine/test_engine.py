@@ -165,9 +165,9 @@ class EngineTest(NodeTestCase):
                "{ name: FAR, table: holding, address: 5000, type: uint16 }"]
         ch = ("{ id: COM1, type: serial, protocol: modbus-rtu, port: %s, message_timeout_ms: 300 }"
               % sim.serial["L1"])
+        # FAR is past the end of W's registers: W refuses that block on its polls too.
         node = self.start_node(node_yaml([ch], [
-            ("W", 9, "{ channel: COM1 }", 60000, pts[:3], ["SP", "RUN", "FL"]),
-            ("W2", 9, "{ channel: COM1 }", 60000, pts[3:], ["FAR"]),
+            ("W", 9, "{ channel: COM1 }", 60000, pts, ["SP", "RUN", "FL", "FAR"]),
             ("S", 10, "{ channel: COM1 }", 60000, pts[:1], ["SP"])]))
         self.assertEqual(node.request("POST", "/api/v1/devices/W/write",
                                       {"point": "SP", "value": 21.0}), (200, {"ok": True}))
@@ -181,10 +181,17 @@ class EngineTest(NodeTestCase):
         # Not writable, unknown point, out of range.
         self.assertEqual(node.request("POST", "/api/v1/devices/W/write",
                                       {"point": "NOPE", "value": 1})[0], 404)
-        self.assertEqual(node.request("POST", "/api/v1/devices/S/write",
-                                      {"point": "SP", "value": -5})[0], 400)
+        # Refusals say why in words, naming the point and the value (api.md "Settled details").
+        self.assertEqual(node.request("POST", "/api/v1/devices/S/write", {"point": "SP", "value": -5}),
+                         (400, {"error": "SP: -5 is out of range for uint16 with scale 0.5 (0..32767.5)"}))
+        self.assertEqual(node.request("POST", "/api/v1/devices/W/write",
+                                      {"point": "RUN", "value": "banana"}),
+                         (400, {"error": "RUN is bool: 'banana' is not true or false"}))
+        self.assertEqual(node.request("POST", "/api/v1/devices/W/write",
+                                      {"point": "SYDEVCOMLN", "value": 2}),
+                         (400, {"error": "SYDEVCOMLN is a status point"}))
         # An exception answer (address beyond the device) is 502; a silent device 504.
-        status, body = node.request("POST", "/api/v1/devices/W2/write", {"point": "FAR", "value": 1})
+        status, body = node.request("POST", "/api/v1/devices/W/write", {"point": "FAR", "value": 1})
         self.assertEqual(status, 502, body)
         sim.fault("S", "silence")
         status, body = node.request("POST", "/api/v1/devices/S/write", {"point": "SP", "value": 3})
