@@ -439,8 +439,8 @@ DeviceView Engine::view(const DeviceRt& rt) const {
   for (int n = 1; n <= 3; ++n) {
     const auto* l = d.line(n);
     if (!l) continue;
-    v.lines.push_back(
-        {n, l->path.channel, rt.settings.eligible(n), channel_usable(l->path.channel)});
+    v.lines.push_back({n, l->path.channel, rt.settings.eligible(n), channel_usable(l->path.channel),
+                       l->path.retry_primary_s});
   }
   v.primary_failed_over = rt.state.primary_failed_over;
   v.last_success = d.last_success_wall;
