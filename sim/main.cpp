@@ -10,9 +10,24 @@
 #include "simulator.hpp"
 
 namespace {
+constexpr const char* kUsage =
+    "usage: pollux-sim -c SIM.yaml [--control HOST:PORT | --control unix:PATH] "
+    "[--report FILE] [-v]\n";
+
+constexpr const char* kOptions =
+    "\n"
+    "  -c, --config SIM.yaml  the simulated devices, lines, servers, modems and faults\n"
+    "  --control ADDRESS      control interface (HOST:PORT or unix:PATH); overrides `control:`\n"
+    "  --report FILE          write the report here at exit (default: one JSON line on stdout)\n"
+    "  -v, --verbose          debug logs on stderr\n"
+    "  -h, --help             print this help and exit\n"
+    "\n"
+    "Prints one ready line (JSON) on stdout once everything listens; SIGTERM or SIGINT writes\n"
+    "the report and exits 0. A bad config exits 2.\n";
+
+// A usage error goes to stderr with status 2; asking for help is not an error.
 int usage() {
-  std::cerr << "usage: pollux-sim -c SIM.yaml [--control HOST:PORT | --control unix:PATH] "
-               "[--report FILE] [-v]\n";
+  std::cerr << kUsage;
   return 2;
 }
 }  // namespace
@@ -35,6 +50,9 @@ int main(int argc, char** argv) {
       o.report_path = v;
     } else if (a == "-v" || a == "--verbose") {
       verbose = true;
+    } else if (a == "-h" || a == "--help") {
+      std::cout << kUsage << kOptions;
+      return 0;
     } else {
       return usage();
     }

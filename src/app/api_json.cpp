@@ -62,8 +62,10 @@ json to_json(const HealthView& health) {
 json to_json(const DeviceView& d) {
   json lines = json::array();
   for (const auto& l : d.lines) {
-    lines.push_back(
-        {{"line", l.line}, {"channel", l.channel}, {"eligible", l.eligible}, {"usable", l.usable}});
+    json line = {
+        {"line", l.line}, {"channel", l.channel}, {"eligible", l.eligible}, {"usable", l.usable}};
+    if (l.retry_primary_s) line["retry_primary_s"] = *l.retry_primary_s;
+    lines.push_back(std::move(line));
   }
   const auto& s = d.stats;
   return {{"id", d.id},

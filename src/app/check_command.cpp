@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <cstdio>
 
 #include "app/commands.hpp"
@@ -17,12 +18,25 @@ std::optional<std::string> config_path_arg(std::string_view command,
   return std::nullopt;
 }
 
+void print_diagnostics(const config::LoadResult& result) {
+  // Errors and warnings together in file order, as a compiler lists them.
+  std::vector<const config::Diagnostic*> all;
+  for (const auto& d : result.errors)
+    all.push_back(&d);
+  for (const auto& d : result.warnings)
+    all.push_back(&d);
+  std::stable_sort(all.begin(), all.end(), [](const auto* a, const auto* b) {
+    return a->line != b->line ? a->line < b->line : a->col < b->col;
+  });
+  for (const auto* d : all)
+    std::fprintf(stderr, "%s\n", d->to_string().c_str());
+}
+
 int check_command(const CommonOptions&, const std::vector<std::string_view>& args) {
   auto path = config_path_arg("check", args);
   if (!path) return 2;
   const config::LoadResult result = config::load_file(*path);
-  for (const auto& d : result.errors)
-    std::fprintf(stderr, "%s\n", d.to_string().c_str());
+  print_diagnostics(result);
   return result.ok() ? 0 : 2;
 }
 

@@ -6,6 +6,8 @@
 #include <string_view>
 #include <vector>
 
+#include "config/loader.hpp"
+
 namespace pollux::app {
 
 struct CommonOptions {
@@ -16,7 +18,11 @@ struct CommonOptions {
 std::optional<std::string> config_path_arg(std::string_view command,
                                            const std::vector<std::string_view>& args);
 
-// `pollux check -c FILE`: 0 when valid, 2 with every error on stderr otherwise.
+// Every error and warning of a load, one `FILE:LINE:COL: error|warning: ...` line each on
+// stderr, in file order.
+void print_diagnostics(const config::LoadResult& result);
+
+// `pollux check -c FILE`: 0 when valid (warnings printed), 2 with every error on stderr.
 int check_command(const CommonOptions& common, const std::vector<std::string_view>& args);
 
 // `pollux run -c FILE`: runs the node until SIGINT/SIGTERM (0); 2 on a config error.

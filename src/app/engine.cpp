@@ -8,6 +8,7 @@
 #include "device/read_blocks.hpp"
 #include "failover/status.hpp"
 #include "modbus/error.hpp"
+#include "points/register_codec.hpp"
 #include "runtime/logging.hpp"
 #include "transport/errors.hpp"
 
@@ -491,8 +492,8 @@ DeviceView Engine::view(const DeviceRt& rt) const {
   for (int n = 1; n <= 3; ++n) {
     const auto* l = d.line(n);
     if (!l) continue;
-    v.lines.push_back(
-        {n, l->path.channel, rt.settings.eligible(n), channel_usable(l->path.channel)});
+    v.lines.push_back({n, l->path.channel, rt.settings.eligible(n), channel_usable(l->path.channel),
+                       l->path.retry_primary_s});
   }
   v.primary_failed_over = rt.state.primary_failed_over;
   v.last_success = d.last_success_wall;
@@ -630,14 +631,21 @@ void Engine::write(const std::string& id, const std::string& point, const WriteV
         group = g;
         break;
       }
-  if (!cfg_point) return done(Outcome::failure(404, "unknown point " + point));
+  // Refusals say why in words, naming the point and the value (api.md "Settled details").
+  if (!cfg_point) {
+    const auto& status = failover::kStatusPointNames;
+    if (std::find(status.begin(), status.end(), point) != status.end())
+      return done(Outcome::failure(400, point + " is a status point"));
+    return done(Outcome::failure(404, "unknown point " + point));
+  }
   const auto& w = d.config().writable;
   if (std::find(w.begin(), w.end(), point) == w.end())
-    return done(Outcome::failure(400, "point " + point + " is not writable"));
+    return done(Outcome::failure(
+        400, point + " is not writable: it is not in the 'writable' list of " + id));
   if (!d.enabled()) return done(Outcome::failure(409, "device is disabled"));
   modbus::Request req;
   if (auto ec = device::plan_write(*cfg_point, to_value(value), req))
-    return done(Outcome::failure(400, "cannot write " + point + ": " + ec.message()));
+    return done(Outcome::failure(400, points::describe_refusal(*cfg_point, to_value(value), ec)));
   auto log = runtime::device_logger(id);
   log->info("write {} = {}", point, points::to_string(to_value(value)));
   d.enqueue_write(

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "app/commands.hpp"
+#include "runtime/logging.hpp"
 
 namespace {
 
@@ -19,7 +20,7 @@ constexpr const char* kUsage =
     "                  reloads, SIGINT/SIGTERM exit 0 after closing the channels\n"
     "\n"
     "options:\n"
-    "  --log-level LEVEL  trace|debug|info|warn|error|off (default info)\n"
+    "  --log-level LEVEL  trace|debug|info|warn|error|off, any case (default info)\n"
     "  --version          print the version and exit\n"
     "  --help             print this help and exit\n";
 
@@ -47,6 +48,13 @@ int main(int argc, char** argv) {
       continue;
     }
     rest.push_back(args[i]);
+  }
+  // Checked here, once, so `check` refuses a bad level exactly as `run` does.
+  if (!pollux::runtime::parse_log_level(common.log_level)) {
+    std::fprintf(stderr,
+                 "pollux: unknown log level '%s' (use trace, debug, info, warn, error or off)\n",
+                 common.log_level.c_str());
+    return 2;
   }
   if (rest.empty()) {
     std::fputs(kUsage, stderr);

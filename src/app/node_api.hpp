@@ -39,6 +39,9 @@ struct LineView {
   std::string channel;
   bool eligible = true;
   bool usable = true;
+  // Lines 2 and 3: failover.md rule 5's timer, so a client can say when Retry primary moves the
+  // device back to line 1 (a manual change restarts it). Unset: no Retry primary from here.
+  std::optional<double> retry_primary_s;
 };
 
 struct DeviceStats {

@@ -69,11 +69,8 @@ int run_command(const CommonOptions& common, const std::vector<std::string_view>
   }
   runtime::setup_logging("pollux", *level);
   config::LoadResult loaded = config::load_file(*path);
-  if (!loaded.ok()) {
-    for (const auto& d : loaded.errors)
-      std::fprintf(stderr, "%s\n", d.to_string().c_str());
-    return 2;
-  }
+  print_diagnostics(loaded);  // the same lines as `check`, warnings included
+  if (!loaded.ok()) return 2;
   if (loaded.config->redundancy.mode == config::RedundancyMode::backup) {
     // A backup runs with backup_overrides applied (redundancy.md "Synchronization").
     loaded = config::load_file(*path, config::LoadOptions{.as_backup = true});

@@ -13,6 +13,7 @@
 #include <cstring>
 #include <map>
 #include <set>
+#include <unordered_map>
 
 #include "config/canonical.hpp"
 #include "config/tree.hpp"
@@ -25,7 +26,8 @@ using detail::Mark;
 using detail::Node;
 
 std::string Diagnostic::to_string() const {
-  return file + ":" + std::to_string(line) + ":" + std::to_string(col) + ": error: " + message;
+  return file + ":" + std::to_string(line) + ":" + std::to_string(col) +
+         (warning ? ": warning: " : ": error: ") + message;
 }
 
 EnvLookup process_env() {
@@ -162,6 +164,7 @@ class Reader {
   explicit Reader(Diagnostics& d) : d_(d) {}
 
   void error(Mark at, std::string msg) { d_.error(at, std::move(msg)); }
+  void warning(Mark at, std::string msg) { d_.warning(at, std::move(msg)); }
 
   // True when `n` is a mapping; reports duplicate and unknown keys (with a suggestion).
   bool map(const Node& n, std::string_view what, const std::vector<std::string>* allowed) {
@@ -582,7 +585,46 @@ class Builder {
     if (const Entry* polls = item.find("polls"); polls && r_.sequence(polls->value, "polls"))
       read_polls(polls->value, dev);
     if (const Entry* w = item.find("writable")) read_writable(w->value, dev);
+    if (fresh && dev.enabled) check_endpoints(item, dev, cfg);
     if (fresh) cfg.devices.push_back(std::move(dev));
+  }
+
+  // Two enabled devices with one unit id on one serial port or TCP host:port: whichever answers,
+  // the line cannot tell whose answer it is. Reported at the later device, once per endpoint.
+  void check_endpoints(const Node& item, const Device& dev, const Config& cfg) {
+    const Entry* comm = item.find("comm");
+    if (comm == nullptr || !comm->value.is_map()) return;
+    std::set<std::string> own;  // a device may reach one endpoint on two of its lines
+    for (std::size_t i = 0; i < kLineKeys.size(); ++i) {
+      const auto& path = dev.comm.lines[i];
+      const Entry* pe = comm->value.find(kLineKeys[i]);
+      if (!path || pe == nullptr) continue;
+      const Channel* ch = cfg.find_channel(path->channel);
+      if (ch == nullptr) continue;
+      std::string where;
+      if (ch->type == ChannelType::serial && !ch->port.empty())
+        where = "serial port " + ch->port;
+      else if (ch->type == ChannelType::tcp && !path->host.empty() && path->port != 0)
+        where = path->host + ":" + std::to_string(path->port);
+      else
+        continue;
+      const int unit = path->unit.value_or(dev.unit);
+      std::string key = where + '\n' + std::to_string(unit);
+      if (!own.insert(key).second) continue;
+      auto [it, fresh] =
+          endpoints_.try_emplace(std::move(key), dev.id, item.find("id")->value.mark.line);
+      if (fresh) continue;
+      // At the unit that makes the clash: the path's own, else the device's, else the path.
+      Mark at = pe->key_mark;
+      if (pe->value.is_map() && pe->value.find("unit"))
+        at = pe->value.find("unit")->value.mark;
+      else if (item.find("unit"))
+        at = item.find("unit")->value.mark;
+      r_.error(at, "device " + q(dev.id) + " uses unit " + std::to_string(unit) + " on " + where +
+                       " (" + q(kLineKeys[i]) + ", channel " + q(ch->id) + "), as device " +
+                       q(it->second.first) + " (line " + std::to_string(it->second.second) +
+                       ") does: their answers cannot be told apart");
+    }
   }
 
   void read_comm(const Entry& ce, const Node& device_node, Device& dev, bool unit_ok,
@@ -687,9 +729,46 @@ class Builder {
     return p;
   }
 
+  // Where one point of a device sits, for the overlap warning.
+  struct Span {
+    Table table;
+    long start;  // first address
+    long end;    // one past the last
+    const std::string* name;
+    Mark at;  // the `address` value
+  };
+
+  // Warns once per point that shares an address with an earlier-sorted point of the same table,
+  // at whichever of the two comes later in the file. Sorted sweep: a device may have thousands
+  // of points.
+  void warn_overlaps(std::vector<Span>& spans, const Device& dev) {
+    auto file_order = [](const Mark& a, const Mark& b) {
+      return a.line != b.line ? a.line < b.line : a.col < b.col;
+    };
+    std::sort(spans.begin(), spans.end(), [&](const Span& a, const Span& b) {
+      if (a.table != b.table) return a.table < b.table;
+      if (a.start != b.start) return a.start < b.start;
+      return file_order(a.at, b.at);
+    });
+    const Span* widest = nullptr;
+    for (const Span& c : spans) {
+      if (widest && widest->table == c.table && c.start < widest->end) {
+        const bool c_later = file_order(widest->at, c.at);
+        const Span& later = c_later ? c : *widest;
+        const Span& earlier = c_later ? *widest : c;
+        r_.warning(later.at, "point " + q(*later.name) + " overlaps point " + q(*earlier.name) +
+                                 " (line " + std::to_string(earlier.at.line) + ") of device " +
+                                 q(dev.id) + ": both cover " + std::string(to_string(c.table)) +
+                                 " address " + std::to_string(c.start));
+      }
+      if (!widest || widest->table != c.table || c.end > widest->end) widest = &c;
+    }
+  }
+
   void read_polls(const Node& seq, Device& dev) {
     std::map<std::string, int> groups;
     std::map<std::string, int> points;
+    std::vector<std::pair<const Node*, std::pair<std::size_t, std::size_t>>> placed;
     for (const Node& g : seq.items) {
       if (!r_.map(g, "poll group", &kPollKeys)) continue;
       PollGroup pg;
@@ -717,11 +796,22 @@ class Builder {
                          " (first at line " + std::to_string(it->second) + ")");
             continue;
           }
+          if (pn.find("address")) placed.push_back({&pn, {dev.polls.size(), pg.points.size()}});
           pg.points.push_back(std::move(*pt));
         }
       }
       dev.polls.push_back(std::move(pg));
     }
+    // Spans point into dev.polls, which no longer grows.
+    std::vector<Span> spans;
+    spans.reserve(placed.size());
+    for (const auto& [node, at] : placed) {
+      const Point& p = dev.polls[at.first].points[at.second];
+      const long width = is_bit_table(p.table) ? 1 : register_count(p.type, p.length);
+      spans.push_back({p.table, p.address, p.address + std::max(width, 1L), &p.name,
+                       node->find("address")->value.mark});
+    }
+    warn_overlaps(spans, dev);
   }
 
   // nullopt when the point has no usable name (nothing else can refer to it).
@@ -810,6 +900,9 @@ class Builder {
   }
 
   Reader r_;
+  // "serial port /dev/ttyS0\n17" or "10.0.0.5:502\n17" -> the first enabled device there and
+  // the line of its entry.
+  std::unordered_map<std::string, std::pair<std::string, int>> endpoints_;
 };
 
 bool has_overrides(const Node& root) {
@@ -832,11 +925,12 @@ LoadResult load_root(Node root, Diagnostics& d, bool as_backup, const Config* lo
     // The version both nodes report; problems of the plain content are the master's.
     Diagnostics own(d.file());
     plain = Builder(own).build(root, false, local, false);
-    if (!own.empty()) plain.reset();
+    if (own.has_errors()) plain.reset();
   }
   root = Node{};
   LoadResult r;
-  r.errors = d.take_sorted();
+  for (auto& diag : d.take_sorted())
+    (diag.warning ? r.warnings : r.errors).push_back(std::move(diag));
   if (!r.errors.empty() || !cfg) return r;
   r.config = std::move(cfg);
   if (!overridden)
@@ -852,7 +946,7 @@ LoadResult load_text(std::string_view text, const std::string& file_name,
                      const LoadOptions& options) {
   Diagnostics d(file_name);
   auto root = detail::parse_document(text, d, &options.env);
-  if (!root) return LoadResult{std::nullopt, d.take_sorted(), {}};
+  if (!root) return LoadResult{std::nullopt, d.take_sorted(), {}, {}};
   return load_root(std::move(*root), d, options.as_backup, nullptr);
 }
 
@@ -877,7 +971,7 @@ LoadResult load_file(const std::string& path, const LoadOptions& options) {
   Diagnostics d(path);
   auto root = detail::parse_document(text, d, &options.env);
   std::string().swap(text);
-  if (!root) return LoadResult{std::nullopt, d.take_sorted(), {}};
+  if (!root) return LoadResult{std::nullopt, d.take_sorted(), {}, {}};
   return load_root(std::move(*root), d, options.as_backup, nullptr);
 }
 
@@ -886,7 +980,7 @@ LoadResult load_synced(std::string_view master_canonical_text, const Config& loc
   Diagnostics d("master config");
   // Already expanded on the master: a literal "${" there must stay literal here.
   auto root = detail::parse_document(master_canonical_text, d, nullptr);
-  if (!root) return LoadResult{std::nullopt, d.take_sorted(), {}};
+  if (!root) return LoadResult{std::nullopt, d.take_sorted(), {}, {}};
   return load_root(std::move(*root), d, options.as_backup, &local);
 }
 

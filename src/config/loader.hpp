@@ -18,6 +18,13 @@
 //   overrides applied must be valid too, so the master's check covers what its backup will run.
 //   An override cannot change an `id`.
 // - An empty section (`api:` with nothing under it) means its defaults.
+// - Two points of one device that share an address of the same table are a warning at the one
+//   later in the file, not an error: reading a register both as a word and as part of a wider
+//   value is sometimes meant.
+// - Two enabled devices that put the same unit id on one serial port (the channel's `port`,
+//   whichever channel names it) or on one TCP host:port are an error at the later device's
+//   unit (or at its path key when the unit comes from elsewhere): the line cannot tell their
+//   answers apart. Modem paths are not compared (each call reaches whatever the number dials).
 #pragma once
 
 #include <functional>
@@ -35,7 +42,10 @@ struct Diagnostic {
   int line = 1;
   int col = 1;
   std::string message;
-  // "FILE:LINE:COL: error: MESSAGE"
+  // A warning does not make the file invalid (overlapping points: a config may read one
+  // register two ways on purpose); `pollux check` prints it and still exits 0.
+  bool warning = false;
+  // "FILE:LINE:COL: error: MESSAGE" or "FILE:LINE:COL: warning: MESSAGE"
   std::string to_string() const;
   friend bool operator==(const Diagnostic&, const Diagnostic&) = default;
 };
@@ -57,6 +67,8 @@ struct LoadResult {
   // backup_overrides, i.e. what the master reports (redundancy.md "Synchronization"). Equal to
   // config_version(*config) unless loaded as_backup with overrides that change something.
   std::string version;
+  // Also in file order; kept whether or not the file has errors.
+  std::vector<Diagnostic> warnings;
   bool ok() const { return config.has_value() && errors.empty(); }
 };
 

@@ -381,15 +381,23 @@ void Diagnostics::error(Mark at, std::string message) {
   list_.push_back(Diagnostic{file_, at.line, at.col, std::move(message)});
 }
 
+bool Diagnostics::has_errors() const {
+  return std::any_of(list_.begin(), list_.end(), [](const Diagnostic& d) { return !d.warning; });
+}
+
+void Diagnostics::warning(Mark at, std::string message) {
+  list_.push_back(Diagnostic{file_, at.line, at.col, std::move(message), true});
+}
+
 std::vector<Diagnostic> Diagnostics::take_sorted() {
   std::stable_sort(list_.begin(), list_.end(), [](const Diagnostic& a, const Diagnostic& b) {
     return a.line != b.line ? a.line < b.line : a.col < b.col;
   });
   std::vector<Diagnostic> out;
-  std::set<std::tuple<int, int, std::string>> seen;
+  std::set<std::tuple<int, int, std::string, bool>> seen;
   for (auto& d : list_) {
     // A second validation pass (backup overrides) finds some problems again.
-    if (seen.emplace(d.line, d.col, d.message).second) out.push_back(std::move(d));
+    if (seen.emplace(d.line, d.col, d.message, d.warning).second) out.push_back(std::move(d));
   }
   list_.clear();
   return out;

@@ -54,10 +54,12 @@ class Diagnostics {
  public:
   explicit Diagnostics(std::string file) : file_(std::move(file)) {}
   void error(Mark at, std::string message);
+  void warning(Mark at, std::string message);
   bool empty() const { return list_.empty(); }
+  bool has_errors() const;
   std::size_t size() const { return list_.size(); }
   const std::string& file() const { return file_; }
-  // Sorted by line then column (stable), exact duplicates removed.
+  // Errors and warnings sorted by line then column (stable), exact duplicates removed.
   std::vector<Diagnostic> take_sorted();
 
  private:

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <charconv>
 #include <cmath>
 #include <limits>
 #include <string>
@@ -141,7 +142,95 @@ std::int64_t sign_extend(std::uint64_t raw, int bits) {
   return static_cast<std::int64_t>((raw ^ sign) - sign);
 }
 
+// The float32 as the double of its shortest decimal text: 44.58f widened is
+// 44.58273696899414, which no operator typed into an RTU; 44.58 reads back as the same float32.
+// Falls back to the plain widening in the rare case where the decimal's double would not.
+double shortest_float32(float f) {
+  if (!std::isfinite(f)) return f;
+  char buf[32];
+  const auto end = std::to_chars(buf, buf + sizeof buf, f).ptr;
+  double d = 0;
+  if (std::from_chars(buf, end, d).ec != std::errc{} || static_cast<float>(d) != f) return f;
+  return d;
+}
+
+// raw × scale + offset without the binary noise of the arithmetic: 761 × 0.1 is
+// 76.10000000000001 in binary, but the value the device means is 76.1. The computation is off by
+// a few ulps at most, so 15 significant digits (every such decimal survives a double) drop the
+// noise and keep all the information the reading carries.
+double scaled(double raw, const config::Point& p) {
+  const double x = raw * p.scale + p.offset;
+  if (!std::isfinite(x) || x == 0) return x;
+  char buf[40];
+  const auto end = std::to_chars(buf, buf + sizeof buf, x, std::chars_format::scientific, 14).ptr;
+  double d = x;
+  std::from_chars(buf, end, d);
+  return d;
+}
+
+// A number as its shortest text (1e+39, 76.1); strings quoted, so 'banana' reads as a value.
+std::string value_text(const Value& v) {
+  if (auto* d = std::get_if<double>(&v)) {
+    char buf[32];
+    return std::string(buf, std::to_chars(buf, buf + sizeof buf, *d).ptr);
+  }
+  if (auto* s = std::get_if<std::string>(&v)) return "'" + *s + "'";
+  if (std::holds_alternative<std::monostate>(v)) return "no value";
+  return to_string(v);
+}
+
+std::string number_text(double x) {
+  return value_text(Value{x});
+}
+
+// "uint16 (0..65535)", "uint16 with scale 0.1 (0..6553.5)": what the operator may write.
+std::string range_text(const config::Point& p) {
+  std::string type(config::to_string(p.type));
+  if (p.type == PointType::float32) {
+    char buf[32];
+    const std::string m(
+        buf, std::to_chars(buf, buf + sizeof buf, std::numeric_limits<float>::max()).ptr);
+    return type + " (-" + m + ".." + m + ")";
+  }
+  const Range r = range_of(p.type);
+  const double lo = static_cast<double>(r.min_signed);
+  const double hi = static_cast<double>(r.max_unsigned);
+  if (!is_scaled(p)) {
+    const std::string lo_text = std::to_string(r.min_signed);
+    const std::string hi_text = std::to_string(r.max_unsigned);
+    return type + " (" + lo_text + ".." + hi_text + ")";
+  }
+  double a = scaled(lo, p), b = scaled(hi, p);
+  if (a > b) std::swap(a, b);
+  std::string how = " with scale " + number_text(p.scale);
+  if (p.offset != 0) how += " and offset " + number_text(p.offset);
+  return type + how + " (" + number_text(a) + ".." + number_text(b) + ")";
+}
+
 }  // namespace
+
+std::string describe_refusal(const config::Point& p, const Value& v, std::error_code ec) {
+  const std::string type(config::to_string(p.type));
+  const std::string value = value_text(v);
+  if (ec == std::errc::operation_not_permitted) {
+    return p.name + " is in the read-only " + std::string(config::to_string(p.table)) +
+           " table: " + value + " cannot be written";
+  }
+  const bool out_of_range = ec == std::errc::result_out_of_range;
+  if (p.type == PointType::boolean || config::is_bit_table(p.table)) {
+    if (out_of_range) return p.name + ": " + value + " is out of range for bool (true/false, 1/0)";
+    return p.name + " is bool: " + value + " is not true or false";
+  }
+  if (p.type == PointType::string) {
+    if (out_of_range) {
+      return p.name + ": " + value + " is too long for string of " + std::to_string(p.length) +
+             " registers (at most " + std::to_string(2 * p.length) + " characters)";
+    }
+    return p.name + " is string: " + value + " is not text";
+  }
+  if (out_of_range) return p.name + ": " + value + " is out of range for " + range_text(p);
+  return p.name + " is " + type + ": " + value + " is not a number";
+}
 
 int point_width(const config::Point& p) {
   if (config::is_bit_table(p.table)) return 1;
@@ -171,19 +260,19 @@ Value decode_registers(const config::Point& p, std::span<const std::uint16_t> re
   double as_float = 0;
   bool is_float = false;
   if (p.type == PointType::float32) {
-    as_float = std::bit_cast<float>(static_cast<std::uint32_t>(raw));
+    as_float = shortest_float32(std::bit_cast<float>(static_cast<std::uint32_t>(raw)));
     is_float = true;
   } else if (p.type == PointType::float64) {
     as_float = std::bit_cast<double>(raw);
     is_float = true;
   }
-  if (is_float) return is_scaled(p) ? as_float * p.scale + p.offset : as_float;
+  if (is_float) return is_scaled(p) ? scaled(as_float, p) : as_float;
   if (is_signed(p.type)) {
     const std::int64_t v = sign_extend(raw, bits);
-    if (is_scaled(p)) return static_cast<double>(v) * p.scale + p.offset;
+    if (is_scaled(p)) return scaled(static_cast<double>(v), p);
     return v;
   }
-  if (is_scaled(p)) return static_cast<double>(raw) * p.scale + p.offset;
+  if (is_scaled(p)) return scaled(static_cast<double>(raw), p);
   return raw;
 }
 

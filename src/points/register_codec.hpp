@@ -12,6 +12,10 @@
 // stay integers (int64_t for signed, uint64_t for unsigned). Pure code: no allocation except for
 // string values.
 //
+// Reads carry no binary noise (fidelity issue): a float32 decodes to the double of its shortest
+// decimal text (44.58, not 44.58273696899414; it converts back to the same float32), and a
+// scaled value is rounded to 15 significant digits (761 × 0.1 is 76.1, not 76.10000000000001).
+//
 // Usage:
 //   std::uint16_t regs[4];  // register_count(p.type, p.length) of them, in address order
 //   points::Value v = points::decode_registers(point, std::span(regs, n));
@@ -23,6 +27,7 @@
 
 #include <cstdint>
 #include <span>
+#include <string>
 #include <system_error>
 
 #include "config/model.hpp"
@@ -46,5 +51,11 @@ std::error_code encode_registers(const config::Point& p, const Value& v,
                                  std::span<std::uint16_t> out);
 // A coil: bool, or a number 0/1. Same errors.
 std::error_code encode_bit(const config::Point& p, const Value& v, bool& out);
+
+// Why `v` cannot be written to `p`, in words that name the point, the value and the reason
+// (api.md "Settled details": "PUMP_RUN is bool: 'banana' is not true or false",
+// "PUMP_RUN: 2 is out of range for bool"). `ec` is what encode_bit or encode_registers returned
+// (operation_not_permitted: a read-only table).
+std::string describe_refusal(const config::Point& p, const Value& v, std::error_code ec);
 
 }  // namespace pollux::points

@@ -1,6 +1,6 @@
 #include "points/value.hpp"
 
-#include <cstdio>
+#include <charconv>
 #include <type_traits>
 
 namespace pollux::points {
@@ -14,9 +14,9 @@ std::string to_string(const Value& v) {
         } else if constexpr (std::is_same_v<T, bool>) {
           return x ? "true" : "false";
         } else if constexpr (std::is_same_v<T, double>) {
+          // Shortest text that reads back as the same double: 76.1, not 76.09999999999999.
           char buf[32];
-          std::snprintf(buf, sizeof buf, "%.17g", x);
-          return buf;
+          return std::string(buf, std::to_chars(buf, buf + sizeof buf, x).ptr);
         } else if constexpr (std::is_same_v<T, std::string>) {
           return x;
         } else {

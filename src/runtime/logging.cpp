@@ -1,6 +1,8 @@
 #include "runtime/logging.hpp"
 
+#include <cctype>
 #include <mutex>
+#include <string>
 
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -20,8 +22,12 @@ spdlog::sink_ptr shared_sink() {
 }
 }  // namespace
 
-std::optional<spdlog::level::level_enum> parse_log_level(std::string_view name) {
+std::optional<spdlog::level::level_enum> parse_log_level(std::string_view given) {
   using L = spdlog::level::level_enum;
+  // Case-insensitive: LOG_LEVEL=INFO from a unit file or an environment must work as info.
+  std::string name(given);
+  for (char& c : name)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   if (name == "trace") return L::trace;
   if (name == "debug") return L::debug;
   if (name == "info") return L::info;

@@ -12,7 +12,7 @@
 
 namespace pollux::runtime {
 
-// Parses trace|debug|info|warn|error|critical|off; nullopt on anything else.
+// Parses trace|debug|info|warn|error|critical|off in any case; nullopt on anything else.
 std::optional<spdlog::level::level_enum> parse_log_level(std::string_view name);
 
 // Installs the shared stderr sink and the default logger named `program`. Idempotent.

@@ -1,6 +1,7 @@
 #include "format.hpp"
 
 #include <algorithm>
+#include <cstdio>
 
 namespace polluxctl {
 
@@ -107,10 +108,14 @@ std::string comm_text(const json& comm, bool colour) {
 
 std::string format_devices(const json& devices, bool colour) {
   std::vector<Row> rows;
+  bool starred = false;
   for (const auto& d : devices) {
     const json& s = field(d, "stats");
     std::string line = text(field(d, "active_line"));
-    if (field(d, "primary_failed_over") == true) line += "*";
+    if (field(d, "primary_failed_over") == true) {
+      line += "*";
+      starred = true;
+    }
     rows.push_back({text(field(d, "id")), comm_text(field(d, "comm"), colour),
                     text(field(d, "unit")), text(field(d, "enabled")),
                     field(d, "auto") == false ? "manual" : "auto", line,
@@ -119,9 +124,16 @@ std::string format_devices(const json& devices, bool colour) {
                     text(field(s, "exceptions")), text(field(s, "timeouts")),
                     text(field(s, "crc_errors")), text(field(s, "framing_errors"))});
   }
-  return table({"DEVICE", "COMM", "UNIT", "ENABLED", "MODE", "LINE", "CHANNEL", "LAST_SUCCESS",
-                "OK", "FAILED", "EXC", "TIMEOUTS", "CRC", "FRAMING"},
-               rows);
+  std::string out = table({"DEVICE", "COMM", "UNIT", "ENABLED", "MODE", "LINE", "CHANNEL",
+                           "LAST_SUCCESS", "OK", "FAILED", "EXC", "TIMEOUTS", "CRC", "FRAMING"},
+                          rows);
+  // failover.md rule 6 (SYDEVPRFO): set when a failure moved the device off line 1, cleared by
+  // its next good answer on line 1.
+  if (starred)
+    out +=
+        "\n* primary failed over: a failure moved the device off line 1 and it "
+        "has not answered on line 1 since (SYDEVPRFO = 1)\n";
+  return out;
 }
 
 std::string format_device(const json& d) {
@@ -170,17 +182,22 @@ std::string format_events(const json& events) {
 
 std::string format_redundancy(const json& r) {
   const json& peer = field(r, "peer");
-  std::string out =
-      table({"mode", text(field(r, "mode"))},
-            {{"activity", text(field(r, "activity"))},
-             {"peer", text(field(peer, "address"))},
-             {"peer connected", text(field(peer, "connected"))},
-             {"peer authenticated", text(field(peer, "authenticated"))},
-             {"peer activity", text(field(peer, "activity"))},
-             {"peer last heartbeat", text(field(peer, "last_heartbeat"))},
-             {"config version", text(field(r, "config_version"))},
-             {"state seq", text(field(r, "state_seq"))},
-             {"last error", field(r, "last_error") == "" ? "-" : text(field(r, "last_error"))}});
+  const json& error = field(r, "last_error");
+  std::string last_error = error.is_null() || error == "" ? "-" : text(error);
+  // The node keeps its last link error after the link recovered; an authenticated link means
+  // the error is history, not the state now.
+  if (last_error != "-" && field(peer, "authenticated") == true)
+    last_error = "(past) " + last_error;
+  std::string out = table({"mode", text(field(r, "mode"))},
+                          {{"activity", text(field(r, "activity"))},
+                           {"peer", text(field(peer, "address"))},
+                           {"peer connected", text(field(peer, "connected"))},
+                           {"peer authenticated", text(field(peer, "authenticated"))},
+                           {"peer activity", text(field(peer, "activity"))},
+                           {"peer last heartbeat", text(field(peer, "last_heartbeat"))},
+                           {"config version", text(field(r, "config_version"))},
+                           {"state seq", text(field(r, "state_seq"))},
+                           {"last error", last_error}});
   const json& events = field(r, "events");
   if (events.is_array() && !events.empty()) {
     std::vector<Row> rows;
@@ -192,6 +209,55 @@ std::string format_redundancy(const json& r) {
     out += table({"SEQ", "TIME", "FROM", "TO", "REASON"}, rows);
   }
   return out;
+}
+
+namespace {
+
+// 300 -> "300", 1.5 -> "1.5".
+std::string seconds_text(double s) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", s);
+  return buf;
+}
+
+std::string clock_text(std::time_t t) {
+  char buf[16];
+  std::strftime(buf, sizeof buf, "%H:%M:%S", std::localtime(&t));
+  return buf;
+}
+
+}  // namespace
+
+std::string format_line_change(const json& d, std::time_t now) {
+  const std::string id = text(field(d, "id"));
+  const json& active = field(d, "active_line");
+  std::string out =
+      id + ": active line " + text(active) + " (" + text(field(d, "active_channel")) + ")\n";
+  if (field(d, "auto") != true || !active.is_number_integer() || active.get<int>() == 1) return out;
+  const json* here = nullptr;
+  std::string primary = "-";
+  for (const auto& l : field(d, "lines")) {
+    if (field(l, "line") == active) here = &l;
+    if (field(l, "line") == 1) primary = text(field(l, "channel"));
+  }
+  const json& retry = here ? field(*here, "retry_primary_s") : field(d, "none");
+  const std::string n = text(active);
+  if (!retry.is_number()) {
+    return out + "note: " + id + " fails over automatically (auto: true); line " + n +
+           " has no retry_primary_s, so Retry primary will not move it back: it stays on line " +
+           n + " until a failure moves it\n";
+  }
+  const double s = retry.get<double>();
+  const std::string back = "Retry primary moves " + id + " back to line 1 (" + primary + ") ";
+  if (s <= 0) {
+    return out + "note: " + id + " fails over automatically (auto: true); " + back +
+           "at its next poll (retry_primary_s: 0 on line " + n + "), if " + primary +
+           " is usable\n";
+  }
+  return out + "note: " + id + " fails over automatically (auto: true); " + back + "after " +
+         seconds_text(s) + " s (retry_primary_s of line " + n + "), at about " +
+         clock_text(now + static_cast<std::time_t>(s + 0.5)) + ", if " + primary +
+         " is usable then\n";
 }
 
 }  // namespace polluxctl

@@ -2,6 +2,7 @@
 // JSON (spec/api.md shapes). --json bypasses all of this and prints the answer as received.
 #pragma once
 
+#include <ctime>
 #include <string>
 #include <vector>
 
@@ -26,5 +27,9 @@ std::string format_device(const nlohmann::json& device);
 std::string format_points(const nlohmann::json& points);
 std::string format_events(const nlohmann::json& events);
 std::string format_redundancy(const nlohmann::json& redundancy);
+// The answer to `line`: the new active line and, on a device with automatic failover, whether
+// and when Retry primary moves it back to line 1 (failover.md rules 5 and 7: a manual change
+// restarts the timer at `now`).
+std::string format_line_change(const nlohmann::json& device, std::time_t now);
 
 }  // namespace polluxctl

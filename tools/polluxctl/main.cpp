@@ -2,6 +2,8 @@
 //
 // Exit status: 0 on a 2xx answer, 1 on a 4xx/5xx answer (its error printed), 2 on a usage
 // error, 3 when the node cannot be reached. Scripts rely on these, so they never change.
+#include <unistd.h>
+
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -12,7 +14,6 @@
 #include <thread>
 #include <vector>
 
-#include <unistd.h>
 #include <nlohmann/json.hpp>
 
 #include "client.hpp"
@@ -55,9 +56,27 @@ constexpr const char* kUsageText =
     "\n"
     "exit status: 0 success, 1 the node refused (error printed), 2 usage, 3 node unreachable\n";
 
+// One line saying what is wrong and one pointing at the help: the whole help would bury the
+// line that matters.
 int usage_error(const std::string& message) {
-  std::fprintf(stderr, "polluxctl: %s\n\n%s", message.c_str(), kUsageText);
+  std::fprintf(stderr, "polluxctl: %s\nTry 'polluxctl --help' for the verbs and options.\n",
+               message.c_str());
   return kUsage;
+}
+
+// A verb's arguments as the help shows them, for its usage error.
+std::string synopsis(const std::string& verb) {
+  static const std::pair<const char*, const char*> kSynopses[] = {
+      {"status", ""},        {"devices", ""},
+      {"device", " DEVICE"}, {"points", " [DEVICE]"},
+      {"line", " DEVICE N"}, {"write", " DEVICE POINT VALUE"},
+      {"poll", " DEVICE"},   {"channel", " ID enable|disable"},
+      {"reload", ""},        {"events", " [--since N]"},
+      {"redundancy", ""},    {"force-failover", ""},
+      {"recover", ""}};
+  for (const auto& [name, args] : kSynopses)
+    if (verb == name) return "polluxctl " + verb + args;
+  return "polluxctl " + verb;
 }
 
 struct Options {
@@ -149,6 +168,65 @@ std::string with_newline(std::string s) {
   return s;
 }
 
+// A string member, or `otherwise` when absent or not a string (never throws on odd JSON).
+std::string member(const json& object, const char* key, const char* otherwise) {
+  if (!object.is_object()) return otherwise;
+  const auto it = object.find(key);
+  return it != object.end() && it->is_string() ? it->get<std::string>() : otherwise;
+}
+
+// The activity this node should end with: force-failover flips it (an active node gives,
+// a standby one asks), recover gives it to the master (redundancy.md).
+std::string handover_target(const std::string& verb, const json& before) {
+  const std::string activity = member(before, "activity", "");
+  if (verb == "force-failover") return activity == "active" ? "standby" : "active";
+  return member(before, "mode", "") == "master" ? "active" : "standby";
+}
+
+// force-failover and recover: the node answers as soon as it has started the handover, which
+// completes when the peer acknowledges; the operator wants the state after it, so the
+// redundancy view is read again until this node and its peer hold the expected activities, or
+// until --timeout.
+Result handover(Api& api, const Options& o, const std::string& verb) {
+  Result r;
+  const auto before = api.request("GET", "/api/v1/redundancy", nullptr, r);
+  if (!before) return r;
+  const std::string want = handover_target(verb, *before);
+  const std::string peer_want = want == "active" ? "standby" : "active";
+  const auto answer = api.request("POST", "/api/v1/redundancy/" + verb, nullptr, r);
+  if (!answer) return r;
+  if (member(*before, "mode", "") == "independent") {  // no peer: nothing to wait for
+    r.out = o.json ? with_newline(api.last_body)
+                   : verb + ": done; this node is " + member(*answer, "activity", "-") + "\n";
+    return r;
+  }
+  const auto deadline = std::chrono::steady_clock::now() + o.timeout;
+  for (;;) {
+    const auto now = api.request("GET", "/api/v1/redundancy", nullptr, r);
+    if (!now) return r;
+    const std::string activity = member(*now, "activity", "");
+    const json peer = now->is_object() && now->contains("peer") ? (*now)["peer"] : json();
+    const std::string peer_activity = member(peer, "activity", "unknown");
+    const bool settled = activity == want && peer_activity == peer_want;
+    if (settled || std::chrono::steady_clock::now() >= deadline) {
+      const std::string state = "this node is " + activity + ", its peer (" +
+                                member(peer, "address", "-") + ") " + peer_activity;
+      if (o.json) r.out = with_newline(api.last_body);
+      if (settled) {
+        if (!o.json) r.out = verb + ": done; " + state + "\n";
+      } else {
+        r.exit = kHttpError;
+        char seconds[32];
+        std::snprintf(seconds, sizeof seconds, "%g", o.timeout.count() / 1000.0);
+        r.err = "polluxctl: " + verb + ": the node accepted it, but the handover had not " +
+                "completed after " + seconds + " s: " + state;
+      }
+      return r;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+}
+
 Result run_verb(const Options& o) {
   Api api(o);
   Result r;
@@ -157,7 +235,7 @@ Result run_verb(const Options& o) {
   auto argc_is = [&](std::size_t n) {
     if (a.size() == n) return true;
     r.exit = kUsage;
-    r.err = "usage error: wrong number of arguments for '" + verb + "'";
+    r.err = "usage error: wrong number of arguments; usage: " + synopsis(verb);
     return false;
   };
   // One GET/POST whose answer is printed raw (--json) or through `fmt`.
@@ -203,11 +281,8 @@ Result run_verb(const Options& o) {
       r.err = "usage error: line number must be an integer, got '" + a[2] + "'";
       return r;
     }
-    return simple("POST", devices + encode(a[1]) + "/line", json{{"line", *n}}, [&](const json& d) {
-      return text(d.value("id", json(a[1]))) + ": active line " +
-             text(d.value("active_line", json())) + " (" + text(d.value("active_channel", json())) +
-             ")\n";
-    });
+    return simple("POST", devices + encode(a[1]) + "/line", json{{"line", *n}},
+                  [&](const json& d) { return format_line_change(d, std::time(nullptr)); });
   }
   if (verb == "write") {
     if (!argc_is(4)) return r;
@@ -224,7 +299,7 @@ Result run_verb(const Options& o) {
     if (!argc_is(3)) return r;
     if (a[2] != "enable" && a[2] != "disable") {
       r.exit = kUsage;
-      r.err = "usage error: channel ID enable|disable";
+      r.err = "usage error: '" + a[2] + "' is not enable or disable; usage: " + synopsis(verb);
       return r;
     }
     return simple("POST", "/api/v1/channels/" + encode(a[1]) + "/" + a[2], nullptr,
@@ -247,9 +322,7 @@ Result run_verb(const Options& o) {
   }
   if (verb == "force-failover" || verb == "recover") {
     if (!argc_is(1)) return r;
-    return simple("POST", "/api/v1/redundancy/" + verb, nullptr, [&](const json& d) {
-      return verb + ": done; this node is now " + text(d.value("activity", json())) + "\n";
-    });
+    return handover(api, o, verb);
   }
   r.exit = kUsage;
   r.err = "usage error: unknown verb '" + verb + "'";
@@ -325,7 +398,8 @@ int main(int argc, char** argv) {
     }
   }
   if (o.args.empty()) return usage_error("no verb given");
-  o.colour = isatty(STDOUT_FILENO) && !std::getenv("NO_COLOR");
+  const bool terminal = isatty(STDOUT_FILENO) == 1;
+  o.colour = terminal && !std::getenv("NO_COLOR");
   const auto url = parse_url(o.url_text);
   if (!url) return usage_error("bad API URL '" + o.url_text + "' (expected http://HOST:PORT)");
   o.url = *url;
@@ -339,11 +413,13 @@ int main(int argc, char** argv) {
   }
   if (!watchable(o.args[0])) return usage_error("--watch does not apply to '" + o.args[0] + "'");
   const auto period = std::chrono::milliseconds(static_cast<long long>(*o.watch * 1000));
-  for (;;) {
+  // Piped into a file or another program, frames follow one another separated by a blank line:
+  // clear-screen codes would only be noise there.
+  for (bool first = true;; first = false) {
     const Result r = run_verb(o);
     if (r.exit == kUsage) return usage_error(r.err.substr(std::string("usage error: ").size()));
     // Clear and home the terminal, then redraw: a refreshing display for the operator.
-    std::string screen = "\x1b[H\x1b[2J";
+    std::string screen = terminal ? "\x1b[H\x1b[2J" : first ? "" : "\n";
     screen += "every " + std::to_string(o.watch.value()).substr(0, 4) + "s  polluxctl " +
               o.args[0] + "  " + o.url_text + "  " + now_text() + "\n\n";
     std::fputs(screen.c_str(), stdout);

@@ -11,9 +11,12 @@ import subprocess
 import sys
 import time
 import unittest
+import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from pollux_node import POLLUX, Node, NodeTestCase, free_port, wait_until  # noqa: E402
+
+POLLUXCTL = os.environ.get("POLLUXCTL_BIN", "")
 
 
 # Every point type and order, the same registers on the simulator and in the node's config.
@@ -223,9 +226,9 @@ class EngineTest(NodeTestCase):
                "{ name: FAR, table: holding, address: 5000, type: uint16 }"]
         ch = ("{ id: COM1, type: serial, protocol: modbus-rtu, port: %s, message_timeout_ms: 300 }"
               % sim.serial["L1"])
+        # FAR is past the end of W's registers: W refuses that block on its polls too.
         node = self.start_node(node_yaml([ch], [
-            ("W", 9, "{ channel: COM1 }", 60000, pts[:3], ["SP", "RUN", "FL"]),
-            ("W2", 9, "{ channel: COM1 }", 60000, pts[3:], ["FAR"]),
+            ("W", 9, "{ channel: COM1 }", 60000, pts, ["SP", "RUN", "FL", "FAR"]),
             ("S", 10, "{ channel: COM1 }", 60000, pts[:1], ["SP"])]))
         self.assertEqual(node.request("POST", "/api/v1/devices/W/write",
                                       {"point": "SP", "value": 21.0}), (200, {"ok": True}))
@@ -239,10 +242,17 @@ class EngineTest(NodeTestCase):
         # Not writable, unknown point, out of range.
         self.assertEqual(node.request("POST", "/api/v1/devices/W/write",
                                       {"point": "NOPE", "value": 1})[0], 404)
-        self.assertEqual(node.request("POST", "/api/v1/devices/S/write",
-                                      {"point": "SP", "value": -5})[0], 400)
+        # Refusals say why in words, naming the point and the value (api.md "Settled details").
+        self.assertEqual(node.request("POST", "/api/v1/devices/S/write", {"point": "SP", "value": -5}),
+                         (400, {"error": "SP: -5 is out of range for uint16 with scale 0.5 (0..32767.5)"}))
+        self.assertEqual(node.request("POST", "/api/v1/devices/W/write",
+                                      {"point": "RUN", "value": "banana"}),
+                         (400, {"error": "RUN is bool: 'banana' is not true or false"}))
+        self.assertEqual(node.request("POST", "/api/v1/devices/W/write",
+                                      {"point": "SYDEVCOMLN", "value": 2}),
+                         (400, {"error": "SYDEVCOMLN is a status point"}))
         # An exception answer (address beyond the device) is 502; a silent device 504.
-        status, body = node.request("POST", "/api/v1/devices/W2/write", {"point": "FAR", "value": 1})
+        status, body = node.request("POST", "/api/v1/devices/W/write", {"point": "FAR", "value": 1})
         self.assertEqual(status, 502, body)
         sim.fault("S", "silence")
         status, body = node.request("POST", "/api/v1/devices/S/write", {"point": "SP", "value": 3})
@@ -250,6 +260,28 @@ class EngineTest(NodeTestCase):
         s = node.device("S")["stats"]
         self.assertEqual((s["timeouts"], s["messages_failed"]), (1, 1))  # sent once, never retried
         self.assertEqual(len(sim.writes("W")), 3)
+
+    # A float32 shows as the shortest text that reads back as the same float32 and a scaled value
+    # without binary noise, in the JSON and in `polluxctl points` (fidelity issue item 5).
+    def test_float32_and_scaled_values_read_without_binary_noise(self):
+        sim = self.start_sim(sim_yaml([("A", 1, ["{table: holding, address: 0, type: float32, value: 44.58}",
+                                                 "{table: holding, address: 2, value: 761}"])],
+                                      serial=[("L1", ["A"])]))
+        ch = "{ id: COM1, type: serial, protocol: modbus-rtu, port: %s }" % sim.serial["L1"]
+        pts = ["{ name: LEVEL, table: holding, address: 0, type: float32 }",
+               "{ name: FLOW, table: holding, address: 2, type: uint16, scale: 0.1 }"]
+        node = self.start_node(node_yaml([ch], [("A", 1, "{ channel: COM1 }", 1000, pts, [])]))
+        wait_until(lambda: node.points("A")["FLOW"]["quality"] == "good", 10, what="A good")
+        raw = urllib.request.urlopen(node.base + "/api/v1/points?device=A", timeout=10).read().decode()
+        self.assertRegex(raw, r'"name":"LEVEL",[^}]*"value":44\.58[,}]')
+        self.assertRegex(raw, r'"name":"FLOW",[^}]*"value":76\.1[,}]')
+        if not POLLUXCTL:
+            self.skipTest("POLLUXCTL_BIN not set")
+        r = subprocess.run([POLLUXCTL, "--api", node.base, "points", "A"], capture_output=True,
+                           text=True, timeout=10)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        values = {line.split()[1]: line.split()[2] for line in r.stdout.splitlines()[1:]}
+        self.assertEqual((values["LEVEL"], values["FLOW"]), ("44.58", "76.1"), r.stdout)
 
     def test_vanished_pty_is_reported_down_and_recovers(self):
         sim = self.start_sim(sim_yaml([("A", 1, ["{table: holding, address: 0, value: 5}"])],

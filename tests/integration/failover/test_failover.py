@@ -106,7 +106,7 @@ class FailoverTest(NodeTestCase):
         d = node.device("A")
         self.assertEqual(d["lines"], [
             {"line": 1, "channel": "COM1", "eligible": True, "usable": True},
-            {"line": 2, "channel": "NET1", "eligible": True, "usable": True}])
+            {"line": 2, "channel": "NET1", "eligible": True, "usable": True, "retry_primary_s": 2}])
         self.assertEqual((d["active_line"], d["active_channel"], d["primary_failed_over"],
                           d["last_good_line"], d["auto"]), (1, "COM1", False, 1, True))
         for k in ("messages_ok", "messages_failed", "exceptions", "timeouts", "crc_errors",

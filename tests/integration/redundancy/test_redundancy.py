@@ -401,8 +401,11 @@ class RedundancyTest(NodeTestCase):
         rc, out = ctl(backup, "--json", "redundancy")
         self.assertEqual(rc, 0, out)
         self.assertEqual(json.loads(out)["activity"], "standby")
-        rc, out = ctl(master, "force-failover")
+        # polluxctl reports the state after the handover, not the one the node answered with.
+        rc, out = ctl(master, "--timeout", "8", "force-failover")
         self.assertEqual(rc, 0, out)
+        self.assertIn("force-failover: done; this node is standby, its peer (", out)
+        self.assertTrue(out.rstrip().endswith(") active"), out)
         self.wait_pair(master, backup, "standby", "active", timeout=5)
         rc, out = ctl(master, "status")
         self.assertEqual(rc, 0, out)

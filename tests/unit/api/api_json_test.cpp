@@ -16,7 +16,7 @@ TEST(ApiJson, DeviceGolden) {
     "id":"WELL_01","enabled":true,"unit":17,"auto":true,
     "active_line":1,"active_channel":"COM1",
     "lines":[{"line":1,"channel":"COM1","eligible":true,"usable":true},
-             {"line":2,"channel":"NET1","eligible":true,"usable":true},
+             {"line":2,"channel":"NET1","eligible":true,"usable":true,"retry_primary_s":300},
              {"line":3,"channel":"MODEM1","eligible":true,"usable":false}],
     "primary_failed_over":false,"last_success":"2026-11-21T22:40:01.123Z","last_good_line":1,
     "comm":"ok",

@@ -2,6 +2,7 @@
 // that stay pending until the test completes them (to prove the server does not block).
 #pragma once
 
+#include <deque>
 #include <functional>
 #include <map>
 #include <optional>
@@ -34,7 +35,9 @@ class FakeNode : public NodeApi {
     well.unit = 17;
     well.active_line = 1;
     well.active_channel = "COM1";
-    well.lines = {{1, "COM1", true, true}, {2, "NET1", true, true}, {3, "MODEM1", true, false}};
+    well.lines = {{1, "COM1", true, true, std::nullopt},
+                  {2, "NET1", true, true, 300.0},
+                  {3, "MODEM1", true, false, std::nullopt}};
     well.last_success = fixed_time();
     well.last_good_line = 1;
     well.stats.messages_ok = 42;
@@ -45,7 +48,7 @@ class FakeNode : public NodeApi {
     tank.unit = 5;
     tank.comm = CommStatus::failed;
     tank.active_channel = "COM1";
-    tank.lines = {{1, "COM1", true, true}};
+    tank.lines = {{1, "COM1", true, true, std::nullopt}};
     devices_.push_back(tank);
 
     points_.push_back({"WELL_01", "PRESSURE", 12.5, Quality::good, fixed_time(), ""});
@@ -151,13 +154,22 @@ class FakeNode : public NodeApi {
     }
     done(reload_result);
   }
-  RedundancyView redundancy() override { return redundancy_; }
+  RedundancyView redundancy() override {
+    // After a handover command, each read shows the next scripted step (the last one stays).
+    if (handover_started && !handover_script.empty()) {
+      redundancy_ = handover_script.front();
+      handover_script.pop_front();
+    }
+    return redundancy_;
+  }
   Outcome force_failover() override {
     calls.push_back("force-failover");
+    handover_started = force_failover_result.ok();
     return force_failover_result;
   }
   Outcome recover() override {
     calls.push_back("recover");
+    handover_started = true;
     return Outcome::success();
   }
   // /metrics: one part, or `metrics_parts` one per turn when set.
@@ -186,7 +198,7 @@ class FakeNode : public NodeApi {
     for (int d = 0; d < devices; ++d) {
       DeviceView v;
       v.id = "BIG_" + std::to_string(d);
-      v.lines = {{1, "NET1", true, true}};
+      v.lines = {{1, "NET1", true, true, std::nullopt}};
       devices_.push_back(v);
       for (int p = 0; p < points_each; ++p)
         points_.push_back({v.id, "P" + std::to_string(p), static_cast<std::int64_t>(d * 100 + p),
@@ -211,6 +223,15 @@ class FakeNode : public NodeApi {
   std::vector<ReloadDone> held_reloads;
   Outcome force_failover_result = Outcome::success();
   bool throw_in_health = false;
+  // The redundancy view before any handover command, and what reads show after one.
+  RedundancyView& redundancy_state() { return redundancy_; }
+  std::deque<RedundancyView> handover_script;
+  bool handover_started = false;
+  DeviceView& device_state(const std::string& id) {
+    for (auto& d : devices_)
+      if (d.id == id) return d;
+    throw std::out_of_range("no device " + id);
+  }
 
  private:
   HealthView health_;

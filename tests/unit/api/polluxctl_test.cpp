@@ -109,7 +109,7 @@ TEST_F(PolluxctlTest, LineExitCodes) {
   start();
   CtlRun r = ctl("line WELL_01 2");
   EXPECT_EQ(r.exit, 0) << r.out;
-  EXPECT_EQ(r.out, "WELL_01: active line 2 (NET1)\n");
+  EXPECT_EQ(r.out.rfind("WELL_01: active line 2 (NET1)\n", 0), 0u) << r.out;
   r = ctl("line WELL_01 7");
   EXPECT_EQ(r.exit, 1) << r.out;
   EXPECT_NE(r.out.find("400"), std::string::npos) << r.out;
@@ -174,18 +174,152 @@ TEST_F(PolluxctlTest, RedundancyVerbs) {
   EXPECT_EQ(ctl("recover").exit, 0);
 }
 
-TEST_F(PolluxctlTest, WatchRedraws) {
+TEST_F(PolluxctlTest, WatchRedrawsWithoutEscapeCodesOnAPipe) {
   start();
   // `timeout` ends the endless watch loop; at least two frames must have been drawn by then.
+  // stdout is a pipe here, not a terminal: frames follow one another, no clear-screen codes.
   const CtlRun r = run("--api " + api_ + " --watch 0.2 devices", "timeout 1.5");
   EXPECT_EQ(r.exit, 124) << r.out;
   std::size_t frames = 0;
-  for (auto pos = r.out.find("\x1b[H\x1b[2J"); pos != std::string::npos;
-       pos = r.out.find("\x1b[H\x1b[2J", pos + 1)) {
+  for (auto pos = r.out.find("polluxctl devices"); pos != std::string::npos;
+       pos = r.out.find("polluxctl devices", pos + 1)) {
     ++frames;
   }
   EXPECT_GE(frames, 2u) << r.out;
   EXPECT_NE(r.out.find("WELL_01"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find('\x1b'), std::string::npos) << r.out;
+}
+
+// A usage error is one line saying what is wrong and a hint, not the whole help.
+TEST_F(PolluxctlTest, UsageErrorIsOneLineAndAHint) {
+  start();
+  const std::string hint = "Try 'polluxctl --help' for the verbs and options.\n";
+  CtlRun r = ctl("points A B");
+  EXPECT_EQ(r.exit, 2);
+  EXPECT_EQ(r.out,
+            "polluxctl: wrong number of arguments; usage: polluxctl points [DEVICE]\n" + hint);
+  r = ctl("--bogus status");
+  EXPECT_EQ(r.out, "polluxctl: unknown option --bogus\n" + hint);
+  r = ctl("");
+  EXPECT_EQ(r.out, "polluxctl: no verb given\n" + hint);
+}
+
+// The `*` after a line number says the primary failed over; the table explains it.
+TEST_F(PolluxctlTest, DevicesExplainTheStar) {
+  node_.device_state("WELL_01").active_line = 2;
+  node_.device_state("WELL_01").primary_failed_over = true;
+  start();
+  const CtlRun r = ctl("devices");
+  EXPECT_EQ(r.exit, 0) << r.out;
+  EXPECT_NE(r.out.find("2*"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\n* primary failed over: a failure moved the device off line 1"),
+            std::string::npos)
+      << r.out;
+  stop();
+  node_.device_state("WELL_01").primary_failed_over = false;
+  thread_ = std::thread([this] {
+    io_.restart();
+    io_.run();
+  });
+  const CtlRun plain = ctl("devices");
+  EXPECT_EQ(plain.out.find('*'), std::string::npos) << plain.out;
+}
+
+// On a device with auto: true, a manual line change is undone by Retry primary: `line` says so
+// and when (failover.md rules 5 and 7); without retry_primary_s it says the device stays.
+TEST_F(PolluxctlTest, LineOnAnAutoDeviceSaysWhenRetryPrimaryMovesItBack) {
+  start();
+  CtlRun r = ctl("line WELL_01 2");
+  EXPECT_EQ(r.exit, 0) << r.out;
+  EXPECT_NE(r.out.find("Retry primary moves WELL_01 back to line 1 (COM1) after 300 s "
+                       "(retry_primary_s of line 2), at about "),
+            std::string::npos)
+      << r.out;
+  r = ctl("line WELL_01 1");
+  EXPECT_EQ(r.out, "WELL_01: active line 1 (COM1)\n");
+  stop();
+  node_.device_state("WELL_01").lines[1].retry_primary_s.reset();
+  thread_ = std::thread([this] {
+    io_.restart();
+    io_.run();
+  });
+  r = ctl("line WELL_01 2");
+  EXPECT_NE(r.out.find("line 2 has no retry_primary_s, so Retry primary will not move it back"),
+            std::string::npos)
+      << r.out;
+  stop();
+  node_.device_state("WELL_01").auto_failover = false;
+  thread_ = std::thread([this] {
+    io_.restart();
+    io_.run();
+  });
+  r = ctl("line WELL_01 2");
+  EXPECT_EQ(r.out, "WELL_01: active line 2 (NET1)\n");
+}
+
+RedundancyView pair_view(const std::string& activity, const std::string& peer_activity) {
+  RedundancyView v;
+  v.mode = "master";
+  v.activity = activity;
+  v.peer_connected = v.peer_authenticated = true;
+  v.peer_address = "127.0.0.1:8751";
+  v.peer_activity = peer_activity;
+  return v;
+}
+
+// recover and force-failover answer once the handover started; polluxctl reports the state
+// after it completed, not the one the node answered with.
+TEST_F(PolluxctlTest, HandoverVerbsReportTheStateAfterTheHandover) {
+  node_.redundancy_state() = pair_view("standby", "active");
+  node_.handover_script = {pair_view("standby", "active"), pair_view("standby", "active"),
+                           pair_view("active", "active"), pair_view("active", "standby")};
+  start();
+  CtlRun r = ctl("recover");
+  EXPECT_EQ(r.exit, 0) << r.out;
+  EXPECT_EQ(r.out, "recover: done; this node is active, its peer (127.0.0.1:8751) standby\n");
+  stop();
+  node_.handover_script = {pair_view("standby", "standby"), pair_view("standby", "active")};
+  node_.handover_started = false;
+  thread_ = std::thread([this] {
+    io_.restart();
+    io_.run();
+  });
+  r = ctl("force-failover");
+  EXPECT_EQ(r.exit, 0) << r.out;
+  EXPECT_EQ(r.out,
+            "force-failover: done; this node is standby, its peer (127.0.0.1:8751) active\n");
+  // A handover that never completes is reported as such once --timeout is over.
+  stop();
+  node_.redundancy_state() = pair_view("active", "standby");
+  node_.handover_script = {pair_view("active", "standby")};
+  node_.handover_started = false;
+  thread_ = std::thread([this] {
+    io_.restart();
+    io_.run();
+  });
+  r = ctl("--timeout 1 force-failover");
+  EXPECT_EQ(r.exit, 1) << r.out;
+  EXPECT_NE(r.out.find("the handover had not completed after 1 s: this node is active"),
+            std::string::npos)
+      << r.out;
+}
+
+// The node keeps its last link error; once the link is authenticated it is history.
+TEST_F(PolluxctlTest, RedundancyMarksAnOldErrorAsPast) {
+  node_.redundancy_state() = pair_view("active", "standby");
+  node_.redundancy_state().last_error = "connection refused";
+  start();
+  CtlRun r = ctl("redundancy");
+  EXPECT_NE(r.out.find("(past) connection refused"), std::string::npos) << r.out;
+  stop();
+  node_.redundancy_state().peer_authenticated = false;
+  thread_ = std::thread([this] {
+    io_.restart();
+    io_.run();
+  });
+  r = ctl("redundancy");
+  EXPECT_NE(r.out.find("connection refused"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("(past)"), std::string::npos) << r.out;
 }
 
 TEST_F(PolluxctlTest, UsageErrorsExitTwo) {

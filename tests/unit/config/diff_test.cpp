@@ -20,6 +20,7 @@ devices:
   - id: B
     comm: {primary: {channel: COM2}, first_failover: {channel: NET1, host: h, port: 502}}
   - id: C
+    unit: 2
     comm: {primary: {channel: COM2}}
     polls: [{name: g, points: [{name: P, address: 1}]}]
 )";

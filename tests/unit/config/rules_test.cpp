@@ -499,5 +499,91 @@ TEST(ConfigRules, EmptySectionsMeanDefaults) {
   EXPECT_TRUE(r.config->channels.empty());
 }
 
+// Points of one device that share an address of one table: a warning at the later point, the
+// file stays valid (fidelity issue item 5).
+TEST(ConfigRules, OverlappingPointsWarnAtTheLaterOne) {
+  const std::string text = device("", R"(    polls:
+      - name: a
+        interval_ms: 1000
+        points:
+          - {name: WIDE, table: holding, address: 10, type: float32}
+          - {name: LOW, table: input, address: 11, type: uint16}
+          - {name: COIL, table: coil, address: 11}
+      - name: b
+        interval_ms: 1000
+        points:
+          - {name: INSIDE, table: holding, address: 11, type: uint16}
+          - {name: NEXT, table: holding, address: 12, type: uint16}
+          - {name: BIT, table: coil, address: 11}
+)");
+  const auto r = load(text);
+  expect_ok(r);
+  ASSERT_EQ(r.warnings.size(), 2u) << dump(r);
+  const Pos inside = pos(text, "address: ^11, type: uint16}", 2);
+  EXPECT_EQ(r.warnings[0].to_string(),
+            "t.yaml:" + std::to_string(inside.line) + ":" + std::to_string(inside.col) +
+                ": warning: point 'INSIDE' overlaps point 'WIDE' (line " +
+                std::to_string(pos(text, "WIDE").line) +
+                ") of device 'W1': both cover holding address 11");
+  const Pos bit = pos(text, "address: ^11}", 2);
+  EXPECT_EQ(r.warnings[1].line, bit.line);
+  EXPECT_EQ(r.warnings[1].col, bit.col);
+  EXPECT_THAT(r.warnings[1].message, ::testing::HasSubstr("'BIT' overlaps point 'COIL'"));
+}
+
+const std::string kTwoDevices = R"(node: {name: fe-a}
+channels:
+  - {id: COM1, type: serial, port: /dev/ttyS0}
+  - {id: COM1B, type: serial, port: /dev/ttyS0}
+  - {id: COM2, type: serial, port: /dev/ttyS1}
+  - {id: NET1, type: tcp}
+  - {id: NET2, type: tcp, protocol: modbus-rtu-over-tcp}
+devices:
+)";
+
+std::string two_devices(std::string_view a, std::string_view b) {
+  return kTwoDevices + "  - id: A\n" + std::string(a) + "  - id: B\n" + std::string(b);
+}
+
+// Two enabled devices with one unit on one serial port or TCP host:port: an error at the later
+// device's unit; other ports, hosts, units, disabled devices and modems are fine.
+TEST(ConfigRules, SameUnitOnOnePortIsRefused) {
+  const std::string serial = two_devices("    unit: 17\n    comm: {primary: {channel: COM1}}\n",
+                                         "    unit: 17\n    comm: {primary: {channel: COM1B}}\n");
+  expect_one(load(serial), pos(serial, "17", 2),
+             "device 'B' uses unit 17 on serial port /dev/ttyS0 ('primary', channel 'COM1B'), as "
+             "device 'A' (line 9) does");
+  // The clash through a path's own unit on a failover line points at that unit.
+  const std::string tcp =
+      two_devices("    unit: 1\n    comm: {primary: {channel: NET1, host: 10.0.0.5, port: 502}}\n",
+                  "    unit: 2\n    comm:\n      primary: {channel: COM2}\n"
+                  "      first_failover: {channel: NET2, host: 10.0.0.5, port: 502, unit: 1}\n");
+  expect_one(load(tcp), pos(tcp, "unit: ^1}"), "uses unit 1 on 10.0.0.5:502 ('first_failover'");
+  // Unit from the device's default (1), no `unit` key anywhere: at the path key.
+  const std::string dflt = two_devices("    comm: {primary: {channel: COM2}}\n",
+                                       "    comm:\n      primary: {channel: COM2}\n");
+  expect_one(load(dflt), pos(dflt, "primary: {channel: COM2}\n"), "uses unit 1");
+  for (const auto& ok : {
+           two_devices("    unit: 17\n    comm: {primary: {channel: COM1}}\n",
+                       "    unit: 18\n    comm: {primary: {channel: COM1}}\n"),
+           two_devices("    unit: 17\n    comm: {primary: {channel: COM1}}\n",
+                       "    unit: 17\n    comm: {primary: {channel: COM2}}\n"),
+           two_devices("    unit: 17\n    comm: {primary: {channel: COM1}}\n",
+                       "    unit: 17\n    enabled: false\n    comm: {primary: {channel: COM1}}\n"),
+           two_devices("    comm: {primary: {channel: NET1, host: 10.0.0.5, port: 502}}\n",
+                       "    comm: {primary: {channel: NET1, host: 10.0.0.5, port: 503}}\n"),
+           two_devices("    comm: {primary: {channel: NET1, host: 10.0.0.5, port: 502}}\n",
+                       "    comm: {primary: {channel: NET1, host: 10.0.0.6, port: 502}}\n"),
+           // One device on one endpoint through two of its lines is not a clash.
+           two_devices("    comm:\n      primary: {channel: COM1}\n"
+                       "      first_failover: {channel: COM1B}\n",
+                       "    unit: 2\n    comm: {primary: {channel: COM1}}\n"),
+       }) {
+    const auto r = load(ok);
+    expect_ok(r);
+    EXPECT_TRUE(r.warnings.empty()) << ok;
+  }
+}
+
 }  // namespace
 }  // namespace pollux::config::test

@@ -173,7 +173,7 @@ TEST(ReadPlanner, ResponsesMapBackToPointValues) {
   for_each_value(g, plan.blocks[1], regs.view,
                  [&](std::uint32_t i, points::Value v) { got[i] = v; });
   ASSERT_EQ(got.size(), 5u);
-  EXPECT_EQ(got[0], points::Value{static_cast<double>(123.456f)});
+  EXPECT_EQ(got[0], points::Value{123.456});  // a float32 reads as its shortest decimal
   EXPECT_EQ(got[1], points::Value{std::uint64_t{42}});
   EXPECT_EQ(got[2], points::Value{std::string("OK!")});
   EXPECT_EQ(got[3], points::Value{-1.0});

@@ -224,6 +224,57 @@ TEST_F(EngineFixture, WriteOutcomes) {
   EXPECT_EQ(out->status, 404);
 }
 
+// api.md "Settled details": a refused write answers 400 naming the point, the value and the
+// reason in words; SYDEV* points are status points.
+TEST_F(EngineFixture, RefusedWritesSayWhyInWords) {
+  make(R"(
+node: { name: t }
+channels:
+  - { id: COM1, type: serial, protocol: modbus-rtu, port: /dev/null, message_timeout_ms: 100 }
+devices:
+  - id: WELL_01
+    unit: 7
+    comm: { primary: { channel: COM1 } }
+    polls:
+      - name: g
+        interval_ms: 1000
+        points:
+          - { name: PUMP_RUN, table: coil, address: 0, type: bool }
+          - { name: SP, table: holding, address: 1, type: uint16, scale: 0.1 }
+          - { name: LIMIT, table: holding, address: 2, type: int16 }
+          - { name: TAG, table: holding, address: 3, type: string, length: 2 }
+          - { name: LEVEL, table: holding, address: 5, type: float32 }
+          - { name: DOOR, table: discrete, address: 0, type: bool }
+    writable: [PUMP_RUN, SP, LIMIT, TAG, LEVEL]
+)");
+  std::optional<Outcome> out;
+  auto write = [&](const std::string& point, WriteValue v) {
+    out.reset();
+    engine->write("WELL_01", point, v, [&](Outcome o) { out = o; });
+    EXPECT_TRUE(out) << point << " answered later: a refusal is immediate";
+    return out ? *out : Outcome{};
+  };
+  auto refused = [&](const std::string& point, WriteValue v, const std::string& why) {
+    const Outcome o = write(point, std::move(v));
+    EXPECT_EQ(o.status, 400) << point;
+    EXPECT_EQ(o.error, why) << point;
+  };
+  refused("PUMP_RUN", std::string("banana"), "PUMP_RUN is bool: 'banana' is not true or false");
+  refused("PUMP_RUN", std::int64_t{2}, "PUMP_RUN: 2 is out of range for bool (true/false, 1/0)");
+  refused("SP", std::int64_t{7000},
+          "SP: 7000 is out of range for uint16 with scale 0.1 (0..6553.5)");
+  refused("SP", std::string("high"), "SP is uint16: 'high' is not a number");
+  refused("LIMIT", std::int64_t{-40000}, "LIMIT: -40000 is out of range for int16 (-32768..32767)");
+  refused("TAG", std::string("PUMP-7"),
+          "TAG: 'PUMP-7' is too long for string of 2 registers (at most 4 characters)");
+  refused("TAG", 1.5, "TAG is string: 1.5 is not text");
+  refused("LEVEL", 1e39,
+          "LEVEL: 1e+39 is out of range for float32 (-3.4028235e+38..3.4028235e+38)");
+  refused("DOOR", true, "DOOR is not writable: it is not in the 'writable' list of WELL_01");
+  refused("SYDEVCOMLN", std::int64_t{2}, "SYDEVCOMLN is a status point");
+  EXPECT_EQ(write("NOPE", std::int64_t{1}).status, 404);
+}
+
 TEST_F(EngineFixture, ReloadWithErrorsChangesNothing) {
   settle();
   const auto version = engine->redundancy().config_version;

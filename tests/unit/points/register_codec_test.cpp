@@ -2,8 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <bit>
+#include <charconv>
 #include <cmath>
 #include <limits>
+#include <string>
 #include <vector>
 
 namespace pollux::points {
@@ -78,10 +81,10 @@ const Golden kGolden[] = {
      Order::little,
      {0x7856, 0x3412},
      Value{std::uint64_t{0x12345678}}},
-    {PointType::float32, Order::big, Order::big, {0x42F6, 0xE979}, Value{double{123.456f}}},
-    {PointType::float32, Order::big, Order::little, {0xF642, 0x79E9}, Value{double{123.456f}}},
-    {PointType::float32, Order::little, Order::big, {0xE979, 0x42F6}, Value{double{123.456f}}},
-    {PointType::float32, Order::little, Order::little, {0x79E9, 0xF642}, Value{double{123.456f}}},
+    {PointType::float32, Order::big, Order::big, {0x42F6, 0xE979}, Value{123.456}},
+    {PointType::float32, Order::big, Order::little, {0xF642, 0x79E9}, Value{123.456}},
+    {PointType::float32, Order::little, Order::big, {0xE979, 0x42F6}, Value{123.456}},
+    {PointType::float32, Order::little, Order::little, {0x79E9, 0xF642}, Value{123.456}},
     {PointType::int64,
      Order::big,
      Order::big,
@@ -314,6 +317,43 @@ TEST(RegisterCodec, NaNFloatsPassThrough) {
   auto v = decode_registers(point(PointType::float32), two);
   ASSERT_TRUE(std::holds_alternative<double>(v));
   EXPECT_TRUE(std::isnan(std::get<double>(v)));
+}
+
+// A float32 reads as the double of its shortest decimal text, which reads back as the same
+// float32: what the RTU holds is 44.58, not 44.58273696899414 (fidelity issue item 5).
+TEST(RegisterCodec, Float32ReadsAsItsShortestDecimal) {
+  for (const float f : {44.58f, 0.1f, -3.3f, 1e-7f, 123456.79f, 3.4028235e38f, 1.17549435e-38f}) {
+    const std::uint32_t bits = std::bit_cast<std::uint32_t>(f);
+    const std::vector<std::uint16_t> regs = {static_cast<std::uint16_t>(bits >> 16),
+                                             static_cast<std::uint16_t>(bits & 0xFFFF)};
+    const auto v = decode_registers(point(PointType::float32), regs);
+    ASSERT_TRUE(std::holds_alternative<double>(v));
+    const double d = std::get<double>(v);
+    EXPECT_EQ(static_cast<float>(d), f) << d;  // the same float32
+    char buf[32];
+    EXPECT_EQ(std::string(buf, std::to_chars(buf, buf + sizeof buf, d).ptr),
+              std::string(buf, std::to_chars(buf, buf + sizeof buf, f).ptr));
+  }
+  EXPECT_EQ(std::get<double>(decode_registers(point(PointType::float32),
+                                              std::vector<std::uint16_t>{0x4232, 0x51EC})),
+            44.58);
+}
+
+// raw × scale + offset carries no binary noise: 761 × 0.1 reads 76.1, not 76.10000000000001.
+TEST(RegisterCodec, ScaledValuesHaveNoBinaryNoise) {
+  auto tenth = point(PointType::uint16, Order::big, Order::big, 0.1);
+  EXPECT_EQ(std::get<double>(decode_registers(tenth, std::vector<std::uint16_t>{761})), 76.1);
+  EXPECT_EQ(std::get<double>(decode_registers(tenth, std::vector<std::uint16_t>{3})), 0.3);
+  auto off = point(PointType::int16, Order::big, Order::big, 0.01, -0.1);
+  EXPECT_EQ(std::get<double>(decode_registers(off, std::vector<std::uint16_t>{707})), 6.97);
+  // A float32 scaled starts from its shortest decimal too: 44.58 × 0.1.
+  auto f = point(PointType::float32, Order::big, Order::big, 0.1);
+  EXPECT_EQ(std::get<double>(decode_registers(f, std::vector<std::uint16_t>{0x4232, 0x51EC})),
+            4.458);
+  // Exact results and large raw values are untouched.
+  auto half = point(PointType::uint32, Order::big, Order::big, 0.5);
+  EXPECT_EQ(std::get<double>(decode_registers(half, std::vector<std::uint16_t>{0xFFFF, 0xFFFF})),
+            2147483647.5);
 }
 
 }  // namespace

@@ -1,0 +1,26 @@
+# Runs one program and asserts its exit status and what it printed where: the command-line
+# contracts (help on stdout with status 0, refusals on stderr with status 2).
+#   cmake "-DCMD=exe|arg|arg" -DRC=<status> [-DOUT=regex] [-DERR=regex] [-DNOT_ERR=regex]
+#         [-DEMPTY_OUT=1] [-DEMPTY_ERR=1] -P run_expect.cmake
+string(REPLACE "|" ";" command "${CMD}")
+execute_process(COMMAND ${command} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+set(what "${CMD}: exit ${rc}\nstdout:\n${out}\nstderr:\n${err}")
+if(NOT rc EQUAL RC)
+  message(FATAL_ERROR "expected exit ${RC}; ${what}")
+endif()
+if(DEFINED OUT AND NOT out MATCHES "${OUT}")
+  message(FATAL_ERROR "stdout does not match '${OUT}'; ${what}")
+endif()
+if(DEFINED ERR AND NOT err MATCHES "${ERR}")
+  message(FATAL_ERROR "stderr does not match '${ERR}'; ${what}")
+endif()
+if(DEFINED NOT_ERR AND err MATCHES "${NOT_ERR}")
+  message(FATAL_ERROR "stderr matches '${NOT_ERR}'; ${what}")
+endif()
+if(EMPTY_OUT AND NOT out STREQUAL "")
+  message(FATAL_ERROR "expected nothing on stdout; ${what}")
+endif()
+if(EMPTY_ERR AND NOT err STREQUAL "")
+  message(FATAL_ERROR "expected nothing on stderr; ${what}")
+endif()
+message(STATUS "ok: ${what}")
