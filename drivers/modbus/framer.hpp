@@ -96,6 +96,10 @@ class Framer {
   // Discards any partial frame (new exchange, t3.5 silence, reconnect). Counters stay.
   virtual void reset() = 0;
   virtual std::size_t buffered() const = 0;
+  // True while the start of a frame is held and its end has not arrived: an answer cut short
+  // if the line now stays silent (api.md "How a failed attempt is classified"). A frame already
+  // returned is not partial.
+  virtual bool partial() const = 0;
   // The next TCP transaction id (wrapping); 0 on the serial framings.
   virtual std::uint16_t next_transaction() { return 0; }
 
@@ -120,6 +124,7 @@ class RtuFramer : public Framer {
   FeedResult feed(std::span<const std::uint8_t> bytes) override;
   void reset() override { len_ = 0; }
   std::size_t buffered() const override { return len_; }
+  bool partial() const override { return len_ > 0 && !delivered_; }
 
  private:
   void drop_front(std::size_t n);
@@ -151,6 +156,7 @@ class AsciiFramer final : public Framer {
     in_frame_ = false;
   }
   std::size_t buffered() const override { return len_; }
+  bool partial() const override { return in_frame_; }
 
  private:
   std::array<std::uint8_t, kMaxAduSize> text_{};  // characters after ':'
@@ -169,6 +175,7 @@ class TcpFramer final : public Framer {
   FeedResult feed(std::span<const std::uint8_t> bytes) override;
   void reset() override { len_ = 0; }
   std::size_t buffered() const override { return len_; }
+  bool partial() const override { return len_ > 0 && !delivered_; }
   std::uint16_t next_transaction() override { return ++last_transaction_; }
 
  private:
