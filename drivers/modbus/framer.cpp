@@ -204,6 +204,20 @@ FeedResult AsciiFramer::feed(std::span<const std::uint8_t> bytes) {
   return need_more(used);
 }
 
+bool AsciiFramer::partial_is_expected() const {
+  if (!in_frame_) return false;
+  // The unit's two hex digits, as far as they arrived; a bare ':' is a frame start like ours.
+  for (std::size_t i = 0; i < std::min<std::size_t>(len_, 4); ++i)
+    if (hex_value(text_[i]) < 0) return false;
+  if (len_ >= 2 && expect_.unit >= 0 &&
+      (hex_value(text_[0]) << 4 | hex_value(text_[1])) != expect_.unit)
+    return false;
+  if (len_ >= 4 && expect_.function >= 0 &&
+      ((hex_value(text_[2]) << 4 | hex_value(text_[3])) & 0x7F) != expect_.function)
+    return false;
+  return true;
+}
+
 // ---- TCP (MBAP) ------------------------------------------------------------------------------
 
 std::error_code TcpFramer::encode(std::uint8_t unit, std::span<const std::uint8_t> pdu,

@@ -100,6 +100,9 @@ class Framer {
   // if the line now stays silent (api.md "How a failed attempt is classified"). A frame already
   // returned is not partial.
   virtual bool partial() const = 0;
+  // True when that partial frame starts as our answer would (the expected unit and function,
+  // as far as received): cut short, it is our answer cut short; otherwise it is a stray.
+  virtual bool partial_is_expected() const = 0;
   // The next TCP transaction id (wrapping); 0 on the serial framings.
   virtual std::uint16_t next_transaction() { return 0; }
 
@@ -125,6 +128,10 @@ class RtuFramer : public Framer {
   void reset() override { len_ = 0; }
   std::size_t buffered() const override { return len_; }
   bool partial() const override { return len_ > 0 && !delivered_; }
+  bool partial_is_expected() const override {
+    return partial() && (len_ < 2 ? expect_.unit < 0 || buf_[0] == expect_.unit
+                                  : looks_expected(buf_[0], buf_[1]));
+  }
 
  private:
   void drop_front(std::size_t n);
@@ -157,6 +164,7 @@ class AsciiFramer final : public Framer {
   }
   std::size_t buffered() const override { return len_; }
   bool partial() const override { return in_frame_; }
+  bool partial_is_expected() const override;
 
  private:
   std::array<std::uint8_t, kMaxAduSize> text_{};  // characters after ':'
@@ -176,6 +184,7 @@ class TcpFramer final : public Framer {
   void reset() override { len_ = 0; }
   std::size_t buffered() const override { return len_; }
   bool partial() const override { return len_ > 0 && !delivered_; }
+  bool partial_is_expected() const override { return partial(); }
   std::uint16_t next_transaction() override { return ++last_transaction_; }
 
  private:

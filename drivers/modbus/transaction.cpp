@@ -97,8 +97,12 @@ Action Transaction::on_silence() {
   if (state_ == State::done) return {ActionKind::done, {}, {}, result_};
   if (state_ == State::idle || broadcast_ || !framer_.partial())
     return {ActionKind::read_more, {}, {}, {}};
+  const bool ours = framer_.partial_is_expected();
   framer_.reset();  // the line went quiet: whatever comes next starts a new frame
-  return finish(Errc::framing_error);
+  if (ours) return finish(Errc::framing_error);
+  // A stray burst (noise, the start of someone else's frame): our answer may still come. It
+  // counts, as a framing error, only if the attempt ends without one (received_ says so).
+  return {ActionKind::read_more, {}, {}, {}};
 }
 
 Action Transaction::on_transport_error(std::error_code ec) {

@@ -24,12 +24,12 @@
 // Why an attempt failed is decided here, from the bytes alone (api.md "How a failed attempt is
 // classified"): only an attempt that received no byte at all is a timeout. Bytes that arrived
 // and made no valid answer end it as a CRC/LRC error or a framing error (garbage, an answer cut
-// short, another unit's frame). A frame for another unit does not end the attempt: reading goes
-// on until our answer or the timeout, and only then does that frame count (once). On a serial
-// line a partial frame followed by the inter-frame silence (set_frame_gap: t3.5 for RTU, 1 s
-// inside an ASCII frame) is an answer cut short: read_more then carries that gap as its
-// `timeout`, the caller (re)arms a silence timer with it at every read and calls on_silence()
-// when the line stayed quiet that long.
+// short, another unit's frame). A frame for another unit, or a stray burst, does not end the
+// attempt: reading goes on until our answer or the timeout, and only then does it count
+// (once). On a serial line the start of our answer followed by the inter-frame silence
+// (set_frame_gap: t3.5 for RTU, 1 s inside an ASCII frame) is an answer cut short: read_more
+// carries that gap as its `timeout` while a frame is partial, the caller (re)arms a silence
+// timer with it at every read and calls on_silence() when the line stayed quiet that long.
 #pragma once
 
 #include <array>
@@ -80,8 +80,9 @@ class Transaction {
   // another unit's frame). On TCP a complete answer to an earlier transaction, dropped by its
   // id, is not a byte of this attempt.
   Action on_timeout();
-  // The line stayed silent for the frame gap since the last byte: a partial frame is an answer
-  // cut short (done, framing_error); with nothing partial, keep reading (read_more).
+  // The line stayed silent for the frame gap since the last byte: a partial frame that starts
+  // as our answer would is our answer cut short (done, framing_error). A partial stray (another
+  // unit, noise) is dropped and reading goes on (read_more), as with nothing partial.
   Action on_silence();
   // The transport failed (closed, reset): done with `ec` (connection_reset when empty); the
   // framer is reset for the new connection. After a framing error on TCP the stream is out of

@@ -480,6 +480,43 @@ TEST(FailureCauses, RtuSilenceAfterAPartialAnswerEndsTheAttempt) {
   EXPECT_FALSE(a.error) << a.error.message();
 }
 
+// A stray burst (noise, the start of another unit's frame) followed by silence does not end the
+// attempt: our answer may still come, and then the burst counts for nothing.
+TEST(FailureCauses, StrayPartialFrameThenSilenceKeepsReading) {
+  for (Framing fr : {Framing::rtu, Framing::ascii}) {
+    auto f = make_framer(fr);
+    Transaction tx(*f);
+    tx.set_frame_gap(gap_for(fr));
+    const Request req = Request::read(FC::read_holding_registers, 0, 1);
+    tx.start(req, 1, 1s);
+    tx.on_written();
+    const auto stray =
+        fr == Framing::rtu ? hex("02 03 02") : std::vector<std::uint8_t>{':', '0', '2'};
+    auto a = tx.on_bytes(stray);
+    ASSERT_EQ(a.kind, ActionKind::read_more);
+    EXPECT_EQ(a.timeout, gap_for(fr)) << to_string(fr);
+    a = tx.on_silence();
+    ASSERT_EQ(a.kind, ActionKind::read_more) << to_string(fr);
+    a = tx.on_bytes(adu(*f, 1, hex("03 02 00 05")));
+    ASSERT_EQ(a.kind, ActionKind::done);
+    EXPECT_FALSE(a.error) << a.error.message();
+
+    tx.start(req, 1, 1s);
+    tx.on_written();
+    tx.on_bytes(stray);
+    EXPECT_EQ(tx.on_silence().kind, ActionKind::read_more);
+    EXPECT_EQ(tx.on_timeout().error, Errc::framing_error) << to_string(fr);
+
+    // The start of our own answer, cut short, ends at the silence.
+    tx.start(req, 1, 1s);
+    tx.on_written();
+    const auto ours =
+        fr == Framing::rtu ? hex("01 03") : std::vector<std::uint8_t>{':', '0', '1', '0', '3'};
+    tx.on_bytes(ours);
+    EXPECT_EQ(tx.on_silence().error, Errc::framing_error) << to_string(fr);
+  }
+}
+
 // Without a frame gap (streams) no silence timer is asked for.
 TEST(FailureCauses, StreamsAskForNoSilenceTimer) {
   RtuOverTcpFramer f;
