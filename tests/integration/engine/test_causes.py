@@ -67,7 +67,8 @@ def sim_config():
 def node_config(sim):
     timing = "message_timeout_ms: 600, message_delay_ms: 0"
     channels = [
-        "{ id: COM1, type: serial, protocol: modbus-rtu, port: %s, %s }" % (sim.serial["L1"], timing),
+        "{ id: COM1, type: serial, protocol: modbus-rtu, port: %s, %s }"
+        % (sim.serial["L1"], timing),
         "{ id: COM2, type: serial, protocol: modbus-ascii, port: %s, %s }"
         % (sim.serial["L2"], timing),
         "{ id: NET1, type: tcp, protocol: modbus-tcp, %s }" % timing,
