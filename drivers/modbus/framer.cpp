@@ -192,6 +192,14 @@ FeedResult AsciiFramer::feed(std::span<const std::uint8_t> bytes) {
       bin_[i] = static_cast<std::uint8_t>(hi << 4 | lo);
     }
     if (lrc({bin_.data(), nbin - 1}) != bin_[nbin - 1]) {
+      // As on RTU: a corrupt frame that is not shaped like our answer is a stray on a multidrop
+      // line (someone else's, or noise), skipped so that our answer may still follow.
+      const bool ours = (expect_.unit < 0 || bin_[0] == expect_.unit) &&
+                        (expect_.function < 0 || (bin_[1] & 0x7F) == expect_.function);
+      if (!ours) {
+        ++counters_.resyncs;
+        continue;
+      }
       return error(used, Errc::lrc_error, counters_);
     }
     if (expect_.unit >= 0 && bin_[0] != expect_.unit) {

@@ -150,7 +150,8 @@ class RtuOverTcpFramer final : public RtuFramer {
   Framing framing() const override { return Framing::rtu_over_tcp; }
 };
 
-// ASCII: ':' hex(unit PDU LRC) CR LF. A ':' inside a frame restarts it (resync).
+// ASCII: ':' hex(unit PDU LRC) CR LF. A ':' inside a frame restarts it (resync). An LRC mismatch
+// is an lrc_error when the unit and function are the expected ones, else a skipped stray.
 class AsciiFramer final : public Framer {
  public:
   explicit AsciiFramer(Role = Role::client) {}
