@@ -58,7 +58,7 @@ nlohmann::json Simulator::cmd_fault(const nlohmann::json& req) {
   if (!type)
     return error(
         "unknown fault; one of silence|delay|exception|bad_crc|garbage|"
-        "wrong_unit|truncate|reset|refuse");
+        "wrong_unit|wrong_function|truncate|reset|refuse");
   Fault f;
   f.type = *type;
   f.ms = req.value("ms", 0);

@@ -288,6 +288,8 @@ const char* to_string(FaultType f) {
       return "garbage";
     case FaultType::wrong_unit:
       return "wrong_unit";
+    case FaultType::wrong_function:
+      return "wrong_function";
     case FaultType::truncate:
       return "truncate";
     case FaultType::reset:
@@ -300,8 +302,8 @@ const char* to_string(FaultType f) {
 
 std::optional<FaultType> fault_from_string(const std::string& s) {
   for (auto f : {FaultType::silence, FaultType::delay, FaultType::exception, FaultType::bad_crc,
-                 FaultType::garbage, FaultType::wrong_unit, FaultType::truncate, FaultType::reset,
-                 FaultType::refuse})
+                 FaultType::garbage, FaultType::wrong_unit, FaultType::wrong_function,
+                 FaultType::truncate, FaultType::reset, FaultType::refuse})
     if (s == to_string(f)) return f;
   return std::nullopt;
 }

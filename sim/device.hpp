@@ -63,6 +63,7 @@ enum class FaultType {
   bad_crc,
   garbage,
   wrong_unit,
+  wrong_function,
   truncate,
   reset,
   refuse

@@ -55,6 +55,33 @@ void reseal_crc(std::vector<uint8_t>& f) {
   f[f.size() - 1] = static_cast<uint8_t>(crc >> 8);
 }
 
+// The wrong_function fault's code: the sibling function whose answer has the same layout (read
+// coils <-> discrete inputs, holding <-> input registers, single <-> multiple writes), so the
+// frame stays well formed and only its function is wrong. The exception bit is kept.
+uint8_t other_function(uint8_t fc) {
+  const uint8_t exc = fc & 0x80;
+  switch (fc & 0x7F) {
+    case 1:
+      return exc | 2;
+    case 2:
+      return exc | 1;
+    case 3:
+      return exc | 4;
+    case 4:
+      return exc | 3;
+    case 5:
+      return exc | 6;
+    case 6:
+      return exc | 5;
+    case 15:
+      return exc | 16;
+    case 16:
+      return exc | 15;
+    default:
+      return static_cast<uint8_t>(exc | ((fc & 0x7F) == 0x7F ? 1 : (fc & 0x7F) + 1));
+  }
+}
+
 }  // namespace
 
 Simulator::Simulator(Options opts) : opts_(std::move(opts)) {}
@@ -556,12 +583,15 @@ Simulator::Outcome Simulator::serve(Device& d, const std::string& via, bool tcp_
     auto& b = out.bytes;
     if (modify && modify->type == FaultType::wrong_unit)
       b[0] = static_cast<uint8_t>(b[0] == 247 ? 1 : b[0] + 1);
+    if (modify && modify->type == FaultType::wrong_function) b[1] = other_function(b[1]);
     b = ascii_encode(b.data(), b.size() - 2);  // drop the CRC; the LRC replaces it
     if (modify && modify->type == FaultType::bad_crc) {
       auto& lrc = b[b.size() - 3];
       lrc = lrc == '0' ? '1' : '0';
     }
-    if (modify && modify->type == FaultType::wrong_unit) return out;
+    if (modify &&
+        (modify->type == FaultType::wrong_unit || modify->type == FaultType::wrong_function))
+      return out;
     if (!modify || modify->type == FaultType::bad_crc) return out;
   }
   if (modify && !out.bytes.empty()) {
@@ -588,6 +618,11 @@ Simulator::Outcome Simulator::serve(Device& d, const std::string& via, bool tcp_
           b[0] = static_cast<uint8_t>(b[0] == 247 ? 1 : b[0] + 1);
           reseal_crc(b);
         }
+        break;
+      case FaultType::wrong_function:
+        if (ascii || b.size() <= off) break;
+        b[off] = other_function(b[off]);
+        if (!tcp_framing) reseal_crc(b);
         break;
       case FaultType::truncate:
         b.resize(std::max<size_t>(1, b.size() / 2));

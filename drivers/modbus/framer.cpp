@@ -192,6 +192,14 @@ FeedResult AsciiFramer::feed(std::span<const std::uint8_t> bytes) {
       bin_[i] = static_cast<std::uint8_t>(hi << 4 | lo);
     }
     if (lrc({bin_.data(), nbin - 1}) != bin_[nbin - 1]) {
+      // As on RTU: a corrupt frame that is not shaped like our answer is a stray on a multidrop
+      // line (someone else's, or noise), skipped so that our answer may still follow.
+      const bool ours = (expect_.unit < 0 || bin_[0] == expect_.unit) &&
+                        (expect_.function < 0 || (bin_[1] & 0x7F) == expect_.function);
+      if (!ours) {
+        ++counters_.resyncs;
+        continue;
+      }
       return error(used, Errc::lrc_error, counters_);
     }
     if (expect_.unit >= 0 && bin_[0] != expect_.unit) {
@@ -202,6 +210,20 @@ FeedResult AsciiFramer::feed(std::span<const std::uint8_t> bytes) {
     return {FeedStatus::frame, used, Frame{bin_[0], 0, {bin_.data() + 1, nbin - 2}}, {}};
   }
   return need_more(used);
+}
+
+bool AsciiFramer::partial_is_expected() const {
+  if (!in_frame_) return false;
+  // The unit's two hex digits, as far as they arrived; a bare ':' is a frame start like ours.
+  for (std::size_t i = 0; i < std::min<std::size_t>(len_, 4); ++i)
+    if (hex_value(text_[i]) < 0) return false;
+  if (len_ >= 2 && expect_.unit >= 0 &&
+      (hex_value(text_[0]) << 4 | hex_value(text_[1])) != expect_.unit)
+    return false;
+  if (len_ >= 4 && expect_.function >= 0 &&
+      ((hex_value(text_[2]) << 4 | hex_value(text_[3])) & 0x7F) != expect_.function)
+    return false;
+  return true;
 }
 
 // ---- TCP (MBAP) ------------------------------------------------------------------------------

@@ -96,6 +96,13 @@ class Framer {
   // Discards any partial frame (new exchange, t3.5 silence, reconnect). Counters stay.
   virtual void reset() = 0;
   virtual std::size_t buffered() const = 0;
+  // True while the start of a frame is held and its end has not arrived: an answer cut short
+  // if the line now stays silent (api.md "How a failed attempt is classified"). A frame already
+  // returned is not partial.
+  virtual bool partial() const = 0;
+  // True when that partial frame starts as our answer would (the expected unit and function,
+  // as far as received): cut short, it is our answer cut short; otherwise it is a stray.
+  virtual bool partial_is_expected() const = 0;
   // The next TCP transaction id (wrapping); 0 on the serial framings.
   virtual std::uint16_t next_transaction() { return 0; }
 
@@ -120,6 +127,11 @@ class RtuFramer : public Framer {
   FeedResult feed(std::span<const std::uint8_t> bytes) override;
   void reset() override { len_ = 0; }
   std::size_t buffered() const override { return len_; }
+  bool partial() const override { return len_ > 0 && !delivered_; }
+  bool partial_is_expected() const override {
+    return partial() && (len_ < 2 ? expect_.unit < 0 || buf_[0] == expect_.unit
+                                  : looks_expected(buf_[0], buf_[1]));
+  }
 
  private:
   void drop_front(std::size_t n);
@@ -138,7 +150,8 @@ class RtuOverTcpFramer final : public RtuFramer {
   Framing framing() const override { return Framing::rtu_over_tcp; }
 };
 
-// ASCII: ':' hex(unit PDU LRC) CR LF. A ':' inside a frame restarts it (resync).
+// ASCII: ':' hex(unit PDU LRC) CR LF. A ':' inside a frame restarts it (resync). An LRC mismatch
+// is an lrc_error when the unit and function are the expected ones, else a skipped stray.
 class AsciiFramer final : public Framer {
  public:
   explicit AsciiFramer(Role = Role::client) {}
@@ -151,6 +164,8 @@ class AsciiFramer final : public Framer {
     in_frame_ = false;
   }
   std::size_t buffered() const override { return len_; }
+  bool partial() const override { return in_frame_; }
+  bool partial_is_expected() const override;
 
  private:
   std::array<std::uint8_t, kMaxAduSize> text_{};  // characters after ':'
@@ -169,6 +184,8 @@ class TcpFramer final : public Framer {
   FeedResult feed(std::span<const std::uint8_t> bytes) override;
   void reset() override { len_ = 0; }
   std::size_t buffered() const override { return len_; }
+  bool partial() const override { return len_ > 0 && !delivered_; }
+  bool partial_is_expected() const override { return partial(); }
   std::uint16_t next_transaction() override { return ++last_transaction_; }
 
  private:

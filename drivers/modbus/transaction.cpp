@@ -18,6 +18,8 @@ Action Transaction::start(const Request& req, std::uint8_t unit, runtime::Durati
   timeout_ = timeout;
   response_ = ResponseView{};
   result_ = {};
+  received_ = 0;
+  foreign_at_start_ = framer_.counters().foreign_unit_skipped;
   state_ = State::writing;
   broadcast_ = unit == 0 && framer_.framing() != Framing::tcp;
   if (broadcast_ && !req.is_write()) return finish(Errc::invalid_request);
@@ -47,6 +49,7 @@ Action Transaction::on_written() {
 Action Transaction::on_bytes(std::span<const std::uint8_t> bytes) {
   if (state_ == State::done) return {ActionKind::done, {}, {}, result_};
   if (state_ == State::idle || broadcast_) return {ActionKind::read_more, {}, {}, {}};
+  received_ += bytes.size();
   while (!bytes.empty()) {
     const FeedResult r = framer_.feed(bytes);
     bytes = bytes.subspan(r.consumed);
@@ -65,12 +68,41 @@ Action Transaction::on_bytes(std::span<const std::uint8_t> bytes) {
     }
     if (r.consumed == 0) break;  // defensive: a framer that takes nothing cannot progress
   }
-  return {ActionKind::read_more, {}, {}, {}};
+  return reading();
+}
+
+Action Transaction::reading() const {
+  const bool gap = frame_gap_ > runtime::Duration::zero() && framer_.partial();
+  return {ActionKind::read_more, {}, gap ? frame_gap_ : runtime::Duration{}, {}};
+}
+
+std::error_code Transaction::cause_without_answer() const {
+  // MBAP frames carry their transaction id: complete ones for earlier requests were dropped and
+  // belong to those, so only a partial frame is evidence here. The other framings cannot tell
+  // whose bytes they were: any byte is.
+  if (framer_.framing() == Framing::tcp)
+    return framer_.partial() ? Errc::framing_error : Errc::timeout;
+  if (received_ == 0) return Errc::timeout;
+  if (!framer_.partial() && framer_.counters().foreign_unit_skipped != foreign_at_start_)
+    return Errc::wrong_unit;
+  return Errc::framing_error;
 }
 
 Action Transaction::on_timeout() {
   if (state_ == State::done) return {ActionKind::done, {}, {}, result_};
-  return finish(Errc::timeout);
+  return finish(cause_without_answer());
+}
+
+Action Transaction::on_silence() {
+  if (state_ == State::done) return {ActionKind::done, {}, {}, result_};
+  if (state_ == State::idle || broadcast_ || !framer_.partial())
+    return {ActionKind::read_more, {}, {}, {}};
+  const bool ours = framer_.partial_is_expected();
+  framer_.reset();  // the line went quiet: whatever comes next starts a new frame
+  if (ours) return finish(Errc::framing_error);
+  // A stray burst (noise, the start of someone else's frame): our answer may still come. It
+  // counts, as a framing error, only if the attempt ends without one (received_ says so).
+  return {ActionKind::read_more, {}, {}, {}};
 }
 
 Action Transaction::on_transport_error(std::error_code ec) {

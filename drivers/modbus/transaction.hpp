@@ -20,6 +20,16 @@
 //                                   exception_category(): the device's exception;
 //                                   else classify(a.error) for the stats.
 //   }
+//
+// Why an attempt failed is decided here, from the bytes alone (api.md "How a failed attempt is
+// classified"): only an attempt that received no byte at all is a timeout. Bytes that arrived
+// and made no valid answer end it as a CRC/LRC error or a framing error (garbage, an answer cut
+// short, another unit's frame). A frame for another unit, or a stray burst, does not end the
+// attempt: reading goes on until our answer or the timeout, and only then does it count
+// (once). On a serial line the start of our answer followed by the inter-frame silence
+// (set_frame_gap: t3.5 for RTU, 1 s inside an ASCII frame) is an answer cut short: read_more
+// carries that gap as its `timeout` while a frame is partial, the caller (re)arms a silence
+// timer with it at every read and calls on_silence() when the line stayed quiet that long.
 #pragma once
 
 #include <array>
@@ -33,18 +43,27 @@
 
 namespace pollux::modbus {
 
+// Modbus over serial line V1.02 §2.5.2.1: in ASCII mode, 1 s between characters of a frame ends it.
+inline constexpr runtime::Duration kAsciiFrameGap = std::chrono::seconds(1);
+
 enum class ActionKind { write, await_reply, read_more, done };
 
 struct Action {
   ActionKind kind = ActionKind::done;
   std::span<const std::uint8_t> bytes;  // write: valid until the next call on the Transaction
-  runtime::Duration timeout{};          // await_reply: how long to wait for the answer
+  runtime::Duration timeout{};          // await_reply: how long to wait for the answer;
+                                        // read_more: the silence that ends the partial frame
+                                        // now buffered (zero: none, cancel any silence timer)
   std::error_code error;                // done: empty on success
 };
 
 class Transaction {
  public:
   explicit Transaction(Framer& framer) : framer_(framer) {}
+  // The line silence that ends a frame (zero, the default: none, for streams whose reads carry
+  // no timing). Serial links set rtu_timing(baud).t3_5 for RTU, kAsciiFrameGap for ASCII.
+  void set_frame_gap(runtime::Duration gap) { frame_gap_ = gap; }
+  runtime::Duration frame_gap() const { return frame_gap_; }
   Transaction(const Transaction&) = delete;
   Transaction& operator=(const Transaction&) = delete;
 
@@ -56,8 +75,15 @@ class Transaction {
   // Bytes arrived from the line. Before on_written they are still taken: a fast device may
   // answer before the write completion is seen.
   Action on_bytes(std::span<const std::uint8_t> bytes);
-  // The reply timer fired: done with Errc::timeout.
+  // The reply timer fired: done with Errc::timeout when no byte arrived for this attempt, else
+  // with what the bytes were (framing_error for an answer cut short or garbage, wrong_unit for
+  // another unit's frame). On TCP a complete answer to an earlier transaction, dropped by its
+  // id, is not a byte of this attempt.
   Action on_timeout();
+  // The line stayed silent for the frame gap since the last byte: a partial frame that starts
+  // as our answer would is our answer cut short (done, framing_error). A partial stray (another
+  // unit, noise) is dropped and reading goes on (read_more), as with nothing partial.
+  Action on_silence();
   // The transport failed (closed, reset): done with `ec` (connection_reset when empty); the
   // framer is reset for the new connection. After a framing error on TCP the stream is out of
   // step: the caller should reconnect (and call this).
@@ -71,10 +97,14 @@ class Transaction {
   std::uint8_t unit() const { return unit_; }
   std::uint16_t transaction_id() const { return transaction_id_; }
   bool is_broadcast() const { return broadcast_; }
+  // Bytes taken for this attempt (from start()).
+  std::size_t bytes_received() const { return received_; }
 
  private:
   enum class State { idle, writing, awaiting, done };
   Action finish(std::error_code ec);
+  Action reading() const;
+  std::error_code cause_without_answer() const;
 
   Framer& framer_;
   State state_ = State::idle;
@@ -83,6 +113,9 @@ class Transaction {
   std::uint16_t transaction_id_ = 0;
   bool broadcast_ = false;
   runtime::Duration timeout_{};
+  runtime::Duration frame_gap_{};
+  std::size_t received_ = 0;
+  std::uint64_t foreign_at_start_ = 0;
   PduBuffer pdu_;
   AduBuffer adu_;
   std::array<std::uint8_t, kMaxPduSize> answer_{};

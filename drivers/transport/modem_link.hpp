@@ -8,6 +8,11 @@
 // before anyone else's; after idle_hangup_s without an exchange the link hangs up
 // (1 s silence, +++, 1 s silence, OK, ATH, OK). Port handling (down, reopen with backoff) is the
 // serial link's: the shared SerialPortKeeper.
+//
+// A failed attempt is classified by the codec's Transaction as on a serial line (api.md "How a
+// failed attempt is classified": bytes that make no answer are a CRC or framing error, never a
+// timeout). No frame-gap timer: a modem's error correction repackages the bytes of a call, so
+// character timing does not survive it; an answer cut short is found at message_timeout_ms.
 #pragma once
 
 #include <memory>

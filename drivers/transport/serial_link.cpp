@@ -1,5 +1,7 @@
 #include "transport/serial_link.hpp"
 
+#include <algorithm>
+
 #include "modbus/error.hpp"
 #include "modbus/timing.hpp"
 #include "transport/errors.hpp"
@@ -27,6 +29,23 @@ SerialLink::SerialLink(boost::asio::io_context& io, runtime::Executor& ex, confi
       framer_(modbus::make_framer(framing_for(cfg_.protocol))),
       tx_(*framer_) {
   if (cfg_.protocol == config::Protocol::modbus_rtu) silence_ = modbus::rtu_timing(cfg_.baud).t3_5;
+  tx_.set_frame_gap(cfg_.protocol == config::Protocol::modbus_ascii ? modbus::kAsciiFrameGap
+                                                                    : silence_);
+}
+
+// The OS hands a frame's bytes over in bursts, and this thread may run a few milliseconds late:
+// a silence timer shorter than that would cut whole answers. t3.5 (under 2 ms above 19200 baud)
+// stays the rule; the timer that observes it waits at least this long.
+constexpr runtime::Duration kMinGapTimer = runtime::milliseconds(50);
+
+void SerialLink::arm_gap(runtime::Duration gap) {
+  if (gap_timer_) ex_.cancel(gap_timer_);
+  gap_timer_ = {};
+  if (gap <= runtime::Duration::zero()) return;
+  gap_timer_ = ex_.schedule_after(std::max(gap, kMinGapTimer), [this] {
+    gap_timer_ = {};
+    if (busy_ && awaiting_) handle(tx_.on_silence());
+  });
 }
 
 SerialLink::~SerialLink() {
@@ -49,11 +68,13 @@ void SerialLink::on_port_opened() {
 void SerialLink::on_port_closed() {
   if (timer_) ex_.cancel(timer_);
   timer_ = {};
+  arm_gap({});
 }
 
 void SerialLink::stop() {
   busy_ = false;  // no callbacks after stop
   awaiting_ = false;
+  arm_gap({});
   port_.stop();
 }
 
@@ -134,6 +155,7 @@ void SerialLink::handle(const modbus::Action& a) {
       });
       return;
     case modbus::ActionKind::read_more:
+      arm_gap(a.timeout);
       return;
     case modbus::ActionKind::done:
       complete(a.error);
@@ -147,6 +169,7 @@ void SerialLink::complete(std::error_code ec) {
   awaiting_ = false;
   if (timer_) ex_.cancel(timer_);
   timer_ = {};
+  arm_gap({});
   last_activity_ = ex_.now();
   ExchangeResult r;
   r.error = ec;

@@ -3,9 +3,12 @@
 // One exchange at a time (a serial line never has two messages in flight). Before each request
 // the stale input is flushed and, for RTU, the t3.5 inter-frame silence since the last byte on
 // the line is respected (modbus::rtu_timing). The exchange itself is the codec's sans-I/O
-// modbus::Transaction. A port that fails to open or vanishes (read error, e.g. the pty went
-// away) marks the channel down and is reopened with backoff (failover.md "usable"): that port
-// keeping is the SerialPortKeeper the modem link shares.
+// modbus::Transaction, which also decides why a failed attempt failed (api.md "How a failed
+// attempt is classified"); the link arms the frame-gap timer it asks for (t3.5 for RTU, 1 s
+// inside an ASCII frame) so an answer cut short ends the attempt as a framing error at once
+// rather than at message_timeout_ms. A port that fails to open or vanishes (read error, e.g. the
+// pty went away) marks the channel down and is reopened with backoff (failover.md "usable"): that
+// port keeping is the SerialPortKeeper the modem link shares.
 #pragma once
 
 #include <memory>
@@ -49,6 +52,7 @@ class SerialLink final : public Link, private SerialPortKeeper::Owner {
   void send_now();
   void handle(const modbus::Action& a);
   void complete(std::error_code ec);
+  void arm_gap(runtime::Duration gap);
 
   runtime::Executor& ex_;
   config::Channel cfg_;
@@ -61,7 +65,8 @@ class SerialLink final : public Link, private SerialPortKeeper::Owner {
   std::uint64_t tag_ = 0;
   Exchange ex_req_;
   runtime::TimePoint last_activity_{};
-  runtime::TimerId timer_;  // reply timeout or pre-send silence
+  runtime::TimerId timer_;      // reply timeout or pre-send silence
+  runtime::TimerId gap_timer_;  // the silence that ends a partial answer
   std::uint64_t bytes_in_ = 0, bytes_out_ = 0, flushed_ = 0;
 };
 

@@ -55,6 +55,9 @@ inline void exercise_pdu(std::span<const std::uint8_t> pdu, std::uint8_t functio
 inline void run_transaction(modbus::Framing framing, const std::uint8_t* data, std::size_t size) {
   auto framer = modbus::make_framer(framing);
   modbus::Transaction tx(*framer);
+  // The serial framings get their frame gap, and the line may fall silent after any chunk.
+  if (framing == modbus::Framing::rtu) tx.set_frame_gap(std::chrono::milliseconds(2));
+  if (framing == modbus::Framing::ascii) tx.set_frame_gap(modbus::kAsciiFrameGap);
   const auto fc = static_cast<modbus::FunctionCode>(1 + data[3] % 4);  // FC1..FC4
   const std::uint16_t quantity = static_cast<std::uint16_t>(1 + data[4] % 125);
   const modbus::Request req = modbus::Request::read(fc, data[5], quantity);
@@ -69,6 +72,8 @@ inline void run_transaction(modbus::Framing framing, const std::uint8_t* data, s
     const auto piece = rest.first(std::min(chunk, rest.size()));
     rest = rest.subspan(piece.size());
     a = tx.on_bytes(piece);
+    if (a.kind == modbus::ActionKind::read_more && a.timeout.count() > 0 && (chunk & 1))
+      a = tx.on_silence();
     chunk = ((chunk * 7 + data[0]) & 0x3F) + 1;
   }
   if (a.kind != modbus::ActionKind::done) a = tx.on_timeout();
@@ -76,6 +81,7 @@ inline void run_transaction(modbus::Framing framing, const std::uint8_t* data, s
   const std::error_code result = a.error;
   POLLUX_FUZZ_CHECK(tx.on_bytes({data, size}).error == result);
   POLLUX_FUZZ_CHECK(tx.on_timeout().error == result);
+  POLLUX_FUZZ_CHECK(tx.on_silence().error == result);
   if (!result) {
     const modbus::ResponseView& v = tx.response();
     if (modbus::is_bit_read(fc)) {

@@ -715,6 +715,10 @@ serial: [ { id: L, protocol: modbus-ascii, devices: [A, B] } ]
       sim.cmd({{"cmd", "fault"}, {"device", "A"}, {"fault", "wrong_unit"}, {"count", 1}})["ok"]);
   p.write(ascii_frame({17, 3, 0, 1, 0, 1}));
   EXPECT_EQ(p.read_until("\r\n", 1000), ascii_frame({18, 3, 2, 0, 7}));
+  ASSERT_TRUE(sim.cmd(
+      {{"cmd", "fault"}, {"device", "A"}, {"fault", "wrong_function"}, {"count", 1}})["ok"]);
+  p.write(ascii_frame({17, 3, 0, 1, 0, 1}));
+  EXPECT_EQ(p.read_until("\r\n", 1000), ascii_frame({17, 4, 2, 0, 7})) << "LRC re-sealed";
   auto st = sim.stats();
   EXPECT_EQ(st["lines"]["L"]["crc_errors"], 1);
   EXPECT_EQ(st["devices"]["A"]["writes"].size(), 1u);
@@ -736,6 +740,35 @@ modems: [ { id: M, echo: false, dial_ms: 20, inactivity_ms: 300, numbers: { "7":
   EXPECT_EQ(m.read_until("NO CARRIER\r\n", 2000), "\r\nNO CARRIER\r\n");
   EXPECT_GE(ms_since(t0), 250.0);
   EXPECT_EQ(sim.stats()["modems"]["M"]["calls"][0]["end"], "inactivity");
+}
+
+// wrong_function: the sibling function of the same layout, the frame re-sealed (CRC on RTU,
+// nothing to seal on MBAP), so only the function is wrong; an exception keeps its 0x80 bit.
+TEST(SimFaults, WrongFunctionAnswersTheSiblingFunctionResealed) {
+  SimProcess sim(kFleet);
+  auto fault = [&](const char* device) {
+    ASSERT_TRUE(sim.cmd(
+        {{"cmd", "fault"}, {"device", device}, {"fault", "wrong_function"}, {"count", 1}})["ok"]);
+  };
+  RawPort p(sim.serial("L1"));
+  fault("D2");
+  p.write(with_crc({18, 3, 0, 0, 0, 2}));
+  EXPECT_EQ(hex(p.read_n(9, 1000)), hex(with_crc({18, 4, 4, 0, 42, 0, 43})));
+  p.write(with_crc({18, 3, 0, 0, 0, 2}));
+  EXPECT_EQ(hex(p.read_n(9, 1000)), hex(with_crc({18, 3, 4, 0, 42, 0, 43}))) << "count 1";
+  fault("D2");
+  p.write(with_crc({18, 6, 0, 1, 0, 9}));
+  EXPECT_EQ(hex(p.read_n(8, 1000)), hex(with_crc({18, 5, 0, 1, 0, 9})));
+
+  int fd = tcp_connect(sim.tcp_port("T1"));
+  ASSERT_GE(fd, 0);
+  fault("D1");
+  auto resp = tcp_exchange(fd, Bytes{0, 7, 0, 0, 0, 6, 17, 1, 0, 3, 0, 1}, 10, 1000);
+  EXPECT_EQ(hex(resp), hex(Bytes{0, 7, 0, 0, 0, 4, 17, 2, 1, 1}));
+  close(fd);
+  auto st = sim.stats()["devices"];
+  EXPECT_EQ(st["D2"]["faults"]["wrong_function"], 2);
+  EXPECT_EQ(st["D1"]["faults"]["wrong_function"], 1);
 }
 
 TEST(SimSerial, NoiseIsDroppedAndTheLineResynchronisesAfterSilence) {

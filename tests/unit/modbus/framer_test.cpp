@@ -235,6 +235,22 @@ TEST(AsciiFramer, ForeignUnitIsSkipped) {
   EXPECT_EQ(f.counters().foreign_unit_skipped, 1u);
 }
 
+// A corrupt frame that is not shaped like our answer is a stray on a multidrop line: skipped,
+// and our answer after it is still taken. A corrupt one of ours is an LRC error.
+TEST(AsciiFramer, CorruptForeignFrameIsSkippedCorruptOwnIsAnLrcError) {
+  AsciiFramer f;
+  f.expect({1, 3, -1});
+  AduBuffer a, b;
+  ASSERT_FALSE(f.encode(9, hex("03 02 00 01"), a));
+  ASSERT_FALSE(f.encode(1, hex("03 02 00 02"), b));
+  std::string foreign(a.span().begin(), a.span().end());
+  foreign[foreign.size() - 3] = foreign[foreign.size() - 3] == '0' ? '1' : '0';
+  std::string ours(b.span().begin(), b.span().end());
+  EXPECT_EQ(feed_all(f, bytes_of(foreign + ours), 3).events, Events{"1:03 02 00 02"});
+  ours[ours.size() - 3] = ours[ours.size() - 3] == '0' ? '1' : '0';
+  EXPECT_EQ(feed_all(f, bytes_of(ours), 3).events, Events{"error:lrc"});
+}
+
 TEST(AsciiFramer, TooLongFrameHitsTheCap) {
   AsciiFramer f;
   std::string line = ":" + std::string(600, '0') + "\r\n";

@@ -207,7 +207,10 @@ TEST_P(ScriptedFailures, FailureAtEveryStep) {
         a = mode == 0 ? tx.on_timeout()
                       : tx.on_transport_error(make_error_code(std::errc::connection_reset));
         ASSERT_EQ(a.kind, ActionKind::done);
-        EXPECT_EQ(classify(a.error), mode == 0 ? FailureKind::timeout : FailureKind::framing);
+        // Only an attempt that received no byte is a timeout; an answer cut short is framing.
+        EXPECT_EQ(classify(a.error),
+                  mode == 0 && k == 0 ? FailureKind::timeout : FailureKind::framing)
+            << k;
         if (mbap && mode == 0 && k > 0) {
           // TCP loses no bytes: the late answer's tail arrives during the next exchange, which
           // must drop it by transaction id and still succeed.
@@ -270,7 +273,7 @@ TEST(TransactionStream, LateTcpAnswerSplitAcrossExchangesKeepsTheStreamInStep) {
   tx.on_written();
   auto late = adu(f, 1, hex("04 02 00 01"), first);
   EXPECT_EQ(tx.on_bytes(std::span(late).first(5)).kind, ActionKind::read_more);
-  EXPECT_EQ(tx.on_timeout().error, Errc::timeout);
+  EXPECT_EQ(tx.on_timeout().error, Errc::framing_error) << "an answer cut short";
 
   tx.start(req, 1, 1s);
   tx.on_written();
@@ -318,12 +321,269 @@ TEST(TransactionStream, RtuStartDiscardsStaleBytes) {
   tx.start(req, 1, 1s);
   tx.on_written();
   tx.on_bytes(hex("01 03"));  // a truncated answer, then silence
-  EXPECT_EQ(tx.on_timeout().error, Errc::timeout);
+  EXPECT_EQ(tx.on_timeout().error, Errc::framing_error);
   tx.start(req, 1, 1s);
   tx.on_written();
   auto a = tx.on_bytes(adu(f, 1, hex("03 02 00 05")));
   ASSERT_EQ(a.kind, ActionKind::done);
   EXPECT_FALSE(a.error) << a.error.message();
+}
+
+}  // namespace
+}  // namespace pollux::modbus
+
+namespace pollux::modbus {
+namespace {
+
+// api.md "How a failed attempt is classified": for each framing and each fault the simulator
+// can inject, one attempt ends as exactly one cause. The serial framings get their frame gap
+// (t3.5 at 9600 baud for RTU, 1 s for ASCII), as the serial link sets it.
+enum class Fault { silence, crc, garbage, truncate, wrong_unit, wrong_function, reset };
+
+struct CauseCase {
+  Framing framing;
+  Fault fault;
+  FailureKind want;
+};
+
+class FailureCauses : public ::testing::TestWithParam<CauseCase> {};
+
+runtime::Duration gap_for(Framing f) {
+  if (f == Framing::rtu) return std::chrono::microseconds(4010);
+  if (f == Framing::ascii) return kAsciiFrameGap;
+  return {};
+}
+
+TEST_P(FailureCauses, OneAttemptEndsAsExactlyOneCause) {
+  const CauseCase c = GetParam();
+  auto f = make_framer(c.framing);
+  Transaction tx(*f);
+  tx.set_frame_gap(gap_for(c.framing));
+  const Request req = Request::read(FC::read_holding_registers, 0, 2);
+  tx.start(req, 4, 1s);
+  ASSERT_EQ(tx.on_written().kind, ActionKind::await_reply);
+  const std::uint16_t tid = tx.transaction_id();
+  auto answer = [&](std::uint8_t unit, const char* pdu) { return adu(*f, unit, hex(pdu), tid); };
+  std::vector<std::uint8_t> wire;
+  switch (c.fault) {
+    case Fault::silence:
+    case Fault::reset:
+      break;
+    case Fault::crc:
+      wire = answer(4, "03 04 00 01 00 02");
+      if (c.framing == Framing::tcp) {
+        wire[3] ^= 1;  // the simulator's bad_crc on MBAP: the protocol id
+      } else if (c.framing == Framing::ascii) {
+        auto& digit = wire[wire.size() - 3];  // a hex digit of the LRC, as the simulator does
+        digit = digit == '0' ? '1' : '0';
+      } else {
+        wire.back() ^= 0x5A;
+      }
+      break;
+    case Fault::garbage:
+      wire = hex("5A A5 3C C3 99 66 0F F0");
+      break;
+    case Fault::truncate:
+      wire = answer(4, "03 04 00 01 00 02");
+      wire.resize(wire.size() / 2);
+      break;
+    case Fault::wrong_unit:
+      wire = answer(5, "03 04 00 01 00 02");
+      break;
+    case Fault::wrong_function:
+      wire = answer(4, "04 04 00 01 00 02");
+      break;
+  }
+  Action a;
+  a.kind = ActionKind::read_more;
+  if (!wire.empty()) a = tx.on_bytes(wire);
+  if (a.kind == ActionKind::read_more && a.timeout > runtime::Duration::zero()) {
+    // A partial frame, then the line stays silent for the frame gap.
+    EXPECT_EQ(a.timeout, gap_for(c.framing));
+    a = tx.on_silence();
+  }
+  if (a.kind == ActionKind::read_more)
+    a = c.fault == Fault::reset
+            ? tx.on_transport_error(make_error_code(std::errc::connection_reset))
+            : tx.on_timeout();
+  ASSERT_EQ(a.kind, ActionKind::done);
+  ASSERT_TRUE(a.error);
+  EXPECT_EQ(classify(a.error), c.want) << a.error.message();
+  // Nothing after the end changes the result.
+  EXPECT_EQ(tx.on_timeout().error, a.error);
+  EXPECT_EQ(tx.on_silence().error, a.error);
+}
+
+std::vector<CauseCase> cause_table() {
+  std::vector<CauseCase> out;
+  for (Framing fr : {Framing::rtu, Framing::ascii, Framing::tcp, Framing::rtu_over_tcp}) {
+    out.push_back({fr, Fault::silence, FailureKind::timeout});
+    out.push_back({fr, Fault::crc, fr == Framing::tcp ? FailureKind::framing : FailureKind::crc});
+    out.push_back({fr, Fault::garbage, FailureKind::framing});
+    out.push_back({fr, Fault::truncate, FailureKind::framing});
+    out.push_back({fr, Fault::wrong_unit, FailureKind::framing});
+    out.push_back({fr, Fault::wrong_function, FailureKind::framing});
+    out.push_back({fr, Fault::reset, FailureKind::framing});
+  }
+  return out;
+}
+
+const char* fault_name(Fault f) {
+  switch (f) {
+    case Fault::silence:
+      return "silence";
+    case Fault::crc:
+      return "crc";
+    case Fault::garbage:
+      return "garbage";
+    case Fault::truncate:
+      return "truncate";
+    case Fault::wrong_unit:
+      return "wrong_unit";
+    case Fault::wrong_function:
+      return "wrong_function";
+    case Fault::reset:
+      return "reset";
+  }
+  return "?";
+}
+
+INSTANTIATE_TEST_SUITE_P(Table, FailureCauses, ::testing::ValuesIn(cause_table()),
+                         [](const auto& info) {
+                           std::string s(to_string(info.param.framing));
+                           s += std::string("_") + fault_name(info.param.fault);
+                           for (auto& ch : s)
+                             ch = ch == '-' ? '_' : ch;
+                           return s;
+                         });
+
+// RTU: a partial answer asks for the t3.5 silence; the silence ends it as a framing error long
+// before the message timeout. With nothing partial the silence changes nothing.
+TEST(FailureCauses, RtuSilenceAfterAPartialAnswerEndsTheAttempt) {
+  RtuFramer f;
+  Transaction tx(f);
+  tx.set_frame_gap(2ms);
+  tx.start(Request::read(FC::read_holding_registers, 0, 1), 1, 1s);
+  tx.on_written();
+  EXPECT_EQ(tx.on_silence().kind, ActionKind::read_more) << "no byte yet: keep waiting";
+  auto a = tx.on_bytes(hex("01 03 02"));
+  ASSERT_EQ(a.kind, ActionKind::read_more);
+  EXPECT_EQ(a.timeout, 2ms);
+  a = tx.on_silence();
+  ASSERT_EQ(a.kind, ActionKind::done);
+  EXPECT_EQ(a.error, Errc::framing_error);
+  // The next exchange starts clean.
+  tx.start(Request::read(FC::read_holding_registers, 0, 1), 1, 1s);
+  tx.on_written();
+  a = tx.on_bytes(adu(f, 1, hex("03 02 00 05")));
+  ASSERT_EQ(a.kind, ActionKind::done);
+  EXPECT_FALSE(a.error) << a.error.message();
+}
+
+// A stray burst (noise, the start of another unit's frame) followed by silence does not end the
+// attempt: our answer may still come, and then the burst counts for nothing.
+TEST(FailureCauses, StrayPartialFrameThenSilenceKeepsReading) {
+  for (Framing fr : {Framing::rtu, Framing::ascii}) {
+    auto f = make_framer(fr);
+    Transaction tx(*f);
+    tx.set_frame_gap(gap_for(fr));
+    const Request req = Request::read(FC::read_holding_registers, 0, 1);
+    tx.start(req, 1, 1s);
+    tx.on_written();
+    const auto stray =
+        fr == Framing::rtu ? hex("02 03 02") : std::vector<std::uint8_t>{':', '0', '2'};
+    auto a = tx.on_bytes(stray);
+    ASSERT_EQ(a.kind, ActionKind::read_more);
+    EXPECT_EQ(a.timeout, gap_for(fr)) << to_string(fr);
+    a = tx.on_silence();
+    ASSERT_EQ(a.kind, ActionKind::read_more) << to_string(fr);
+    a = tx.on_bytes(adu(*f, 1, hex("03 02 00 05")));
+    ASSERT_EQ(a.kind, ActionKind::done);
+    EXPECT_FALSE(a.error) << a.error.message();
+
+    tx.start(req, 1, 1s);
+    tx.on_written();
+    tx.on_bytes(stray);
+    EXPECT_EQ(tx.on_silence().kind, ActionKind::read_more);
+    EXPECT_EQ(tx.on_timeout().error, Errc::framing_error) << to_string(fr);
+
+    // The start of our own answer, cut short, ends at the silence.
+    tx.start(req, 1, 1s);
+    tx.on_written();
+    const auto ours =
+        fr == Framing::rtu ? hex("01 03") : std::vector<std::uint8_t>{':', '0', '1', '0', '3'};
+    tx.on_bytes(ours);
+    EXPECT_EQ(tx.on_silence().error, Errc::framing_error) << to_string(fr);
+  }
+}
+
+// Without a frame gap (streams) no silence timer is asked for.
+TEST(FailureCauses, StreamsAskForNoSilenceTimer) {
+  RtuOverTcpFramer f;
+  Transaction tx(f);
+  tx.start(Request::read(FC::read_holding_registers, 0, 1), 1, 1s);
+  tx.on_written();
+  auto a = tx.on_bytes(hex("01 03 02"));
+  ASSERT_EQ(a.kind, ActionKind::read_more);
+  EXPECT_EQ(a.timeout, runtime::Duration::zero());
+  EXPECT_EQ(tx.on_timeout().error, Errc::framing_error);
+}
+
+// A foreign frame on a multidrop line does not end the attempt: reading goes on, and it counts
+// (as wrong_unit, a framing error) only when no valid answer follows.
+TEST(FailureCauses, ForeignFrameCountsOnlyWhenNoAnswerFollows) {
+  for (Framing fr : {Framing::rtu, Framing::ascii}) {
+    auto f = make_framer(fr);
+    Transaction tx(*f);
+    tx.set_frame_gap(gap_for(fr));
+    const Request req = Request::read(FC::read_holding_registers, 0, 1);
+    tx.start(req, 1, 1s);
+    tx.on_written();
+    auto a = tx.on_bytes(adu(*f, 2, hex("03 02 00 09")));
+    ASSERT_EQ(a.kind, ActionKind::read_more) << to_string(fr);
+    EXPECT_EQ(a.timeout, runtime::Duration::zero()) << "a complete frame is not partial";
+    a = tx.on_bytes(adu(*f, 1, hex("03 02 00 05")));
+    ASSERT_EQ(a.kind, ActionKind::done);
+    EXPECT_FALSE(a.error) << a.error.message();
+    EXPECT_EQ(tx.response().register_at(0), 5);
+
+    tx.start(req, 1, 1s);
+    tx.on_written();
+    EXPECT_EQ(tx.on_bytes(adu(*f, 2, hex("03 02 00 09"))).kind, ActionKind::read_more);
+    EXPECT_EQ(tx.on_timeout().error, Errc::wrong_unit) << to_string(fr);
+  }
+}
+
+// Garbage that the framer discards whole still arrived for the attempt: never a timeout.
+TEST(FailureCauses, DiscardedNoiseIsAFramingErrorNotATimeout) {
+  RtuFramer f;
+  Transaction tx(f);
+  tx.set_frame_gap(2ms);
+  tx.start(Request::read(FC::read_holding_registers, 0, 1), 1, 1s);
+  tx.on_written();
+  tx.on_bytes(hex("FF FF FF"));
+  EXPECT_EQ(tx.on_timeout().error, Errc::framing_error);
+}
+
+// TCP: a complete answer to an earlier transaction, dropped by its id, is not a byte of this
+// attempt; a partial frame is.
+TEST(FailureCauses, TcpStaleAnswerIsNoEvidencePartialFrameIs) {
+  TcpFramer f;
+  Transaction tx(f);
+  const Request req = Request::read(FC::read_input_registers, 0, 1);
+  tx.start(req, 1, 1s);
+  const auto first = tx.transaction_id();
+  tx.on_written();
+  EXPECT_EQ(tx.on_timeout().error, Errc::timeout);
+  tx.start(req, 1, 1s);
+  tx.on_written();
+  EXPECT_EQ(tx.on_bytes(adu(f, 1, hex("04 02 00 01"), first)).kind, ActionKind::read_more);
+  EXPECT_EQ(tx.on_timeout().error, Errc::timeout);
+  tx.start(req, 1, 1s);
+  tx.on_written();
+  auto cut = adu(f, 1, hex("04 02 00 01"), tx.transaction_id());
+  tx.on_bytes(std::span(cut).first(8));
+  EXPECT_EQ(tx.on_timeout().error, Errc::framing_error);
 }
 
 }  // namespace

@@ -1,0 +1,162 @@
+// SerialLink's failure causes on a real pseudo-terminal with a manual clock (api.md "How a
+// failed attempt is classified"): the test plays the device on the pty master, the link's
+// timers (reply timeout, frame gap) run only when the test advances time. An RTU answer cut
+// short ends at the frame gap as a framing error, long before message_timeout_ms; bytes that
+// make no answer are a framing error at the timeout; only silence is a timeout.
+#include "transport/serial_link.hpp"
+
+#include <fcntl.h>
+#include <pty.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <optional>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "modbus/error.hpp"
+#include "runtime/manual_executor.hpp"
+
+namespace pollux::transport {
+namespace {
+
+using runtime::milliseconds;
+
+struct Results final : LinkListener {
+  void on_exchange_done(std::uint64_t, const ExchangeResult& r) override {
+    errors.push_back(r.error);
+  }
+  void on_link_status(LinkStatus) override {}
+  std::vector<std::error_code> errors;
+};
+
+class SerialLinkCauses : public ::testing::Test {
+ protected:
+  SerialLinkCauses() {
+    char name[256] = {};
+    if (::openpty(&master_, &slave_, name, nullptr, nullptr) != 0) return;
+    termios t{};
+    ::tcgetattr(master_, &t);
+    ::cfmakeraw(&t);
+    ::tcsetattr(master_, TCSANOW, &t);
+    ::fcntl(master_, F_SETFL, ::fcntl(master_, F_GETFL) | O_NONBLOCK);
+    cfg_.id = "COM1";
+    cfg_.port = name;
+    target_.unit = 1;
+    request_ = modbus::Request::read(modbus::FunctionCode::read_holding_registers, 0, 1);
+  }
+  ~SerialLinkCauses() override {
+    link_.reset();
+    if (master_ >= 0) ::close(master_);
+    if (slave_ >= 0) ::close(slave_);
+  }
+
+  template <class Pred>
+  bool run_io_until(Pred done) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (!done() && std::chrono::steady_clock::now() < deadline) {
+      io_.restart();
+      io_.run_one_for(std::chrono::milliseconds(20));
+      ex_.run_pending();
+    }
+    return done();
+  }
+
+  std::uint64_t stat(const char* name) const {
+    for (const auto& [k, v] : link_->stats())
+      if (k == name) return v;
+    return 0;
+  }
+
+  // Starts the link and one exchange; returns once the request is on the wire and the link
+  // awaits the answer (its reply timer armed).
+  void start_exchange(config::Protocol protocol) {
+    ASSERT_GE(master_, 0);
+    cfg_.protocol = protocol;
+    link_.emplace(io_, ex_, cfg_);
+    link_->set_listener(&results_);
+    link_->start();
+    ASSERT_EQ(link_->status(), LinkStatus::ok);
+    link_->start_exchange({&target_, &request_, milliseconds(1000)}, 7);
+    ex_.advance(milliseconds(10));  // the pre-send silence
+    std::vector<std::uint8_t> got;
+    ASSERT_TRUE(run_io_until([&] {
+      std::uint8_t buf[64];
+      const auto n = ::read(master_, buf, sizeof buf);
+      if (n > 0) got.insert(got.end(), buf, buf + n);
+      return got.size() >= (protocol == config::Protocol::modbus_ascii ? 17u : 8u) &&
+             ex_.pending_timers() > 0;
+    }));
+  }
+
+  // The device's bytes reach the link (read by the I/O context).
+  void device_sends(const std::vector<std::uint8_t>& bytes) {
+    const auto before = stat("bytes_in");
+    ASSERT_EQ(::write(master_, bytes.data(), bytes.size()), static_cast<ssize_t>(bytes.size()));
+    ASSERT_TRUE(run_io_until([&] { return stat("bytes_in") >= before + bytes.size(); }));
+  }
+
+  int master_ = -1, slave_ = -1;
+  config::Channel cfg_;
+  Target target_;
+  modbus::Request request_;
+  boost::asio::io_context io_;
+  runtime::ManualExecutor ex_;
+  Results results_;
+  std::optional<SerialLink> link_;
+};
+
+TEST_F(SerialLinkCauses, RtuAnswerCutShortEndsAtTheFrameGapAsAFramingError) {
+  start_exchange(config::Protocol::modbus_rtu);
+  device_sends({0x01, 0x03, 0x02, 0x00});  // 4 of the answer's 7 bytes, then silence
+  ex_.advance(milliseconds(100));          // past t3.5 (and its timer's floor), not the timeout
+  ASSERT_EQ(results_.errors.size(), 1u);
+  EXPECT_EQ(results_.errors[0], modbus::Errc::framing_error);
+  EXPECT_EQ(ex_.pending_timers(), 0u) << "the reply timer went with the exchange";
+}
+
+TEST_F(SerialLinkCauses, RtuNoiseIsAFramingErrorAtTheTimeout) {
+  start_exchange(config::Protocol::modbus_rtu);
+  device_sends({0xFF, 0xFF, 0xFF});
+  ex_.advance(milliseconds(500));
+  EXPECT_TRUE(results_.errors.empty()) << "noise that is no frame start: keep waiting";
+  ex_.advance(milliseconds(600));
+  ASSERT_EQ(results_.errors.size(), 1u);
+  EXPECT_EQ(modbus::classify(results_.errors[0]), modbus::FailureKind::framing)
+      << results_.errors[0].message();
+}
+
+TEST_F(SerialLinkCauses, RtuForeignFrameThenSilenceIsAFramingErrorNotATimeout) {
+  start_exchange(config::Protocol::modbus_rtu);
+  modbus::RtuFramer f;
+  modbus::AduBuffer other;
+  const std::uint8_t pdu[] = {0x03, 0x02, 0x00, 0x09};
+  ASSERT_FALSE(f.encode(2, pdu, other));
+  device_sends({other.span().begin(), other.span().end()});
+  ex_.advance(milliseconds(500));
+  EXPECT_TRUE(results_.errors.empty()) << "a foreign frame does not end the attempt";
+  ex_.advance(milliseconds(600));
+  ASSERT_EQ(results_.errors.size(), 1u);
+  EXPECT_EQ(results_.errors[0], modbus::Errc::wrong_unit);
+}
+
+TEST_F(SerialLinkCauses, SilenceIsATimeout) {
+  start_exchange(config::Protocol::modbus_rtu);
+  ex_.advance(milliseconds(1100));
+  ASSERT_EQ(results_.errors.size(), 1u);
+  EXPECT_EQ(results_.errors[0], modbus::Errc::timeout);
+}
+
+TEST_F(SerialLinkCauses, AsciiFrameCutShortIsAFramingError) {
+  start_exchange(config::Protocol::modbus_ascii);
+  const char part[] = ":010302";
+  device_sends({part, part + sizeof part - 1});
+  ex_.advance(milliseconds(1100));
+  ASSERT_EQ(results_.errors.size(), 1u);
+  EXPECT_EQ(results_.errors[0], modbus::Errc::framing_error);
+}
+
+}  // namespace
+}  // namespace pollux::transport
