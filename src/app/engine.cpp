@@ -6,6 +6,7 @@
 #include "config/canonical.hpp"
 #include "config/diff.hpp"
 #include "device/read_blocks.hpp"
+#include "device/refused_ranges.hpp"
 #include "failover/status.hpp"
 #include "modbus/error.hpp"
 #include "points/register_codec.hpp"
@@ -161,22 +162,25 @@ scheduler::ChannelRunner* Engine::runner(const std::string& channel) {
   return it == runners_.end() ? nullptr : it->second.get();
 }
 
-bool Engine::channel_usable(std::string_view channel) const {
+std::optional<transport::LinkStatus> Engine::channel_status(std::string_view channel) const {
   auto it = runners_.find(std::string(channel));
-  return it != runners_.end() && it->second->link().status() == transport::LinkStatus::ok;
+  if (it == runners_.end()) return std::nullopt;
+  return it->second->link().status();
+}
+
+bool Engine::channel_usable(std::string_view channel) const {
+  return channel_status(channel) == transport::LinkStatus::ok;
 }
 
 CommStatus Engine::comm_of(const DeviceRt& rt) const {
   const RemoteDevice& d = *rt.dev;
-  bool reachable_line = false;
+  bool switched_on_line = false;
   for (int n = 1; n <= 3; ++n)
     if (const auto* l = d.line(n)) {
-      auto it = runners_.find(l->path.channel);
-      reachable_line =
-          reachable_line ||
-          (it != runners_.end() && it->second->link().status() != transport::LinkStatus::disabled);
+      const auto s = channel_status(l->path.channel);
+      switched_on_line = switched_on_line || (s && *s != transport::LinkStatus::disabled);
     }
-  if (!d.enabled() || !reachable_line) return CommStatus::disabled;
+  if (!d.enabled() || !switched_on_line) return CommStatus::disabled;
   return d.comm_failed ? CommStatus::failed : CommStatus::ok;
 }
 
@@ -334,7 +338,6 @@ void Engine::on_poll_done(RemoteDevice& d, std::uint32_t group, std::error_code 
     rt->poll_done[group] = t;  // the standby moves the group's timestamps with one record
     mark_sync(*rt);
   }
-  const auto now = ex_.now();
   if (error) {
     const std::string why = error.message();
     for (auto id : g.point_ids)
@@ -342,22 +345,21 @@ void Engine::on_poll_done(RemoteDevice& d, std::uint32_t group, std::error_code 
     if (error == modbus::ExceptionCode::illegal_data_address && failed_block < g.blocks.size()) {
       // One bad address must not blank the group forever: the planner splits the block and
       // the next attempt asks for the halves.
-      if (device::split_on_illegal_address(g.plan, g.blocks[failed_block].plan_id)) {
+      if (device::split_on_illegal_address(g.plan, g.blocks[failed_block].plan_id))
         runtime::device_logger(d.id())->info("group {}: block split after exception 02",
                                              g.config.name);
-      } else if (!g.refused_retry_at) {
-        schedule_refused_retry(d, g, now);
-      }
+      else
+        device::refused_found(g, d.config().refused_retry_s, ex_.now());
       device::rebuild_blocks(g);
     }
-    prepare_blocks(g, now);
+    if (device::refused_pending(g)) device::prepare_attempt(g, ex_.now());
     return;
   }
-  // Every refused range of this attempt was asked: the next ask waits a whole period.
-  if (std::any_of(g.blocks.begin(), g.blocks.end(),
-                  [](const device::ReadBlock& b) { return b.refused_retry; }))
-    schedule_refused_retry(d, g, now);
-  prepare_blocks(g, now);
+  if (device::refused_pending(g)) {
+    const auto now = ex_.now();
+    if (g.asking_refused) device::refused_asked(g, d.config(), now);
+    device::prepare_attempt(g, now);
+  }
   // Points the device refuses (a single-range block answered exception 02) or that no request
   // can read stay bad.
   for (const auto& b : g.plan.blocks)
@@ -444,30 +446,10 @@ bool Engine::on_poll_due(void* owner, std::uint32_t group) {
   }
   auto& g = d.groups()[group];
   if (g.in_progress) return false;
-  prepare_blocks(g, ex_.now());
+  if (device::refused_pending(g)) device::prepare_attempt(g, ex_.now());
   if (!d.enqueue_poll(group, Priority::scheduled)) return false;
   kick(*rt);
   return true;
-}
-
-// api.md settled: a range refused with exception 02 is asked again every refused_retry_s (0:
-// only at a poll-now), so a device whose register map grows back recovers by itself.
-void Engine::schedule_refused_retry(const RemoteDevice& d, device::GroupRuntime& g,
-                                    runtime::TimePoint now) {
-  const int period_s = d.config().refused_retry_s;
-  if (!device::has_refused(g) || period_s <= 0)
-    g.refused_retry_at.reset();
-  else
-    g.refused_retry_at = now + std::chrono::seconds(period_s);
-}
-
-// The blocks of the group's next attempt, with its refused ranges when their ask is due. Only
-// between attempts: an attempt in progress indexes the blocks.
-void Engine::prepare_blocks(device::GroupRuntime& g, runtime::TimePoint now) {
-  const bool asking = std::any_of(g.blocks.begin(), g.blocks.end(),
-                                  [](const device::ReadBlock& b) { return b.refused_retry; });
-  const bool due = g.refused_retry_at && now >= *g.refused_retry_at && device::has_refused(g);
-  if (asking != due) device::rebuild_blocks(g, due);
 }
 
 // ------------------------------------------------------------------------------ NodeApi ---
@@ -609,8 +591,8 @@ Outcome Engine::poll_now(const std::string& id) {
   for (std::uint32_t g = 0; g < rt->dev->groups().size(); ++g) {
     auto& group = rt->dev->groups()[g];
     // A poll-now asks the refused ranges too (api.md settled).
-    if (device::has_refused(group)) group.refused_retry_at = now;
-    if (!group.in_progress) prepare_blocks(group, now);
+    device::ask_refused_now(group);
+    if (!group.in_progress) device::prepare_attempt(group, now);
     rt->dev->enqueue_poll(g, Priority::on_demand);
   }
   kick(*rt);

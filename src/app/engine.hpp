@@ -182,6 +182,7 @@ class Engine final : public NodeApi, public scheduler::RunnerHandler, public sch
   DeviceRt* find(const std::string& id);
   DeviceRt* rt_of(const device::RemoteDevice& d);
   scheduler::ChannelRunner* runner(const std::string& channel);
+  std::optional<transport::LinkStatus> channel_status(std::string_view channel) const;
   bool channel_usable(std::string_view channel) const;
   CommStatus comm_of(const DeviceRt& rt) const;
   failover::Usable usable(const DeviceRt& rt) const;
@@ -190,9 +191,6 @@ class Engine final : public NodeApi, public scheduler::RunnerHandler, public sch
   ReloadOutcome apply_loaded(config::LoadResult result);
   void sync_state(DeviceRt& rt);
   void publish_status(DeviceRt& rt);
-  void schedule_refused_retry(const device::RemoteDevice& d, device::GroupRuntime& g,
-                              runtime::TimePoint now);
-  void prepare_blocks(device::GroupRuntime& g, runtime::TimePoint now);
   void mark_sync(DeviceRt& rt);
   void kick(DeviceRt& rt);
   DeviceView view(const DeviceRt& rt) const;

@@ -152,7 +152,7 @@ struct Device {
   int max_gap_registers = 16;
   int max_gap_bits = 64;
   // api.md settled: a range refused with exception 02 is asked again this often (0: only at a
-  // poll-now or reload).
+  // poll-now).
   int refused_retry_s = 60;
   friend bool operator==(const Device&, const Device&) = default;
 };

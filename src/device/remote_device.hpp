@@ -69,8 +69,11 @@ struct GroupRuntime {
   std::vector<ReadBlock> blocks;           // the plan's readable blocks, in plan order
   std::vector<points::PointId> point_ids;  // parallel to config.points
   bool in_progress = false;                // an attempt of this group is being sent
-  // When the refused ranges of `plan` are next asked again (set when one is found).
+  // Refused ranges asked again (refused_ranges.hpp): when next, whether a poll-now asked for it,
+  // and whether `blocks` holds them now (set by rebuild_blocks).
   std::optional<runtime::TimePoint> refused_retry_at;
+  bool ask_refused_now = false;
+  bool asking_refused = false;
 };
 
 // How a write ended, for the API's 200 / 502 / 504.

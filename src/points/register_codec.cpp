@@ -157,10 +157,11 @@ double shortest_float32(float f) {
 // raw × scale + offset without the binary noise of the arithmetic: 761 × 0.1 is
 // 76.10000000000001 in binary, but the value the device means is 76.1. The computation is off by
 // a few ulps at most, so 15 significant digits (every such decimal survives a double) drop the
-// noise and keep all the information the reading carries.
-double scaled(double raw, const config::Point& p) {
+// noise and keep all the information a reading of 32 bits or fewer carries. A 64-bit reading
+// may carry more digits than that: it is scaled as it is (`drop_noise` false).
+double scaled(double raw, const config::Point& p, bool drop_noise = true) {
   const double x = raw * p.scale + p.offset;
-  if (!std::isfinite(x) || x == 0) return x;
+  if (!drop_noise || !std::isfinite(x) || x == 0) return x;
   char buf[40];
   const auto end = std::to_chars(buf, buf + sizeof buf, x, std::chars_format::scientific, 14).ptr;
   double d = x;
@@ -266,13 +267,14 @@ Value decode_registers(const config::Point& p, std::span<const std::uint16_t> re
     as_float = std::bit_cast<double>(raw);
     is_float = true;
   }
-  if (is_float) return is_scaled(p) ? scaled(as_float, p) : as_float;
+  const bool narrow = bits <= 32;
+  if (is_float) return is_scaled(p) ? scaled(as_float, p, narrow) : as_float;
   if (is_signed(p.type)) {
     const std::int64_t v = sign_extend(raw, bits);
-    if (is_scaled(p)) return scaled(static_cast<double>(v), p);
+    if (is_scaled(p)) return scaled(static_cast<double>(v), p, narrow);
     return v;
   }
-  if (is_scaled(p)) return scaled(static_cast<double>(raw), p);
+  if (is_scaled(p)) return scaled(static_cast<double>(raw), p, narrow);
   return raw;
 }
 

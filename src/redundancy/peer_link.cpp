@@ -311,8 +311,10 @@ void MasterLink::on_closed(PeerConnection& c, SessionError kind, const std::stri
     if (p.get() == &c) conn = p;
   if (conn) pending_.erase(conn);
   update_connected();
-  if (active_) {
-    // The authenticated backup is unaffected; just say why the intruder was dropped.
+  if (active_ || !pending_.empty()) {
+    // The authenticated backup, or a connection still in its handshake, is unaffected: the
+    // machine must not hear "disconnected" while a backup may be about to say it is active
+    // (redundancy.md transition 5). Just say why this one was dropped.
     log()->warn("peer link: dropped extra connection from {}: {}", c.remote(), error);
     return;
   }

@@ -479,8 +479,10 @@ TEST_F(RefusedRangeFixture, ARefusedRangeIsAskedAgainEveryRefusedRetryWhileTheRe
   settle(milliseconds(1000));  // 9 s: asked again and answered
   EXPECT_EQ(asked_q, 4);
   EXPECT_EQ(point("D1", "Q").quality, Quality::good);
-  settle(milliseconds(1000));  // from now on read with every poll
+  const auto sent = links["NET1"]->sent.size();
+  settle(milliseconds(1000));  // from now on read with every poll, P and Q in one request again
   EXPECT_EQ(asked_q, 5);
+  EXPECT_EQ(links["NET1"]->sent.size(), sent + 1);
   EXPECT_EQ(point("D1", "Q").quality, Quality::good);
 }
 

@@ -354,6 +354,11 @@ TEST(RegisterCodec, ScaledValuesHaveNoBinaryNoise) {
   auto half = point(PointType::uint32, Order::big, Order::big, 0.5);
   EXPECT_EQ(std::get<double>(decode_registers(half, std::vector<std::uint16_t>{0xFFFF, 0xFFFF})),
             2147483647.5);
+  // A 64-bit reading may carry more than 15 digits: scaled as it is, none dropped.
+  auto wide = point(PointType::uint64, Order::big, Order::big, 0.5);
+  EXPECT_EQ(std::get<double>(
+                decode_registers(wide, std::vector<std::uint16_t>{0x0010, 0x0000, 0x0000, 0x0001})),
+            static_cast<double>(0x0010000000000001ULL) * 0.5);
 }
 
 }  // namespace

@@ -266,6 +266,22 @@ TEST(PeerLinkLoopback, SecondConnectionNeverDisplacesTheAuthenticatedBackup) {
   EXPECT_EQ(p.master_rec.count(LinkEventKind::authenticated), 1);
 }
 
+TEST(PeerLinkLoopback, ADroppedConnectionSaysNothingWhileAnotherIsInItsHandshake) {
+  // A master in its startup allowance must not hear "disconnected" (and stop waiting for its
+  // backup) because a stray connection closed while the real backup is still authenticating.
+  Pair p;
+  RawClient handshaking(p.loop.io, p.port, {});
+  ASSERT_TRUE(p.loop.run_until([&] { return p.master->pending_connections() == 1; }));
+  RawClient garbage(p.loop.io, p.port, Bytes{0xFF, 0xFF, 0xFF, 0xFF, 1, 2, 3});
+  ASSERT_TRUE(p.loop.run_until([&] { return garbage.closed; }));
+  p.loop.run_for(20ms);
+  EXPECT_EQ(p.master_rec.count(LinkEventKind::disconnected), 0);
+  EXPECT_EQ(p.master->pending_connections(), 1u);
+  ASSERT_TRUE(p.loop.run_until([&] { return handshaking.closed; }));
+  EXPECT_EQ(p.master_rec.count(LinkEventKind::disconnected), 1);
+  EXPECT_EQ(p.master_rec.last(LinkEventKind::disconnected)->detail, "handshake timeout");
+}
+
 TEST(PeerLinkLoopback, HandshakeTimeoutDropsASilentConnection) {
   Pair p;
   const auto t0 = std::chrono::steady_clock::now();
