@@ -354,6 +354,14 @@ TEST(RegisterCodec, ScaledValuesHaveNoBinaryNoise) {
   auto half = point(PointType::uint32, Order::big, Order::big, 0.5);
   EXPECT_EQ(std::get<double>(decode_registers(half, std::vector<std::uint16_t>{0xFFFF, 0xFFFF})),
             2147483647.5);
+  // Decimal scales and offsets give the decimal itself; any other scale is rounded through text.
+  auto kelvin = point(PointType::uint16, Order::big, Order::big, 0.01, -273.15);
+  EXPECT_EQ(std::get<double>(decode_registers(kelvin, std::vector<std::uint16_t>{30000})), 26.85);
+  auto twentieth = point(PointType::int16, Order::big, Order::big, 0.05);
+  EXPECT_EQ(std::get<double>(decode_registers(twentieth, std::vector<std::uint16_t>{0xFFF9})),
+            -0.35);
+  auto third = point(PointType::uint16, Order::big, Order::big, 1.0 / 3);
+  EXPECT_EQ(std::get<double>(decode_registers(third, std::vector<std::uint16_t>{3})), 1.0);
   // A 64-bit reading may carry more than 15 digits: scaled as it is, none dropped.
   auto wide = point(PointType::uint64, Order::big, Order::big, 0.5);
   EXPECT_EQ(std::get<double>(
