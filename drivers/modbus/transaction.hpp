@@ -76,17 +76,19 @@ class Transaction {
   // answer before the write completion is seen.
   Action on_bytes(std::span<const std::uint8_t> bytes);
   // The reply timer fired: done with Errc::timeout when no byte arrived for this attempt, else
-  // with what the bytes were (framing_error for an answer cut short or garbage, wrong_unit for
-  // another unit's frame). On TCP a complete answer to an earlier transaction, dropped by its
-  // id, is not a byte of this attempt.
+  // with what the bytes were (answer_cut_short when the start of our answer is buffered,
+  // framing_error for garbage, wrong_unit for another unit's frame). On TCP a complete answer
+  // to an earlier transaction, dropped by its id, is not a byte of this attempt, and a partial
+  // MBAP frame is answer_cut_short: the framer keeps it, so the connection stays in step.
   Action on_timeout();
   // The line stayed silent for the frame gap since the last byte: a partial frame that starts
-  // as our answer would is our answer cut short (done, framing_error). A partial stray (another
+  // as our answer would is our answer cut short (done, answer_cut_short). A partial stray (another
   // unit, noise) is dropped and reading goes on (read_more), as with nothing partial.
   Action on_silence();
   // The transport failed (closed, reset): done with `ec` (connection_reset when empty); the
   // framer is reset for the new connection. After a framing error on TCP the stream is out of
-  // step: the caller should reconnect (and call this).
+  // step: the caller should reconnect (and call this). answer_cut_short on Modbus TCP is not
+  // such an error: keep the connection.
   Action on_transport_error(std::error_code ec);
 
   bool done() const { return state_ == State::done; }

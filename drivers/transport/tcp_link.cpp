@@ -354,11 +354,16 @@ void TcpLink::handle(Conn& c, const modbus::Action& a) {
     case modbus::ActionKind::read_more:
       return;
     case modbus::ActionKind::done:
-      // A TCP stream out of step (framing error) cannot be trusted for the next answer. Nor can
-      // an RTU-over-TCP stream after a timeout: without transaction ids a late answer would be
-      // taken for the next request's.
+      // A TCP stream out of step (framing error) cannot be trusted for the next answer. An MBAP
+      // answer still arriving (timeout, answer_cut_short) does not put it out of step: the
+      // framer keeps the partial frame, the tail completes it and it is dropped by its
+      // transaction id. An RTU-over-TCP stream has no ids: after either, a late answer (or its
+      // tail, resynchronised into a plausible frame) would be taken for the next request's, so
+      // it reconnects.
+      const bool late_answer =
+          a.error == modbus::Errc::timeout || a.error == modbus::Errc::answer_cut_short;
       if (a.error && a.error.category() == modbus::modbus_category() &&
-          (a.error != modbus::Errc::timeout || framing_ == modbus::Framing::rtu_over_tcp) &&
+          (!late_answer || framing_ == modbus::Framing::rtu_over_tcp) &&
           a.error != modbus::Errc::wrong_echo) {
         const auto err = a.error;
         close_socket(c);

@@ -1,8 +1,8 @@
 // SerialLink's failure causes on a real pseudo-terminal with a manual clock (api.md "How a
 // failed attempt is classified"): the test plays the device on the pty master, the link's
-// timers (reply timeout, frame gap) run only when the test advances time. An RTU answer cut
-// short ends at the frame gap as a framing error, long before message_timeout_ms; bytes that
-// make no answer are a framing error at the timeout; only silence is a timeout.
+// timers (reply timeout, frame gap) run only when the test advances time. An answer cut short
+// ends at the frame gap (answer_cut_short, a framing error), long before message_timeout_ms;
+// bytes that make no answer are a framing error at the timeout; only silence is a timeout.
 #include "transport/serial_link.hpp"
 
 #include <fcntl.h>
@@ -72,14 +72,15 @@ class SerialLinkCauses : public ::testing::Test {
 
   // Starts the link and one exchange; returns once the request is on the wire and the link
   // awaits the answer (its reply timer armed).
-  void start_exchange(config::Protocol protocol) {
+  void start_exchange(config::Protocol protocol,
+                      runtime::Duration reply_timeout = milliseconds(1000)) {
     ASSERT_GE(master_, 0);
     cfg_.protocol = protocol;
     link_.emplace(io_, ex_, cfg_);
     link_->set_listener(&results_);
     link_->start();
     ASSERT_EQ(link_->status(), LinkStatus::ok);
-    link_->start_exchange({&target_, &request_, milliseconds(1000)}, 7);
+    link_->start_exchange({&target_, &request_, reply_timeout}, 7);
     ex_.advance(milliseconds(10));  // the pre-send silence
     std::vector<std::uint8_t> got;
     ASSERT_TRUE(run_io_until([&] {
@@ -108,12 +109,13 @@ class SerialLinkCauses : public ::testing::Test {
   std::optional<SerialLink> link_;
 };
 
-TEST_F(SerialLinkCauses, RtuAnswerCutShortEndsAtTheFrameGapAsAFramingError) {
+TEST_F(SerialLinkCauses, RtuAnswerCutShortEndsAtTheFrameGap) {
   start_exchange(config::Protocol::modbus_rtu);
   device_sends({0x01, 0x03, 0x02, 0x00});  // 4 of the answer's 7 bytes, then silence
   ex_.advance(milliseconds(100));          // past t3.5 (and its timer's floor), not the timeout
   ASSERT_EQ(results_.errors.size(), 1u);
-  EXPECT_EQ(results_.errors[0], modbus::Errc::framing_error);
+  EXPECT_EQ(results_.errors[0], modbus::Errc::answer_cut_short);
+  EXPECT_EQ(modbus::classify(results_.errors[0]), modbus::FailureKind::framing);
   EXPECT_EQ(ex_.pending_timers(), 0u) << "the reply timer went with the exchange";
 }
 
@@ -149,13 +151,17 @@ TEST_F(SerialLinkCauses, SilenceIsATimeout) {
   EXPECT_EQ(results_.errors[0], modbus::Errc::timeout);
 }
 
-TEST_F(SerialLinkCauses, AsciiFrameCutShortIsAFramingError) {
-  start_exchange(config::Protocol::modbus_ascii);
+// The reply timeout is far off: only the 1 s ASCII frame gap can end this attempt.
+TEST_F(SerialLinkCauses, AsciiFrameCutShortEndsAtTheFrameGap) {
+  start_exchange(config::Protocol::modbus_ascii, milliseconds(5000));
   const char part[] = ":010302";
   device_sends({part, part + sizeof part - 1});
-  ex_.advance(milliseconds(1100));
+  ex_.advance(milliseconds(900));
+  EXPECT_TRUE(results_.errors.empty()) << "within the gap: keep reading";
+  ex_.advance(milliseconds(150));
   ASSERT_EQ(results_.errors.size(), 1u);
-  EXPECT_EQ(results_.errors[0], modbus::Errc::framing_error);
+  EXPECT_EQ(results_.errors[0], modbus::Errc::answer_cut_short);
+  EXPECT_EQ(modbus::classify(results_.errors[0]), modbus::FailureKind::framing);
 }
 
 }  // namespace
