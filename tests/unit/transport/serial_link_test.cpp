@@ -6,7 +6,9 @@
 #include "transport/serial_link.hpp"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <pty.h>
+#include <sys/ioctl.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -117,6 +119,43 @@ TEST_F(SerialLinkCauses, RtuAnswerCutShortEndsAtTheFrameGap) {
   EXPECT_EQ(results_.errors[0], modbus::Errc::answer_cut_short);
   EXPECT_EQ(modbus::classify(results_.errors[0]), modbus::FailureKind::framing);
   EXPECT_EQ(ex_.pending_timers(), 0u) << "the reply timer went with the exchange";
+}
+
+// The gap timer is armed once per partial frame, not moved by every chunk: when it fires
+// before the line has been quiet long enough it waits out the rest.
+TEST_F(SerialLinkCauses, RtuGapTimerIsArmedOnceAndWaitsOutTheRemainder) {
+  start_exchange(config::Protocol::modbus_rtu);
+  const auto t0 = ex_.now();
+  device_sends({0x01, 0x03});
+  ASSERT_EQ(ex_.next_timer(), t0 + milliseconds(50)) << "the gap timer (t3.5, floored)";
+  ex_.advance(milliseconds(30));
+  device_sends({0x02});
+  EXPECT_EQ(ex_.next_timer(), t0 + milliseconds(50)) << "a chunk does not move the gap timer";
+  ex_.advance(milliseconds(25));  // t0 + 55: the timer ran, only 25 ms quiet: wait on
+  EXPECT_TRUE(results_.errors.empty());
+  EXPECT_EQ(ex_.next_timer(), t0 + milliseconds(80));
+  ex_.advance(milliseconds(30));
+  ASSERT_EQ(results_.errors.size(), 1u);
+  EXPECT_EQ(results_.errors[0], modbus::Errc::answer_cut_short);
+}
+
+// The I/O thread stalled: the rest of the answer arrived in time but its read completion has
+// not run when the gap timer does. Bytes waiting on the port are no silence.
+TEST_F(SerialLinkCauses, GapTimerBeforeAPendingReadDoesNotCutTheAnswer) {
+  start_exchange(config::Protocol::modbus_rtu);
+  device_sends({0x01, 0x03, 0x02, 0x00});
+  const std::uint8_t rest[] = {0x05, 0x78, 0x47};  // value 5, then the CRC of 01 03 02 00 05
+  ASSERT_EQ(::write(master_, rest, sizeof rest), static_cast<ssize_t>(sizeof rest));
+  // Wait (the I/O context not running) until the pty holds them on the link's side.
+  pollfd readable{slave_, POLLIN, 0};
+  ASSERT_EQ(::poll(&readable, 1, 5000), 1);
+  int waiting = 0;
+  ASSERT_EQ(::ioctl(slave_, FIONREAD, &waiting), 0);
+  ASSERT_GT(waiting, 0);
+  ex_.advance(milliseconds(120));  // the gap timer runs (twice) before the read completion
+  EXPECT_TRUE(results_.errors.empty()) << results_.errors[0].message();
+  ASSERT_TRUE(run_io_until([&] { return !results_.errors.empty(); }));
+  EXPECT_FALSE(results_.errors[0]) << results_.errors[0].message();
 }
 
 TEST_F(SerialLinkCauses, RtuNoiseIsAFramingErrorAtTheTimeout) {
