@@ -63,7 +63,6 @@ class Transaction {
   // The line silence that ends a frame (zero, the default: none, for streams whose reads carry
   // no timing). Serial links set rtu_timing(baud).t3_5 for RTU, kAsciiFrameGap for ASCII.
   void set_frame_gap(runtime::Duration gap) { frame_gap_ = gap; }
-  runtime::Duration frame_gap() const { return frame_gap_; }
   Transaction(const Transaction&) = delete;
   Transaction& operator=(const Transaction&) = delete;
 
@@ -99,8 +98,6 @@ class Transaction {
   std::uint8_t unit() const { return unit_; }
   std::uint16_t transaction_id() const { return transaction_id_; }
   bool is_broadcast() const { return broadcast_; }
-  // Bytes taken for this attempt (from start()).
-  std::size_t bytes_received() const { return received_; }
 
  private:
   enum class State { idle, writing, awaiting, done };
