@@ -383,6 +383,42 @@ TEST_P(TcpLinkLateAnswer, AnAnswerCutShortAtTheTimeoutIsAFramingErrorThatKeepsTc
   EXPECT_EQ(stat("connects"), 1u);
 }
 
+// A device that cuts its answer short and never sends the tail: the partial MBAP frame kept
+// for the tail swallows the start of the next answer, which then fails too. That second failure
+// in a row reconnects, so the stream cannot stay out of step for good.
+// (RTU over TCP reconnects at the first answer cut short already.)
+class TcpLinkTailNeverComes : public TcpLinkLateAnswer {};
+
+TEST_P(TcpLinkTailNeverComes, ItCostsOneMoreExchangeThenAReconnect) {
+  tcp::socket dev(io_);
+  acceptor_.async_accept(dev, [](const boost::system::error_code&) {});
+  request_arrives(dev, 1);
+  asio::write(dev, asio::buffer(answer(1).data(), 6));  // the MBAP header but its unit
+  ASSERT_TRUE(run_until([&] { return stat("bytes_in") >= 6; }));
+  ex_.advance(std::chrono::milliseconds(1100));
+  ASSERT_EQ(l_.done, 1);
+  EXPECT_EQ(l_.error, modbus::Errc::answer_cut_short);
+
+  request_arrives(dev, 2);
+  asio::write(dev, asio::buffer(answer(2)));
+  ASSERT_TRUE(run_until([&] { return stat("bytes_in") >= 17; }));
+  ex_.advance(std::chrono::milliseconds(1100));
+  ASSERT_EQ(l_.done, 2);
+  EXPECT_TRUE(l_.error) << "its start completed the stale frame";
+  EXPECT_EQ(link_->open_connections(), 0u) << "a second failure in a row reconnects";
+
+  tcp::socket dev2(io_);
+  acceptor_.async_accept(dev2, [](const boost::system::error_code&) {});
+  request_arrives(dev2, 3);
+  asio::write(dev2, asio::buffer(answer(3)));
+  ASSERT_TRUE(run_until([&] { return l_.done == 3; }));
+  EXPECT_FALSE(l_.error) << l_.error.message();
+  EXPECT_EQ(l_.value, 3);
+}
+
+INSTANTIATE_TEST_SUITE_P(Tcp, TcpLinkTailNeverComes,
+                         ::testing::Values(config::Protocol::modbus_tcp));
+
 INSTANTIATE_TEST_SUITE_P(Framings, TcpLinkLateAnswer,
                          ::testing::Values(config::Protocol::modbus_tcp,
                                            config::Protocol::modbus_rtu_over_tcp),
