@@ -28,8 +28,8 @@
 // attempt: reading goes on until our answer or the timeout, and only then does it count
 // (once). On a serial line the start of our answer followed by the inter-frame silence
 // (set_frame_gap: t3.5 for RTU, 1 s inside an ASCII frame) is an answer cut short: read_more
-// carries that gap as its `timeout` while a frame is partial, the caller (re)arms a silence
-// timer with it at every read and calls on_silence() when the line stayed quiet that long.
+// carries that gap as its `timeout` while a frame is partial (zero: none), and the caller
+// calls on_silence() once the line has stayed quiet that long since its last byte.
 #pragma once
 
 #include <array>
