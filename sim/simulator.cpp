@@ -589,10 +589,10 @@ Simulator::Outcome Simulator::serve(Device& d, const std::string& via, bool tcp_
       auto& lrc = b[b.size() - 3];
       lrc = lrc == '0' ? '1' : '0';
     }
-    if (modify &&
-        (modify->type == FaultType::wrong_unit || modify->type == FaultType::wrong_function))
+    // Those faults are done on the ASCII frame; the others (garbage, truncate) follow below.
+    if (!modify || modify->type == FaultType::bad_crc || modify->type == FaultType::wrong_unit ||
+        modify->type == FaultType::wrong_function)
       return out;
-    if (!modify || modify->type == FaultType::bad_crc) return out;
   }
   if (modify && !out.bytes.empty()) {
     auto& b = out.bytes;

@@ -74,6 +74,8 @@ std::string_view to_string(Errc e) {
       return "request exceeds the Modbus protocol limits";
     case Errc::invalid_request:
       return "invalid request: cannot be encoded";
+    case Errc::answer_cut_short:
+      return "answer cut short: the start of the answer arrived, not its end";
   }
   return {};
 }

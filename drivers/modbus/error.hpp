@@ -34,6 +34,9 @@ enum class Errc {
   connection_reset,   // the stream closed or reset in the middle of an exchange
   limit_exceeded,     // a request outside the protocol limits (refused at encode time)
   invalid_request,    // a request that cannot be encoded (unknown function, missing values)
+  answer_cut_short,   // the start of our answer arrived, its end did not (frame gap or timeout);
+                      // a framing error for the counters. On Modbus TCP the stream stays in
+                      // step: the tail completes that frame later and is dropped by its id
 };
 
 const std::error_category& modbus_category();

@@ -71,12 +71,6 @@ void RtuFramer::drop_front(std::size_t n) {
   len_ -= n;
 }
 
-bool RtuFramer::looks_expected(std::uint8_t unit, std::uint8_t function) const {
-  if (expect_.unit >= 0 && unit != expect_.unit) return false;
-  if (expect_.function >= 0 && static_cast<int>(function & 0x7Fu) != expect_.function) return false;
-  return true;
-}
-
 FeedResult RtuFramer::feed(std::span<const std::uint8_t> bytes) {
   if (delivered_) {
     len_ = 0;
@@ -110,7 +104,7 @@ FeedResult RtuFramer::feed(std::span<const std::uint8_t> bytes) {
     const std::uint16_t crc = crc16({buf_.data(), need - 2});
     const std::uint8_t unit = buf_[0];
     if (crc != wire) {
-      if (looks_expected(unit, buf_[1])) {
+      if (expect_.shaped_like_answer(unit, buf_[1])) {
         len_ = 0;
         return error(used, Errc::crc_error, counters_);
       }
@@ -194,9 +188,7 @@ FeedResult AsciiFramer::feed(std::span<const std::uint8_t> bytes) {
     if (lrc({bin_.data(), nbin - 1}) != bin_[nbin - 1]) {
       // As on RTU: a corrupt frame that is not shaped like our answer is a stray on a multidrop
       // line (someone else's, or noise), skipped so that our answer may still follow.
-      const bool ours = (expect_.unit < 0 || bin_[0] == expect_.unit) &&
-                        (expect_.function < 0 || (bin_[1] & 0x7F) == expect_.function);
-      if (!ours) {
+      if (!expect_.shaped_like_answer(bin_[0], bin_[1])) {
         ++counters_.resyncs;
         continue;
       }
@@ -217,13 +209,10 @@ bool AsciiFramer::partial_is_expected() const {
   // The unit's two hex digits, as far as they arrived; a bare ':' is a frame start like ours.
   for (std::size_t i = 0; i < std::min<std::size_t>(len_, 4); ++i)
     if (hex_value(text_[i]) < 0) return false;
-  if (len_ >= 2 && expect_.unit >= 0 &&
-      (hex_value(text_[0]) << 4 | hex_value(text_[1])) != expect_.unit)
-    return false;
-  if (len_ >= 4 && expect_.function >= 0 &&
-      ((hex_value(text_[2]) << 4 | hex_value(text_[3])) & 0x7F) != expect_.function)
-    return false;
-  return true;
+  auto byte_at = [&](std::size_t i) {
+    return len_ >= 2 * i + 2 ? hex_value(text_[2 * i]) << 4 | hex_value(text_[2 * i + 1]) : -1;
+  };
+  return expect_.shaped_like_answer(byte_at(0), byte_at(1));
 }
 
 // ---- TCP (MBAP) ------------------------------------------------------------------------------

@@ -56,6 +56,15 @@ struct Expectation {
   int unit = -1;
   int function = -1;     // the request's function; its exception form is accepted too
   int transaction = -1;  // TCP only
+
+  // Whether a frame that starts with `unit` and `function` is shaped like our answer: the
+  // expected unit and function, or its exception form. A negative argument is a byte not
+  // received yet and fits anything. Decides whether a corrupt or cut-short frame is our answer
+  // (an error of this attempt) or a stray on a multidrop line (skipped).
+  bool shaped_like_answer(int frame_unit, int frame_function = -1) const {
+    if (unit >= 0 && frame_unit >= 0 && frame_unit != unit) return false;
+    return function < 0 || frame_function < 0 || (frame_function & 0x7F) == function;
+  }
 };
 
 struct Frame {
@@ -129,13 +138,11 @@ class RtuFramer : public Framer {
   std::size_t buffered() const override { return len_; }
   bool partial() const override { return len_ > 0 && !delivered_; }
   bool partial_is_expected() const override {
-    return partial() && (len_ < 2 ? expect_.unit < 0 || buf_[0] == expect_.unit
-                                  : looks_expected(buf_[0], buf_[1]));
+    return partial() && expect_.shaped_like_answer(buf_[0], len_ < 2 ? -1 : buf_[1]);
   }
 
  private:
   void drop_front(std::size_t n);
-  bool looks_expected(std::uint8_t unit, std::uint8_t function) const;
 
   Role role_;
   std::array<std::uint8_t, kMaxRtuAduSize> buf_{};

@@ -80,9 +80,13 @@ std::error_code Transaction::cause_without_answer() const {
   // MBAP frames carry their transaction id: complete ones for earlier requests were dropped and
   // belong to those, so only a partial frame is evidence here. The other framings cannot tell
   // whose bytes they were: any byte is.
+  // An MBAP frame half received stays in the framer: its tail completes it later and it is
+  // dropped by its id, so the connection need not be reset (answer_cut_short, not a framing
+  // error that puts the stream out of step).
   if (framer_.framing() == Framing::tcp)
-    return framer_.partial() ? Errc::framing_error : Errc::timeout;
+    return framer_.partial() ? Errc::answer_cut_short : Errc::timeout;
   if (received_ == 0) return Errc::timeout;
+  if (framer_.partial_is_expected()) return Errc::answer_cut_short;
   if (!framer_.partial() && framer_.counters().foreign_unit_skipped != foreign_at_start_)
     return Errc::wrong_unit;
   return Errc::framing_error;
@@ -99,7 +103,7 @@ Action Transaction::on_silence() {
     return {ActionKind::read_more, {}, {}, {}};
   const bool ours = framer_.partial_is_expected();
   framer_.reset();  // the line went quiet: whatever comes next starts a new frame
-  if (ours) return finish(Errc::framing_error);
+  if (ours) return finish(Errc::answer_cut_short);
   // A stray burst (noise, the start of someone else's frame): our answer may still come. It
   // counts, as a framing error, only if the attempt ends without one (received_ says so).
   return {ActionKind::read_more, {}, {}, {}};

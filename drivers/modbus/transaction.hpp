@@ -28,8 +28,8 @@
 // attempt: reading goes on until our answer or the timeout, and only then does it count
 // (once). On a serial line the start of our answer followed by the inter-frame silence
 // (set_frame_gap: t3.5 for RTU, 1 s inside an ASCII frame) is an answer cut short: read_more
-// carries that gap as its `timeout` while a frame is partial, the caller (re)arms a silence
-// timer with it at every read and calls on_silence() when the line stayed quiet that long.
+// carries that gap as its `timeout` while a frame is partial (zero: none), and the caller
+// calls on_silence() once the line has stayed quiet that long since its last byte.
 #pragma once
 
 #include <array>
@@ -63,7 +63,6 @@ class Transaction {
   // The line silence that ends a frame (zero, the default: none, for streams whose reads carry
   // no timing). Serial links set rtu_timing(baud).t3_5 for RTU, kAsciiFrameGap for ASCII.
   void set_frame_gap(runtime::Duration gap) { frame_gap_ = gap; }
-  runtime::Duration frame_gap() const { return frame_gap_; }
   Transaction(const Transaction&) = delete;
   Transaction& operator=(const Transaction&) = delete;
 
@@ -76,17 +75,19 @@ class Transaction {
   // answer before the write completion is seen.
   Action on_bytes(std::span<const std::uint8_t> bytes);
   // The reply timer fired: done with Errc::timeout when no byte arrived for this attempt, else
-  // with what the bytes were (framing_error for an answer cut short or garbage, wrong_unit for
-  // another unit's frame). On TCP a complete answer to an earlier transaction, dropped by its
-  // id, is not a byte of this attempt.
+  // with what the bytes were (answer_cut_short when the start of our answer is buffered,
+  // framing_error for garbage, wrong_unit for another unit's frame). On TCP a complete answer
+  // to an earlier transaction, dropped by its id, is not a byte of this attempt, and a partial
+  // MBAP frame is answer_cut_short: the framer keeps it, so the connection stays in step.
   Action on_timeout();
   // The line stayed silent for the frame gap since the last byte: a partial frame that starts
-  // as our answer would is our answer cut short (done, framing_error). A partial stray (another
+  // as our answer would is our answer cut short (done, answer_cut_short). A partial stray (another
   // unit, noise) is dropped and reading goes on (read_more), as with nothing partial.
   Action on_silence();
   // The transport failed (closed, reset): done with `ec` (connection_reset when empty); the
   // framer is reset for the new connection. After a framing error on TCP the stream is out of
-  // step: the caller should reconnect (and call this).
+  // step: the caller should reconnect (and call this). answer_cut_short on Modbus TCP is not
+  // such an error: keep the connection.
   Action on_transport_error(std::error_code ec);
 
   bool done() const { return state_ == State::done; }
@@ -97,8 +98,6 @@ class Transaction {
   std::uint8_t unit() const { return unit_; }
   std::uint16_t transaction_id() const { return transaction_id_; }
   bool is_broadcast() const { return broadcast_; }
-  // Bytes taken for this attempt (from start()).
-  std::size_t bytes_received() const { return received_; }
 
  private:
   enum class State { idle, writing, awaiting, done };

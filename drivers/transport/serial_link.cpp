@@ -38,14 +38,34 @@ SerialLink::SerialLink(boost::asio::io_context& io, runtime::Executor& ex, confi
 // stays the rule; the timer that observes it waits at least this long.
 constexpr runtime::Duration kMinGapTimer = runtime::milliseconds(50);
 
+// Armed once when a partial frame starts, not moved on every chunk (a frame arrives in many):
+// when it fires it checks the silence since the last byte and waits out the rest if need be.
 void SerialLink::arm_gap(runtime::Duration gap) {
-  if (gap_timer_) ex_.cancel(gap_timer_);
-  gap_timer_ = {};
-  if (gap <= runtime::Duration::zero()) return;
-  gap_timer_ = ex_.schedule_after(std::max(gap, kMinGapTimer), [this] {
+  if (gap <= runtime::Duration::zero()) {
+    if (gap_timer_) ex_.cancel(gap_timer_);
     gap_timer_ = {};
-    if (busy_ && awaiting_) handle(tx_.on_silence());
-  });
+    return;
+  }
+  gap_ = std::max(gap, kMinGapTimer);
+  if (gap_timer_) return;
+  gap_timer_ = ex_.schedule_after(gap_, [this] { gap_elapsed(); });
+}
+
+void SerialLink::gap_elapsed() {
+  gap_timer_ = {};
+  if (!busy_ || !awaiting_) return;
+  const auto quiet_until = last_activity_ + gap_;
+  if (quiet_until > ex_.now()) {
+    gap_timer_ = ex_.schedule_at(quiet_until, [this] { gap_elapsed(); });
+    return;
+  }
+  // A stalled thread may run this timer before the read completion of bytes that arrived in
+  // time: those bytes are no silence. Wait for them to be read (last_activity_ moves then).
+  if (port_.input_waiting() > 0) {
+    gap_timer_ = ex_.schedule_after(gap_, [this] { gap_elapsed(); });
+    return;
+  }
+  handle(tx_.on_silence());
 }
 
 SerialLink::~SerialLink() {

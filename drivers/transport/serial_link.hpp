@@ -53,6 +53,7 @@ class SerialLink final : public Link, private SerialPortKeeper::Owner {
   void handle(const modbus::Action& a);
   void complete(std::error_code ec);
   void arm_gap(runtime::Duration gap);
+  void gap_elapsed();
 
   runtime::Executor& ex_;
   config::Channel cfg_;
@@ -67,6 +68,7 @@ class SerialLink final : public Link, private SerialPortKeeper::Owner {
   runtime::TimePoint last_activity_{};
   runtime::TimerId timer_;      // reply timeout or pre-send silence
   runtime::TimerId gap_timer_;  // the silence that ends a partial answer
+  runtime::Duration gap_{};     // how long that silence is (the timer's wait, floored)
   std::uint64_t bytes_in_ = 0, bytes_out_ = 0, flushed_ = 0;
 };
 

@@ -1,5 +1,6 @@
 #include "transport/serial_port.hpp"
 
+#include <sys/ioctl.h>
 #include <termios.h>
 
 namespace pollux::transport {
@@ -29,6 +30,12 @@ std::error_code open_serial(boost::asio::serial_port& port, const config::Channe
 
 void flush_input(boost::asio::serial_port& port) {
   if (port.is_open()) ::tcflush(port.native_handle(), TCIFLUSH);
+}
+
+std::size_t input_waiting(boost::asio::serial_port& port) {
+  int n = 0;
+  if (!port.is_open() || ::ioctl(port.native_handle(), FIONREAD, &n) != 0 || n < 0) return 0;
+  return static_cast<std::size_t>(n);
 }
 
 }  // namespace pollux::transport

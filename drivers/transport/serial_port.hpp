@@ -3,6 +3,7 @@
 // before every request, so a late answer to a timed-out request is never taken for the next.
 #pragma once
 
+#include <cstddef>
 #include <system_error>
 
 #include <boost/asio/serial_port.hpp>
@@ -15,5 +16,7 @@ namespace pollux::transport {
 std::error_code open_serial(boost::asio::serial_port& port, const config::Channel& cfg);
 // Discards bytes received but not read yet (tcflush TCIFLUSH).
 void flush_input(boost::asio::serial_port& port);
+// Bytes received and not read yet (ioctl FIONREAD); 0 when closed or unknown.
+std::size_t input_waiting(boost::asio::serial_port& port);
 
 }  // namespace pollux::transport

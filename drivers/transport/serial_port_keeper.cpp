@@ -97,6 +97,10 @@ void SerialPortKeeper::flush_input() {
   transport::flush_input(port_);
 }
 
+std::size_t SerialPortKeeper::input_waiting() {
+  return transport::input_waiting(port_);
+}
+
 void SerialPortKeeper::read_loop() {
   if (reading_ || !port_.is_open()) return;
   reading_ = true;

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -61,6 +62,8 @@ class SerialPortKeeper {
   bool is_open() const { return port_.is_open(); }
   // Discards input received but not read yet (see serial_port.hpp).
   void flush_input();
+  // Bytes the port received that no read completion has delivered yet.
+  std::size_t input_waiting();
 
   // Writes `bytes`, which the caller keeps alive until `done(const boost::system::error_code&)`
   // runs; `done` never runs once the keeper is gone. Pass the error to io_failed().

@@ -265,6 +265,7 @@ void TcpLink::on_connected(Conn& c) {
   c.socket.set_option(tcp::no_delay(true), ignored);
   c.socket.non_blocking(true, ignored);  // handle() writes a request at once when it fits
   c.framer->reset();
+  c.cut_short = false;
   read_loop(c);
   if (c.busy) send(c);
 }
@@ -354,12 +355,23 @@ void TcpLink::handle(Conn& c, const modbus::Action& a) {
     case modbus::ActionKind::read_more:
       return;
     case modbus::ActionKind::done:
-      // A TCP stream out of step (framing error) cannot be trusted for the next answer. Nor can
-      // an RTU-over-TCP stream after a timeout: without transaction ids a late answer would be
-      // taken for the next request's.
-      if (a.error && a.error.category() == modbus::modbus_category() &&
-          (a.error != modbus::Errc::timeout || framing_ == modbus::Framing::rtu_over_tcp) &&
-          a.error != modbus::Errc::wrong_echo) {
+      // A TCP stream out of step (framing error) cannot be trusted for the next answer. An MBAP
+      // answer still arriving (timeout, answer_cut_short) does not put it out of step: the
+      // framer keeps the partial frame, the tail completes it and it is dropped by its
+      // transaction id. An RTU-over-TCP stream has no ids: after either, a late answer (or its
+      // tail, resynchronised into a plausible frame) would be taken for the next request's, so
+      // it reconnects.
+      // If the tail never comes, the partial frame kept for it swallows the start of the next
+      // answer: a failure right after an answer cut short reconnects too.
+      const bool late_answer =
+          a.error == modbus::Errc::timeout || a.error == modbus::Errc::answer_cut_short;
+      const bool failed = a.error && a.error.category() == modbus::modbus_category();
+      const bool out_of_step =
+          failed && (((!late_answer || framing_ == modbus::Framing::rtu_over_tcp) &&
+                      a.error != modbus::Errc::wrong_echo) ||
+                     c.cut_short);
+      c.cut_short = !out_of_step && a.error == modbus::Errc::answer_cut_short;
+      if (out_of_step) {
         const auto err = a.error;
         close_socket(c);
         complete(c, err);

@@ -62,6 +62,7 @@ class TcpLink final : public Link {
     bool busy = false;
     bool awaiting = false;
     bool reading = false;
+    bool cut_short = false;  // the last exchange ended answer_cut_short, the connection kept
     std::uint64_t tag = 0;
     Exchange ex;
     runtime::TimerId timer;

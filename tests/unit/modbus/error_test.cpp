@@ -6,7 +6,8 @@ namespace pollux::modbus {
 namespace {
 
 TEST(ModbusErrors, EveryErrcHasItsOwnMessageInTheModbusCategory) {
-  for (int e = static_cast<int>(Errc::timeout); e <= static_cast<int>(Errc::invalid_request); ++e) {
+  for (int e = static_cast<int>(Errc::timeout); e <= static_cast<int>(Errc::answer_cut_short);
+       ++e) {
     std::error_code ec = static_cast<Errc>(e);
     EXPECT_EQ(ec.category().name(), std::string("modbus"));
     EXPECT_FALSE(ec.message().empty());
@@ -43,9 +44,9 @@ TEST(ModbusErrors, ClassifyMapsEachFailureToExactlyOneApiCounter) {
   EXPECT_EQ(classify(std::make_error_code(std::errc::timed_out)), FailureKind::timeout);
   EXPECT_EQ(classify(Errc::crc_error), FailureKind::crc);
   EXPECT_EQ(classify(Errc::lrc_error), FailureKind::crc);
-  for (Errc e :
-       {Errc::framing_error, Errc::wrong_unit, Errc::wrong_function, Errc::wrong_length,
-        Errc::wrong_echo, Errc::wrong_transaction, Errc::too_long, Errc::connection_reset}) {
+  for (Errc e : {Errc::framing_error, Errc::wrong_unit, Errc::wrong_function, Errc::wrong_length,
+                 Errc::wrong_echo, Errc::wrong_transaction, Errc::too_long, Errc::connection_reset,
+                 Errc::answer_cut_short}) {
     EXPECT_EQ(classify(e), FailureKind::framing) << std::error_code(e).message();
   }
   EXPECT_EQ(classify(std::make_error_code(std::errc::connection_reset)), FailureKind::framing);

@@ -57,6 +57,28 @@ using Events = std::vector<std::string>;
 
 // ---- RTU -------------------------------------------------------------------------------------
 
+// One matcher decides, for every serial framing, whether a frame is shaped like our answer.
+TEST(Expectation, ShapedLikeAnswerIsTheUnitAndFunctionOrItsExceptionForm) {
+  const Expectation e{.unit = 4, .function = 3};
+  EXPECT_TRUE(e.shaped_like_answer(4, 0x03));
+  EXPECT_TRUE(e.shaped_like_answer(4, 0x83));
+  EXPECT_FALSE(e.shaped_like_answer(5, 0x03));
+  EXPECT_FALSE(e.shaped_like_answer(4, 0x04));
+  EXPECT_TRUE(e.shaped_like_answer(4)) << "the function byte not received yet";
+  EXPECT_TRUE(e.shaped_like_answer(-1)) << "nothing received yet";
+  EXPECT_TRUE(Expectation{}.shaped_like_answer(9, 0x10)) << "no expectation: anything";
+  // The framers' partial frames go through the same rule.
+  RtuFramer rtu;
+  rtu.expect(e);
+  rtu.feed(hex("04 83"));
+  EXPECT_TRUE(rtu.partial_is_expected());
+  AsciiFramer ascii;
+  ascii.expect(e);
+  const std::string other = ":0404";
+  ascii.feed(bytes_of(other));
+  EXPECT_FALSE(ascii.partial_is_expected());
+}
+
 TEST(RtuFramer, EncodesUnitPduAndCrcLowByteFirst) {
   RtuFramer f;
   AduBuffer adu;

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
@@ -17,7 +18,10 @@
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
 
+#include "modbus/crc.hpp"
+#include "modbus/error.hpp"
 #include "runtime/asio_executor.hpp"
+#include "runtime/manual_executor.hpp"
 
 namespace pollux::transport {
 namespace {
@@ -284,6 +288,145 @@ TEST_F(TcpLinkTest, AHoldOnARefusingEndpointRetriesWithBackoffAndConnectsWhenItL
   ASSERT_TRUE(run_until([&] { return got; }));
   ASSERT_TRUE(run_until([&] { return link.open_connections() == 1; }));
 }
+
+// An answer still arriving when the reply timer fires (api.md "How a failed attempt is
+// classified": answer cut short, a framing error), with a manual clock: the device sends the
+// start of its answer, time passes the message timeout, then the tail comes. On Modbus TCP the
+// connection stays open, the tail completes the frame that the next exchange drops by its
+// transaction id. RTU over TCP has no ids: it reconnects, as after a timeout.
+class TcpLinkLateAnswer : public ::testing::TestWithParam<config::Protocol> {
+ protected:
+  TcpLinkLateAnswer() {
+    cfg_.id = "NET1";
+    cfg_.type = config::ChannelType::tcp;
+    cfg_.protocol = GetParam();
+    cfg_.connect_timeout_ms = 1000;
+    target_.unit = 1;
+    target_.host = "127.0.0.1";
+    target_.port = acceptor_.local_endpoint().port();
+    link_.emplace(io_, ex_, cfg_);
+    link_->set_listener(&l_);
+    link_->start();
+  }
+  bool tcp() const { return GetParam() == config::Protocol::modbus_tcp; }
+  template <class Pred>
+  bool run_until(Pred done) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+    while (!done() && std::chrono::steady_clock::now() < deadline) {
+      io_.restart();
+      io_.run_one_for(std::chrono::milliseconds(5));
+      ex_.run_pending();
+      ex_.advance(runtime::Duration::zero());
+    }
+    return done();
+  }
+  std::uint64_t stat(const std::string& name) const {
+    for (const auto& [k, v] : link_->stats())
+      if (k == name) return v;
+    return 0;
+  }
+  // Starts an exchange and reads its request on the device's side of connection `dev`.
+  void request_arrives(tcp::socket& dev, std::uint64_t tag) {
+    link_->start_exchange(Exchange{&target_, &req_, std::chrono::milliseconds(1000)}, tag);
+    const std::size_t n = tcp() ? 12 : 8;
+    ASSERT_TRUE(run_until([&] { return dev.is_open() && dev.available() >= n; }));
+    asio::read(dev, asio::buffer(request_, n));
+  }
+  // The answer to the request last read, with register value `v`.
+  std::vector<std::uint8_t> answer(std::uint16_t v) const {
+    std::vector<std::uint8_t> pdu = {1, 3, 2, static_cast<std::uint8_t>(v >> 8),
+                                     static_cast<std::uint8_t>(v & 0xFF)};
+    if (tcp()) {
+      pdu.insert(pdu.begin(), {request_[0], request_[1], 0, 0, 0, 5});
+      return pdu;
+    }
+    const std::uint16_t crc = modbus::crc16(pdu);
+    pdu.push_back(static_cast<std::uint8_t>(crc & 0xFF));
+    pdu.push_back(static_cast<std::uint8_t>(crc >> 8));
+    return pdu;
+  }
+
+  asio::io_context io_;
+  runtime::ManualExecutor ex_;
+  tcp::acceptor acceptor_{io_, tcp::endpoint(tcp::v4(), 0)};
+  config::Channel cfg_;
+  std::optional<TcpLink> link_;
+  Target target_;
+  const modbus::Request req_ =
+      modbus::Request::read(modbus::FunctionCode::read_holding_registers, 0, 1);
+  Listener l_;
+  std::array<std::uint8_t, 12> request_{};
+};
+
+TEST_P(TcpLinkLateAnswer, AnAnswerCutShortAtTheTimeoutIsAFramingErrorThatKeepsTcpConnected) {
+  tcp::socket dev(io_);
+  acceptor_.async_accept(dev, [](const boost::system::error_code&) {});
+  request_arrives(dev, 1);
+  const auto late = answer(0x1234);
+  asio::write(dev, asio::buffer(late.data(), 5));
+  ASSERT_TRUE(run_until([&] { return stat("bytes_in") >= 5; }));
+  ex_.advance(std::chrono::milliseconds(1100));
+  ASSERT_EQ(l_.done, 1);
+  EXPECT_EQ(l_.error, modbus::Errc::answer_cut_short) << l_.error.message();
+  EXPECT_EQ(modbus::classify(l_.error), modbus::FailureKind::framing);
+  EXPECT_EQ(link_->open_connections(), tcp() ? 1u : 0u);
+  if (!tcp()) return;  // the next exchange reconnects
+
+  // The tail arrives late; the next exchange on the same connection drops it by its id.
+  asio::write(dev, asio::buffer(late.data() + 5, late.size() - 5));
+  request_arrives(dev, 2);
+  const auto good = answer(2);
+  asio::write(dev, asio::buffer(good));
+  ASSERT_TRUE(run_until([&] { return l_.done == 2; }));
+  EXPECT_FALSE(l_.error) << l_.error.message();
+  EXPECT_EQ(l_.value, 2);
+  EXPECT_EQ(stat("connects"), 1u);
+}
+
+// A device that cuts its answer short and never sends the tail: the partial MBAP frame kept
+// for the tail swallows the start of the next answer, which then fails too. That second failure
+// in a row reconnects, so the stream cannot stay out of step for good.
+// (RTU over TCP reconnects at the first answer cut short already.)
+class TcpLinkTailNeverComes : public TcpLinkLateAnswer {};
+
+TEST_P(TcpLinkTailNeverComes, ItCostsOneMoreExchangeThenAReconnect) {
+  tcp::socket dev(io_);
+  acceptor_.async_accept(dev, [](const boost::system::error_code&) {});
+  request_arrives(dev, 1);
+  asio::write(dev, asio::buffer(answer(1).data(), 6));  // the MBAP header but its unit
+  ASSERT_TRUE(run_until([&] { return stat("bytes_in") >= 6; }));
+  ex_.advance(std::chrono::milliseconds(1100));
+  ASSERT_EQ(l_.done, 1);
+  EXPECT_EQ(l_.error, modbus::Errc::answer_cut_short);
+
+  request_arrives(dev, 2);
+  asio::write(dev, asio::buffer(answer(2)));
+  ASSERT_TRUE(run_until([&] { return stat("bytes_in") >= 17; }));
+  ex_.advance(std::chrono::milliseconds(1100));
+  ASSERT_EQ(l_.done, 2);
+  EXPECT_TRUE(l_.error) << "its start completed the stale frame";
+  EXPECT_EQ(link_->open_connections(), 0u) << "a second failure in a row reconnects";
+
+  tcp::socket dev2(io_);
+  acceptor_.async_accept(dev2, [](const boost::system::error_code&) {});
+  request_arrives(dev2, 3);
+  asio::write(dev2, asio::buffer(answer(3)));
+  ASSERT_TRUE(run_until([&] { return l_.done == 3; }));
+  EXPECT_FALSE(l_.error) << l_.error.message();
+  EXPECT_EQ(l_.value, 3);
+}
+
+INSTANTIATE_TEST_SUITE_P(Tcp, TcpLinkTailNeverComes,
+                         ::testing::Values(config::Protocol::modbus_tcp));
+
+INSTANTIATE_TEST_SUITE_P(Framings, TcpLinkLateAnswer,
+                         ::testing::Values(config::Protocol::modbus_tcp,
+                                           config::Protocol::modbus_rtu_over_tcp),
+                         [](const auto& p) {
+                           return p.param == config::Protocol::modbus_tcp
+                                      ? std::string("Tcp")
+                                      : std::string("RtuOverTcp");
+                         });
 
 }  // namespace
 }  // namespace pollux::transport
