@@ -303,6 +303,15 @@ void TcpLink::read_loop(Conn& c) {
                            });
 }
 
+bool TcpLink::stream_out_of_step(std::error_code error, bool after_cut_short) const {
+  if (!error || error.category() != modbus::modbus_category()) return false;
+  if (after_cut_short) return true;
+  if (error == modbus::Errc::wrong_echo) return false;
+  const bool late_answer =
+      error == modbus::Errc::timeout || error == modbus::Errc::answer_cut_short;
+  return !late_answer || framing_ == modbus::Framing::rtu_over_tcp;
+}
+
 void TcpLink::handle(Conn& c, const modbus::Action& a) {
   Conn* cp = &c;
   switch (a.kind) {
@@ -363,13 +372,7 @@ void TcpLink::handle(Conn& c, const modbus::Action& a) {
       // it reconnects.
       // If the tail never comes, the partial frame kept for it swallows the start of the next
       // answer: a failure right after an answer cut short reconnects too.
-      const bool late_answer =
-          a.error == modbus::Errc::timeout || a.error == modbus::Errc::answer_cut_short;
-      const bool failed = a.error && a.error.category() == modbus::modbus_category();
-      const bool out_of_step =
-          failed && (((!late_answer || framing_ == modbus::Framing::rtu_over_tcp) &&
-                      a.error != modbus::Errc::wrong_echo) ||
-                     c.cut_short);
+      const bool out_of_step = stream_out_of_step(a.error, c.cut_short);
       c.cut_short = !out_of_step && a.error == modbus::Errc::answer_cut_short;
       if (out_of_step) {
         const auto err = a.error;

@@ -94,6 +94,9 @@ class TcpLink final : public Link {
   void send(Conn& c);
   void read_loop(Conn& c);
   void handle(Conn& c, const modbus::Action& a);
+  // Whether an exchange that ended with `error` leaves the stream unfit for the next answer, so
+  // the connection must be opened afresh (the rules are in handle()).
+  bool stream_out_of_step(std::error_code error, bool after_cut_short) const;
   void complete(Conn& c, std::error_code ec);
   void drop(Conn& c, std::error_code ec);
   void close_socket(Conn& c);

@@ -313,12 +313,9 @@ void Engine::on_block_ok(RemoteDevice& d, std::uint32_t group, std::uint32_t blo
   if (block >= g.blocks.size()) return;
   device::PlanBlock* pb = g.plan.find(g.blocks[block].plan_id);
   if (!pb) return;
-  if (g.blocks[block].refused_retry && pb->illegal_address) {
-    // The device's register map grew back: the range is read as usual from now on.
-    pb->illegal_address = false;
+  if (device::refused_answered(g, block, *pb))
     runtime::device_logger(d.id())->info("group {}: refused range {} (+{}) answers again",
                                          g.config.name, pb->start, pb->count);
-  }
   // The runner stamped this answer's arrival just before calling: no second clock read.
   const auto t = d.last_success_wall ? *d.last_success_wall : ex_.wall_now();
   device::for_each_value(g.config, *pb, response, [&](std::uint32_t point, points::Value v) {

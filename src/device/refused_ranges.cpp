@@ -17,6 +17,12 @@ void refused_found(GroupRuntime& g, int retry_s, runtime::TimePoint now) {
   schedule(g, retry_s, now);
 }
 
+bool refused_answered(GroupRuntime& g, std::uint32_t block, PlanBlock& plan) {
+  if (!g.blocks[block].refused_retry || !plan.illegal_address) return false;
+  plan.illegal_address = false;
+  return true;
+}
+
 void refused_asked(GroupRuntime& g, const config::Device& device, runtime::TimePoint now) {
   g.ask_refused_now = false;
   if (!has_refused(g)) {

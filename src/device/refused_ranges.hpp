@@ -24,6 +24,10 @@ inline bool refused_pending(const GroupRuntime& g) {
 // A single range was just found refused (split_on_illegal_address could split no further).
 void refused_found(GroupRuntime& g, int retry_s, runtime::TimePoint now);
 
+// Block `block` of the attempt in progress (its plan block `plan`) answered normally. True when
+// it was a refused range being asked again: it is read as usual from now on.
+bool refused_answered(GroupRuntime& g, std::uint32_t block, PlanBlock& plan);
+
 // An attempt that asked the refused ranges completed (each answered or was refused again).
 void refused_asked(GroupRuntime& g, const config::Device& device, runtime::TimePoint now);
 
