@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <utility>
 
-#include "app/prometheus.hpp"
+#include "api/prometheus.hpp"
 #include "config/canonical.hpp"
 #include "runtime/logging.hpp"
 
@@ -13,6 +13,7 @@ namespace pollux::app {
 
 using nlohmann::json;
 namespace rd = pollux::redundancy;
+namespace prometheus = api::prometheus;
 
 namespace {
 
@@ -513,7 +514,7 @@ Outcome Node::recover() {
 std::unique_ptr<BodySource> Node::metrics() {
   if (!controller_) return engine_.metrics();
   // The redundancy families come last, read when the engine's parts are all out.
-  return followed_by(engine_.metrics(), [this] { return redundancy_metrics(); });
+  return api::followed_by(engine_.metrics(), [this] { return redundancy_metrics(); });
 }
 
 std::string Node::redundancy_metrics() {

@@ -18,12 +18,28 @@
 #include <optional>
 #include <string>
 
-#include "app/engine.hpp"
-#include "app/node_api.hpp"
+#include "api/node_api.hpp"
+#include "engine/engine.hpp"
 #include "redundancy/controller.hpp"
 #include "runtime/executor.hpp"
 
 namespace pollux::app {
+
+// The node implements the API (api::NodeApi) around an engine::Engine.
+using api::BodySource;
+using api::ChannelView;
+using api::DeviceView;
+using api::EventView;
+using api::HealthView;
+using api::NodeApi;
+using api::Outcome;
+using api::PointView;
+using api::RedundancyView;
+using api::ReloadDone;
+using api::ReloadOutcome;
+using api::WriteValue;
+using engine::Engine;
+using engine::LinkFactory;
 
 class Node final : public NodeApi {
  public:

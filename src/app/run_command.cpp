@@ -11,11 +11,11 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 
+#include "api/http_server.hpp"
 #include "app/commands.hpp"
-#include "app/engine.hpp"
-#include "app/http_server.hpp"
 #include "app/node.hpp"
 #include "config/loader.hpp"
+#include "engine/engine.hpp"
 #include "runtime/asio_executor.hpp"
 #include "runtime/logging.hpp"
 #include "transport/modem_link.hpp"
@@ -40,7 +40,7 @@ LinkFactory real_links(boost::asio::io_context& io, runtime::Executor& ex) {
   };
 }
 
-void wait_signals(boost::asio::signal_set& signals, Node& node, HttpServer& http,
+void wait_signals(boost::asio::signal_set& signals, Node& node, api::HttpServer& http,
                   boost::asio::io_context& io) {
   signals.async_wait([&](const boost::system::error_code& ec, int sig) {
     if (ec) return;
@@ -94,7 +94,7 @@ int run_command(const CommonOptions& common, const std::vector<std::string_view>
     spdlog::critical("cannot start the node: {}", e.what());
     return 1;
   }
-  HttpServer http(io, *node, listen);
+  api::HttpServer http(io, *node, listen);
   try {
     http.start();
   } catch (const std::exception& e) {

@@ -1,9 +1,10 @@
 // One remote device at run time (failover.md "State kept per remote device"; engine issue
 // item 2): its resolved lines, active line, queue, poll plans, pending writes and counters.
 //
-// Plain state with small helpers; the channel runner moves its jobs, the engine decodes answers
-// into the point store, the failover policy (when plugged in) changes `active_line`. The read
-// plan of every poll group is built once at load, so a poll allocates nothing.
+// Plain state with small helpers; the channel runner sends its jobs and reports how each message
+// ended, its owner (engine::DeviceSession) settles that (device/outcome.hpp) and alone changes
+// `active_line` and the groups' `in_progress`. The read plan of every poll group is built once
+// at load, so a poll allocates nothing.
 #pragma once
 
 #include <array>
@@ -68,7 +69,7 @@ struct GroupRuntime {
   ReadPlan plan;
   std::vector<ReadBlock> blocks;           // the plan's readable blocks, in plan order
   std::vector<points::PointId> point_ids;  // parallel to config.points
-  bool in_progress = false;                // an attempt of this group is being sent
+  bool in_progress = false;                // an attempt of this group is being sent (outcome.hpp)
   // Refused ranges asked again (refused_ranges.hpp): when next, whether a poll-now asked for it,
   // and whether `blocks` holds them now (set by rebuild_blocks).
   std::optional<runtime::TimePoint> refused_retry_at;
@@ -120,22 +121,20 @@ class RemoteDevice {
   // Fails every queued job (writes complete with `error`), e.g. on unload.
   void fail_all(std::error_code error);
 
-  // ---- run-time state (failover.md) ----
+  // ---- run-time state ----
+  // The line messages go over: written only by the device's owner (engine::DeviceSession, from
+  // its failover state), read by the channel runners.
   int active_line = 1;
-  std::optional<runtime::TimePoint> last_success_at;
-  std::optional<runtime::WallTime> last_success_wall;
-  int last_good_line = 0;
-  std::optional<runtime::TimePoint> failed_over_at;
-  bool primary_failed_over = false;
+  std::optional<runtime::WallTime> last_success_wall;  // the last answer (api.md last_success)
   bool busy = false;  // a message of this device is in flight (one at a time per device)
   // api.md DEVICE.comm "failed": the last poll attempt failed after all its tries on the active
-  // line (no failover took it over), until the next answer. Written by the channel runner.
+  // line (no failover took it over), until the next answer (device/outcome.hpp).
   bool comm_failed = false;
   // Channel-runner bookkeeping (scheduler/channel_runner.hpp ready list): the id of the runner
   // whose ready list holds this device (0: none) and the ticket of its one valid entry there.
   std::uint64_t ready_in = 0;
   std::uint32_t ready_ticket = 0;
-  // The owner's record of this device (app::Engine's DeviceRt), so runner callbacks find it
+  // The owner's record of this device (engine::DeviceSession), so runner callbacks find it
   // without a hash look-up per message.
   void* context = nullptr;
 

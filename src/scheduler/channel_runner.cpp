@@ -9,6 +9,7 @@ namespace pollux::scheduler {
 
 using device::Job;
 using device::JobKind;
+using device::MessageOutcome;
 using device::RemoteDevice;
 
 void Histogram::observe(double ms) {
@@ -36,23 +37,16 @@ std::uint64_t next_runner_uid() {
   static std::atomic<std::uint64_t> next{1};
   return next.fetch_add(1, std::memory_order_relaxed);
 }
-
-// A refused range asked again and refused again: an answer the engine expects, so the rest of
-// the attempt goes on (api.md settled: "the rest of the group keeps polling").
-bool refused_again(const RemoteDevice& d, const Job& job, std::error_code error) {
-  if (job.kind != JobKind::poll || error != modbus::ExceptionCode::illegal_data_address)
-    return false;
-  const auto& blocks = d.groups()[job.group].blocks;
-  return job.next_block < blocks.size() && blocks[job.next_block].refused_retry;
-}
 }  // namespace
 
 ChannelRunner::ChannelRunner(runtime::Executor& ex, config::Channel cfg,
-                             std::unique_ptr<transport::Link> link, RunnerHandler& handler)
+                             std::unique_ptr<transport::Link> link, RunnerHandler& handler,
+                             ChannelStatusObserver on_status)
     : ex_(ex),
       cfg_(std::move(cfg)),
       link_(std::move(link)),
       handler_(handler),
+      on_status_(std::move(on_status)),
       uid_(next_runner_uid()) {
   link_->set_listener(this);
 }
@@ -70,19 +64,8 @@ void ChannelRunner::attach(RemoteDevice* d) {
 }
 
 void ChannelRunner::detach(RemoteDevice* d) {
-  for (std::size_t i = 0; i < slots_.size(); ++i) {
-    Slot& s = slots_[i];
-    if (s.active && s.dev == d) {
-      if (s.delay_timer) ex_.cancel(s.delay_timer);
-      release_slot(i);
-      d->busy = false;
-      if (s.job.kind == JobKind::write) {
-        d->finish_write(s.job.write_id, {make_error_code(transport::Errc::stopped)});
-      } else if (s.job.group < d->groups().size()) {
-        d->groups()[s.job.group].in_progress = false;
-      }
-    }
-  }
+  for (std::size_t i = 0; i < slots_.size(); ++i)
+    if (slots_[i].active && slots_[i].dev == d) drop(i);
   std::erase_if(ready_, [d](const ReadyEntry& e) { return e.dev == d; });
   if (d->ready_in == uid_) d->ready_in = 0;
   std::erase(devices_, d);
@@ -100,18 +83,14 @@ void ChannelRunner::stop() {
   if (!running_) return;
   running_ = false;
   link_->stop();
-  for (std::size_t i = 0; i < slots_.size(); ++i) {
-    Slot& s = slots_[i];
-    if (!s.active) continue;
-    if (s.delay_timer) ex_.cancel(s.delay_timer);
-    release_slot(i);
-    s.dev->busy = false;
-    if (s.job.kind == JobKind::write) {
-      s.dev->finish_write(s.job.write_id, {make_error_code(transport::Errc::stopped)});
-    } else if (s.job.group < s.dev->groups().size()) {
-      s.dev->groups()[s.job.group].in_progress = false;
-    }
-  }
+  for (std::size_t i = 0; i < slots_.size(); ++i)
+    if (slots_[i].active) drop(i);
+}
+
+void ChannelRunner::drop(std::size_t idx) {
+  // No answer will come for it: its writes complete with `stopped`, its poll is no longer in
+  // progress; nothing is counted and no failover decided.
+  finish_message(idx, MessageOutcome::Kind::dropped, make_error_code(transport::Errc::stopped));
 }
 
 void ChannelRunner::set_enabled(bool enabled) {
@@ -290,10 +269,9 @@ void ChannelRunner::begin(RemoteDevice& d) {
   Job job = d.queue().front();
   d.queue().pop_front();
   const modbus::Request* req = request_of(d, job);
-  if (job.kind == JobKind::poll && job.group < d.groups().size())
-    d.groups()[job.group].in_progress = true;
   if (!req) {  // empty poll group or a write that was completed meanwhile
-    advance_job(d, job, {}, d.active_line);
+    auto outcome = outcome_of(d, job, d.active_line, MessageOutcome::Kind::nothing_to_send, {});
+    report(outcome);
     kick(d);
     return;
   }
@@ -339,113 +317,75 @@ void ChannelRunner::on_exchange_done(std::uint64_t tag, const transport::Exchang
   const std::size_t idx = tag & 0xFFFFFFFFu;
   if (idx >= slots_.size() || !slots_[idx].active || tag_of(idx) != tag) return;
   Slot& s = slots_[idx];
-  RemoteDevice& d = *s.dev;
   std::error_code error = r.error;
   if (!error && !r.response) error = make_error_code(modbus::Errc::framing_error);
   const bool answered = !error || error.category() == modbus::exception_category();
   if (answered) {
     ++counters_.answers;
-    // One clock read per answer: the handlers below take the device's stamps as "now".
+    // One clock read per answer: the handler takes the outcome's stamps as "now".
     const auto now = ex_.now();
     counters_.response_ms.observe(
         std::chrono::duration<double, std::milli>(now - s.sent_at).count());
-    if (auto* l = d.line(s.line)) ++l->counters.ok;
-    d.last_success_at = now;
-    d.last_success_wall = ex_.wall_now();
-    d.last_good_line = s.line;
-    d.comm_failed = false;
-    handler_.on_io_success(d, s.line);
-    if (!error) {
-      ++d.counters.messages_ok;
-      if (s.job.kind == JobKind::poll)
-        handler_.on_block_ok(d, s.job.group, s.job.next_block, *r.response);
-    } else {
-      ++d.counters.exceptions;
-    }
-    finish_message(idx, error);
+    finish_message(idx, error ? MessageOutcome::Kind::exception : MessageOutcome::Kind::ok, error,
+                   r.response, now, ex_.wall_now());
     return;
   }
   ++counters_.failures;
-  count_failure_cause(d.counters, error);
+  count_failure_cause(s.dev->counters, error);
   if (--s.tries_left > 0 && running_ && link_->status() == transport::LinkStatus::ok) {
     send_try(idx);
     return;
   }
-  ++d.counters.messages_failed;
-  if (auto* l = d.line(s.line)) ++l->counters.failed;
-  finish_message(idx, error);
+  finish_message(idx, MessageOutcome::Kind::failed, error);
 }
 
-void ChannelRunner::finish_message(std::size_t idx, std::error_code error) {
+MessageOutcome ChannelRunner::outcome_of(RemoteDevice& d, const Job& job, int line,
+                                         MessageOutcome::Kind kind, std::error_code error) const {
+  return MessageOutcome{.device = d,
+                        .job = job,
+                        .line = line,
+                        .kind = kind,
+                        .error = error,
+                        .response = nullptr,
+                        .at = {},
+                        .wall = {},
+                        .channel = cfg_.id,
+                        .demotion = {cfg_.demote_after_failed_polls, cfg_.demote_for_ms}};
+}
+
+void ChannelRunner::finish_message(std::size_t idx, MessageOutcome::Kind kind,
+                                   std::error_code error, const modbus::ResponseView* response,
+                                   runtime::TimePoint at, runtime::WallTime wall) {
   Slot& s = slots_[idx];
   RemoteDevice& d = *s.dev;
-  const Job job = s.job;
-  const int line = s.line;
+  auto outcome = outcome_of(d, s.job, s.line, kind, error);
+  outcome.response = response;
+  outcome.at = at;
+  outcome.wall = wall;
   if (s.delay_timer) ex_.cancel(s.delay_timer);
   s.delay_timer = {};
   release_slot(idx);
   d.busy = false;
-  advance_job(d, job, error, line);
-  // The device moved to another channel while this message was in flight: its new runner
-  // skipped it as busy, so it must hear that the device is free now.
-  if (!serves(d)) handler_.on_device_free(d);
-  kick(d);  // also serves the line-mates waiting on a serial or modem line
+  report(outcome);
+  // A dropped message's device is forgotten or its channel stopped: nothing to serve here.
+  if (kind != MessageOutcome::Kind::dropped)
+    kick(d);  // also serves the line-mates waiting on a serial or modem line
+}
+
+void ChannelRunner::report(MessageOutcome& outcome) {
+  if (auto next = handler_.on_outcome(outcome)) outcome.device.queue().push_front(*next);
 }
 
 void ChannelRunner::fail_unsent(RemoteDevice& d, std::error_code error) {
   Job job = d.queue().front();
   d.queue().pop_front();
-  if (job.kind == JobKind::poll && job.group < d.groups().size())
-    d.groups()[job.group].in_progress = true;
   count_failure_cause(d.counters, error);
-  ++d.counters.messages_failed;
-  if (auto* l = d.line(d.active_line)) ++l->counters.failed;
-  advance_job(d, job, error, d.active_line);
-}
-
-void ChannelRunner::advance_job(RemoteDevice& d, Job job, std::error_code error, int line) {
-  if (!error || refused_again(d, job, error)) {
-    if (job.kind == JobKind::write) {
-      d.finish_write(job.write_id, {});
-      return;
-    }
-    auto& g = d.groups()[job.group];
-    if (++job.next_block < g.blocks.size()) {
-      d.queue().push_front(job);  // the rest of the attempt, ahead of same-priority work
-      return;
-    }
-    g.in_progress = false;
-    ++d.counters.polls_ok;
-    d.consecutive_failed_polls = 0;
-    d.demoted_until.reset();
-    handler_.on_poll_done(d, job.group, {}, 0);
-    return;
-  }
-  // An exception answer fails the message for its caller but the device is reachable: no
-  // failover (failover.md vocabulary). Any other failure goes to the failover hook first.
-  if (error.category() != modbus::exception_category() &&
-      handler_.on_message_failed(d, job, error, line)) {
-    kick(d);
-    return;
-  }
-  if (job.kind == JobKind::write) {
-    d.finish_write(job.write_id, {error});
-    return;
-  }
-  auto& g = d.groups()[job.group];
-  g.in_progress = false;
-  if (error.category() != modbus::exception_category()) d.comm_failed = true;
-  ++d.counters.polls_failed;
-  ++d.consecutive_failed_polls;
-  if (cfg_.demote_after_failed_polls > 0 &&
-      d.consecutive_failed_polls >= cfg_.demote_after_failed_polls) {
-    d.demoted_until = ex_.now() + runtime::milliseconds(cfg_.demote_for_ms);
-  }
-  handler_.on_poll_done(d, job.group, error, job.next_block);
+  auto outcome = outcome_of(d, job, d.active_line, MessageOutcome::Kind::failed, error);
+  report(outcome);
 }
 
 void ChannelRunner::on_link_status(transport::LinkStatus s) {
-  handler_.on_channel_status(cfg_.id, s);
+  if (on_status_) on_status_(cfg_.id, s);
   kick();
 }
 

@@ -7,8 +7,8 @@
 // serialized per connection by the link). Each try is preceded by the path's message_delay_ms;
 // reads get poll_attempts tries, writes write_attempts (default 1: never sent twice). Every
 // message ends as exactly one of ok / exception / failed, and each failed try counts exactly one
-// cause (api.md "Settled details"). The failover policy plugs in through RunnerHandler at the
-// two points failover.md names: before a cycle and after a failed message.
+// cause (api.md "Settled details"); each message's end goes once to the RunnerHandler, whose
+// answer may put a job back at the head of the queue.
 //
 // Cost (performance issue): devices with work wait in an explicit FIFO ready list, so serving
 // the next device, finishing a message and counting what is in flight are O(1) however many
@@ -21,12 +21,15 @@
 #include <array>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <system_error>
 #include <vector>
 
 #include "config/model.hpp"
+#include "device/outcome.hpp"
 #include "device/remote_device.hpp"
 #include "runtime/executor.hpp"
 #include "transport/link.hpp"
@@ -49,38 +52,31 @@ struct ChannelCounters {
   Histogram response_ms;
 };
 
+// The device's owner (engine::DeviceSession through the engine). Two calls, both on the
+// executor thread: the runner alone owns its queues and in-flight messages, the handler alone
+// decides what a message's end means (device/outcome.hpp).
 class RunnerHandler {
  public:
   virtual ~RunnerHandler() = default;
-  // Before a device's next message cycle (failover rule 5: failback). May change active_line.
+  // The device's next message is about to start (failover rule 5 may first move the device to
+  // another line: failback); the message at the head of its queue starts there, now or, when
+  // its wire is busy, on a later turn.
   virtual void before_cycle(device::RemoteDevice&) {}
-  // A read block answered normally.
-  virtual void on_block_ok(device::RemoteDevice& d, std::uint32_t group, std::uint32_t block,
-                           const modbus::ResponseView& response) = 0;
-  // A poll attempt ended: error is empty on success, else the failure that ended it at block
-  // index `failed_block` of the group's blocks.
-  virtual void on_poll_done(device::RemoteDevice& d, std::uint32_t group, std::error_code error,
-                            std::uint32_t failed_block) = 0;
-  // A message sent on `line` failed after all its tries (failover rule 1). Return true when the
-  // handler moved the device to another line and took over `job` (re-queued it); false: the
-  // runner fails it.
-  virtual bool on_message_failed(device::RemoteDevice&, const device::Job&, std::error_code,
-                                 int /*line*/) {
-    return false;
-  }
-  // A successful I/O (normal or exception answer) on `line`.
-  virtual void on_io_success(device::RemoteDevice&, int /*line*/) {}
-  // A message of `d` ended on a channel that no longer serves it (its line changed meanwhile):
-  // the runner of its active channel should look at it again.
-  virtual void on_device_free(device::RemoteDevice&) {}
-  // The link's status changed.
-  virtual void on_channel_status(const std::string& /*channel*/, transport::LinkStatus) {}
+  // One message ended (once per message, whatever its tries). The answer: std::nullopt when the
+  // job is done, or a job that goes first in the device's queue (the rest of a poll attempt, or
+  // a message failover re-queued for the device's new line, rule 4). A handler that moved the
+  // device to another channel tells that channel's runner once the job is back in the queue.
+  virtual std::optional<device::Job> on_outcome(const device::MessageOutcome& outcome) = 0;
 };
+
+// The link's status changed (ok <-> down <-> disabled): failover rule 2.
+using ChannelStatusObserver =
+    std::function<void(const std::string& channel, transport::LinkStatus)>;
 
 class ChannelRunner final : public transport::LinkListener {
  public:
   ChannelRunner(runtime::Executor& ex, config::Channel cfg, std::unique_ptr<transport::Link> link,
-                RunnerHandler& handler);
+                RunnerHandler& handler, ChannelStatusObserver on_status = {});
   ~ChannelRunner() override;
   ChannelRunner(const ChannelRunner&) = delete;
   ChannelRunner& operator=(const ChannelRunner&) = delete;
@@ -153,9 +149,17 @@ class ChannelRunner final : public transport::LinkListener {
   void begin(device::RemoteDevice& d);
   void send_try(std::size_t slot);
   void do_send(std::size_t slot);
-  void finish_message(std::size_t slot, std::error_code error);
-  void advance_job(device::RemoteDevice& d, device::Job job, std::error_code error, int line);
+  // Ends the message in `slot` and reports it.
+  void finish_message(std::size_t slot, device::MessageOutcome::Kind kind, std::error_code error,
+                      const modbus::ResponseView* response = nullptr, runtime::TimePoint at = {},
+                      runtime::WallTime wall = {});
+  // Hands one message's end to the handler and puts what it sends back at the queue's head.
+  void report(device::MessageOutcome& outcome);
+  device::MessageOutcome outcome_of(device::RemoteDevice& d, const device::Job& job, int line,
+                                    device::MessageOutcome::Kind kind, std::error_code error) const;
   void fail_unsent(device::RemoteDevice& d, std::error_code error);
+  // Ends every message in flight without an answer (stop, detach).
+  void drop(std::size_t slot);
   std::uint64_t tag_of(std::size_t slot) const;
   const modbus::Request* request_of(device::RemoteDevice& d, const device::Job& job);
 
@@ -163,6 +167,7 @@ class ChannelRunner final : public transport::LinkListener {
   config::Channel cfg_;
   std::unique_ptr<transport::Link> link_;
   RunnerHandler& handler_;
+  ChannelStatusObserver on_status_;
   // Process-unique (not the address: a runner made after this one's destruction could reuse it
   // and take a device's stale mark for a valid entry).
   std::uint64_t uid_;

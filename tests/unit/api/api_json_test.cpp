@@ -1,10 +1,10 @@
-#include "app/api_json.hpp"
+#include "api/api_json.hpp"
 
 #include <gtest/gtest.h>
 
 #include "fake_node.hpp"
 
-namespace pollux::app {
+namespace pollux::api {
 namespace {
 
 using nlohmann::json;
@@ -159,4 +159,4 @@ TEST(ApiJson, WriteRequestValueTypes) {
 }
 
 }  // namespace
-}  // namespace pollux::app
+}  // namespace pollux::api

@@ -10,9 +10,9 @@
 #include <string>
 #include <vector>
 
-#include "app/node_api.hpp"
+#include "api/node_api.hpp"
 
-namespace pollux::app::testing {
+namespace pollux::api::testing {
 
 // 2026-11-21T22:40:01.123Z
 inline runtime::WallTime fixed_time() {
@@ -242,4 +242,4 @@ class FakeNode : public NodeApi {
   RedundancyView redundancy_;
 };
 
-}  // namespace pollux::app::testing
+}  // namespace pollux::api::testing

@@ -10,23 +10,23 @@
 #include <memory>
 #include <string>
 
-#include "app/http_server.hpp"
+#include "api/http_server.hpp"
 #include "fake_node.hpp"
 
 namespace {
 
-class SlowWriteNode : public pollux::app::testing::FakeNode {
+class SlowWriteNode : public pollux::api::testing::FakeNode {
  public:
   explicit SlowWriteNode(boost::asio::io_context& io) : io_(io) {}
-  void write(const std::string& id, const std::string& point, const pollux::app::WriteValue& value,
-             std::function<void(pollux::app::Outcome)> done) override {
+  void write(const std::string& id, const std::string& point, const pollux::api::WriteValue& value,
+             std::function<void(pollux::api::Outcome)> done) override {
     FakeNode::write(id, point, value, std::move(done));
     if (pending_writes.empty()) return;
     auto timer = std::make_shared<boost::asio::steady_timer>(io_, std::chrono::milliseconds(500));
     auto finish = std::move(pending_writes.back().done);
     pending_writes.pop_back();
     timer->async_wait([timer, finish = std::move(finish)](boost::system::error_code) {
-      finish(pollux::app::Outcome::success());
+      finish(pollux::api::Outcome::success());
     });
   }
 
@@ -41,7 +41,7 @@ int main(int argc, char** argv) {
   const int seconds = argc > 2 ? std::atoi(argv[2]) : 600;
   boost::asio::io_context io;
   SlowWriteNode node(io);
-  pollux::app::HttpServer server(io, node, listen);
+  pollux::api::HttpServer server(io, node, listen);
   try {
     server.start();
   } catch (const std::exception& e) {

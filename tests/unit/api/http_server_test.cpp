@@ -1,7 +1,7 @@
 // The HTTP server over a real socket on 127.0.0.1 (port 0) against FakeNode. The client runs on
 // the same io_context as the server, stepped by run_until with a deadline, so nothing sleeps
 // and every test is bounded.
-#include "app/http_server.hpp"
+#include "api/http_server.hpp"
 
 #include <chrono>
 #include <memory>
@@ -16,7 +16,7 @@
 
 #include "fake_node.hpp"
 
-namespace pollux::app {
+namespace pollux::api {
 namespace {
 
 namespace asio = boost::asio;
@@ -674,4 +674,4 @@ TEST_F(HttpServerLimitsTest, ConnectionCap503) {
 }
 
 }  // namespace
-}  // namespace pollux::app
+}  // namespace pollux::api

@@ -12,10 +12,10 @@
 #include <boost/asio/io_context.hpp>
 #include <nlohmann/json.hpp>
 
-#include "app/http_server.hpp"
+#include "api/http_server.hpp"
 #include "fake_node.hpp"
 
-namespace pollux::app {
+namespace pollux::api {
 namespace {
 
 using nlohmann::json;
@@ -345,4 +345,4 @@ TEST_F(PolluxctlTest, UnreachableExitsThreeAndEnvironmentIsHonoured) {
 }
 
 }  // namespace
-}  // namespace pollux::app
+}  // namespace pollux::api

@@ -1,11 +1,11 @@
-#include "app/prometheus.hpp"
+#include "api/prometheus.hpp"
 
 #include <cmath>
 #include <limits>
 
 #include <gtest/gtest.h>
 
-namespace pollux::app::prometheus {
+namespace pollux::api::prometheus {
 namespace {
 
 TEST(Prometheus, EscapesLabelValues) {
@@ -88,4 +88,4 @@ TEST(Prometheus, RejectsMisuse) {
 }
 
 }  // namespace
-}  // namespace pollux::app::prometheus
+}  // namespace pollux::api::prometheus

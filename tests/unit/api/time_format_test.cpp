@@ -1,8 +1,8 @@
-#include "app/time_format.hpp"
+#include "api/time_format.hpp"
 
 #include <gtest/gtest.h>
 
-namespace pollux::app {
+namespace pollux::api {
 namespace {
 
 using runtime::WallTime;
@@ -51,4 +51,4 @@ TEST(TimeFormat, ParseRejectsMalformed) {
 }
 
 }  // namespace
-}  // namespace pollux::app
+}  // namespace pollux::api

@@ -1,5 +1,5 @@
 // The engine with fake links on a manual clock: points, writes, failover wiring, reload.
-#include "app/engine.hpp"
+#include "engine/engine.hpp"
 
 #include <gtest/gtest.h>
 
@@ -11,9 +11,10 @@
 #include "testlib/fake_link.hpp"
 #include "testlib/reload.hpp"
 
-namespace pollux::app {
+namespace pollux::engine {
 namespace {
 
+using namespace api;  // the views the engine returns
 using runtime::milliseconds;
 using testlib::FakeLink;
 using testlib::FakeReply;
@@ -532,4 +533,4 @@ TEST_F(EngineFixture, CommStatusFailedUntilTheNextAnswerDisabledWhenSwitchedOff)
 }
 
 }  // namespace
-}  // namespace pollux::app
+}  // namespace pollux::engine

@@ -19,6 +19,8 @@
 namespace pollux::app {
 namespace {
 
+using api::ChannelStatus;
+using api::Quality;
 using runtime::milliseconds;
 using testlib::FakeLink;
 using testlib::FakeReply;

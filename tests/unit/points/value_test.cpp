@@ -2,13 +2,13 @@
 
 #include <gtest/gtest.h>
 
-#include "app/node_api.hpp"
+#include "api/node_api.hpp"
 
 namespace pollux::points {
 namespace {
 
 TEST(Value, SameAlternativesAsTheApiPointValue) {
-  static_assert(std::is_same_v<Value, app::PointValue>);
+  static_assert(std::is_same_v<Value, api::PointValue>);
   EXPECT_EQ(to_string(Value{}), "null");
   EXPECT_EQ(to_string(Value{true}), "true");
   EXPECT_EQ(to_string(Value{std::int64_t{-5}}), "-5");

@@ -20,6 +20,8 @@ using runtime::milliseconds;
 using testlib::FakeLink;
 using testlib::FakeReply;
 
+// Settles outcomes the way the engine's DeviceSession does (device/outcome.hpp), without
+// failover or points, and records what the runner reported.
 struct Recorder : RunnerHandler {
   struct PollEnd {
     std::string device;
@@ -28,18 +30,37 @@ struct Recorder : RunnerHandler {
     runtime::TimePoint at;
   };
   explicit Recorder(runtime::Executor& e) : ex(e) {}
-  void on_block_ok(RemoteDevice& d, std::uint32_t group, std::uint32_t block,
-                   const modbus::ResponseView&) override {
-    blocks.push_back(d.id() + "/" + std::to_string(group) + "/" + std::to_string(block));
+  void before_cycle(RemoteDevice& d) override { device::mark_started(d); }
+  std::optional<device::Job> on_outcome(const device::MessageOutcome& o) override {
+    if (o.kind == device::MessageOutcome::Kind::dropped)
+      return device::settle(o.device, o, ex.now()).next;
+    if (o.kind == device::MessageOutcome::Kind::ok)
+      blocks.push_back(o.device.id() + "/" + std::to_string(o.job.group) + "/" +
+                       std::to_string(o.job.next_block));
+    if (o.answered()) good_lines.push_back(o.line);
+    device::count_message(o.device, o);
+    if (auto retry = take_over(o)) return retry;
+    const auto settled = device::settle(o.device, o, ex.now());
+    if (settled.poll_end)
+      polls.push_back({o.device.id(), settled.poll_end->group, settled.poll_end->error, ex.now()});
+    // Its line moved to another channel while the message was in flight: that channel's runner
+    // looks again once this one has queued what it returns (as the engine does).
+    if (o.device.active().path.channel != o.channel) {
+      freed.push_back(o.device.id());
+      if (target)
+        ex.schedule_after(runtime::Duration::zero(), [this, d = &o.device] { target->kick(*d); });
+    }
+    return settled.next;
   }
-  void on_poll_done(RemoteDevice& d, std::uint32_t group, std::error_code error,
-                    std::uint32_t) override {
-    polls.push_back({d.id(), group, error, ex.now()});
+  // A failed message the handler re-queues elsewhere (MovingHandler); none here.
+  virtual std::optional<device::Job> take_over(const device::MessageOutcome&) {
+    return std::nullopt;
   }
-  void on_device_free(RemoteDevice& d) override { freed.push_back(d.id()); }
   runtime::Executor& ex;
+  ChannelRunner* target = nullptr;  // the runner told about devices that moved to it
   std::vector<std::string> freed;
   std::vector<std::string> blocks;
+  std::vector<int> good_lines;
   std::vector<PollEnd> polls;
 };
 
@@ -271,8 +292,8 @@ TEST_F(Fixture, EveryMessageEndsOnceAndEveryFailedTryCountsOneCause) {
   EXPECT_EQ(d.counters.polls_ok, 2u);
   EXPECT_EQ(d.counters.polls_failed, 2u);
   EXPECT_EQ(rec.polls[1].error.category(), modbus::exception_category());
-  EXPECT_EQ(d.last_good_line, 1);
-  EXPECT_TRUE(d.last_success_at);
+  EXPECT_EQ(rec.good_lines.back(), 1);
+  EXPECT_TRUE(d.last_success_wall);
 }
 
 TEST_F(Fixture, MessageDelayPrecedesEveryTry) {
@@ -456,17 +477,15 @@ TEST_F(TwoChannels, DeviceMovedAwayWhileQueuedIsServedByItsNewChannelOnly) {
 // there, as the engine does under failover rule 4.
 struct MovingHandler : Recorder {
   using Recorder::Recorder;
-  bool on_message_failed(RemoteDevice& d, const device::Job& job, std::error_code,
-                         int line) override {
-    if (line != 1) return false;
-    d.active_line = 2;
-    device::Job retry = job;
+  std::optional<device::Job> take_over(const device::MessageOutcome& o) override {
+    if (o.kind != device::MessageOutcome::Kind::failed || o.line != 1) return std::nullopt;
+    o.device.active_line = 2;
+    device::Job retry = o.job;
     retry.priority = Priority::failover_retry;
-    d.queue().push_front(retry);
-    if (target) target->kick(d);
-    return true;
+    if (target)
+      ex.schedule_after(runtime::Duration::zero(), [this, d = &o.device] { target->kick(*d); });
+    return retry;
   }
-  ChannelRunner* target = nullptr;
 };
 
 TEST(ReadyList, MessageRequeuedOnAnotherChannelByTheHandlerIsServedThereOnce) {

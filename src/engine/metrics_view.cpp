@@ -8,10 +8,12 @@
 // meanwhile is left out of the families still to come, one added is not in this scrape.
 #include <array>
 
-#include "app/engine.hpp"
-#include "app/prometheus.hpp"
+#include "api/prometheus.hpp"
+#include "engine/engine.hpp"
 
-namespace pollux::app {
+namespace pollux::engine {
+
+namespace prometheus = api::prometheus;
 
 namespace {
 
@@ -24,13 +26,13 @@ std::string gauge(double v) {
 
 }  // namespace
 
-class Engine::MetricsBody final : public BodySource {
+class Engine::MetricsBody final : public api::BodySource {
   struct Family {
     const char* name;
     const char* help;
     const char* type;
     // The sample's value as exposition text.
-    std::string (*value)(const Engine& e, const DeviceRt& rt, runtime::TimePoint now);
+    std::string (*value)(const Engine& e, const DeviceSession& s, runtime::TimePoint now);
   };
   static const std::array<Family, 15> kFamilies;
 
@@ -62,10 +64,9 @@ class Engine::MetricsBody final : public BodySource {
       const Family& f = kFamilies[family_];
       if (next_ == 0) prometheus::write_family_header(out, f.name, f.help, f.type);
       for (; next_ < ids_.size() && out.size() < kPartBytes; ++next_) {
-        const DeviceRt* rt = engine_.find(ids_[next_]);
-        if (!rt) continue;
-        prometheus::write_sample(out, f.name, {{"device", rt->dev->id()}},
-                                 f.value(engine_, *rt, now));
+        const DeviceSession* s = engine_.find(ids_[next_]);
+        if (!s) continue;
+        prometheus::write_sample(out, f.name, {{"device", s->id()}}, f.value(engine_, *s, now));
       }
       if (next_ == ids_.size()) {
         ++family_;
@@ -84,55 +85,53 @@ class Engine::MetricsBody final : public BodySource {
   std::size_t next_ = 0;
 };
 
-// The lambdas take auto parameters: Engine::DeviceRt is private, so its name is not spelled
-// here; each converts to Family::value.
 // Straight from the device's counters, not through view(): a scrape must stay linear and
 // allocation-light (performance issue).
 const std::array<Engine::MetricsBody::Family, 15> Engine::MetricsBody::kFamilies{{
     {"pollux_device_messages_ok_total", "Messages answered normally", "counter",
-     [](const auto&, const auto& rt, auto) { return count(rt.dev->counters.messages_ok); }},
+     [](const auto&, const auto& s, auto) { return count(s.device().counters.messages_ok); }},
     {"pollux_device_messages_failed_total", "Messages failed after all attempts", "counter",
-     [](const auto&, const auto& rt, auto) { return count(rt.dev->counters.messages_failed); }},
+     [](const auto&, const auto& s, auto) { return count(s.device().counters.messages_failed); }},
     {"pollux_device_exceptions_total", "Messages answered with an exception", "counter",
-     [](const auto&, const auto& rt, auto) { return count(rt.dev->counters.exceptions); }},
+     [](const auto&, const auto& s, auto) { return count(s.device().counters.exceptions); }},
     {"pollux_device_timeouts_total", "Failed tries: no answer", "counter",
-     [](const auto&, const auto& rt, auto) { return count(rt.dev->counters.timeouts); }},
+     [](const auto&, const auto& s, auto) { return count(s.device().counters.timeouts); }},
     {"pollux_device_crc_errors_total", "Failed tries: CRC or LRC", "counter",
-     [](const auto&, const auto& rt, auto) { return count(rt.dev->counters.crc_errors); }},
+     [](const auto&, const auto& s, auto) { return count(s.device().counters.crc_errors); }},
     {"pollux_device_framing_errors_total", "Failed tries: framing or connection", "counter",
-     [](const auto&, const auto& rt, auto) { return count(rt.dev->counters.framing_errors); }},
+     [](const auto&, const auto& s, auto) { return count(s.device().counters.framing_errors); }},
     {"pollux_device_polls_ok_total", "Poll attempts completed", "counter",
-     [](const auto&, const auto& rt, auto) { return count(rt.dev->counters.polls_ok); }},
+     [](const auto&, const auto& s, auto) { return count(s.device().counters.polls_ok); }},
     {"pollux_device_polls_failed_total", "Poll attempts failed", "counter",
-     [](const auto&, const auto& rt, auto) { return count(rt.dev->counters.polls_failed); }},
+     [](const auto&, const auto& s, auto) { return count(s.device().counters.polls_failed); }},
     {"pollux_device_polls_skipped_total", "Scheduled polls skipped while demoted", "counter",
-     [](const auto&, const auto& rt, auto) { return count(rt.dev->counters.polls_skipped); }},
+     [](const auto&, const auto& s, auto) { return count(s.device().counters.polls_skipped); }},
     {"pollux_device_overruns_total", "Scheduled polls missed", "counter",
-     [](const auto& e, const auto& rt, auto) { return count(e.overruns_of(rt)); }},
+     [](const auto& e, const auto& s, auto) { return count(e.overruns_of(s)); }},
     {"pollux_device_queue_depth", "Jobs waiting in the device queue", "gauge",
-     [](const auto&, const auto& rt, auto) {
-       return gauge(static_cast<double>(rt.dev->queue().size()));
+     [](const auto&, const auto& s, auto) {
+       return gauge(static_cast<double>(s.device().queue().size()));
      }},
     {"pollux_device_active_line", "Active line 1..3", "gauge",
-     [](const auto&, const auto& rt, auto) { return gauge(rt.dev->active_line); }},
+     [](const auto&, const auto& s, auto) { return gauge(s.device().active_line); }},
     {"pollux_device_demoted", "1 while auto-demoted", "gauge",
-     [](const auto&, const auto& rt, auto now) {
-       const auto& until = rt.dev->demoted_until;
+     [](const auto&, const auto& s, auto now) {
+       const auto& until = s.device().demoted_until;
        return gauge(until && now < *until ? 1.0 : 0.0);
      }},
     {"pollux_device_up", "1 while the device answers (DEVICE.comm ok), else 0", "gauge",
-     [](const auto& e, const auto& rt, auto) {
-       return gauge(e.comm_of(rt) == CommStatus::ok ? 1.0 : 0.0);
+     [](const auto& e, const auto& s, auto) {
+       return gauge(e.comm_of(s) == api::CommStatus::ok ? 1.0 : 0.0);
      }},
     {"pollux_device_last_success_timestamp_seconds",
      "Unix time of the device's last answer (0: never)", "gauge",
-     [](const auto&, const auto& rt, auto) {
-       const auto& t = rt.dev->last_success_wall;
+     [](const auto&, const auto& s, auto) {
+       const auto& t = s.device().last_success_wall;
        return gauge(t ? std::chrono::duration<double>(t->time_since_epoch()).count() : 0.0);
      }},
 }};
 
-std::unique_ptr<BodySource> Engine::metrics() {
+std::unique_ptr<api::BodySource> Engine::metrics() {
   return std::make_unique<MetricsBody>(*this);
 }
 
@@ -191,4 +190,4 @@ std::string Engine::metrics_tail() {
   return text;
 }
 
-}  // namespace pollux::app
+}  // namespace pollux::engine

@@ -11,7 +11,7 @@
 
 #include "runtime/clock.hpp"
 
-namespace pollux::app {
+namespace pollux::api {
 
 // Truncates (never rounds) to the millisecond, so a time never appears later than it was.
 std::string format_rfc3339(runtime::WallTime t);
@@ -20,4 +20,4 @@ std::string format_rfc3339(runtime::WallTime t);
 // "+HH:MM"/"-HH:MM" offset. nullopt on anything else.
 std::optional<runtime::WallTime> parse_rfc3339(std::string_view text);
 
-}  // namespace pollux::app
+}  // namespace pollux::api

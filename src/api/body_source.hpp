@@ -10,7 +10,7 @@
 #include <memory>
 #include <string>
 
-namespace pollux::app {
+namespace pollux::api {
 
 class BodySource {
  public:
@@ -31,4 +31,4 @@ std::unique_ptr<BodySource> whole_body(std::string text);
 std::unique_ptr<BodySource> followed_by(std::unique_ptr<BodySource> first,
                                         std::function<std::string()> last);
 
-}  // namespace pollux::app
+}  // namespace pollux::api

@@ -1,4 +1,4 @@
-#include "app/http_server.hpp"
+#include "api/http_server.hpp"
 
 #include <charconv>
 #include <functional>
@@ -18,11 +18,11 @@
 #include <boost/beast/http.hpp>
 #include <nlohmann/json.hpp>
 
-#include "app/api_json.hpp"
-#include "app/status_page.hpp"
+#include "api/api_json.hpp"
+#include "api/status_page.hpp"
 #include "runtime/logging.hpp"
 
-namespace pollux::app {
+namespace pollux::api {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -783,4 +783,4 @@ std::size_t HttpServer::connections() const {
   return shared_->active;
 }
 
-}  // namespace pollux::app
+}  // namespace pollux::api

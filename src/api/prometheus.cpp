@@ -1,11 +1,11 @@
-#include "app/prometheus.hpp"
+#include "api/prometheus.hpp"
 
 #include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <stdexcept>
 
-namespace pollux::app::prometheus {
+namespace pollux::api::prometheus {
 
 std::string escape_label_value(std::string_view value) {
   std::string out;
@@ -209,4 +209,4 @@ std::string MetricsWriter::text() const {
   return out;
 }
 
-}  // namespace pollux::app::prometheus
+}  // namespace pollux::api::prometheus

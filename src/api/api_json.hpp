@@ -13,9 +13,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "app/node_api.hpp"
+#include "api/node_api.hpp"
 
-namespace pollux::app {
+namespace pollux::api {
 
 std::string_view to_string(Quality quality);
 std::string_view to_string(ChannelStatus status);
@@ -51,4 +51,4 @@ LineRequest parse_line_request(std::string_view body);
 // unsigned integer beyond int64 is refused), other numbers double.
 WriteRequest parse_write_request(std::string_view body);
 
-}  // namespace pollux::app
+}  // namespace pollux::api

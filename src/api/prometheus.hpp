@@ -18,7 +18,7 @@
 #include <utility>
 #include <vector>
 
-namespace pollux::app::prometheus {
+namespace pollux::api::prometheus {
 
 using Label = std::pair<std::string_view, std::string_view>;
 using Labels = std::initializer_list<Label>;
@@ -99,4 +99,4 @@ class MetricsWriter {
   std::unordered_map<std::string, std::size_t, NameHash, std::equal_to<>> index_;
 };
 
-}  // namespace pollux::app::prometheus
+}  // namespace pollux::api::prometheus

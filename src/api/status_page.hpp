@@ -5,9 +5,9 @@
 
 #include <string_view>
 
-namespace pollux::app {
+namespace pollux::api {
 
 // The complete HTML document, refreshing itself every 2 s from /api/v1/*.
 std::string_view status_page_html();
 
-}  // namespace pollux::app
+}  // namespace pollux::api

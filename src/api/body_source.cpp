@@ -1,8 +1,8 @@
-#include "app/body_source.hpp"
+#include "api/body_source.hpp"
 
 #include <utility>
 
-namespace pollux::app {
+namespace pollux::api {
 
 std::string drain(BodySource& body) {
   std::string out;
@@ -55,4 +55,4 @@ std::unique_ptr<BodySource> followed_by(std::unique_ptr<BodySource> first,
   return std::make_unique<FollowedBy>(std::move(first), std::move(last));
 }
 
-}  // namespace pollux::app
+}  // namespace pollux::api

@@ -14,10 +14,10 @@
 #include <variant>
 #include <vector>
 
-#include "app/body_source.hpp"
+#include "api/body_source.hpp"
 #include "runtime/clock.hpp"
 
-namespace pollux::app {
+namespace pollux::api {
 
 // A status code from api.md (200, 202, 400, 403, 404, 409, 502, 504) and, unless 2xx, why.
 struct Outcome {
@@ -146,6 +146,9 @@ struct ReloadOutcome {
 // The value an operator asked to write, as parsed from JSON.
 using WriteValue = std::variant<bool, std::int64_t, double, std::string>;
 
+// Answers a reload (NodeApi::reload).
+using ReloadDone = std::function<void(ReloadOutcome)>;
+
 class NodeApi {
  public:
   virtual ~NodeApi() = default;
@@ -173,7 +176,6 @@ class NodeApi {
   virtual Outcome set_channel_enabled(const std::string& id, bool enabled) = 0;
   // POST /config/reload and SIGHUP. The file is read and validated off the I/O thread, then
   // applied on it; `done` gets the outcome on the I/O thread (at once when refused outright).
-  using ReloadDone = std::function<void(ReloadOutcome)>;
   virtual void reload(ReloadDone done) = 0;
 
   virtual RedundancyView redundancy() = 0;
@@ -186,4 +188,4 @@ class NodeApi {
   std::string metrics_text() { return drain(*metrics()); }
 };
 
-}  // namespace pollux::app
+}  // namespace pollux::api

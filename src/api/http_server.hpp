@@ -16,9 +16,9 @@
 
 #include <boost/asio/io_context.hpp>
 
-#include "app/node_api.hpp"
+#include "api/node_api.hpp"
 
-namespace pollux::app {
+namespace pollux::api {
 
 struct HttpServerOptions {
   std::size_t body_limit = 64 * 1024;
@@ -58,4 +58,4 @@ class HttpServer {
   std::shared_ptr<Shared> shared_;
 };
 
-}  // namespace pollux::app
+}  // namespace pollux::api

@@ -1,6 +1,6 @@
-#include "app/status_page.hpp"
+#include "api/status_page.hpp"
 
-namespace pollux::app {
+namespace pollux::api {
 
 namespace {
 
@@ -113,4 +113,4 @@ std::string_view status_page_html() {
   return kPage;
 }
 
-}  // namespace pollux::app
+}  // namespace pollux::api

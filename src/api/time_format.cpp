@@ -1,10 +1,10 @@
-#include "app/time_format.hpp"
+#include "api/time_format.hpp"
 
 #include <charconv>
 #include <chrono>
 #include <cstdio>
 
-namespace pollux::app {
+namespace pollux::api {
 
 namespace chr = std::chrono;
 
@@ -91,4 +91,4 @@ std::optional<runtime::WallTime> parse_rfc3339(std::string_view s) {
   return chr::time_point_cast<runtime::WallTime::duration>(t);
 }
 
-}  // namespace pollux::app
+}  // namespace pollux::api

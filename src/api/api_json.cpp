@@ -1,10 +1,10 @@
-#include "app/api_json.hpp"
+#include "api/api_json.hpp"
 
 #include <limits>
 
-#include "app/time_format.hpp"
+#include "api/time_format.hpp"
 
-namespace pollux::app {
+namespace pollux::api {
 
 using nlohmann::json;
 
@@ -248,4 +248,4 @@ WriteRequest parse_write_request(std::string_view body) {
   return out;
 }
 
-}  // namespace pollux::app
+}  // namespace pollux::api
