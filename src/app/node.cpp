@@ -7,6 +7,7 @@
 
 #include "api/prometheus.hpp"
 #include "config/canonical.hpp"
+#include "redundancy/state_codec.hpp"
 #include "runtime/logging.hpp"
 
 namespace pollux::app {
@@ -18,80 +19,6 @@ namespace prometheus = api::prometheus;
 namespace {
 
 constexpr std::string_view kStandby = "node is standby";
-
-std::int64_t wall_ms(runtime::WallTime t) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-}
-runtime::WallTime from_wall_ms(std::int64_t ms) {
-  return runtime::WallTime(
-      std::chrono::duration_cast<runtime::WallTime::duration>(std::chrono::milliseconds(ms)));
-}
-// Ages travel as microseconds: nanosecond counts of a long uptime still fit, and the precision
-// is far finer than any failover timer.
-std::int64_t age_us(runtime::Duration d) {
-  return std::chrono::duration_cast<std::chrono::microseconds>(d).count();
-}
-runtime::Duration from_us(std::int64_t us) {
-  return std::chrono::duration_cast<runtime::Duration>(std::chrono::microseconds(us));
-}
-json opt_age(const std::optional<runtime::Duration>& d) {
-  return d ? json(age_us(*d)) : json(nullptr);
-}
-std::optional<runtime::Duration> opt_age(const json& j) {
-  if (!j.is_number()) return std::nullopt;
-  return from_us(j.get<std::int64_t>());
-}
-
-// A point value keeps its C++ alternative: MessagePack would turn a positive int64 into an
-// unsigned and a whole double into an integer.
-json encode_value(const points::Value& v) {
-  return std::visit(
-      [&](const auto& x) -> json {
-        using T = std::decay_t<decltype(x)>;
-        if constexpr (std::is_same_v<T, std::monostate>) {
-          return json::array({0, nullptr});
-        } else {
-          return json::array({v.index(), x});
-        }
-      },
-      v);
-}
-points::Value decode_value(const json& j) {
-  if (!j.is_array() || j.size() != 2 || !j[0].is_number_unsigned()) return {};
-  try {
-    switch (j[0].get<std::size_t>()) {
-      case 1:
-        return j[1].get<bool>();
-      case 2:
-        return j[1].get<std::int64_t>();
-      case 3:
-        return j[1].get<std::uint64_t>();
-      case 4:
-        return j[1].get<double>();
-      case 5:
-        return j[1].get<std::string>();
-      default:
-        return {};
-    }
-  } catch (const json::exception&) {
-    return {};
-  }
-}
-
-json encode_counters(const device::DeviceCounters& c) {
-  return json::array({c.messages_ok, c.messages_failed, c.exceptions, c.timeouts, c.crc_errors,
-                      c.framing_errors, c.polls_ok, c.polls_failed, c.polls_skipped, c.overruns});
-}
-device::DeviceCounters decode_counters(const json& j) {
-  device::DeviceCounters c;
-  std::uint64_t* fields[] = {&c.messages_ok,   &c.messages_failed, &c.exceptions, &c.timeouts,
-                             &c.crc_errors,    &c.framing_errors,  &c.polls_ok,   &c.polls_failed,
-                             &c.polls_skipped, &c.overruns};
-  if (!j.is_array()) return c;
-  for (std::size_t i = 0; i < std::size(fields) && i < j.size(); ++i)
-    if (j[i].is_number_unsigned()) *fields[i] = j[i].get<std::uint64_t>();
-  return c;
-}
 
 }  // namespace
 
@@ -193,45 +120,11 @@ bool Node::active() const {
 
 // ------------------------------------------------------------------------ state transfer ---
 
-json Node::export_devices(const std::vector<Engine::DeviceRuntime>& devices) {
-  json out = json::array();
-  for (const auto& d : devices) {
-    json j{{"id", d.id},
-           {"line", d.ages.active_line},
-           {"good", d.ages.last_good_line},
-           {"sub", d.ages.subsequent_active},
-           {"prfo", d.ages.primary_failed_over},
-           {"since_success", age_us(d.ages.since_last_success)},
-           {"since_fo", opt_age(d.ages.since_failed_over)},
-           {"since_restored", opt_age(d.ages.since_restored)},
-           {"stats", encode_counters(d.counters)},
-           {"failed", d.comm_failed},
-           {"last_success", d.last_success ? json(wall_ms(*d.last_success)) : json(nullptr)}};
-    out.push_back(std::move(j));
-  }
-  return out;
-}
-
-json Node::export_points(const std::vector<points::PointId>& ids) {
-  json out = json::array();
-  const auto& store = engine_.store();
-  for (auto id : ids) {
-    const auto& r = store.get(id);
-    out.push_back(json{{"d", r.device},
-                       {"n", r.name},
-                       {"v", encode_value(r.value)},
-                       {"q", static_cast<int>(r.quality)},
-                       {"t", r.timestamp ? json(wall_ms(*r.timestamp)) : json(nullptr)},
-                       {"e", r.error}});
-  }
-  return out;
-}
-
 rd::StateFull Node::build_full() {
   rd::StateFull f;
   const Engine::SyncChanges c = engine_.take_sync_changes(true);
-  f.devices = export_devices(c.devices);
-  f.points = export_points(c.points);
+  f.devices = rd::encode_devices(c.devices);
+  f.points = rd::encode_points(engine_.store(), c.points);
   f.seq = ++state_seq_;
   ++fulls_sent_;
   return f;
@@ -240,12 +133,11 @@ rd::StateFull Node::build_full() {
 rd::StateDelta Node::build_delta() {
   rd::StateDelta d;
   const Engine::SyncChanges c = engine_.take_sync_changes(false);
-  d.devices = export_devices(c.devices);
-  d.points = export_points(c.points);
+  d.devices = rd::encode_devices(c.devices);
+  d.points = rd::encode_points(engine_.store(), c.points);
   // Completed polls: the receiver moves the timestamps of the group's unchanged points, which
   // the point entries (changes only) leave behind.
-  for (const auto& p : c.polls)
-    d.polls.push_back(json{{"d", p.device}, {"g", p.group}, {"t", wall_ms(p.at)}});
+  d.polls = rd::encode_polls(c.polls);
   if (!d.devices.empty() || !d.points.empty() || !d.polls.empty()) d.seq = ++state_seq_;
   return d;
 }
@@ -271,33 +163,16 @@ void Node::apply_state(const json& devices, const json& pts, const json& polls) 
   try {
     // Poll times first: a point entry of the same message carries its own, exact time.
     for (const auto& j : polls)
-      engine_.import_poll_done({j.at("d").get<std::string>(), j.at("g").get<std::string>(),
-                                from_wall_ms(j.at("t").get<std::int64_t>())});
-    for (const auto& j : devices) {
-      Engine::DeviceRuntime d;
-      d.id = j.at("id").get<std::string>();
-      d.ages.active_line = j.at("line").get<int>();
-      d.ages.last_good_line = j.at("good").get<int>();
-      d.ages.subsequent_active = j.at("sub").get<bool>();
-      d.ages.primary_failed_over = j.at("prfo").get<bool>();
-      d.ages.since_last_success = from_us(j.at("since_success").get<std::int64_t>());
-      d.ages.since_failed_over = opt_age(j.at("since_fo"));
-      d.ages.since_restored = opt_age(j.at("since_restored"));
-      d.counters = decode_counters(j.at("stats"));
-      d.comm_failed = j.value("failed", false);  // absent from a peer that predates DEVICE.comm
-      if (j.at("last_success").is_number())
-        d.last_success = from_wall_ms(j.at("last_success").get<std::int64_t>());
-      engine_.import_device_runtime(d);
-    }
+      engine_.import_poll_done(rd::decode_poll(j));
+    for (const auto& j : devices)
+      engine_.import_device_runtime(rd::decode_device(j));
     for (const auto& j : pts) {
-      auto id = store.find(j.at("d").get<std::string>(), j.at("n").get<std::string>());
+      const rd::PointUpdate p = rd::decode_point(j);
+      auto id = store.find(p.device, p.name);
       if (!id) continue;  // a point our config does not have (config not yet in sync)
-      const auto q = static_cast<points::PointQuality>(j.at("q").get<int>());
-      const auto t =
-          j.at("t").is_number() ? from_wall_ms(j.at("t").get<std::int64_t>()) : ex_.wall_now();
-      const points::Value v = decode_value(j.at("v"));
-      if (!std::holds_alternative<std::monostate>(v)) store.set_good(*id, v, t);
-      if (q != points::PointQuality::good) store.set_bad(*id, j.at("e").get<std::string>(), t);
+      const auto t = p.timestamp ? *p.timestamp : ex_.wall_now();
+      if (!std::holds_alternative<std::monostate>(p.value)) store.set_good(*id, p.value, t);
+      if (p.quality != points::PointQuality::good) store.set_bad(*id, p.error, t);
     }
   } catch (const json::exception& e) {
     runtime::named_logger("redundancy")

@@ -102,8 +102,6 @@ class Node final : public NodeApi {
   void apply_redundancy(const config::RedundancySettings& before);
   void apply_state(const nlohmann::json& devices, const nlohmann::json& points,
                    const nlohmann::json& polls);
-  nlohmann::json export_points(const std::vector<points::PointId>& ids);
-  nlohmann::json export_devices(const std::vector<Engine::DeviceRuntime>& devices);
   void arm_delta_timer();
   void send_delta();
   bool standby() const { return controller_ && !active(); }

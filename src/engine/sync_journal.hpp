@@ -11,31 +11,16 @@
 #include <string>
 #include <vector>
 
-#include "device/remote_device.hpp"
-#include "failover/ages.hpp"
 #include "points/point_store.hpp"
+#include "redundancy/state_codec.hpp"
 #include "runtime/clock.hpp"
 
 namespace pollux::engine {
 
 class DeviceSession;
 
-// A device's runtime state for the peer: failover state as ages, counters, last success, comm.
-struct DeviceRuntime {
-  std::string id;
-  failover::StateAges ages;
-  device::DeviceCounters counters;
-  std::optional<runtime::WallTime> last_success;
-  bool comm_failed = false;  // DEVICE.comm "failed"
-};
-
-// A poll attempt of a group that completed (good or failed) at `at`: every point of the group
-// then carries that time.
-struct PollDone {
-  std::string device;
-  std::string group;
-  runtime::WallTime at;
-};
+using redundancy::DeviceRuntime;
+using redundancy::PollDone;
 
 struct SyncChanges {
   std::vector<DeviceRuntime> devices;

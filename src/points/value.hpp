@@ -1,6 +1,6 @@
 // A point's value as the engine, the point store and the API see it (config.md point types).
 //
-// The alternatives are exactly app::PointValue's (src/app/node_api.hpp), so values cross from
+// The alternatives are exactly api::PointValue's (src/api/node_api.hpp), so values cross from
 // the codec to the API without conversion: monostate before the first good read, bool for
 // bool points, int64/uint64 for unscaled signed/unsigned integers, double for floats and for
 // any scaled point, string for string points.
