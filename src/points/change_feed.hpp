@@ -4,11 +4,13 @@
 // spec/northbound.md).
 //
 // One ring of preallocated records is shared by every subscriber; each subscriber has its own
-// cursor into it. Publishing never waits and never allocates once every slot has been written
-// (a numeric value is copied into the slot's variant, a string into the slot's existing
-// std::string), so a slow consumer cannot delay polling. A subscriber that falls a whole ring
-// behind is told it lost changes; it then rebuilds its view from the store (for_each_current),
-// its cursor already moved to the head. Changes come out in store order, so in order per point.
+// cursor into it. Publishing never waits and, once every slot has been written, allocates
+// nothing per change (a numeric value is copied into the slot's variant, a string into the
+// slot's existing std::string); only a wake posted to the executor may, once per subscriber and
+// burst. So a slow consumer cannot delay polling (tools/bench/change_feed_bench measures it). A
+// subscriber that falls a whole ring behind is told it lost changes; it then rebuilds its view from
+// the store (for_each_current), its cursor already moved to the head. Changes come out in store
+// order, so in order per point.
 //
 // Wake-ups go through the executor: a subscriber that has read everything is woken once, by a
 // post, on the first publish after that; never a callback per change, never from inside the
@@ -19,10 +21,11 @@
 //   points::ChangeFeed feed(ex);                // before the engine starts
 //   store.attach_feed(&feed);
 //   auto sub = feed.subscribe([&] { drain(); });
-//   void drain() {
+//   void drain() {  // also called again by the consumer when it stopped before the head
 //     auto r = feed.read(sub, 512, [&](const points::Change& c) { ... c.point, c.value ... });
 //     if (r.lost) feed.for_each_current(store, [&](const points::Change& c) { ... });
 //   }
+// Memory: capacity x sizeof(Slot), about 128 bytes, so 8 MiB at the default 65536.
 #pragma once
 
 #include <cstddef>
