@@ -19,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/api_json.hpp"
+#include "api/http_routes.hpp"
 #include "api/status_page.hpp"
 #include "runtime/logging.hpp"
 
@@ -109,82 +110,6 @@ Response outcome_error(const ReplyTo& to, const Outcome& outcome) {
   // A NodeApi that reports failure with a 2xx code is a bug there; never pass it on as success.
   const int status = outcome.ok() ? 500 : outcome.status;
   return error_response(to, status, outcome.error);
-}
-
-// ---- request targets -------------------------------------------------------------------------
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-std::optional<std::string> percent_decode(std::string_view in, bool plus_is_space) {
-  std::string out;
-  out.reserve(in.size());
-  for (std::size_t i = 0; i < in.size(); ++i) {
-    const char c = in[i];
-    if (c == '%') {
-      if (i + 2 >= in.size()) return std::nullopt;
-      const int hi = hex_value(in[i + 1]);
-      const int lo = hex_value(in[i + 2]);
-      if (hi < 0 || lo < 0) return std::nullopt;
-      out += static_cast<char>(hi * 16 + lo);
-      i += 2;
-    } else if (c == '+' && plus_is_space) {
-      out += ' ';
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
-
-struct Target {
-  std::vector<std::string> segments;  // decoded path segments
-  std::vector<std::pair<std::string, std::string>> query;
-  bool api = false;  // under /api/: errors are JSON
-
-  std::optional<std::string> param(std::string_view name) const {
-    for (const auto& [k, v] : query) {
-      if (k == name) return v;
-    }
-    return std::nullopt;
-  }
-};
-
-std::optional<Target> parse_target(std::string_view target) {
-  Target out;
-  const auto q = target.find('?');
-  std::string_view path = target.substr(0, q);
-  if (path.empty() || path.front() != '/') return std::nullopt;
-  out.api = path == "/api" || path.starts_with("/api/");
-  if (path.size() > 1 && path.back() == '/') path.remove_suffix(1);
-  std::size_t pos = 1;
-  while (pos <= path.size() && path.size() > 1) {
-    const auto next = std::min(path.find('/', pos), path.size());
-    auto segment = percent_decode(path.substr(pos, next - pos), false);
-    if (!segment) return std::nullopt;
-    out.segments.push_back(std::move(*segment));
-    pos = next + 1;
-  }
-  if (q != std::string_view::npos) {
-    std::string_view query = target.substr(q + 1);
-    while (!query.empty()) {
-      const auto amp = std::min(query.find('&'), query.size());
-      const std::string_view pair = query.substr(0, amp);
-      query.remove_prefix(std::min(amp + 1, query.size()));
-      if (pair.empty()) continue;
-      const auto eq = pair.find('=');
-      auto key = percent_decode(pair.substr(0, eq), true);
-      auto value = percent_decode(
-          eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1), true);
-      if (!key || !value) return std::nullopt;
-      out.query.emplace_back(std::move(*key), std::move(*value));
-    }
-  }
-  return out;
 }
 
 // A JSON array of every device's items, a slice of devices per part (Session::send_listing):
@@ -400,171 +325,199 @@ class Session : public std::enable_shared_from_this<Session> {
     send(std::move(res));
   }
 
+  // What a route's handler is given: the request, how to answer it, its parsed target and the
+  // path parameters of its row.
+  struct Call {
+    const Request& req;
+    const ReplyTo& to;
+    const Target& target;
+    const PathParams& params;
+  };
+  using Handler = void (Session::*)(const Call&);
+
+  // The routing table: api.md's paths and methods, one row each, in one place.
+  struct Routes {
+    RouteMatcher matcher;
+    std::vector<Handler> handlers;
+    void add(Methods methods, std::string_view pattern, Handler handler) {
+      matcher.add(methods, pattern);
+      handlers.push_back(handler);
+    }
+  };
+
+  static const Routes& routes() {
+    static const Routes table = [] {
+      Routes t;
+      t.add(Methods::get, "/", &Session::get_status_page);
+      t.add(Methods::get, "/index.html", &Session::get_status_page);
+      t.add(Methods::get, "/metrics", &Session::get_metrics);
+      t.add(Methods::get, "/api/v1/health", &Session::get_health);
+      t.add(Methods::get, "/api/v1/devices", &Session::get_devices);
+      t.add(Methods::get, "/api/v1/devices/{id}", &Session::get_device);
+      t.add(Methods::post, "/api/v1/devices/{id}/line", &Session::post_line);
+      t.add(Methods::post, "/api/v1/devices/{id}/poll", &Session::post_poll);
+      t.add(Methods::post, "/api/v1/devices/{id}/write", &Session::post_write);
+      t.add(Methods::get, "/api/v1/points", &Session::get_points);
+      t.add(Methods::get, "/api/v1/channels", &Session::get_channels);
+      t.add(Methods::post, "/api/v1/channels/{id}/enable", &Session::post_channel_enable);
+      t.add(Methods::post, "/api/v1/channels/{id}/disable", &Session::post_channel_disable);
+      t.add(Methods::get, "/api/v1/events", &Session::get_events);
+      t.add(Methods::post, "/api/v1/config/reload", &Session::post_reload);
+      t.add(Methods::get, "/api/v1/redundancy", &Session::get_redundancy);
+      t.add(Methods::post, "/api/v1/redundancy/force-failover", &Session::post_force_failover);
+      t.add(Methods::post, "/api/v1/redundancy/recover", &Session::post_recover);
+      return t;
+    }();
+    return table;
+  }
+
   void route(const Request& req, ReplyTo to) {
     const auto target = parse_target(req.target());
     if (!target) {
       send(error_response(to, 400, "malformed request target"));
       return;
     }
-    const auto& seg = target->segments;
-    const http::verb method = req.method();
-    const bool is_get = method == http::verb::get || method == http::verb::head;
-    const bool is_post = method == http::verb::post;
-    constexpr std::string_view kGet = "GET, HEAD";
-    constexpr std::string_view kPost = "POST";
-
-    if (!target->api) {
-      if (seg.empty() || (seg.size() == 1 && seg[0] == "index.html")) {
-        if (!is_get) return method_not_allowed(to, false, kGet);
-        send(make_response(to, 200, "text/html; charset=utf-8", std::string(status_page_html())));
+    const Routes& table = routes();
+    const RouteMatch m = table.matcher.match(req.method(), *target);
+    switch (m.result) {
+      case RouteMatch::found:
+        (this->*table.handlers[m.row])(Call{req, to, *target, m.params});
         return;
-      }
-      if (seg.size() == 1 && seg[0] == "metrics") {
-        if (!is_get) return method_not_allowed(to, false, kGet);
-        send_parts(to, shared_->node.metrics(), "text/plain; version=0.0.4; charset=utf-8");
+      case RouteMatch::method_not_allowed:
+        method_not_allowed(to, target->api, allow_header(m.allowed));
         return;
-      }
-      send(make_response(to, 404, "text/plain", "not found\n"));
-      return;
+      case RouteMatch::not_found:
+        if (target->api)
+          send(error_response(to, 404, "unknown API path"));
+        else
+          send(make_response(to, 404, "text/plain", "not found\n"));
+        return;
     }
+  }
 
-    if (seg.size() < 3 || seg[1] != "v1") {
-      send(error_response(to, 404, "unknown API path"));
-      return;
-    }
+  // ---- handlers, one per row -------------------------------------------------------------------
+
+  void get_status_page(const Call& c) {
+    send(make_response(c.to, 200, "text/html; charset=utf-8", std::string(status_page_html())));
+  }
+
+  void get_metrics(const Call& c) {
+    send_parts(c.to, shared_->node.metrics(), "text/plain; version=0.0.4; charset=utf-8");
+  }
+
+  void get_health(const Call& c) {
+    send(json_response(c.to, 200, to_json(shared_->node.health())));
+  }
+
+  void get_devices(const Call& c) {
+    send_listing(c.to, [&node = shared_->node](const std::string& id, Listing& out) {
+      if (const auto device = node.device(id)) out.add(to_json(*device));
+    });
+  }
+
+  void get_device(const Call& c) {
+    const std::string& id = c.params["id"];
+    const auto device = shared_->node.device(id);
+    if (!device) return send(error_response(c.to, 404, "unknown device " + id));
+    send(json_response(c.to, 200, to_json(*device)));
+  }
+
+  void post_line(const Call& c) {
     NodeApi& node = shared_->node;
-    const std::string& resource = seg[2];
-    const std::size_t n = seg.size();
+    const std::string& id = c.params["id"];
+    const LineRequest line = parse_line_request(c.req.body());
+    if (!line.error.empty()) return send(error_response(c.to, 400, line.error));
+    const Outcome outcome = node.select_line(id, line.line);
+    if (!outcome.ok()) return send(outcome_error(c.to, outcome));
+    const auto device = node.device(id);
+    if (!device) return send(error_response(c.to, 404, "unknown device " + id));
+    send(json_response(c.to, outcome.status, to_json(*device)));
+  }
 
-    auto need = [&](bool ok, std::string_view allow) {
-      if (!ok) method_not_allowed(to, true, allow);
-      return ok;
-    };
+  void post_poll(const Call& c) {
+    const Outcome outcome = shared_->node.poll_now(c.params["id"]);
+    if (!outcome.ok()) return send(outcome_error(c.to, outcome));
+    send(json_response(c.to, 202, {{"ok", true}}));
+  }
 
-    if (resource == "health" && n == 3) {
-      if (need(is_get, kGet)) send(json_response(to, 200, to_json(node.health())));
-      return;
-    }
-    if (resource == "devices") {
-      if (n == 3) {
-        if (!need(is_get, kGet)) return;
-        send_listing(to, [&node](const std::string& id, Listing& out) {
-          if (const auto device = node.device(id)) out.add(to_json(*device));
-        });
-        return;
-      }
-      const std::string& id = seg[3];
-      if (n == 4) {
-        if (!need(is_get, kGet)) return;
-        const auto device = node.device(id);
-        if (!device) return send(error_response(to, 404, "unknown device " + id));
-        send(json_response(to, 200, to_json(*device)));
-        return;
-      }
-      if (n == 5 && seg[4] == "line") {
-        if (!need(is_post, kPost)) return;
-        const LineRequest line = parse_line_request(req.body());
-        if (!line.error.empty()) return send(error_response(to, 400, line.error));
-        const Outcome outcome = node.select_line(id, line.line);
-        if (!outcome.ok()) return send(outcome_error(to, outcome));
-        const auto device = node.device(id);
-        if (!device) return send(error_response(to, 404, "unknown device " + id));
-        send(json_response(to, outcome.status, to_json(*device)));
-        return;
-      }
-      if (n == 5 && seg[4] == "poll") {
-        if (!need(is_post, kPost)) return;
-        const Outcome outcome = node.poll_now(id);
-        if (!outcome.ok()) return send(outcome_error(to, outcome));
-        send(json_response(to, 202, {{"ok", true}}));
-        return;
-      }
-      if (n == 5 && seg[4] == "write") {
-        if (!need(is_post, kPost)) return;
-        WriteRequest write = parse_write_request(req.body());
-        if (!write.error.empty()) return send(error_response(to, 400, write.error));
-        start_write(id, std::move(write), to);
-        return;
-      }
-    }
-    if (resource == "points" && n == 3) {
-      if (!need(is_get, kGet)) return;
-      const auto device = target->param("device");
-      if (!device) {
-        send_listing(to, [&node](const std::string& id, Listing& out) {
-          if (const auto points = node.points(id))
-            for (const auto& p : *points)
-              out.add(to_json(p));
-        });
-        return;
-      }
-      const auto points = node.points(*device);
-      if (!points) return send(error_response(to, 404, "unknown device " + *device));
-      json out = json::array();
-      for (const auto& p : *points)
-        out.push_back(to_json(p));
-      send(json_response(to, 200, out));
-      return;
-    }
-    if (resource == "channels") {
-      if (n == 3) {
-        if (!need(is_get, kGet)) return;
-        json out = json::array();
-        for (const auto& c : node.channels())
-          out.push_back(to_json(c));
-        send(json_response(to, 200, out));
-        return;
-      }
-      if (n == 5 && (seg[4] == "enable" || seg[4] == "disable")) {
-        if (!need(is_post, kPost)) return;
-        const std::string& id = seg[3];
-        const Outcome outcome = node.set_channel_enabled(id, seg[4] == "enable");
-        if (!outcome.ok()) return send(outcome_error(to, outcome));
-        for (const auto& c : node.channels()) {
-          if (c.id == id) return send(json_response(to, outcome.status, to_json(c)));
-        }
-        send(error_response(to, 404, "unknown channel " + id));
-        return;
-      }
-    }
-    if (resource == "events" && n == 3) {
-      if (!need(is_get, kGet)) return;
-      std::uint64_t since = 0;
-      if (const auto text = target->param("since")) {
-        const auto parsed = parse_uint(*text);
-        if (!parsed) return send(error_response(to, 400, "since must be a non-negative integer"));
-        since = *parsed;
-      }
-      json out = json::array();
-      for (const auto& e : node.events(since))
-        out.push_back(to_json(e));
-      send(json_response(to, 200, out));
-      return;
-    }
-    if (resource == "config" && n == 4 && seg[3] == "reload") {
-      if (!need(is_post, kPost)) return;
-      // Answered once the file is read (off the I/O thread) and applied; this connection waits,
-      // everyone else is served meanwhile.
-      node.reload([self = shared_from_this(), to](const ReloadOutcome& reload) {
-        if (self->shared_->stopped) return;
-        self->send(json_response(to, reload.outcome.status, reload_json(reload)));
+  void post_write(const Call& c) {
+    WriteRequest write = parse_write_request(c.req.body());
+    if (!write.error.empty()) return send(error_response(c.to, 400, write.error));
+    start_write(c.params["id"], std::move(write), c.to);
+  }
+
+  void get_points(const Call& c) {
+    NodeApi& node = shared_->node;
+    const auto device = c.target.param("device");
+    if (!device) {
+      send_listing(c.to, [&node](const std::string& id, Listing& out) {
+        if (const auto points = node.points(id))
+          for (const auto& p : *points)
+            out.add(to_json(p));
       });
       return;
     }
-    if (resource == "redundancy") {
-      if (n == 3) {
-        if (need(is_get, kGet)) send(json_response(to, 200, to_json(node.redundancy())));
-        return;
-      }
-      if (n == 4 && (seg[3] == "force-failover" || seg[3] == "recover")) {
-        if (!need(is_post, kPost)) return;
-        const Outcome outcome = seg[3] == "recover" ? node.recover() : node.force_failover();
-        if (!outcome.ok()) return send(outcome_error(to, outcome));
-        send(json_response(to, outcome.status, to_json(node.redundancy())));
-        return;
-      }
+    const auto points = node.points(*device);
+    if (!points) return send(error_response(c.to, 404, "unknown device " + *device));
+    json out = json::array();
+    for (const auto& p : *points)
+      out.push_back(to_json(p));
+    send(json_response(c.to, 200, out));
+  }
+
+  void get_channels(const Call& c) {
+    json out = json::array();
+    for (const auto& ch : shared_->node.channels())
+      out.push_back(to_json(ch));
+    send(json_response(c.to, 200, out));
+  }
+
+  void post_channel_enable(const Call& c) { set_channel_enabled(c, true); }
+  void post_channel_disable(const Call& c) { set_channel_enabled(c, false); }
+
+  void set_channel_enabled(const Call& c, bool enabled) {
+    NodeApi& node = shared_->node;
+    const std::string& id = c.params["id"];
+    const Outcome outcome = node.set_channel_enabled(id, enabled);
+    if (!outcome.ok()) return send(outcome_error(c.to, outcome));
+    for (const auto& ch : node.channels()) {
+      if (ch.id == id) return send(json_response(c.to, outcome.status, to_json(ch)));
     }
-    send(error_response(to, 404, "unknown API path"));
+    send(error_response(c.to, 404, "unknown channel " + id));
+  }
+
+  void get_events(const Call& c) {
+    std::uint64_t since = 0;
+    if (const auto text = c.target.param("since")) {
+      const auto parsed = parse_uint(*text);
+      if (!parsed) return send(error_response(c.to, 400, "since must be a non-negative integer"));
+      since = *parsed;
+    }
+    json out = json::array();
+    for (const auto& e : shared_->node.events(since))
+      out.push_back(to_json(e));
+    send(json_response(c.to, 200, out));
+  }
+
+  void post_reload(const Call& c) {
+    // Answered once the file is read (off the I/O thread) and applied; this connection waits,
+    // everyone else is served meanwhile.
+    shared_->node.reload([self = shared_from_this(), to = c.to](const ReloadOutcome& reload) {
+      if (self->shared_->stopped) return;
+      self->send(json_response(to, reload.outcome.status, reload_json(reload)));
+    });
+  }
+
+  void get_redundancy(const Call& c) {
+    send(json_response(c.to, 200, to_json(shared_->node.redundancy())));
+  }
+
+  void post_force_failover(const Call& c) { handover(c, shared_->node.force_failover()); }
+  void post_recover(const Call& c) { handover(c, shared_->node.recover()); }
+
+  void handover(const Call& c, const Outcome& outcome) {
+    if (!outcome.ok()) return send(outcome_error(c.to, outcome));
+    send(json_response(c.to, outcome.status, to_json(shared_->node.redundancy())));
   }
 
   // An all-devices or all-points answer (160,000 points at 10,000 devices: 16 MB, a second of

@@ -2,10 +2,12 @@
 // the engine's io_context.
 //
 // The server turns requests into NodeApi calls and views into api_json shapes; it never touches
-// engine internals. It runs on the node's single I/O thread and never blocks it: a write waits
-// for the device through NodeApi::write's callback while other connections are served.
-// Defences for a long-running process: a request body limit (413), a header size limit (431),
-// an idle timeout per connection and a cap on concurrent connections (503 beyond it).
+// engine internals. Its paths are one table of (methods, path pattern, handler) rows matched by
+// http_routes.hpp, which answers 404 and 405 alike for every path. It runs on the node's single I/O
+// thread and never blocks it: a write waits for the device through NodeApi::write's callback while
+// other connections are served. Defences for a long-running process: a request body limit (413), a
+// header size limit (431), an idle timeout per connection and a cap on concurrent connections (503
+// beyond it).
 #pragma once
 
 #include <chrono>

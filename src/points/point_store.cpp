@@ -1,5 +1,7 @@
 #include "points/point_store.hpp"
 
+#include "points/change_feed.hpp"
+
 namespace pollux::points {
 
 std::string_view to_string(PointQuality q) {
@@ -46,10 +48,17 @@ std::optional<PointId> PointStore::find(std::string_view device, std::string_vie
 void PointStore::remove_device(std::string_view device) {
   auto it = by_device_.find(device);
   if (it == by_device_.end()) return;
-  for (PointId id : it->second)
+  for (PointId id : it->second) {
     records_[id].removed = true;
+    if (feed_) feed_->publish_removed(id, records_[id], seq_);
+  }
   live_ -= it->second.size();
   by_device_.erase(it);
+}
+
+void PointStore::note_change(PointId id, PointRecord& r) {
+  r.seq = ++seq_;
+  if (feed_) feed_->publish_update(id, r);
 }
 
 template <typename T>
@@ -62,7 +71,7 @@ void PointStore::assign_good(PointId id, T&& v, runtime::WallTime t) {
   r.quality = PointQuality::good;
   r.timestamp = t;
   if (!r.error.empty()) r.error.clear();
-  if (changed) r.seq = ++seq_;
+  if (changed) note_change(id, r);
 }
 
 void PointStore::set_good(PointId id, bool v, runtime::WallTime t) {
@@ -91,7 +100,7 @@ void PointStore::set_good(PointId id, std::string_view v, runtime::WallTime t) {
   r.quality = PointQuality::good;
   r.timestamp = t;
   if (!r.error.empty()) r.error.clear();
-  if (changed) r.seq = ++seq_;
+  if (changed) note_change(id, r);
 }
 
 void PointStore::set_good(PointId id, const StoreValue& v, runtime::WallTime t) {
@@ -115,7 +124,7 @@ void PointStore::set_bad(PointId id, std::string_view error, runtime::WallTime t
   r.quality = PointQuality::bad;
   if (r.error != error) r.error.assign(error);
   r.timestamp = t;
-  if (changed) r.seq = ++seq_;
+  if (changed) note_change(id, r);
 }
 
 std::vector<PointId> PointStore::device_points(std::string_view device) const {

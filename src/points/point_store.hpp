@@ -6,6 +6,8 @@
 // poll result that covered the point. Every change bumps a store-wide sequence number so the
 // HTTP layer and the peer sync can ask "what changed since N". Numeric updates never allocate:
 // records live in stable storage and a variant holding a double is overwritten in place.
+// Each change (and each point of a removed device) is also published to the attached change
+// feed (change_feed.hpp), which hands it to consumers that read at their own pace.
 #pragma once
 
 #include <cstdint>
@@ -31,6 +33,8 @@ using StoreValue = Value;
 
 using PointId = std::uint32_t;
 
+class ChangeFeed;
+
 struct PointRecord {
   std::string device;
   std::string name;
@@ -48,8 +52,13 @@ class PointStore {
   // Registers a point (null/bad). Adding an existing (device, name) returns its id unchanged.
   PointId add(std::string_view device, std::string_view name);
   std::optional<PointId> find(std::string_view device, std::string_view name) const;
-  // Forgets a device's points (reload of a changed device); ids are never reused.
+  // Forgets a device's points (reload of a changed device); ids are never reused. Each point
+  // goes to the feed as a removal.
   void remove_device(std::string_view device);
+
+  // Publishes every later change to `feed` (nullptr: to none). The feed outlives the store's
+  // use of it.
+  void attach_feed(ChangeFeed* feed) { feed_ = feed; }
 
   // A good read. Overloads keep the numeric path allocation-free.
   void set_good(PointId id, bool v, runtime::WallTime t);
@@ -74,6 +83,8 @@ class PointStore {
  private:
   template <typename T>
   void assign_good(PointId id, T&& v, runtime::WallTime t);
+  // Bumps the sequence and tells the feed.
+  void note_change(PointId id, PointRecord& r);
   std::optional<PointId> find_in(const std::vector<PointId>& ids, std::string_view name) const;
 
   struct DeviceHash {
@@ -89,6 +100,7 @@ class PointStore {
   std::unordered_map<std::string, std::vector<PointId>, DeviceHash, std::equal_to<>> by_device_;
   std::size_t live_ = 0;
   std::uint64_t seq_ = 0;
+  ChangeFeed* feed_ = nullptr;
 };
 
 }  // namespace pollux::points
