@@ -22,7 +22,7 @@
 
 #include "config/model.hpp"
 #include "runtime/executor.hpp"
-#include "transport/backoff.hpp"
+#include "runtime/backoff.hpp"
 #include "transport/link.hpp"
 
 namespace pollux::transport {
@@ -104,8 +104,8 @@ class SerialPortKeeper {
   bool started_ = false;
   bool reading_ = false;
   runtime::TimerId reopen_timer_;
-  Backoff backoff_;
-  Jitter jitter_;
+  runtime::Backoff backoff_;
+  runtime::Jitter jitter_;
   std::array<std::uint8_t, 512> rx_{};
   std::shared_ptr<int> life_ = std::make_shared<int>(0);
   std::uint64_t opens_ = 0, open_failures_ = 0, lost_ = 0;

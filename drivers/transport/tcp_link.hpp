@@ -25,7 +25,7 @@
 #include "modbus/framer.hpp"
 #include "modbus/transaction.hpp"
 #include "runtime/executor.hpp"
-#include "transport/backoff.hpp"
+#include "runtime/backoff.hpp"
 #include "transport/link.hpp"
 
 namespace pollux::transport {
@@ -67,8 +67,8 @@ class TcpLink final : public Link {
     Exchange ex;
     runtime::TimerId timer;
     std::optional<runtime::TimePoint> retry_at;  // backoff: no connect before this
-    Backoff backoff;
-    Jitter jitter;
+    runtime::Backoff backoff;
+    runtime::Jitter jitter;
     // One MBAP ADU at most (7-byte header + 253-byte PDU); an RTU-over-TCP frame is shorter.
     // A longer burst is read in several turns.
     std::array<std::uint8_t, 260> rx{};
