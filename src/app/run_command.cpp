@@ -14,6 +14,7 @@
 #include "app/commands.hpp"
 #include "app/engine.hpp"
 #include "app/http_server.hpp"
+#include "app/link_settings.hpp"
 #include "app/node.hpp"
 #include "config/loader.hpp"
 #include "runtime/asio_executor.hpp"
@@ -30,13 +31,13 @@ LinkFactory real_links(boost::asio::io_context& io, runtime::Executor& ex) {
   return [&io, &ex](const config::Channel& c) -> std::unique_ptr<transport::Link> {
     switch (c.type) {
       case config::ChannelType::serial:
-        return std::make_unique<transport::SerialLink>(io, ex, c);
+        return std::make_unique<transport::SerialLink>(io, ex, serial_settings(c));
       case config::ChannelType::modem:
-        return std::make_unique<transport::ModemLink>(io, ex, c);
+        return std::make_unique<transport::ModemLink>(io, ex, modem_settings(c));
       case config::ChannelType::tcp:
-        return std::make_unique<transport::TcpLink>(io, ex, c);
+        return std::make_unique<transport::TcpLink>(io, ex, tcp_settings(c));
     }
-    return std::make_unique<transport::TcpLink>(io, ex, c);
+    return std::make_unique<transport::TcpLink>(io, ex, tcp_settings(c));
   };
 }
 
