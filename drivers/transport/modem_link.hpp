@@ -9,10 +9,11 @@
 // (1 s silence, +++, 1 s silence, OK, ATH, OK). Port handling (down, reopen with backoff) is the
 // serial link's: the shared SerialPortKeeper.
 //
-// A failed attempt is classified by the codec's Transaction as on a serial line (api.md "How a
-// failed attempt is classified": bytes that make no answer are a CRC or framing error, never a
-// timeout). No frame-gap timer: a modem's error correction repackages the bytes of a call, so
-// character timing does not survive it; an answer cut short is found at message_timeout_ms.
+// The exchange itself is an ExchangeDriver over the port, as on a serial line: a failed attempt
+// is classified as there (api.md "How a failed attempt is classified": bytes that make no
+// answer are a CRC or framing error, never a timeout). No frame-gap timer: a modem's error
+// correction repackages the bytes of a call, so character timing does not survive it; an answer cut
+// short is found at message_timeout_ms.
 #pragma once
 
 #include <memory>
@@ -20,58 +21,45 @@
 
 #include <boost/asio/io_context.hpp>
 
-#include "config/model.hpp"
-#include "modbus/framer.hpp"
-#include "modbus/transaction.hpp"
 #include "runtime/executor.hpp"
-#include "transport/link.hpp"
+#include "transport/exchange_driver.hpp"
 #include "transport/modem_dialer.hpp"
-#include "transport/serial_port_keeper.hpp"
+#include "transport/port_link.hpp"
+#include "transport/settings.hpp"
 
 namespace pollux::transport {
 
-class ModemLink final : public Link, private SerialPortKeeper::Owner {
+class ModemLink final : public PortLink, private ExchangeDriver::Hooks {
  public:
-  ModemLink(boost::asio::io_context& io, runtime::Executor& ex, config::Channel cfg);
+  // On the real port `settings.line.port`.
+  ModemLink(boost::asio::io_context& io, runtime::Executor& ex, ModemSettings settings);
+  // On `wire` (tests: a fake port).
+  ModemLink(runtime::Executor& ex, ModemSettings settings, std::unique_ptr<SerialWire> wire);
   ~ModemLink() override;
 
-  void start() override;
   void stop() override;
-  void set_enabled(bool enabled) override;
-  LinkStatus status() const override { return port_.status(); }
   bool can_start(const Target& t) const override;
   std::string_view preferred_wire() const override;
   void start_exchange(const Exchange& ex, std::uint64_t tag) override;
   std::vector<std::pair<std::string, std::uint64_t>> stats() const override;
 
  private:
-  // SerialPortKeeper::Owner
-  void on_port_opened() override;
+  // SerialWire::Owner
+  void on_port_opened() override { dialer_.reset(); }
   void on_port_bytes(std::span<const std::uint8_t> bytes) override;
   void on_port_closed() override;
-  void fail_exchange(std::error_code ec) override;
-  void on_port_status(LinkStatus s) override;
+  // ExchangeDriver::Hooks: a call left idle hangs up after idle_hangup_s.
+  void on_exchange_over() override { arm_idle(); }
 
   void perform(const ModemDialer::Step& step);
   void write_text(const std::string& text);
-  void send_frame();
-  void handle(const modbus::Action& a);
-  void complete(std::error_code ec);
   void arm_idle();
 
   runtime::Executor& ex_;
-  config::Channel cfg_;
-  SerialPortKeeper port_;
-  std::unique_ptr<modbus::Framer> framer_;
-  modbus::Transaction tx_;
+  ModemSettings settings_;
   ModemDialer dialer_;
-  bool busy_ = false;
-  bool awaiting_ = false;
-  std::uint64_t tag_ = 0;
-  Exchange ex_req_;
   std::string line_;      // answer line being assembled in command mode
   std::string out_text_;  // AT text being written
-  runtime::TimerId reply_timer_;
   runtime::TimerId dialer_timer_;
   runtime::TimerId idle_timer_;
   std::uint64_t calls_ = 0, dial_failures_ = 0, hangups_ = 0;

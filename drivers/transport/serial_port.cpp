@@ -5,15 +5,15 @@
 
 namespace pollux::transport {
 
-std::error_code open_serial(boost::asio::serial_port& port, const config::Channel& cfg) {
+std::error_code open_serial(boost::asio::serial_port& port, const SerialLineSettings& cfg) {
   using SP = boost::asio::serial_port_base;
   boost::system::error_code ec;
   if (port.is_open()) port.close(ec);
   port.open(cfg.port, ec);
   if (ec) return ec;
   SP::parity::type parity = SP::parity::none;
-  if (cfg.parity == config::Parity::even) parity = SP::parity::even;
-  if (cfg.parity == config::Parity::odd) parity = SP::parity::odd;
+  if (cfg.parity == Parity::even) parity = SP::parity::even;
+  if (cfg.parity == Parity::odd) parity = SP::parity::odd;
   port.set_option(SP::baud_rate(static_cast<unsigned>(cfg.baud)), ec);
   if (!ec) port.set_option(SP::character_size(static_cast<unsigned>(cfg.data_bits)), ec);
   if (!ec) port.set_option(SP::parity(parity), ec);

@@ -8,12 +8,12 @@
 
 #include <boost/asio/serial_port.hpp>
 
-#include "config/model.hpp"
+#include "transport/settings.hpp"
 
 namespace pollux::transport {
 
-// Opens `cfg.port` raw with the channel's line settings; the error when it cannot.
-std::error_code open_serial(boost::asio::serial_port& port, const config::Channel& cfg);
+// Opens `line.port` raw with the channel's line settings; the error when it cannot.
+std::error_code open_serial(boost::asio::serial_port& port, const SerialLineSettings& line);
 // Discards bytes received but not read yet (tcflush TCIFLUSH).
 void flush_input(boost::asio::serial_port& port);
 // Bytes received and not read yet (ioctl FIONREAD); 0 when closed or unknown.

@@ -3,6 +3,8 @@
 #include <functional>
 #include <string>
 
+#include <boost/asio/write.hpp>
+
 #include "runtime/logging.hpp"
 #include "transport/errors.hpp"
 #include "transport/serial_port.hpp"
@@ -10,20 +12,19 @@
 namespace pollux::transport {
 
 SerialPortKeeper::SerialPortKeeper(boost::asio::io_context& io, runtime::Executor& ex,
-                                   const config::Channel& cfg, Owner& owner, std::string_view what)
+                                   const SerialLineSettings& settings, std::string_view what)
     : ex_(ex),
-      cfg_(cfg),
-      owner_(owner),
+      settings_(settings),
       what_(what),
       port_(io),
-      enabled_(cfg.enabled),
+      enabled_(settings.enabled),
       backoff_(runtime::milliseconds(250), runtime::seconds(5)),
-      jitter_(std::hash<std::string>{}(cfg.id)) {}
+      jitter_(std::hash<std::string>{}(settings.id)) {}
 
 void SerialPortKeeper::set_status(LinkStatus s) {
   if (s == status_) return;
   status_ = s;
-  owner_.on_port_status(s);
+  owner_->on_port_status(s);
 }
 
 void SerialPortKeeper::start() {
@@ -37,18 +38,19 @@ void SerialPortKeeper::start() {
 
 void SerialPortKeeper::open() {
   if (!started_ || !enabled_) return;
-  if (auto ec = open_serial(port_, cfg_)) {
+  if (auto ec = open_serial(port_, settings_)) {
     ++open_failures_;
     // Once per outage: a port that stays missing is retried every few seconds.
     if (backoff_.failures() == 0)
-      runtime::channel_logger(cfg_.id)->warn("cannot open {}: {}", cfg_.port, ec.message());
+      runtime::channel_logger(settings_.id)
+          ->warn("cannot open {}: {}", settings_.port, ec.message());
     set_status(LinkStatus::down);
     schedule_reopen();
     return;
   }
   ++opens_;
   backoff_.reset();
-  owner_.on_port_opened();
+  owner_->on_port_opened();
   read_loop();
   set_status(LinkStatus::ok);
 }
@@ -68,7 +70,7 @@ void SerialPortKeeper::close() {
     port_.close(ignored);
   }
   reading_ = false;
-  owner_.on_port_closed();
+  owner_->on_port_closed();
 }
 
 void SerialPortKeeper::stop() {
@@ -84,7 +86,7 @@ void SerialPortKeeper::set_enabled(bool enabled) {
   if (!enabled) {
     if (reopen_timer_) ex_.cancel(reopen_timer_);
     reopen_timer_ = {};
-    owner_.fail_exchange(make_error_code(Errc::channel_disabled));
+    owner_->fail_exchange(make_error_code(Errc::channel_disabled));
     close();
     set_status(LinkStatus::disabled);
   } else if (started_) {
@@ -110,9 +112,29 @@ void SerialPortKeeper::read_loop() {
                           if (life.expired()) return;
                           reading_ = false;
                           if (io_failed(ec)) return;
-                          owner_.on_port_bytes({rx_.data(), n});
+                          bytes_in_ += n;
+                          owner_->on_port_bytes({rx_.data(), n});
                           read_loop();
                         });
+}
+
+void SerialPortKeeper::write(std::span<const std::uint8_t> bytes) {
+  bytes_out_ += bytes.size();
+  std::weak_ptr<int> life = life_;
+  boost::asio::async_write(port_, boost::asio::buffer(bytes.data(), bytes.size()),
+                           [this, life](const boost::system::error_code& ec, std::size_t) {
+                             if (life.expired()) return;
+                             owner_->on_port_written(ec);
+                           });
+}
+
+void SerialPortKeeper::write_command(std::span<const std::uint8_t> bytes) {
+  std::weak_ptr<int> life = life_;
+  boost::asio::async_write(port_, boost::asio::buffer(bytes.data(), bytes.size()),
+                           [this, life](const boost::system::error_code& ec, std::size_t) {
+                             if (life.expired()) return;
+                             io_failed(ec);
+                           });
 }
 
 bool SerialPortKeeper::io_failed(const boost::system::error_code& ec) {
@@ -123,9 +145,10 @@ bool SerialPortKeeper::io_failed(const boost::system::error_code& ec) {
 
 void SerialPortKeeper::port_lost(std::error_code ec) {
   ++lost_;
-  runtime::channel_logger(cfg_.id)->warn("{} {} lost: {}", what_, cfg_.port, ec.message());
+  runtime::channel_logger(settings_.id)
+      ->warn("{} {} lost: {}", what_, settings_.port, ec.message());
   close();
-  owner_.fail_exchange(make_error_code(Errc::channel_down));
+  owner_->fail_exchange(make_error_code(Errc::channel_down));
   if (!enabled_ || !started_) return;
   set_status(LinkStatus::down);
   schedule_reopen();

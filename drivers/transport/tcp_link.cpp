@@ -9,7 +9,6 @@
 #include "modbus/error.hpp"
 #include "runtime/logging.hpp"
 #include "transport/errors.hpp"
-#include "transport/serial_link.hpp"
 
 namespace pollux::transport {
 
@@ -33,10 +32,10 @@ std::string_view to_string(LinkStatus s) {
   return "?";
 }
 
-TcpLink::Conn::Conn(asio::io_context& io, modbus::Framing f, std::uint64_t seed)
-    : socket(io),
-      framer(modbus::make_framer(f)),
-      tx(*framer),
+TcpLink::Conn::Conn(TcpLink& l, std::uint64_t seed)
+    : link(l),
+      socket(l.io_),
+      driver(l.ex_, l.settings_.framing, *this, l.listener_, this),
       backoff(runtime::milliseconds(200), runtime::seconds(10)),
       jitter(seed) {}
 
@@ -47,24 +46,20 @@ std::uint64_t next_link_id() {
 }
 }  // namespace
 
-TcpLink::TcpLink(asio::io_context& io, runtime::Executor& ex, config::Channel cfg)
-    : io_(io),
-      ex_(ex),
-      cfg_(std::move(cfg)),
-      framing_(framing_for(cfg_.protocol)),
-      id_(next_link_id()) {}
+TcpLink::TcpLink(asio::io_context& io, runtime::Executor& ex, TcpSettings settings)
+    : io_(io), ex_(ex), settings_(std::move(settings)), id_(next_link_id()) {}
 
 TcpLink::~TcpLink() {
   stop();
 }
 
 LinkStatus TcpLink::status() const {
-  return cfg_.enabled ? LinkStatus::ok : LinkStatus::disabled;
+  return settings_.enabled ? LinkStatus::ok : LinkStatus::disabled;
 }
 
 void TcpLink::start() {
   started_ = true;
-  if (listener_ && !cfg_.enabled) listener_->on_link_status(LinkStatus::disabled);
+  if (listener_ && !settings_.enabled) listener_->on_link_status(LinkStatus::disabled);
   for (auto& [key, c] : conns_)
     hold(*c);
 }
@@ -72,7 +67,8 @@ void TcpLink::start() {
 void TcpLink::stop() {
   started_ = false;
   for (auto& [key, c] : conns_) {
-    set_busy(*c, false);  // no callbacks after stop
+    c->driver.abandon();  // no callbacks after stop
+    track_idle(*c, true);
     if (c->hold_timer) ex_.cancel(c->hold_timer);
     c->hold_timer = {};
     close_socket(*c);
@@ -80,11 +76,11 @@ void TcpLink::stop() {
 }
 
 void TcpLink::set_enabled(bool enabled) {
-  if (enabled == cfg_.enabled) return;
-  cfg_.enabled = enabled;
+  if (enabled == settings_.enabled) return;
+  settings_.enabled = enabled;
   if (!enabled) {
     for (auto& [key, c] : conns_) {
-      if (c->busy) complete(*c, make_error_code(Errc::channel_disabled));
+      c->driver.on_wire_error(make_error_code(Errc::channel_disabled));
       close_socket(*c);
     }
   } else {
@@ -107,13 +103,8 @@ void TcpLink::set_state(Conn& c, Conn::State state) {
   track_idle(c, false);
 }
 
-void TcpLink::set_busy(Conn& c, bool busy) {
-  c.busy = busy;
-  track_idle(c, !busy);
-}
-
 void TcpLink::track_idle(Conn& c, bool just_used) {
-  const bool idle = c.state == Conn::State::open && !c.busy;
+  const bool idle = c.state == Conn::State::open && !c.driver.busy();
   if (idle == c.is_linked()) return;
   if (!idle) return c.unlink();
   // One that just carried an exchange is the most recently used. One that opened idle was
@@ -125,17 +116,19 @@ void TcpLink::track_idle(Conn& c, bool just_used) {
 }
 
 bool TcpLink::can_start(const Target& t) const {
-  if (!cfg_.enabled || !started_) return false;
-  if (const Conn* c = cached_conn(t); c && c->state != Conn::State::closed) return !c->busy;
+  if (!settings_.enabled || !started_) return false;
+  if (const Conn* c = cached_conn(t); c && c->state != Conn::State::closed)
+    return !c->driver.busy();
   auto it = conns_.find(t.wire_key());
-  if (it != conns_.end() && it->second->state != Conn::State::closed) return !it->second->busy;
-  if (it != conns_.end() && it->second->busy) return false;
-  if (open_connections() < static_cast<std::size_t>(cfg_.max_connections)) return true;
+  if (it != conns_.end() && it->second->state != Conn::State::closed)
+    return !it->second->driver.busy();
+  if (it != conns_.end() && it->second->driver.busy()) return false;
+  if (open_connections() < static_cast<std::size_t>(settings_.max_connections)) return true;
   return !idle_.empty();  // one can be evicted
 }
 
 bool TcpLink::make_room() {
-  if (open_connections() < static_cast<std::size_t>(cfg_.max_connections)) return true;
+  if (open_connections() < static_cast<std::size_t>(settings_.max_connections)) return true;
   if (idle_.empty()) return false;
   ++evictions_;
   close_socket(idle_.front());  // unlinks it
@@ -155,7 +148,7 @@ TcpLink::Conn& TcpLink::conn_for(const Target& t) {
   std::string key = t.wire_key();
   auto it = conns_.find(key);
   if (it == conns_.end()) {
-    auto c = std::make_unique<Conn>(io_, framing_, std::hash<std::string>{}(key) ^ connects_);
+    auto c = std::make_unique<Conn>(*this, std::hash<std::string>{}(key) ^ connects_);
     c->key = key;
     c->host = t.host;
     c->port = t.port;
@@ -168,35 +161,17 @@ TcpLink::Conn& TcpLink::conn_for(const Target& t) {
 
 void TcpLink::start_exchange(const Exchange& ex, std::uint64_t tag) {
   Conn& c = conn_for(*ex.target);
-  set_busy(c, true);
-  c.awaiting = false;
-  c.tag = tag;
-  c.ex = ex;
-  Conn* cp = &c;
-  auto fail_soon = [this, cp](Errc e) {
-    cp->timer = ex_.schedule_after(runtime::Duration::zero(), [this, cp, e] {
-      cp->timer = {};
-      complete(*cp, make_error_code(e));
-    });
-  };
-  if (!cfg_.enabled) return fail_soon(Errc::channel_disabled);
-  if (c.state == Conn::State::open) {
-    // Sent now rather than from a zero-delay timer (one timer less per message). The write
-    // completes through Asio later; only a request the codec refuses at once ends the exchange
-    // here, and that is reported on the next turn: listeners never run inside start_exchange.
-    if (framing_ == modbus::Framing::rtu_over_tcp) c.framer->reset();
-    const modbus::Action a = c.tx.start(*c.ex.request, c.ex.target->unit, c.ex.timeout);
-    if (a.kind != modbus::ActionKind::done) return handle(c, a);
-    const std::error_code err = a.error;
-    cp->timer = ex_.schedule_after(runtime::Duration::zero(), [this, cp, err] {
-      cp->timer = {};
-      handle(*cp, modbus::Action{modbus::ActionKind::done, {}, {}, err});
-    });
-    return;
-  }
+  c.driver.begin(ex, tag);
+  track_idle(c, false);
+  if (!settings_.enabled) return c.driver.fail_soon(make_error_code(Errc::channel_disabled));
+  // Sent now rather than from a zero-delay timer (one timer less per message). The write
+  // completes through Asio later; only a request the codec refuses at once ends the exchange
+  // here, and that is reported on the next turn: listeners never run inside start_exchange.
+  if (c.state == Conn::State::open) return c.driver.send_from_start();
   if (c.state == Conn::State::connecting) return;  // a held connection opening: sent when open
-  if (c.retry_at && ex_.now() < *c.retry_at) return fail_soon(Errc::connect_failed);
-  if (!make_room()) return fail_soon(Errc::max_connections);
+  if (c.retry_at && ex_.now() < *c.retry_at)
+    return c.driver.fail_soon(make_error_code(Errc::connect_failed));
+  if (!make_room()) return c.driver.fail_soon(make_error_code(Errc::max_connections));
   connect(c);
 }
 
@@ -205,7 +180,7 @@ void TcpLink::connect(Conn& c) {
   ++connects_;
   boost::system::error_code ec;
   // A held connection opens with no exchange: its target is the one connect_ahead() named.
-  const Target& target = c.busy ? *c.ex.target : *c.ahead;
+  const Target& target = c.driver.busy() ? *c.driver.exchange().target : *c.ahead;
   const auto addr = asio::ip::make_address(target.host, ec);
   Conn* cp = &c;
   std::weak_ptr<int> life = c.life;
@@ -214,26 +189,26 @@ void TcpLink::connect(Conn& c) {
     const auto delay = cp->backoff.next(cp->jitter.next());
     cp->retry_at = ex_.now() + delay;
     if (cp->backoff.failures() == 1)
-      runtime::channel_logger(cfg_.id)->warn("connect {} failed: {}", cp->key, e.message());
+      runtime::channel_logger(settings_.id)->warn("connect {} failed: {}", cp->key, e.message());
     close_socket(*cp);
-    complete(*cp, e);
+    cp->driver.on_wire_error(e);
     hold_later(*cp);
   };
-  c.timer = ex_.schedule_after(runtime::milliseconds(cfg_.connect_timeout_ms), [cp, on_fail] {
-    cp->timer = {};
+  c.connect_timer = ex_.schedule_after(settings_.connect_timeout, [cp, on_fail] {
+    cp->connect_timer = {};
     on_fail(make_error_code(Errc::connect_timeout));
   });
   auto on_connect = [this, cp, life, on_fail](const boost::system::error_code& e) {
     if (life.expired() || cp->state != Conn::State::connecting) return;
     if (e) {
       if (e == asio::error::operation_aborted) return;
-      if (cp->timer) ex_.cancel(cp->timer);
-      cp->timer = {};
+      if (cp->connect_timer) ex_.cancel(cp->connect_timer);
+      cp->connect_timer = {};
       on_fail(make_error_code(Errc::connect_failed));
       return;
     }
-    if (cp->timer) ex_.cancel(cp->timer);
-    cp->timer = {};
+    if (cp->connect_timer) ex_.cancel(cp->connect_timer);
+    cp->connect_timer = {};
     on_connected(*cp);
   };
   if (!ec) {
@@ -263,23 +238,11 @@ void TcpLink::on_connected(Conn& c) {
   c.retry_at.reset();
   boost::system::error_code ignored;
   c.socket.set_option(tcp::no_delay(true), ignored);
-  c.socket.non_blocking(true, ignored);  // handle() writes a request at once when it fits
-  c.framer->reset();
+  c.socket.non_blocking(true, ignored);  // write() sends a request at once when it fits
+  c.driver.on_wire_opened();
   c.cut_short = false;
   read_loop(c);
-  if (c.busy) send(c);
-}
-
-void TcpLink::send(Conn& c) {
-  if (!c.busy) return;
-  if (c.state != Conn::State::open) {
-    complete(c, make_error_code(modbus::Errc::connection_reset));
-    return;
-  }
-  // An MBAP stream stays in step across exchanges (a late answer is dropped by its transaction
-  // id); only RTU-over-TCP, which has no ids, starts each exchange from a clean framer.
-  if (framing_ == modbus::Framing::rtu_over_tcp) c.framer->reset();
-  handle(c, c.tx.start(*c.ex.request, c.ex.target->unit, c.ex.timeout));
+  c.driver.send();  // the exchange waiting for this connection, if any
 }
 
 void TcpLink::read_loop(Conn& c) {
@@ -297,8 +260,7 @@ void TcpLink::read_loop(Conn& c) {
                                return;
                              }
                              bytes_in_ += n;
-                             if (cp->busy && cp->awaiting)
-                               handle(*cp, cp->tx.on_bytes({cp->rx.data(), n}));
+                             cp->driver.on_bytes({cp->rx.data(), n});
                              read_loop(*cp);
                            });
 }
@@ -309,80 +271,48 @@ bool TcpLink::stream_out_of_step(std::error_code error, bool after_cut_short) co
   if (error == modbus::Errc::wrong_echo) return false;
   const bool late_answer =
       error == modbus::Errc::timeout || error == modbus::Errc::answer_cut_short;
-  return !late_answer || framing_ == modbus::Framing::rtu_over_tcp;
+  return !late_answer || settings_.framing == modbus::Framing::rtu_over_tcp;
 }
 
-void TcpLink::handle(Conn& c, const modbus::Action& a) {
-  Conn* cp = &c;
-  switch (a.kind) {
-    case modbus::ActionKind::write: {
-      bytes_out_ += a.bytes.size();
-      c.awaiting = true;
-      // A request of a dozen bytes nearly always fits the socket's send buffer: written here
-      // (the socket is non-blocking), it costs no write operation (an allocation once many
-      // are in flight) and no completion turn. The rest of a partial write, and any error, go
-      // through async_write, which reports on a later turn: listeners never run inside
-      // start_exchange.
-      std::size_t done = 0;
-      if (c.socket.non_blocking()) {  // never block the I/O thread in a synchronous write
-        boost::system::error_code wec;
-        const std::size_t n =
-            c.socket.write_some(asio::buffer(a.bytes.data(), a.bytes.size()), wec);
-        if (!wec) done = n;
-      }
-      if (done == a.bytes.size()) {
-        const modbus::Action next = c.tx.on_written();
-        if (next.kind != modbus::ActionKind::done) return handle(c, next);
-        // A broadcast needs no answer: it ends now, reported on a later turn.
-        if (c.timer) ex_.cancel(c.timer);
-        c.timer = ex_.schedule_after(runtime::Duration::zero(), [this, cp] {
-          cp->timer = {};
-          if (cp->busy) handle(*cp, cp->tx.on_written());
-        });
-        return;
-      }
-      std::weak_ptr<int> life = c.life;
-      asio::async_write(c.socket, asio::buffer(a.bytes.data() + done, a.bytes.size() - done),
-                        [this, cp, life](const boost::system::error_code& ec, std::size_t) {
-                          if (life.expired() || !cp->busy) return;
-                          if (ec) {
-                            if (ec != asio::error::operation_aborted)
-                              drop(*cp, make_error_code(modbus::Errc::connection_reset));
-                            return;
-                          }
-                          if (!cp->tx.done()) handle(*cp, cp->tx.on_written());
-                        });
-      return;
-    }
-    case modbus::ActionKind::await_reply:
-      if (c.timer) ex_.cancel(c.timer);
-      c.timer = ex_.schedule_after(a.timeout, [this, cp] {
-        cp->timer = {};
-        if (cp->busy) handle(*cp, cp->tx.on_timeout());
-      });
-      return;
-    case modbus::ActionKind::read_more:
-      return;
-    case modbus::ActionKind::done:
-      // A TCP stream out of step (framing error) cannot be trusted for the next answer. An MBAP
-      // answer still arriving (timeout, answer_cut_short) does not put it out of step: the
-      // framer keeps the partial frame, the tail completes it and it is dropped by its
-      // transaction id. An RTU-over-TCP stream has no ids: after either, a late answer (or its
-      // tail, resynchronised into a plausible frame) would be taken for the next request's, so
-      // it reconnects.
-      // If the tail never comes, the partial frame kept for it swallows the start of the next
-      // answer: a failure right after an answer cut short reconnects too.
-      const bool out_of_step = stream_out_of_step(a.error, c.cut_short);
-      c.cut_short = !out_of_step && a.error == modbus::Errc::answer_cut_short;
-      if (out_of_step) {
-        const auto err = a.error;
-        close_socket(c);
-        complete(c, err);
-        return;
-      }
-      complete(c, a.error);
-      return;
+void TcpLink::write(Conn& c, std::span<const std::uint8_t> bytes) {
+  bytes_out_ += bytes.size();
+  // A request of a dozen bytes nearly always fits the socket's send buffer: written here (the
+  // socket is non-blocking), it costs no write operation (an allocation once many are in
+  // flight) and no completion turn. The rest of a partial write, and any error, go through
+  // async_write, which reports on a later turn: listeners never run inside start_exchange.
+  std::size_t done = 0;
+  if (c.socket.non_blocking()) {  // never block the I/O thread in a synchronous write
+    boost::system::error_code wec;
+    const std::size_t n = c.socket.write_some(asio::buffer(bytes.data(), bytes.size()), wec);
+    if (!wec) done = n;
   }
+  // A broadcast needs no answer: the driver ends it now, reported on a later turn.
+  if (done == bytes.size()) return c.driver.on_written();
+  Conn* cp = &c;
+  std::weak_ptr<int> life = c.life;
+  asio::async_write(c.socket, asio::buffer(bytes.data() + done, bytes.size() - done),
+                    [this, cp, life](const boost::system::error_code& ec, std::size_t) {
+                      if (life.expired() || !cp->driver.busy()) return;
+                      if (ec) {
+                        if (ec != asio::error::operation_aborted)
+                          drop(*cp, make_error_code(modbus::Errc::connection_reset));
+                        return;
+                      }
+                      cp->driver.on_written();
+                    });
+}
+
+void TcpLink::transaction_end(Conn& c, std::error_code error) {
+  // A TCP stream out of step (framing error) cannot be trusted for the next answer. An MBAP
+  // answer still arriving (timeout, answer_cut_short) does not put it out of step: the framer
+  // keeps the partial frame, the tail completes it and it is dropped by its transaction id. An
+  // RTU-over-TCP stream has no ids: after either, a late answer (or its tail, resynchronised
+  // into a plausible frame) would be taken for the next request's, so it reconnects.
+  // If the tail never comes, the partial frame kept for it swallows the start of the next
+  // answer: a failure right after an answer cut short reconnects too.
+  const bool out_of_step = stream_out_of_step(error, c.cut_short);
+  c.cut_short = !out_of_step && error == modbus::Errc::answer_cut_short;
+  if (out_of_step) close_socket(c);  // the driver then ends the exchange with `error`
 }
 
 void TcpLink::drop(Conn& c, std::error_code ec) {
@@ -390,7 +320,7 @@ void TcpLink::drop(Conn& c, std::error_code ec) {
   const auto delay = c.backoff.next(c.jitter.next());
   c.retry_at = ex_.now() + delay;
   close_socket(c);
-  complete(c, ec);
+  c.driver.on_wire_error(ec);
   hold_later(c);
 }
 
@@ -404,23 +334,8 @@ void TcpLink::close_socket(Conn& c) {
   c.life = std::make_shared<int>(0);
   c.reading = false;
   set_state(c, Conn::State::closed);
-  if (c.timer && !c.busy) {
-    ex_.cancel(c.timer);
-    c.timer = {};
-  }
-}
-
-void TcpLink::complete(Conn& c, std::error_code ec) {
-  if (!c.busy) return;
-  set_busy(c, false);
-  c.awaiting = false;
-  if (c.timer) ex_.cancel(c.timer);
-  c.timer = {};
-  ExchangeResult r;
-  r.error = ec;
-  if (!ec || ec.category() == modbus::exception_category()) r.response = &c.tx.response();
-  if (listener_) listener_->on_exchange_done(c.tag, r);
-  if (listener_) listener_->on_link_ready();
+  if (c.connect_timer) ex_.cancel(c.connect_timer);
+  c.connect_timer = {};
 }
 
 // ------------------------------------------------------------------- connect ahead ---
@@ -442,12 +357,12 @@ void TcpLink::connect_ahead(std::span<const Target> targets) {
 }
 
 void TcpLink::hold(Conn& c) {
-  if (!c.held || !started_ || !cfg_.enabled || c.busy || c.state != Conn::State::closed ||
-      c.hold_timer)
+  if (!c.held || !started_ || !settings_.enabled || c.driver.busy() ||
+      c.state != Conn::State::closed || c.hold_timer)
     return;
   if (c.retry_at && ex_.now() < *c.retry_at) return hold_later(c);
   // A hold never evicts: an idle connection kept for a takeover is worth less than one in use.
-  if (open_connections() >= static_cast<std::size_t>(cfg_.max_connections)) return;
+  if (open_connections() >= static_cast<std::size_t>(settings_.max_connections)) return;
   connect(c);
 }
 

@@ -8,7 +8,9 @@
 // the connection is re-established on next use, but never before its backoff delay
 // (exponential, jittered, with a floor): while a connection is backing off its messages fail at
 // once instead of hammering the device. The channel itself stays `ok` (api.md: a MultiPoint
-// channel is not made unusable by one device's connection failures).
+// channel is not made unusable by one device's connection failures). Each connection is the
+// Wire of its own ExchangeDriver; the link adds when a stream is out of step
+// (stream_out_of_step()).
 #pragma once
 
 #include <array>
@@ -21,18 +23,17 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/intrusive/list.hpp>
 
-#include "config/model.hpp"
-#include "modbus/framer.hpp"
-#include "modbus/transaction.hpp"
+#include "runtime/backoff.hpp"
 #include "runtime/executor.hpp"
-#include "transport/backoff.hpp"
+#include "transport/exchange_driver.hpp"
 #include "transport/link.hpp"
+#include "transport/settings.hpp"
 
 namespace pollux::transport {
 
 class TcpLink final : public Link {
  public:
-  TcpLink(boost::asio::io_context& io, runtime::Executor& ex, config::Channel cfg);
+  TcpLink(boost::asio::io_context& io, runtime::Executor& ex, TcpSettings settings);
   ~TcpLink() override;
 
   void start() override;
@@ -50,25 +51,33 @@ class TcpLink final : public Link {
   // The hook links an open, idle connection into idle_ (unlinked again when it is destroyed).
   using IdleHook =
       boost::intrusive::list_base_hook<boost::intrusive::link_mode<boost::intrusive::auto_unlink>>;
-  struct Conn : IdleHook {
-    explicit Conn(boost::asio::io_context& io, modbus::Framing f, std::uint64_t seed);
+  // One connection: the wire of its exchange driver, and the hooks that tell the link how an
+  // exchange on it ended.
+  struct Conn : IdleHook, Wire, ExchangeDriver::Hooks {
+    Conn(TcpLink& link, std::uint64_t seed);
+    // Wire
+    void write(std::span<const std::uint8_t> bytes) override { link.write(*this, bytes); }
+    void flush_input() override {}  // a stream has no stale input: late answers are read
+    // ExchangeDriver::Hooks
+    void on_transaction_end(std::error_code error) override { link.transaction_end(*this, error); }
+    void on_exchange_over() override { link.track_idle(*this, true); }
+    void on_exchange_reported() override {
+      if (link.listener_) link.listener_->on_link_ready();
+    }
+
+    TcpLink& link;
     std::string key;
     std::string host;
     std::uint16_t port = 0;
     boost::asio::ip::tcp::socket socket;
-    std::unique_ptr<modbus::Framer> framer;
-    modbus::Transaction tx;
+    ExchangeDriver driver;
     enum class State { closed, connecting, open } state = State::closed;
-    bool busy = false;
-    bool awaiting = false;
     bool reading = false;
     bool cut_short = false;  // the last exchange ended answer_cut_short, the connection kept
-    std::uint64_t tag = 0;
-    Exchange ex;
-    runtime::TimerId timer;
+    runtime::TimerId connect_timer;
     std::optional<runtime::TimePoint> retry_at;  // backoff: no connect before this
-    Backoff backoff;
-    Jitter jitter;
+    runtime::Backoff backoff;
+    runtime::Jitter jitter;
     // One MBAP ADU at most (7-byte header + 253-byte PDU); an RTU-over-TCP frame is shorter.
     // A longer burst is read in several turns.
     std::array<std::uint8_t, 260> rx{};
@@ -81,23 +90,21 @@ class TcpLink final : public Link {
     runtime::TimerId hold_timer;
   };
 
-  // Every change of Conn::state and Conn::busy goes through these two, which keep not_closed_
-  // and idle_.
+  // Every change of Conn::state goes through set_state, and every start and end of an exchange
+  // calls track_idle: they keep not_closed_ and idle_.
   void set_state(Conn& c, Conn::State state);
-  void set_busy(Conn& c, bool busy);
   void track_idle(Conn& c, bool just_used);
   Conn& conn_for(const Target& t);
   Conn* cached_conn(const Target& t) const;
   bool make_room();
   void connect(Conn& c);
   void on_connected(Conn& c);
-  void send(Conn& c);
   void read_loop(Conn& c);
-  void handle(Conn& c, const modbus::Action& a);
+  void write(Conn& c, std::span<const std::uint8_t> bytes);
+  void transaction_end(Conn& c, std::error_code error);
   // Whether an exchange that ended with `error` leaves the stream unfit for the next answer, so
-  // the connection must be opened afresh (the rules are in handle()).
+  // the connection must be opened afresh (the rules are in transaction_end()).
   bool stream_out_of_step(std::error_code error, bool after_cut_short) const;
-  void complete(Conn& c, std::error_code ec);
   void drop(Conn& c, std::error_code ec);
   void close_socket(Conn& c);
   void hold(Conn& c);
@@ -105,8 +112,7 @@ class TcpLink final : public Link {
 
   boost::asio::io_context& io_;
   runtime::Executor& ex_;
-  config::Channel cfg_;
-  modbus::Framing framing_;
+  TcpSettings settings_;
   std::map<std::string, std::unique_ptr<Conn>> conns_;
   // Names this link in Target::conn_owner.
   const std::uint64_t id_;

@@ -96,21 +96,6 @@ bool valid_label_name(std::string_view name) {
   return valid_name(name, false);
 }
 
-Histogram::Histogram(std::vector<double> bounds)
-    : bounds_(std::move(bounds)), counts_(bounds_.size() + 1, 0) {
-  if (!std::is_sorted(bounds_.begin(), bounds_.end()) ||
-      std::adjacent_find(bounds_.begin(), bounds_.end()) != bounds_.end()) {
-    throw std::invalid_argument("histogram bounds must be strictly increasing");
-  }
-}
-
-void Histogram::observe(double value) {
-  const auto it = std::lower_bound(bounds_.begin(), bounds_.end(), value);
-  ++counts_[static_cast<std::size_t>(it - bounds_.begin())];
-  sum_ += value;
-  ++count_;
-}
-
 MetricsWriter::Family& MetricsWriter::family(std::string_view name, std::string_view help,
                                              std::string_view type) {
   if (auto it = index_.find(name); it != index_.end()) {
@@ -168,12 +153,6 @@ void MetricsWriter::counter(std::string_view name, std::string_view help, Labels
 void MetricsWriter::gauge(std::string_view name, std::string_view help, Labels labels,
                           double value) {
   write_sample(family(name, help, "gauge").samples, name, labels, format_value(value));
-}
-
-void MetricsWriter::histogram(std::string_view name, std::string_view help, Labels labels,
-                              const Histogram& h) {
-  write_histogram(family(name, help, "histogram").samples, name, labels, h.bounds(), h.counts(),
-                  h.sum(), h.count());
 }
 
 void write_histogram(std::string& out, std::string_view name, Labels labels,

@@ -18,6 +18,8 @@
 #include <utility>
 #include <vector>
 
+#include "runtime/histogram.hpp"
+
 namespace pollux::api::prometheus {
 
 using Label = std::pair<std::string_view, std::string_view>;
@@ -47,25 +49,12 @@ void write_histogram(std::string& out, std::string_view name, Labels labels,
                      std::span<const double> bounds, std::span<const std::uint64_t> counts,
                      double sum, std::uint64_t count, double scale = 1.0);
 
-// Cumulative-bucket histogram in the Prometheus sense. `bounds` are the finite upper bounds in
-// increasing order; the +Inf bucket is implicit.
-class Histogram {
- public:
-  explicit Histogram(std::vector<double> bounds);
-  void observe(double value);
-
-  const std::vector<double>& bounds() const { return bounds_; }
-  // counts()[i] observations fell in (bounds[i-1], bounds[i]]; the last entry is above all.
-  const std::vector<std::uint64_t>& counts() const { return counts_; }
-  double sum() const { return sum_; }
-  std::uint64_t count() const { return count_; }
-
- private:
-  std::vector<double> bounds_;
-  std::vector<std::uint64_t> counts_;
-  double sum_ = 0;
-  std::uint64_t count_ = 0;
-};
+// A runtime::Histogram (milliseconds) as the samples above; `scale` 1/1000 exposes seconds.
+template <const auto& Bounds>
+void write_histogram(std::string& out, std::string_view name, Labels labels,
+                     const runtime::Histogram<Bounds>& h, double scale = 1.0) {
+  write_histogram(out, name, labels, h.kBoundsMs, h.buckets, h.sum_ms, h.count, scale);
+}
 
 class MetricsWriter {
  public:
@@ -73,9 +62,12 @@ class MetricsWriter {
   void counter(std::string_view name, std::string_view help, Labels labels, std::uint64_t value);
   void counter(std::string_view name, std::string_view help, Labels labels, double value);
   void gauge(std::string_view name, std::string_view help, Labels labels, double value);
-  // Writes name_bucket{le=...}, name_sum and name_count.
+  // Writes name_bucket{le=...}, name_sum and name_count (values times `scale`).
+  template <const auto& Bounds>
   void histogram(std::string_view name, std::string_view help, Labels labels,
-                 const Histogram& histogram);
+                 const runtime::Histogram<Bounds>& h, double scale = 1.0) {
+    write_histogram(family(name, help, "histogram").samples, name, labels, h, scale);
+  }
 
   // The exposition text, families in first-use order.
   std::string text() const;

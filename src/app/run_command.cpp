@@ -13,6 +13,7 @@
 
 #include "api/http_server.hpp"
 #include "app/commands.hpp"
+#include "app/link_settings.hpp"
 #include "app/node.hpp"
 #include "config/loader.hpp"
 #include "engine/engine.hpp"
@@ -30,13 +31,13 @@ LinkFactory real_links(boost::asio::io_context& io, runtime::Executor& ex) {
   return [&io, &ex](const config::Channel& c) -> std::unique_ptr<transport::Link> {
     switch (c.type) {
       case config::ChannelType::serial:
-        return std::make_unique<transport::SerialLink>(io, ex, c);
+        return std::make_unique<transport::SerialLink>(io, ex, serial_settings(c));
       case config::ChannelType::modem:
-        return std::make_unique<transport::ModemLink>(io, ex, c);
+        return std::make_unique<transport::ModemLink>(io, ex, modem_settings(c));
       case config::ChannelType::tcp:
-        return std::make_unique<transport::TcpLink>(io, ex, c);
+        return std::make_unique<transport::TcpLink>(io, ex, tcp_settings(c));
     }
-    return std::make_unique<transport::TcpLink>(io, ex, c);
+    return std::make_unique<transport::TcpLink>(io, ex, tcp_settings(c));
   };
 }
 

@@ -1,26 +1,20 @@
 #include "redundancy/backoff.hpp"
 
 #include <algorithm>
+#include <limits>
+#include <random>
 
 namespace pollux::redundancy {
 
 ReconnectBackoff::ReconnectBackoff(runtime::Duration floor, runtime::Duration cap, double jitter,
                                    std::uint64_t seed, runtime::Duration lost_cap)
-    : floor_(floor),
-      cap_(std::max(cap, floor)),
-      lost_cap_(lost_cap),
-      jitter_(std::clamp(jitter, 0.0, 0.99)),
-      rng_(seed) {}
+    : backoff_(floor, cap, jitter, runtime::JitterKind::shorten), lost_cap_(lost_cap), rng_(seed) {}
 
 runtime::Duration ReconnectBackoff::next(RetryCause why) {
-  runtime::Duration base = floor_;
-  for (int i = 0; i < attempt_ && base < cap_; ++i)
-    base *= 2;
-  base = std::min(base, cap_);
-  if (attempt_ < 62) ++attempt_;
-  std::uniform_real_distribution<double> u(0.0, jitter_);
-  const auto shrink = std::chrono::duration_cast<runtime::Duration>(base * u(rng_));
-  const runtime::Duration delay = std::max(floor_, base - shrink);
+  // The draw std::uniform_real_distribution(0, 1) makes, which runtime::Backoff scales by the
+  // jitter fraction.
+  const double draw = std::generate_canonical<double, std::numeric_limits<double>::digits>(rng_);
+  const runtime::Duration delay = backoff_.next(draw);
   return why == RetryCause::master_unreachable ? std::min(delay, lost_cap_) : delay;
 }
 

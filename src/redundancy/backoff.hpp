@@ -1,16 +1,18 @@
 // Reconnect backoff for the backup's peer link (redundancy.md "Link and security" and
-// "Transitions" 5). Pure: exponential from a floor up to a cap, each delay shrunk by a random
-// fraction (jitter) so that restarts of both nodes do not retry in lockstep, and never below the
-// floor -- except that a lost master (refused, timed-out or dropped connections) is tried again
-// at least every `lost_cap` (the heartbeat interval): a restarting master must hear of an active
-// backup before its startup allowance runs out, so that backoff never grows past it. Only an
-// authentication failure, which proves the master alive, backs off up to the full cap.
+// "Transitions" 5): the program's one backoff (runtime/backoff.hpp, JitterKind::shorten:
+// exponential from a floor up to a cap, each delay shrunk by a random fraction so that restarts
+// of both nodes do not retry in lockstep, never below the floor) -- except that a lost master
+// (refused, timed-out or dropped connections) is tried again at least every `lost_cap` (the
+// heartbeat interval): a restarting master must hear of an active backup before its startup
+// allowance runs out, so that backoff never grows past it. Only an authentication failure, which
+// proves the master alive, backs off up to the full cap.
 #pragma once
 
 #include <cstdint>
 #include <random>
 
 #include "config/model.hpp"
+#include "runtime/backoff.hpp"
 #include "runtime/clock.hpp"
 
 namespace pollux::redundancy {
@@ -31,16 +33,13 @@ class ReconnectBackoff {
   // The delay before the next attempt; each call doubles the base up to the cap.
   runtime::Duration next(RetryCause why);
   // After a successful (authenticated) connection.
-  void reset() { attempt_ = 0; }
-  int attempts() const { return attempt_; }
+  void reset() { backoff_.reset(); }
+  int attempts() const { return backoff_.failures(); }
 
  private:
-  runtime::Duration floor_;
-  runtime::Duration cap_;
+  runtime::Backoff backoff_;
   runtime::Duration lost_cap_;
-  double jitter_;
   std::mt19937_64 rng_;
-  int attempt_ = 0;
 };
 
 // The backup's backoff from its settings: floor heartbeat_interval_ms, cap failover_timeout_ms

@@ -12,15 +12,6 @@ using device::JobKind;
 using device::MessageOutcome;
 using device::RemoteDevice;
 
-void Histogram::observe(double ms) {
-  std::size_t i = 0;
-  while (i < kBoundsMs.size() && ms > kBoundsMs[i])
-    ++i;
-  ++buckets[i];
-  sum_ms += ms;
-  ++count;
-}
-
 void count_failure_cause(device::DeviceCounters& c, std::error_code error) {
   if (transport::counts_as_timeout(error)) {
     ++c.timeouts;

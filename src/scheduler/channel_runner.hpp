@@ -32,18 +32,15 @@
 #include "device/outcome.hpp"
 #include "device/remote_device.hpp"
 #include "runtime/executor.hpp"
+#include "runtime/histogram.hpp"
 #include "transport/link.hpp"
 
 namespace pollux::scheduler {
 
 // Response-time histogram with fixed buckets (Prometheus style, cumulative when exported).
-struct Histogram {
-  static constexpr std::array<double, 10> kBoundsMs{5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000};
-  std::array<std::uint64_t, kBoundsMs.size() + 1> buckets{};  // last: +Inf
-  double sum_ms = 0;
-  std::uint64_t count = 0;
-  void observe(double ms);
-};
+inline constexpr std::array<double, 10> kResponseBoundsMs{5,   10,  25,   50,   100,
+                                                          250, 500, 1000, 2500, 5000};
+using Histogram = runtime::Histogram<kResponseBoundsMs>;
 
 struct ChannelCounters {
   std::uint64_t messages = 0;  // tries sent

@@ -15,15 +15,6 @@ NextDue next_due_after(runtime::TimePoint prev_due, runtime::Duration interval,
   return r;
 }
 
-void LatenessHistogram::observe(double ms) {
-  std::size_t i = 0;
-  while (i < kBoundsMs.size() && ms > kBoundsMs[i])
-    ++i;
-  ++buckets[i];
-  sum_ms += ms;
-  ++count;
-}
-
 PollScheduler::~PollScheduler() {
   stop();
 }

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "runtime/executor.hpp"
+#include "runtime/histogram.hpp"
 
 namespace pollux::scheduler {
 
@@ -39,15 +40,10 @@ NextDue next_due_after(runtime::TimePoint prev_due, runtime::Duration interval,
 // p50/p99 (a quantile interpolated across a wide (10, 25] bucket says little about which side
 // of the goal the tail is), no allocation per observation. Exported cumulatively as a
 // Prometheus histogram.
-struct LatenessHistogram {
-  static constexpr std::array<double, 20> kBoundsMs{0.05, 0.1, 0.25, 0.5,  1,    2.5, 5,
-                                                    7.5,  10,  12.5, 15,   20,   25,  50,
-                                                    100,  250, 500,  1000, 2500, 5000};
-  std::array<std::uint64_t, kBoundsMs.size() + 1> buckets{};  // last: +Inf
-  double sum_ms = 0;
-  std::uint64_t count = 0;
-  void observe(double ms);
-};
+inline constexpr std::array<double, 20> kLatenessBoundsMs{0.05, 0.1, 0.25, 0.5,  1,    2.5, 5,
+                                                          7.5,  10,  12.5, 15,   20,   25,  50,
+                                                          100,  250, 500,  1000, 2500, 5000};
+using LatenessHistogram = runtime::Histogram<kLatenessBoundsMs>;
 
 class PollSink {
  public:

@@ -44,8 +44,8 @@ class SerialLinkCauses : public ::testing::Test {
     ::cfmakeraw(&t);
     ::tcsetattr(master_, TCSANOW, &t);
     ::fcntl(master_, F_SETFL, ::fcntl(master_, F_GETFL) | O_NONBLOCK);
-    cfg_.id = "COM1";
-    cfg_.port = name;
+    cfg_.line.id = "COM1";
+    cfg_.line.port = name;
     target_.unit = 1;
     request_ = modbus::Request::read(modbus::FunctionCode::read_holding_registers, 0, 1);
   }
@@ -74,10 +74,10 @@ class SerialLinkCauses : public ::testing::Test {
 
   // Starts the link and one exchange; returns once the request is on the wire and the link
   // awaits the answer (its reply timer armed).
-  void start_exchange(config::Protocol protocol,
+  void start_exchange(modbus::Framing framing,
                       runtime::Duration reply_timeout = milliseconds(1000)) {
     ASSERT_GE(master_, 0);
-    cfg_.protocol = protocol;
+    cfg_.framing = framing;
     link_.emplace(io_, ex_, cfg_);
     link_->set_listener(&results_);
     link_->start();
@@ -89,7 +89,7 @@ class SerialLinkCauses : public ::testing::Test {
       std::uint8_t buf[64];
       const auto n = ::read(master_, buf, sizeof buf);
       if (n > 0) got.insert(got.end(), buf, buf + n);
-      return got.size() >= (protocol == config::Protocol::modbus_ascii ? 17u : 8u) &&
+      return got.size() >= (framing == modbus::Framing::ascii ? 17u : 8u) &&
              ex_.pending_timers() > 0;
     }));
   }
@@ -102,7 +102,7 @@ class SerialLinkCauses : public ::testing::Test {
   }
 
   int master_ = -1, slave_ = -1;
-  config::Channel cfg_;
+  SerialSettings cfg_;
   Target target_;
   modbus::Request request_;
   boost::asio::io_context io_;
@@ -112,7 +112,7 @@ class SerialLinkCauses : public ::testing::Test {
 };
 
 TEST_F(SerialLinkCauses, RtuAnswerCutShortEndsAtTheFrameGap) {
-  start_exchange(config::Protocol::modbus_rtu);
+  start_exchange(modbus::Framing::rtu);
   device_sends({0x01, 0x03, 0x02, 0x00});  // 4 of the answer's 7 bytes, then silence
   ex_.advance(milliseconds(100));          // past t3.5 (and its timer's floor), not the timeout
   ASSERT_EQ(results_.errors.size(), 1u);
@@ -124,7 +124,7 @@ TEST_F(SerialLinkCauses, RtuAnswerCutShortEndsAtTheFrameGap) {
 // The gap timer is armed once per partial frame, not moved by every chunk: when it fires
 // before the line has been quiet long enough it waits out the rest.
 TEST_F(SerialLinkCauses, RtuGapTimerIsArmedOnceAndWaitsOutTheRemainder) {
-  start_exchange(config::Protocol::modbus_rtu);
+  start_exchange(modbus::Framing::rtu);
   const auto t0 = ex_.now();
   device_sends({0x01, 0x03});
   ASSERT_EQ(ex_.next_timer(), t0 + milliseconds(50)) << "the gap timer (t3.5, floored)";
@@ -142,7 +142,7 @@ TEST_F(SerialLinkCauses, RtuGapTimerIsArmedOnceAndWaitsOutTheRemainder) {
 // The I/O thread stalled: the rest of the answer arrived in time but its read completion has
 // not run when the gap timer does. Bytes waiting on the port are no silence.
 TEST_F(SerialLinkCauses, GapTimerBeforeAPendingReadDoesNotCutTheAnswer) {
-  start_exchange(config::Protocol::modbus_rtu);
+  start_exchange(modbus::Framing::rtu);
   device_sends({0x01, 0x03, 0x02, 0x00});
   const std::uint8_t rest[] = {0x05, 0x78, 0x47};  // value 5, then the CRC of 01 03 02 00 05
   ASSERT_EQ(::write(master_, rest, sizeof rest), static_cast<ssize_t>(sizeof rest));
@@ -159,7 +159,7 @@ TEST_F(SerialLinkCauses, GapTimerBeforeAPendingReadDoesNotCutTheAnswer) {
 }
 
 TEST_F(SerialLinkCauses, RtuNoiseIsAFramingErrorAtTheTimeout) {
-  start_exchange(config::Protocol::modbus_rtu);
+  start_exchange(modbus::Framing::rtu);
   device_sends({0xFF, 0xFF, 0xFF});
   ex_.advance(milliseconds(500));
   EXPECT_TRUE(results_.errors.empty()) << "noise that is no frame start: keep waiting";
@@ -170,7 +170,7 @@ TEST_F(SerialLinkCauses, RtuNoiseIsAFramingErrorAtTheTimeout) {
 }
 
 TEST_F(SerialLinkCauses, RtuForeignFrameThenSilenceIsAFramingErrorNotATimeout) {
-  start_exchange(config::Protocol::modbus_rtu);
+  start_exchange(modbus::Framing::rtu);
   modbus::RtuFramer f;
   modbus::AduBuffer other;
   const std::uint8_t pdu[] = {0x03, 0x02, 0x00, 0x09};
@@ -184,7 +184,7 @@ TEST_F(SerialLinkCauses, RtuForeignFrameThenSilenceIsAFramingErrorNotATimeout) {
 }
 
 TEST_F(SerialLinkCauses, SilenceIsATimeout) {
-  start_exchange(config::Protocol::modbus_rtu);
+  start_exchange(modbus::Framing::rtu);
   ex_.advance(milliseconds(1100));
   ASSERT_EQ(results_.errors.size(), 1u);
   EXPECT_EQ(results_.errors[0], modbus::Errc::timeout);
@@ -192,7 +192,7 @@ TEST_F(SerialLinkCauses, SilenceIsATimeout) {
 
 // The reply timeout is far off: only the 1 s ASCII frame gap can end this attempt.
 TEST_F(SerialLinkCauses, AsciiFrameCutShortEndsAtTheFrameGap) {
-  start_exchange(config::Protocol::modbus_ascii, milliseconds(5000));
+  start_exchange(modbus::Framing::ascii, milliseconds(5000));
   const char part[] = ":010302";
   device_sends({part, part + sizeof part - 1});
   ex_.advance(milliseconds(900));

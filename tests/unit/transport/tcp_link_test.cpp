@@ -94,9 +94,8 @@ struct Listener : LinkListener {
 struct TcpLinkTest : ::testing::Test {
   TcpLinkTest() {
     cfg.id = "NET1";
-    cfg.type = config::ChannelType::tcp;
-    cfg.protocol = config::Protocol::modbus_tcp;
-    cfg.connect_timeout_ms = 1000;
+    cfg.framing = modbus::Framing::tcp;
+    cfg.connect_timeout = std::chrono::milliseconds(1000);
   }
   // Runs the loop until `done` holds or 3 s pass; returns whether it held.
   bool run_until(const std::function<bool()>& done) {
@@ -134,7 +133,7 @@ struct TcpLinkTest : ::testing::Test {
   }
   asio::io_context io;
   runtime::AsioExecutor ex{io};
-  config::Channel cfg;
+  TcpSettings cfg;
   const modbus::Request req =
       modbus::Request::read(modbus::FunctionCode::read_holding_registers, 0, 1);
 };
@@ -294,13 +293,12 @@ TEST_F(TcpLinkTest, AHoldOnARefusingEndpointRetriesWithBackoffAndConnectsWhenItL
 // start of its answer, time passes the message timeout, then the tail comes. On Modbus TCP the
 // connection stays open, the tail completes the frame that the next exchange drops by its
 // transaction id. RTU over TCP has no ids: it reconnects, as after a timeout.
-class TcpLinkLateAnswer : public ::testing::TestWithParam<config::Protocol> {
+class TcpLinkLateAnswer : public ::testing::TestWithParam<modbus::Framing> {
  protected:
   TcpLinkLateAnswer() {
     cfg_.id = "NET1";
-    cfg_.type = config::ChannelType::tcp;
-    cfg_.protocol = GetParam();
-    cfg_.connect_timeout_ms = 1000;
+    cfg_.framing = GetParam();
+    cfg_.connect_timeout = std::chrono::milliseconds(1000);
     target_.unit = 1;
     target_.host = "127.0.0.1";
     target_.port = acceptor_.local_endpoint().port();
@@ -308,7 +306,7 @@ class TcpLinkLateAnswer : public ::testing::TestWithParam<config::Protocol> {
     link_->set_listener(&l_);
     link_->start();
   }
-  bool tcp() const { return GetParam() == config::Protocol::modbus_tcp; }
+  bool tcp() const { return GetParam() == modbus::Framing::tcp; }
   template <class Pred>
   bool run_until(Pred done) {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
@@ -349,7 +347,7 @@ class TcpLinkLateAnswer : public ::testing::TestWithParam<config::Protocol> {
   asio::io_context io_;
   runtime::ManualExecutor ex_;
   tcp::acceptor acceptor_{io_, tcp::endpoint(tcp::v4(), 0)};
-  config::Channel cfg_;
+  TcpSettings cfg_;
   std::optional<TcpLink> link_;
   Target target_;
   const modbus::Request req_ =
@@ -416,16 +414,13 @@ TEST_P(TcpLinkTailNeverComes, ItCostsOneMoreExchangeThenAReconnect) {
   EXPECT_EQ(l_.value, 3);
 }
 
-INSTANTIATE_TEST_SUITE_P(Tcp, TcpLinkTailNeverComes,
-                         ::testing::Values(config::Protocol::modbus_tcp));
+INSTANTIATE_TEST_SUITE_P(Tcp, TcpLinkTailNeverComes, ::testing::Values(modbus::Framing::tcp));
 
 INSTANTIATE_TEST_SUITE_P(Framings, TcpLinkLateAnswer,
-                         ::testing::Values(config::Protocol::modbus_tcp,
-                                           config::Protocol::modbus_rtu_over_tcp),
+                         ::testing::Values(modbus::Framing::tcp, modbus::Framing::rtu_over_tcp),
                          [](const auto& p) {
-                           return p.param == config::Protocol::modbus_tcp
-                                      ? std::string("Tcp")
-                                      : std::string("RtuOverTcp");
+                           return p.param == modbus::Framing::tcp ? std::string("Tcp")
+                                                                  : std::string("RtuOverTcp");
                          });
 
 }  // namespace
