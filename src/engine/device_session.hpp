@@ -105,7 +105,6 @@ class DeviceSession {
   struct SyncMarks {
     std::optional<failover::State> sent_state;
     device::DeviceCounters sent_counters;
-    std::uint64_t sent_seq = 0;
     bool queued = false;
     std::vector<std::optional<runtime::WallTime>> poll_done;
   } sync;

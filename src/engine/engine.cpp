@@ -19,7 +19,10 @@ Engine::Engine(runtime::Executor& ex, LinkFactory links, config::Config cfg,
       links_(std::move(links)),
       cfg_(std::move(cfg)),
       reload_source_(std::move(reload_source)),
+      feed_(ex_),
+      journal_(feed_, store_),
       scheduler_(ex_, *this) {
+  store_.attach_feed(&feed_);
   // poll_ended() resumes every group whose due time was refused, and remove_channel() those
   // whose poll a closed channel dropped.
   scheduler_.enable_parking();

@@ -29,6 +29,7 @@
 #include "engine/device_session.hpp"
 #include "engine/sync_journal.hpp"
 #include "failover/event_ring.hpp"
+#include "points/change_feed.hpp"
 #include "points/point_store.hpp"
 #include "runtime/executor.hpp"
 #include "scheduler/channel_runner.hpp"
@@ -64,6 +65,9 @@ class Engine final : private scheduler::RunnerHandler,
   const config::Config& config() const { return cfg_; }
   const std::string& config_version() const { return version_; }
   points::PointStore& store() { return store_; }
+  // Every point change, in order (points/change_feed.hpp): consumers subscribe before start().
+  // The sync journal is its first subscriber.
+  points::ChangeFeed& changes() { return feed_; }
   const scheduler::PollScheduler& poll_scheduler() const { return scheduler_; }
 
   // ---- what the API shows and does (views.cpp; app::Node adds the redundancy parts) ----
@@ -191,7 +195,9 @@ class Engine final : private scheduler::RunnerHandler,
   bool reload_loading_ = false;
   // A load finishing after the engine went must not touch it.
   std::shared_ptr<int> alive_ = std::make_shared<int>(0);
+  points::ChangeFeed feed_;  // declared before the store, which publishes to it
   points::PointStore store_;
+  SyncJournal journal_;
   scheduler::PollScheduler scheduler_;
   failover::EventRing events_;
   std::map<std::string, std::unique_ptr<scheduler::ChannelRunner>> runners_;
@@ -215,7 +221,6 @@ class Engine final : private scheduler::RunnerHandler,
   runtime::TimerId drain_timer_;
   std::function<void()> drained_;
   runtime::TimerId ahead_timer_;  // one connect_ahead() pass after a state import
-  SyncJournal journal_;
   std::string version_;
   std::uint64_t reloads_ = 0, reload_failures_ = 0;
 };

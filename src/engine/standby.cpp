@@ -146,7 +146,7 @@ void Engine::drain() {
 }
 
 Engine::SyncChanges Engine::take_sync_changes(bool all) {
-  return journal_.take(all, sessions_, store_, ex_.now());
+  return journal_.take(all, sessions_, ex_.now());
 }
 
 bool Engine::import_poll_done(const PollDone& p) {

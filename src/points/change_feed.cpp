@@ -28,6 +28,7 @@ Subscription ChangeFeed::subscribe(std::function<void()> on_ready) {
     ++index;
   if (index == subs_.size()) subs_.emplace_back();
   Subscriber& s = subs_[index];
+  s.wakes = static_cast<bool>(on_ready);
   s.on_ready = std::move(on_ready);
   s.cursor = head_;
   s.generation = next_generation_++;
@@ -63,7 +64,7 @@ const ChangeFeed::Subscriber* ChangeFeed::find(Subscription sub) const {
 }
 
 void ChangeFeed::caught_up(Subscriber& s) {
-  if (s.waiting) return;
+  if (s.waiting || !s.wakes) return;  // a subscriber without on_ready reads when it wants
   s.waiting = true;
   ++waiting_;
 }

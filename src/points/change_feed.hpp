@@ -96,8 +96,9 @@ class ChangeFeed {
   // Registers a consumer that reads from the current head on. `on_ready` runs on the executor,
   // posted at the first publish after the subscriber had read everything (at most one pending
   // at a time). A subscriber that stops reading before the head is not woken again: it reads on
-  // when it is ready (its cursor keeps its place until the ring laps it).
-  Subscription subscribe(std::function<void()> on_ready);
+  // when it is ready (its cursor keeps its place until the ring laps it). Without `on_ready`
+  // the subscriber is never woken: it reads on its own schedule (the sync journal's timer).
+  Subscription subscribe(std::function<void()> on_ready = {});
   // Stops the subscriber's wakes; its handle reads nothing from now on. Unknown handles are
   // ignored.
   void unsubscribe(Subscription sub);
@@ -137,6 +138,7 @@ class ChangeFeed {
     std::function<void()> on_ready;
     std::uint64_t cursor = 0;
     std::uint32_t generation = 0;  // 0: free
+    bool wakes = true;             // has an on_ready (a pull-only subscriber has none)
     bool waiting = false;          // read everything: wake at the next publish
     bool wake_posted = false;
   };

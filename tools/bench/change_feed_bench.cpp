@@ -19,38 +19,7 @@
 #include "points/change_feed.hpp"
 #include "runtime/manual_executor.hpp"
 
-// ---- allocation counting ---------------------------------------------------------------------
-
-// g++ pairs the replaced operator delete's free() with the library's operator new and warns;
-// both are replaced here, so malloc and free do match.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
-
-namespace {
-std::atomic<std::uint64_t> g_allocs{0};
-}  // namespace
-
-void* operator new(std::size_t n) {
-  g_allocs.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
-  throw std::bad_alloc();
-}
-void* operator new[](std::size_t n) {
-  return ::operator new(n);
-}
-void operator delete(void* p) noexcept {
-  std::free(p);
-}
-void operator delete[](void* p) noexcept {
-  std::free(p);
-}
-void operator delete(void* p, std::size_t) noexcept {
-  std::free(p);
-}
-void operator delete[](void* p, std::size_t) noexcept {
-  std::free(p);
-}
+#include "alloc_scope.hpp"  // this program counts its allocations
 
 namespace {
 
@@ -60,20 +29,7 @@ constexpr int kPoints = 1000;
 constexpr std::int64_t kBurst = 1024;
 const runtime::WallTime kT{std::chrono::seconds(1'700'000'000)};
 
-// Measures heap allocations made inside the timed loop only (warm-up runs before it).
-class AllocScope {
- public:
-  explicit AllocScope(benchmark::State& state) : state_(state), start_(g_allocs.load()) {}
-  ~AllocScope() {
-    const double n = static_cast<double>(g_allocs.load() - start_);
-    state_.counters["allocs/iter"] = benchmark::Counter(
-        n / static_cast<double>(std::max<benchmark::IterationCount>(1, state_.iterations())));
-  }
-
- private:
-  benchmark::State& state_;
-  std::uint64_t start_;
-};
+using pollux::bench::AllocScope;
 
 struct Rig {
   Rig(bool attach, int subscribers, bool keep_up) {

@@ -532,5 +532,26 @@ TEST_F(EngineFixture, CommStatusFailedUntilTheNextAnswerDisabledWhenSwitchedOff)
   EXPECT_NE(m.find("pollux_device_up{device=\"D2\"} 0\n"), std::string::npos);
 }
 
+// The sync journal reads the point change feed (sync_journal.hpp): a delta names each changed
+// point once; a journal the feed lapped sends every live point.
+TEST_F(EngineFixture, SyncDeltaNamesEachChangedPointOnceAndALappedJournalSendsEveryPoint) {
+  settle();
+  (void)engine->take_sync_changes(false);
+  auto& store = engine->store();
+  const auto p = *store.find("D1", "P");
+  const auto r = *store.find("D2", "R");
+  const auto t = ex.wall_now();
+  store.set_good(r, std::int64_t{1}, t);
+  store.set_good(p, std::uint64_t{1}, t);
+  store.set_good(p, std::uint64_t{2}, t);
+  auto delta = engine->take_sync_changes(false);
+  EXPECT_EQ(delta.points, (std::vector<points::PointId>{p, r}));
+  EXPECT_TRUE(engine->take_sync_changes(false).points.empty());
+  for (std::uint64_t v = 0; v < engine->changes().capacity() + 10; ++v)
+    store.set_good(p, v, t);
+  delta = engine->take_sync_changes(false);
+  EXPECT_EQ(delta.points, store.all_points());
+}
+
 }  // namespace
 }  // namespace pollux::engine

@@ -12,38 +12,7 @@
 
 #include "runtime/manual_executor.hpp"
 
-// ---- allocation counting ---------------------------------------------------------------------
-
-// g++ pairs the replaced operator delete's free() with the library's operator new and warns;
-// both are replaced here, so malloc and free do match.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
-
-namespace {
-std::atomic<std::uint64_t> g_allocs{0};
-}  // namespace
-
-void* operator new(std::size_t n) {
-  g_allocs.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
-  throw std::bad_alloc();
-}
-void* operator new[](std::size_t n) {
-  return ::operator new(n);
-}
-void operator delete(void* p) noexcept {
-  std::free(p);
-}
-void operator delete[](void* p) noexcept {
-  std::free(p);
-}
-void operator delete(void* p, std::size_t) noexcept {
-  std::free(p);
-}
-void operator delete[](void* p, std::size_t) noexcept {
-  std::free(p);
-}
+#include "testlib/counting_new.hpp"  // this program counts its allocations
 
 namespace pollux::points {
 namespace {
@@ -261,6 +230,22 @@ TEST_F(ChangeFeedTest, AStalledSubscriberLosesChangesAndResyncsWhileTheOtherDoes
   EXPECT_EQ(live.seen.back().value, "-1");
 }
 
+TEST_F(ChangeFeedTest, APullOnlySubscriberIsNeverWokenAndReadsOnItsOwnSchedule) {
+  const PointId p = store.add("D", "P");
+  const Subscription sub = feed.subscribe();  // the sync journal: reads on its own timer
+  for (int i = 0; i < 5; ++i)
+    store.set_good(p, std::int64_t{i}, t0);
+  EXPECT_EQ(ex.run_pending(), 0u);
+  std::vector<std::int64_t> values;
+  const auto r = feed.read(sub, 100, [&](const Change& c) {
+    values.push_back(std::get<std::int64_t>(c.value));
+  });
+  EXPECT_EQ(r.count, 5u);
+  EXPECT_EQ(values, (std::vector<std::int64_t>{0, 1, 2, 3, 4}));
+  store.set_good(p, std::int64_t{9}, t0);
+  EXPECT_EQ(ex.run_pending(), 0u);
+}
+
 TEST_F(ChangeFeedTest, AThousandChangesWakeASubscriberOnce) {
   const PointId p = store.add("D", "P");
   ChangeFeed big(ex, 4096);
@@ -384,10 +369,10 @@ TEST_F(ChangeFeedTest, PublishingAllocatesNothingAfterWarmUp) {
   // One wake per subscriber is posted at the first change after it caught up; post that now.
   store.set_good(num, std::int64_t{-100}, t0);
 
-  const auto before = g_allocs.load();
+  const auto before = pollux::testlib::allocations();
   lap(1000);
   lap(2000);
-  const auto during = g_allocs.load() - before;
+  const auto during = pollux::testlib::allocations() - before;
   EXPECT_EQ(during, 0u) << "allocations while publishing " << 8 * feed.capacity() << " changes";
   EXPECT_GT(feed.backlog(stalled.sub), feed.capacity());
 
@@ -395,10 +380,10 @@ TEST_F(ChangeFeedTest, PublishingAllocatesNothingAfterWarmUp) {
   ex.run_pending();
   std::uint64_t publishing = 0;
   for (int round = 0; round < 50; ++round) {
-    const auto start = g_allocs.load();
+    const auto start = pollux::testlib::allocations();
     for (int i = 0; i < 100; ++i)
       store.set_good(num, static_cast<std::int64_t>(round * 100 + i), t0);
-    publishing += g_allocs.load() - start;
+    publishing += pollux::testlib::allocations() - start;
     keeping_up.seen.clear();
     keeping_up.read(1 << 20);
     keeping_up.seen.clear();
