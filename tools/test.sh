@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# README command (2): set up, build and run every test: the normal build (then the demos in
-# their short mode and every benchmark in its smoke mode), the ASan+UBSan build, and the
-# libFuzzer targets for a bounded time. Exits non-zero when anything fails.
+# README command (2): set up, build and run every test: the normal build (then the lint, the
+# demos in their short mode and every benchmark in its smoke mode), the ASan+UBSan build, and
+# the libFuzzer targets for a bounded time. Exits non-zero when anything fails.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -18,6 +18,9 @@ run_ctest() {
 echo "== release build"
 "$top/tools/build.sh" release
 run_ctest build/release
+
+echo "== lint (clang-format, clang-tidy on the changed files)"
+"$top/tools/lint.sh"
 
 echo "== demos, short mode (a failover, a takeover and a hand-back)"
 DEMO_CHECK=1 POLLUX_BUILD=build/release "$top/tools/demo.sh"

@@ -83,6 +83,7 @@ pid_t spawn(const std::vector<std::string>& args, int* out_fd, int* err_fd,
       if (fd >= 0) dup2(fd, 2);
     }
     std::vector<char*> argv;
+    argv.reserve(args.size() + 1);
     for (const auto& a : args)
       argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
