@@ -77,7 +77,6 @@ std::string range_text(long long lo, long long hi) {
 template <class E, std::size_t N>
 std::vector<std::string> names_of(const std::array<E, N>& values) {
   std::vector<std::string> out;
-  out.reserve(N);
   for (E e : values)
     out.emplace_back(to_string(e));
   return out;
