@@ -10,6 +10,10 @@
 #   POLLUX_BUILD   use this existing build directory, skipping setup and build
 #   POLLUX_API     the node's API (default http://127.0.0.1:8780, as in demo.yaml)
 #   DEMO_PAIR      0 skips part 2, the master/backup takeover (tools/demo_pair.sh)
+#   DEMO_CHECK     1: the short mode CI runs. Ends at the first failover off a primary line
+#                  (WELL_01 to TCP, about 13 s in) and fails (exit 1) when none comes within
+#                  DEMO_SECONDS (default 40 then) or when the node or the simulator does not
+#                  exit cleanly; part 2 then checks the takeover and the hand-back the same way.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -25,7 +29,8 @@ sim=$build/sim/pollux-sim
 ctl=$build/tools/polluxctl/polluxctl
 export POLLUX_PSK=${POLLUX_PSK:-demo-psk}
 export POLLUX_API=${POLLUX_API:-http://127.0.0.1:8780}
-seconds=${DEMO_SECONDS:-60}
+check=${DEMO_CHECK:-0}
+if [[ $check == 1 ]]; then seconds=${DEMO_SECONDS:-40}; else seconds=${DEMO_SECONDS:-60}; fi
 
 for f in config/examples/*.yaml; do
   if "$pollux" check -c "$f"; then echo "valid: $f"; else exit 1; fi
@@ -34,11 +39,18 @@ done
 logs=$(mktemp -d /tmp/pollux-demo-logs.XXXXXX)
 sim_pid=
 node_pid=
+node_rc=0
+sim_rc=0
 cleanup() {
   trap - EXIT INT TERM
   # SIGTERM: the node closes its channels, the simulator writes its report and removes its ptys.
-  [[ -n "$node_pid" ]] && kill -TERM "$node_pid" 2>/dev/null && wait "$node_pid" 2>/dev/null
-  [[ -n "$sim_pid" ]] && kill -TERM "$sim_pid" 2>/dev/null && wait "$sim_pid" 2>/dev/null
+  if [[ -n "$node_pid" ]] && kill -TERM "$node_pid" 2>/dev/null; then
+    wait "$node_pid" 2>/dev/null || node_rc=$?
+  fi
+  if [[ -n "$sim_pid" ]] && kill -TERM "$sim_pid" 2>/dev/null; then
+    wait "$sim_pid" 2>/dev/null || sim_rc=$?
+  fi
+  node_pid= sim_pid=
   echo "demo stopped; logs in $logs (node.log, sim.log, sim-report.json)"
 }
 trap cleanup EXIT
@@ -90,27 +102,42 @@ while [[ $seconds == 0 ]] || (( SECONDS - start < seconds )); do
     rc=0
     wait "$node_pid" || rc=$?
     node_pid=
-    if ((rc == 0)); then echo "pollux stopped"; exit 0; fi
+    if ((rc == 0)) && [[ $check != 1 ]]; then echo "pollux stopped"; exit 0; fi
     echo "pollux exited with status $rc; see $logs/node.log" >&2
     exit 1
   fi
   echo "t=$((SECONDS - start))s"
   "$ctl" --json points | show || true
-  # New line changes since the last turn; the last seq seen is kept in a file.
+  # New line changes since the last turn; the last seq seen is kept in a file, and the first
+  # failover off a primary line is noted in another (the short mode's success).
   "$ctl" --json events --since "$since" | python3 -c '
 import json, sys
 ev = json.load(sys.stdin)
 for e in ev:
     print("  EVENT #%d %s %s: line %d -> %d (%s)" % (e["seq"], e["time"], e["device"], e["from"],
                                                      e["to"], e["reason"]))
+    if e["from"] == 1 and e["to"] != 1:
+        open(sys.argv[2], "a").write("%s line 1 -> %d\n" % (e["device"], e["to"]))
 if ev:
-    open(sys.argv[1], "w").write(str(ev[-1]["seq"]))' "$logs/since" || true
+    open(sys.argv[1], "w").write(str(ev[-1]["seq"]))' "$logs/since" "$logs/failovers" || true
   [[ -f "$logs/since" ]] && since=$(<"$logs/since")
+  [[ $check == 1 && -s "$logs/failovers" ]] && break
   sleep 1
 done
 
 # Part 2: a master/backup pair taking over (tools/demo_pair.sh). DEMO_PAIR=0 skips it.
 cleanup
+if [[ $check == 1 ]]; then
+  if [[ ! -s "$logs/failovers" ]]; then
+    echo "demo check FAILED: no failover off a primary line within ${seconds}s" >&2
+    exit 1
+  fi
+  if ((node_rc != 0 || sim_rc != 0)); then
+    echo "demo check FAILED: pollux exited $node_rc, pollux-sim exited $sim_rc" >&2
+    exit 1
+  fi
+  echo "demo check: failover shown ($(head -1 "$logs/failovers")), clean exits"
+fi
 if [[ "${DEMO_PAIR:-1}" != 0 ]]; then
   echo
   echo "== part 2: a master/backup pair; the master is killed and comes back"

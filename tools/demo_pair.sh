@@ -8,6 +8,10 @@
 #
 #   POLLUX_BUILD   the build directory (default build/release; tools/demo.sh builds it)
 #   PAIR_SECONDS   how long to run (default 26)
+#   DEMO_CHECK     1: the short mode CI runs. Kills the master as soon as the pair is up, and
+#                  fails (exit 1) unless the backup takes over within 8 s (failover_timeout_ms
+#                  is 1.5 s; the rest is slack for a loaded CI machine)
+#                  and the restarted master takes activity back within 15 s (about 10 s).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -48,7 +52,11 @@ start_node() {  # role -> pid on stdout
 master_pid=$(start_node master)
 backup_pid=$(start_node backup)
 echo "pair running: master API http://127.0.0.1:8781, backup API http://127.0.0.1:8782"
-echo "timeline: master killed (SIGKILL) at ${kill_at}s, restarted at ${restart_at}s"
+if [[ "${DEMO_CHECK:-0}" == 1 ]]; then
+  echo "short mode: master killed (SIGKILL) once the pair is up, restarted once the backup is active"
+else
+  echo "timeline: master killed (SIGKILL) at ${kill_at}s, restarted at ${restart_at}s"
+fi
 echo
 
 # One line per node: mode, activity, peer link, and the compressor's values as that node has them.
@@ -67,6 +75,48 @@ print("  %-7s %-6s %-7s peer %-9s auth %-5s  SUCTION_PRESSURE %s RUN_HOURS %s li
     str(peer.get("authenticated")).lower(), val("SUCTION_PRESSURE"), val("RUN_HOURS"),
     val("SYDEVCOMLN"), p.get("RUN_HOURS", {}).get("quality", "?")))' "$1" "$red" "$pts"
 }
+
+# The short mode: each step waits (bounded) for the activity it expects, so it fails when the
+# pair does not hand over. `expect NAME API ACTIVITY SECONDS [linked]`; linked: the peer link is
+# authenticated too.
+expect() {
+  local deadline=$((SECONDS + $4)) want=$3 got
+  [[ ${5:-} == linked ]] && want="$3 linked"
+  while :; do
+    got=$("$ctl" --api "$2" --json redundancy 2>/dev/null | python3 -c '
+import json, sys
+r = json.load(sys.stdin)
+print(r["activity"] + (" linked" if sys.argv[1] and r.get("peer", {}).get("authenticated") else ""))' \
+      "${5:-}" 2>/dev/null) || got="not answering"
+    [[ $got == "$want" ]] && return 0
+    if ((SECONDS >= deadline)); then
+      echo "pair demo check FAILED: $1 is $got, not $want, after ${4}s; logs in $logs" >&2
+      return 1
+    fi
+    sleep 0.2
+  done
+}
+if [[ "${DEMO_CHECK:-0}" == 1 ]]; then
+  expect master http://127.0.0.1:8781 active 20 linked || exit 1
+  expect backup http://127.0.0.1:8782 standby 10 linked || exit 1
+  show master http://127.0.0.1:8781
+  show backup http://127.0.0.1:8782
+  echo "  >>> kill -9 master (pid $master_pid)"
+  kill -KILL "$master_pid" || true
+  master_pid=
+  t0=$SECONDS
+  expect backup http://127.0.0.1:8782 active 8 || exit 1
+  echo "  backup active $((SECONDS - t0))s after the kill"
+  show backup http://127.0.0.1:8782
+  echo "  >>> master starts again"
+  master_pid=$(start_node master)
+  expect master http://127.0.0.1:8781 active 15 linked || exit 1
+  expect backup http://127.0.0.1:8782 standby 5 linked || exit 1
+  show master http://127.0.0.1:8781
+  show backup http://127.0.0.1:8782
+  echo "pair demo check: the backup took over and handed activity back"
+  exit 0
+fi
 
 start=$SECONDS
 while (( SECONDS - start < seconds )); do

@@ -21,7 +21,7 @@ packages=(
   liburing-dev                           # tcp_floor benchmark: the io_uring floor
   socat                                  # pty pairs for simulated serial lines
   python3                                # integration test drivers
-  clang-format
+  clang-format clang-tidy                 # tools/lint.sh
 )
 
 missing=()

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# README command (2): set up, build and run every test: the normal build, the ASan+UBSan build,
-# and the libFuzzer targets for a bounded time. Exits non-zero when anything fails.
+# README command (2): set up, build and run every test: the normal build (then the lint, the
+# demos in their short mode and every benchmark in its smoke mode), the ASan+UBSan build, and
+# the libFuzzer targets for a bounded time. Exits non-zero when anything fails.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -8,14 +9,24 @@ cd "$top"
 
 run_ctest() {
   local dir=$1
-  # Unit tests in parallel; integration tests (real processes, ptys, timers) one at a time.
-  ctest --test-dir "$dir" --output-on-failure -j "$(nproc)" -LE integration
-  ctest --test-dir "$dir" --output-on-failure -L integration
+  # Unit tests in parallel; integration tests (real processes, ptys, timers) one at a time. A
+  # selection that finds no test is an error, not a pass.
+  ctest --test-dir "$dir" --output-on-failure --no-tests=error -j "$(nproc)" -LE integration
+  ctest --test-dir "$dir" --output-on-failure --no-tests=error -L integration
 }
 
 echo "== release build"
 "$top/tools/build.sh" release
 run_ctest build/release
+
+echo "== lint (clang-format, clang-tidy on the changed files)"
+"$top/tools/lint.sh"
+
+echo "== demos, short mode (a failover, a takeover and a hand-back)"
+DEMO_CHECK=1 POLLUX_BUILD=build/release "$top/tools/demo.sh"
+
+echo "== benchmarks, smoke mode"
+"$top/tools/bench/smoke.sh" build/release
 
 echo "== ASan+UBSan build"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1

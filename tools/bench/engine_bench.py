@@ -40,19 +40,17 @@ import argparse
 import json
 import os
 import shlex
-import signal
-import socket
 import statistics
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "..", "tests", "integration", "lib"))
-from simctl import Sim  # noqa: E402
+sys.path.insert(0, os.path.join(HERE, "..", "..", "tests", "support"))
+from pollux_support import node as support_node  # noqa: E402
+from pollux_support.configs import tcp_sim_yaml  # noqa: E402
+from pollux_support.sim import Sim  # noqa: E402
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 GOALS = {
@@ -63,12 +61,6 @@ GOALS = {
     "p99_ms": 10.0,
     "serial_eff_9600": 90.0,
 }
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def cpu_seconds(pid):
@@ -137,45 +129,17 @@ class Pinning:
         os.sched_setaffinity(0, self.all)
 
 
-class Node:
-    def __init__(self, binary, config_text, pinning, workdir, startup_timeout):
-        # The API port is chosen free but may be taken before pollux binds it (a large config
-        # loads for seconds): then start again on another port.
-        for attempt in range(3):
-            try:
-                self._start(binary, config_text, pinning, workdir, startup_timeout)
-                return
-            except RuntimeError as e:
-                if "Address already in use" not in str(e) or attempt == 2:
-                    raise
+class Node(support_node.Node):
+    """The shared node, quiet (--log-level warn) and pinned, with a long start-up (a large
+    config loads for seconds) and what the scenarios read from its API."""
 
-    def _start(self, binary, config_text, pinning, workdir, startup_timeout):
-        self.port = free_port()
-        self.config_path = os.path.join(workdir, "node.yaml")
-        with open(self.config_path, "w") as f:
-            f.write(config_text.replace("API_PORT", str(self.port)))
-        self.log_path = os.path.join(workdir, "node.log")
-        self.log = open(self.log_path, "w")
-        self.proc = subprocess.Popen([binary, "--log-level", "warn", "run", "-c", self.config_path],
-                                     stdout=subprocess.DEVNULL, stderr=self.log,
-                                     preexec_fn=pinning.pollux_preexec())
-        self.base = "http://127.0.0.1:%d" % self.port
-        deadline = time.monotonic() + startup_timeout
-        while True:
-            if self.proc.poll() is not None:
-                self.log.close()
-                raise RuntimeError("pollux exited %s: %s" % (self.proc.returncode, self.tail()))
-            try:
-                self.get("/api/v1/health")
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError("pollux API did not come up: " + self.tail())
-                time.sleep(0.1)
+    def __init__(self, binary, config_text, pinning, startup_timeout):
+        super().__init__(config_text, prefix="engine_bench.", binary=binary,
+                         args=["--log-level", "warn"], preexec_fn=pinning.pollux_preexec(),
+                         startup_timeout=startup_timeout)
 
     def tail(self):
-        with open(self.log_path) as f:
-            return f.read()[-2000:]
+        return self.text()[-2000:]
 
     def get(self, path, raw=False):
         with urllib.request.urlopen(self.base + path, timeout=60) as r:
@@ -187,27 +151,6 @@ class Node:
 
     def failures(self):
         return sum(c["stats"].get("failures", 0) for c in self.get("/api/v1/channels"))
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
-
-
-def tcp_sim_yaml(n):
-    out = ["devices:"]
-    for i in range(n):
-        out.append("  - { id: D%d, unit: 1, size: 16, registers: [ { table: holding, address: 0, "
-                   "words: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10] } ] }" % i)
-    out.append("tcp:")
-    for i in range(n):
-        out.append("  - { id: T%d, devices: [D%d] }" % (i, i))
-    return "\n".join(out) + "\n"
 
 
 POINTS = "\n".join("          - { name: R%d, table: holding, address: %d, type: uint16 }" % (r, r)
@@ -276,11 +219,13 @@ class Env:
         self.pin = Pinning(not args.no_pin)
 
     def start(self, sim_text, node_text_fn, startup_timeout):
-        workdir = tempfile.mkdtemp(prefix="engine_bench.")
         self.pin.for_sim()
         sim = Sim(self.args.sim, sim_text, timeout=startup_timeout)
         try:
-            node = Node(self.args.pollux, node_text_fn(sim), self.pin, workdir, startup_timeout)
+            node = Node(self.args.pollux, node_text_fn(sim), self.pin, startup_timeout)
+        except AssertionError as e:  # did not start: the scenario reports it and goes on
+            sim._kill()
+            raise RuntimeError(str(e)) from e
         except Exception:
             sim._kill()
             raise
@@ -288,10 +233,14 @@ class Env:
 
     @staticmethod
     def finish(sim, node):
-        node.stop()
+        try:
+            node.stop(timeout=60)
+        except AssertionError as e:  # killed after the timeout; the figures are taken
+            print("warning: %s" % e, file=sys.stderr)
         try:
             sim.stop(timeout=60)
-        except Exception:  # noqa: BLE001 - a benchmark figure is already taken
+        except Exception as e:  # noqa: BLE001 - a benchmark figure is already taken
+            print("warning: %s" % e, file=sys.stderr)
             sim._kill()
 
 

@@ -10,6 +10,8 @@ Prints p50/p99/max against failover_timeout_ms and the goal p99 <= failover_time
       --sim build/release/sim/pollux-sim [--trials 20] [--failover-ms 1200] [--heartbeat-ms 200] \\
       [--standby warm|cold] [--device A|C]
 
+Smoke mode (CI, tools/bench/smoke.sh): `--trials 1`.
+
 Device A is polled over the serial line (its port is opened at takeover); device C over TCP,
 which a warm standby has already connected (redundancy.md "Roles and activity"), so
 `--standby warm --device C` against `--standby cold --device C` shows the connect it saves.
@@ -42,46 +44,46 @@ def main():
 
     os.environ["POLLUX_BIN"] = args.pollux
     os.environ["POLLUX_SIM_BIN"] = args.sim
-    sys.path.insert(0, os.path.join(ROOT, "tests", "integration", "redundancy"))
-    import test_redundancy as t  # noqa: E402 - reuses the integration tests' harness
+    sys.path.insert(0, os.path.join(ROOT, "tests", "support"))
+    from pollux_support import pair  # noqa: E402 - the redundancy tests' pair harness
+    from pollux_support.node import wait_until  # noqa: E402
+    from pollux_support.sim import Sim  # noqa: E402
 
-    t.POLLUX, t.SIM = args.pollux, args.sim
-    t.FAILOVER_MS, t.HEARTBEAT_MS, t.POLL_MS = args.failover_ms, args.heartbeat_ms, args.poll_ms
     # No turnaround: the answer follows the request at once, so "first request after the kill"
     # and "first successful poll" differ by microseconds.
-    sim_yaml = t.SIM_YAML.replace("turnaround_ms: 40, ", "")
+    sim_yaml = pair.SIM_YAML.replace("turnaround_ms: 40, ", "")
 
-    case = t.RedundancyTest("test_exactly_one_node_polls_and_the_standby_shows_received_state")
-    case.sim = t.Sim(args.sim, sim_yaml)
-    case.nodes = []
-    case.link_port = t.free_port()
+    sim = Sim(args.sim, sim_yaml)
+    nodes = []
+    harness = pair.PairHarness(sim, nodes, failover_ms=args.failover_ms,
+                               heartbeat_ms=args.heartbeat_ms, poll_ms=args.poll_ms)
     samples = []
     try:
-        master, backup = case.pair(standby=args.standby, tcp_device=True)
+        master, backup = harness.start(standby=args.standby, tcp_device=True)
 
         def answers():
-            return case.sim.stats()["devices"][args.device]["responses"]
+            return sim.stats()["devices"][args.device]["responses"]
 
         for trial in range(args.trials):
-            case.wait_pair(master, backup, "active", "standby", timeout=15)
+            harness.wait(master, backup, "active", "standby", timeout=15)
             time.sleep(0.5)  # a few polls and state deltas in steady state
             before = answers()
             t0 = time.monotonic()
             master.kill()
-            t.wait_until(lambda: answers() > before, args.failover_ms / 1000.0 + 5, interval=0.005,
-                         what="the backup's first answered poll")
+            wait_until(lambda: answers() > before, args.failover_ms / 1000.0 + 5, interval=0.005,
+                       what="the backup's first answered poll")
             ms = (time.monotonic() - t0) * 1000.0
             samples.append(ms)
             print("trial %2d: %.0f ms" % (trial + 1, ms), flush=True)
             master.start()
-        overlaps = case.sim.stats()["lines"]["L1"]["overlaps"]
+        overlaps = sim.stats()["lines"]["L1"]["overlaps"]
     finally:
-        for n in case.nodes:
+        for n in nodes:
             try:
                 n.stop()
             except AssertionError:
                 pass
-        case.sim.stop()
+        sim.stop()
 
     samples.sort()
     p50 = statistics.median(samples)

@@ -1,6 +1,7 @@
 #include "format.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 
 namespace polluxctl {
@@ -99,7 +100,7 @@ std::string format_status(const json& health, const json& channels) {
 }
 
 std::string comm_text(const json& comm, bool colour) {
-  const std::string s = text(comm);
+  std::string s = text(comm);
   if (!colour) return s;
   // Green answers, red failed on every line it tried, yellow switched off by the operator.
   const char* sgr = s == "ok" ? "32" : s == "failed" ? "1;31" : s == "disabled" ? "33" : nullptr;
@@ -256,7 +257,7 @@ std::string format_line_change(const json& d, std::time_t now) {
   }
   return out + "note: " + id + " fails over automatically (auto: true); " + back + "after " +
          seconds_text(s) + " s (retry_primary_s of line " + n + "), at about " +
-         clock_text(now + static_cast<std::time_t>(s + 0.5)) + ", if " + primary +
+         clock_text(now + static_cast<std::time_t>(std::lround(s))) + ", if " + primary +
          " is usable then\n";
 }
 

@@ -8,13 +8,12 @@ Binaries come from the environment: POLLUX_BIN and POLLUX_SIM_BIN (set by CTest)
 bounded.
 """
 
-import os
 import sys
 import time
 import unittest
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from pollux_node import NodeTestCase, wait_until  # noqa: E402
+from pollux_support.node import wait_until
+from pollux_support.testcase import NodeTestCase
 
 # (framing, device id, unit, poll_attempts); two devices per framing share its wire.
 DEVICES = [

@@ -8,15 +8,13 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import time
 import unittest
 import urllib.request
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from pollux_node import POLLUX, Node, NodeTestCase, free_port, wait_until  # noqa: E402
-
-POLLUXCTL = os.environ.get("POLLUXCTL_BIN", "")
+from pollux_support.configs import sim_yaml
+from pollux_support.node import POLLUX, POLLUXCTL, Node, free_port, wait_until
+from pollux_support.testcase import NodeTestCase
 
 
 # Every point type and order, the same registers on the simulator and in the node's config.
@@ -56,23 +54,6 @@ TYPED_POINTS = [
     ("{table: discrete, address: 3, value: true}",
      "{name: D3, table: discrete, address: 3, type: bool}", True),
 ]
-
-
-def sim_yaml(devices, serial=(), tcp=(), extra=""):
-    """devices: [(id, unit, [register specs])]; serial/tcp: [(id, [device ids], protocol)]."""
-    out = ["devices:"]
-    for did, unit, regs in devices:
-        out.append("  - id: %s\n    unit: %d\n    registers:" % (did, unit))
-        out += ["      - " + r for r in regs]
-    if serial:
-        out.append("serial:")
-        for sid, devs in serial:
-            out.append("  - { id: %s, devices: [%s] }" % (sid, ", ".join(devs)))
-    if tcp:
-        out.append("tcp:")
-        for tid, devs, proto in tcp:
-            out.append("  - { id: %s, protocol: %s, devices: [%s] }" % (tid, proto, ", ".join(devs)))
-    return "\n".join(out) + "\n" + extra
 
 
 def node_yaml(channels, devices):

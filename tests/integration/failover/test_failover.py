@@ -14,16 +14,13 @@ Binaries come from the environment: POLLUX_BIN, POLLUX_SIM_BIN, POLLUXCTL_BIN (s
 import datetime
 import os
 import subprocess
-import sys
 import threading
 import time
 import unittest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "lib"))
-sys.path.insert(0, os.path.join(HERE, "..", "engine"))
-from pollux_node import NodeTestCase, wait_until  # noqa: E402
-from test_engine import sim_yaml  # noqa: E402
+from pollux_support.configs import sim_yaml
+from pollux_support.node import wait_until
+from pollux_support.testcase import NodeTestCase
 
 POLLUXCTL = os.environ.get("POLLUXCTL_BIN", "polluxctl")
 TOL = 0.4  # seconds, see the module comment

@@ -145,7 +145,7 @@ Fd listen_loopback(int& port) {
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   addr.sin_port = 0;
-  ::bind(s, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  EXPECT_EQ(::bind(s, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0) << "bind";
   ::listen(s, 1);
   socklen_t len = sizeof addr;
   getsockname(s, reinterpret_cast<sockaddr*>(&addr), &len);
@@ -317,6 +317,7 @@ struct Case {
 std::vector<Case> client_cases() {
   auto regs = [](int first, int n, int base) {
     std::vector<std::uint16_t> v;
+    v.reserve(static_cast<std::size_t>(n));
     for (int i = 0; i < n; ++i)
       v.push_back(static_cast<std::uint16_t>(base + first + i));
     return v;

@@ -11,16 +11,15 @@ line per restart (stderr).
 """
 
 import json
-import os
 import sys
 import threading
 import time
 import unittest
 import urllib.request
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from test_redundancy import Node, PSK  # noqa: E402
-from pollux_node import NodeTestCase, free_port, wait_until  # noqa: E402
+from pollux_support.node import free_port, wait_until
+from pollux_support.pair import PSK, PairNode
+from pollux_support.testcase import NodeTestCase
 
 HEARTBEAT_MS = 200
 FAILOVER_MS = 1500
@@ -126,7 +125,7 @@ class MasterRestartTest(NodeTestCase):
     def node(self, name, mode):
         for attempt in range(3):
             try:
-                n = Node(name, restart_yaml(self.sim, name, mode, self.link_port))
+                n = PairNode(name, restart_yaml(self.sim, name, mode, self.link_port))
                 break
             except AssertionError as e:
                 if "Address already in use" not in str(e) or attempt == 2:

@@ -11,52 +11,13 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 import unittest
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-import pollux_node  # noqa: E402
-# POLLUX and SIM are imported for sibling test files that take the pair harness from here.
-from pollux_node import POLLUX, SIM, NodeTestCase, free_port, wait_until  # noqa: E402,F401
-
-POLLUXCTL = os.environ.get("POLLUXCTL_BIN", "")
-
-HEARTBEAT_MS = 200
-FAILOVER_MS = 1200
-POLL_MS = 200
-PSK = "test-pair-key-0123456789"
-# A restarted master meets its backup within a heartbeat interval (the backup's reconnect bound
-# for a lost master); test_master_restarts.py runs the tight 1000 ms allowance. These tests keep
-# a roomier one so that starting the two processes on a busy machine decides nothing.
-STARTUP_MS = 2500
-
-
-class Node(pollux_node.Node):
-    """A member of the pair, named after its node (fe-a, fe-b) in its files and messages."""
-
-    def __init__(self, name, config_text):
-        super().__init__(config_text, name=name, prefix="pollux-pair.")
-
-
-SIM_YAML = """devices:
-  - id: A
-    unit: 4
-    registers:
-      - {table: holding, address: 0, value: 31}
-  - id: B
-    unit: 5
-    registers:
-      - {table: holding, address: 0, value: 52}
-  - id: C
-    unit: 6
-    registers:
-      - {table: holding, address: 0, value: 73}
-serial:
-  - { id: L1, turnaround_ms: 40, devices: [A, B] }
-tcp:
-  - { id: T1, protocol: modbus-tcp, devices: [A, C] }
-"""
+from pollux_support.node import POLLUXCTL, wait_until
+from pollux_support.pair import (FAILOVER_MS, POLL_MS, SIM_YAML, STARTUP_MS, PairHarness,
+                                 pair_yaml)
+from pollux_support.testcase import NodeTestCase
 
 
 def established_to(pid, port):
@@ -81,76 +42,25 @@ def established_to(pid, port):
     return False
 
 
-def pair_yaml(sim, name, mode, link_port, psk=PSK, recovery="automatic", standby="cold",
-              extra_point="", overrides=True, tcp_device=False):
-    host, port = sim.tcp_addr("T1")
-    red = ("redundancy: { mode: %s, %s: 127.0.0.1:%d, psk: \"%s\", heartbeat_interval_ms: %d, "
-           "failover_timeout_ms: %d, recovery: %s, standby: %s, startup_allowance_ms: %d }"
-           % (mode, "listen" if mode == "master" else "master", link_port, psk, HEARTBEAT_MS,
-              FAILOVER_MS, recovery, standby, STARTUP_MS))
-    out = ["node: { name: %s }" % name, "api: { listen: 127.0.0.1:API_PORT }", red,
-           "channels:",
-           "  - { id: COM1, type: serial, protocol: modbus-rtu, port: %s, message_timeout_ms: 200, "
-           "poll_attempts: 1 }" % sim.serial["L1"],
-           "  - { id: NET1, type: tcp, protocol: modbus-tcp, message_timeout_ms: 300 }",
-           "devices:",
-           "  - id: A\n    unit: 4\n    comm: { primary: { channel: COM1, initial_fail_s: 0.3 }, "
-           "first_failover: { channel: NET1, host: %s, port: %d, retry_primary_s: 5 } }" % (host, port),
-           "    polls:\n      - name: g\n        interval_ms: %d\n        points:" % POLL_MS,
-           "          - { name: V, table: holding, address: 0, type: uint16 }",
-           "  - id: B\n    unit: 5\n    comm: { primary: { channel: COM1 } }",
-           "    polls:\n      - name: g\n        interval_ms: %d\n        points:" % POLL_MS,
-           "          - { name: V, table: holding, address: 0, type: uint16 }"]
-    if extra_point:
-        out.append("          - " + extra_point)
-    if tcp_device:
-        out += ["  - id: C\n    unit: 6\n    comm: { primary: { channel: NET1, host: %s, port: %d } }"
-                % (host, port),
-                "    polls:\n      - name: g\n        interval_ms: %d\n        points:" % POLL_MS,
-                "          - { name: V, table: holding, address: 0, type: uint16 }"]
-    if overrides:
-        out += ["backup_overrides:", "  devices:", "    B: { unit: 5, enabled: false }"]
-    return "\n".join(out) + "\n"
-
-
 class RedundancyTest(NodeTestCase):
     def setUp(self):
         super().setUp()
         self.sim = self.start_sim(SIM_YAML)
-        self.link_port = free_port()
+        self.harness = PairHarness(self.sim, self.nodes)
+
+    @property
+    def link_port(self):
+        return self.harness.link_port
 
     # -- helpers ------------------------------------------------------------------------------
     def node(self, name, mode, **kw):
-        # Ports are picked free but bound later; other programs on the machine may take one in
-        # between. Only that is retried, with fresh ports.
-        for attempt in range(3):
-            try:
-                n = Node(name, pair_yaml(self.sim, name, mode, self.link_port, **kw))
-                break
-            except AssertionError as e:
-                if "Address already in use" not in str(e) or attempt == 2:
-                    raise
-                if mode == "master":
-                    self.link_port = free_port()
-        self.nodes.append(n)
-        return n
+        return self.harness.node(name, mode, **kw)
 
     def pair(self, **kw):
-        master = self.node("fe-a", "master", **kw)
-        backup = self.node("fe-b", "backup", **kw)
-        self.wait_pair(master, backup, "active", "standby")
-        return master, backup
+        return self.harness.start(**kw)
 
     def wait_pair(self, master, backup, m_act, b_act, timeout=8):
-        def ok():
-            rm, rb = master.red(), backup.red()
-            good = (rm["activity"] == m_act and rb["activity"] == b_act and
-                    rm["peer"]["authenticated"] and rb["peer"]["authenticated"])
-            return (rm, rb) if good else None
-        try:
-            return wait_until(ok, timeout, what="master %s / backup %s" % (m_act, b_act))
-        except AssertionError as e:
-            raise AssertionError("%s\nmaster: %s\nbackup: %s" % (e, master.red(), backup.red()))
+        return self.harness.wait(master, backup, m_act, b_act, timeout)
 
     def logs(self):
         return "\n".join("--- %s:\n%s" % (n.name, n.text()[-4000:]) for n in self.nodes)

@@ -13,8 +13,10 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <fstream>
+#include <iostream>
 #include <sstream>
 #include <stdexcept>
 
@@ -65,14 +67,23 @@ std::string make_dir() {
   return tmpl;
 }
 
-pid_t spawn(const std::vector<std::string>& args, int* out_fd, int* err_fd) {
+// stderr goes to the pipe `err_fd` when given, else to the file `err_path` when given, else to
+// ours.
+pid_t spawn(const std::vector<std::string>& args, int* out_fd, int* err_fd,
+            const std::string* err_path = nullptr) {
   int out[2], err[2];
   if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0) throw std::runtime_error("pipe");
   pid_t pid = fork();
   if (pid == 0) {
     dup2(out[1], 1);
-    if (err_fd) dup2(err[1], 2);
+    if (err_fd) {
+      dup2(err[1], 2);
+    } else if (err_path) {
+      int fd = open(err_path->c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      if (fd >= 0) dup2(fd, 2);
+    }
     std::vector<char*> argv;
+    argv.reserve(args.size() + 1);
     for (const auto& a : args)
       argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
@@ -109,14 +120,27 @@ std::string read_line(int fd, std::string* buf, int ms) {
 
 }  // namespace
 
-SimProcess::SimProcess(const std::string& yaml, std::vector<std::string> extra) {
+std::string sanitizer_report(const std::string& text) {
+  static const char* const markers[] = {"ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
+                                        "WARNING: ThreadSanitizer", ": runtime error: "};
+  size_t first = std::string::npos;
+  for (const char* m : markers)
+    first = std::min(first, text.find(m));
+  if (first == std::string::npos) return {};
+  size_t line = text.rfind('\n', first);
+  return text.substr(line == std::string::npos ? 0 : line + 1);
+}
+
+SimProcess::SimProcess(const std::string& yaml, std::vector<std::string> extra,
+                       std::string binary) {
   dir_ = make_dir();
   std::string cfg = dir_ + "/sim.yaml";
   std::ofstream(cfg) << yaml;
   report_ = dir_ + "/report.json";
-  std::vector<std::string> args = {POLLUX_SIM_PATH, "-c", cfg, "--report", report_};
+  log_ = dir_ + "/sim.log";
+  std::vector<std::string> args = {std::move(binary), "-c", cfg, "--report", report_};
   args.insert(args.end(), extra.begin(), extra.end());
-  pid_ = spawn(args, &out_fd_, nullptr);
+  pid_ = spawn(args, &out_fd_, nullptr, &log_);
   std::string buf;
   ready_ = nlohmann::json::parse(read_line(out_fd_, &buf, 10000));
   if (!ready_.value("ready", false)) throw std::runtime_error("no ready line");
@@ -143,6 +167,7 @@ SimProcess::~SimProcess() {
   }
   if (out_fd_ >= 0) close(out_fd_);
   std::remove(report_.c_str());
+  std::remove(log_.c_str());
   std::remove((dir_ + "/sim.yaml").c_str());
   rmdir(dir_.c_str());
 }
@@ -175,9 +200,19 @@ nlohmann::json SimProcess::stop(int* status) {
     usleep(5000);
   }
   if (status) *status = st;
+  std::string err;
+  {
+    std::ifstream log(log_);
+    std::stringstream text;
+    text << log.rdbuf();
+    err = text.str();
+  }
+  std::cerr << err;  // what the simulator said, as when it wrote to our stderr
   // A crash, sanitizer report or unclean exit of the simulator fails the test that ran it.
   if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
     ADD_FAILURE() << "pollux-sim did not exit cleanly (wait status " << st << ")";
+  std::string report = sanitizer_report(err);
+  if (!report.empty()) ADD_FAILURE() << "pollux-sim printed a sanitizer report:\n" << report;
   std::ifstream f(report_);
   std::stringstream ss;
   ss << f.rdbuf();
@@ -213,6 +248,8 @@ int run_failing(const std::string& yaml, std::string* err) {
   std::remove(cfg.c_str());
   rmdir(dir.c_str());
   *err = text;
+  std::string report = sanitizer_report(text);
+  if (!report.empty()) ADD_FAILURE() << "pollux-sim printed a sanitizer report:\n" << report;
   return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 

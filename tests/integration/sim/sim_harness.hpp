@@ -20,16 +20,24 @@ uint16_t crc16(const uint8_t* p, size_t n);
 Bytes with_crc(Bytes frame);
 std::string hex(const Bytes& b);
 
+// The sanitizer report in a process's stderr text (ASan, LSan, TSan, or UBSan's "runtime
+// error:" line), from the line it starts on; empty when there is none.
+std::string sanitizer_report(const std::string& text);
+
+// The real pollux-sim (or a stand-in `binary` in the harness's own tests). stop() and the
+// destructor fail the running test when it exits non-zero or prints a sanitizer report on
+// stderr, which is kept in a file and echoed at stop.
 class SimProcess {
  public:
-  explicit SimProcess(const std::string& yaml, std::vector<std::string> extra_args = {});
+  explicit SimProcess(const std::string& yaml, std::vector<std::string> extra_args = {},
+                      std::string binary = POLLUX_SIM_PATH);
   ~SimProcess();
   SimProcess(const SimProcess&) = delete;
   SimProcess& operator=(const SimProcess&) = delete;
 
   nlohmann::json cmd(const nlohmann::json& req);
   nlohmann::json stats() { return cmd({{"cmd", "stats"}}); }
-  // SIGTERM; returns the exit report and the exit status.
+  // SIGTERM; returns the exit report and the exit status. An unclean end fails the test.
   nlohmann::json stop(int* status = nullptr);
 
   std::string serial(const std::string& id) const { return ready_["serial"][id]; }
@@ -39,7 +47,7 @@ class SimProcess {
   pid_t pid() const { return pid_; }
 
  private:
-  std::string dir_, report_;
+  std::string dir_, report_, log_;
   pid_t pid_ = -1;
   int out_fd_ = -1, ctl_fd_ = -1;
   std::string ctl_buf_;

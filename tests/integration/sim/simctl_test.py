@@ -1,4 +1,4 @@
-"""Self-test of the Python client tests/integration/lib/simctl.py against the real pollux-sim.
+"""Self-test of the Python client tests/support/pollux_support/sim.py against the real pollux-sim.
 
 usage: simctl_test.py PATH_TO_POLLUX_SIM
 """
@@ -9,10 +9,30 @@ import struct
 import sys
 import unittest
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from simctl import Sim, SimError  # noqa: E402
+from pollux_support.sim import Sim, SimError
+from pollux_support.testcase import NodeTestCase
 
 SIM = None
+# Stands in for a simulator that ends badly (exit status, stderr text chosen by the test).
+FAKE_SIM = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fake_sim.py")
+LEAK = ("=================================================================\n"
+        "==4242==ERROR: LeakSanitizer: detected memory leaks\n\n"
+        "Direct leak of 24 byte(s) in 1 object(s) allocated from:\n"
+        "    #0 0x7f in operator new(unsigned long)\n\n"
+        "SUMMARY: AddressSanitizer: 24 byte(s) leaked in 1 allocation(s).\n")
+UBSAN = "sim/modem.cpp:120:9: runtime error: signed integer overflow\n"
+
+
+def teardown_verdict(extra_args):
+    """Runs one NodeTestCase test that starts the fake simulator with `extra_args` and passes;
+    returns the unittest result, so the teardown's verdict on the simulator's end is seen."""
+    class Inner(NodeTestCase):
+        def test_body_passes(self):
+            self.start_sim("devices: []\n", binary=FAKE_SIM, extra_args=extra_args)
+
+    result = unittest.TestResult()
+    unittest.defaultTestLoader.loadTestsFromTestCase(Inner).run(result)
+    return result
 
 FLEET = """
 devices:
@@ -57,6 +77,24 @@ class SimctlTest(unittest.TestCase):
             self.assertTrue(report["exit"])
             self.assertEqual(report["devices"]["D"]["requests"], 3)
             self.assertFalse(os.path.exists(link))
+
+    def test_teardown_fails_on_a_bad_simulator_exit(self):
+        self.assertTrue(teardown_verdict([]).wasSuccessful())
+        for args, says in ((["--exit-status", "1"], "exited with 1"),
+                           (["--exit-status", "23", "--stderr", LEAK], "LeakSanitizer"),
+                           (["--stderr", LEAK], "detected memory leaks"),
+                           (["--stderr", UBSAN], "runtime error: signed integer overflow")):
+            result = teardown_verdict(args)
+            problems = result.failures + result.errors
+            self.assertEqual(len(problems), 1, (args, problems))
+            self.assertIn(says, problems[0][1], args)
+
+    def test_stop_raises_on_a_sanitizer_report(self):
+        sim = Sim(FAKE_SIM, "devices: []\n", extra_args=["--stderr", LEAK])
+        with self.assertRaises(SimError) as ctx:
+            sim.stop()
+        self.assertIn("ERROR: LeakSanitizer: detected memory leaks", str(ctx.exception))
+        self.assertIn("Direct leak of 24 byte(s)", str(ctx.exception))
 
     def test_bad_config_is_reported(self):
         with self.assertRaises(SimError) as ctx:

@@ -1,16 +1,13 @@
-"""Shared pieces of the Python integration harnesses (engine, failover, redundancy): a real
-`pollux run` node with its config file, log and HTTP API, bounded waiting, free ports, and a
-TestCase base that tears nodes and simulators down and fails on an unclean exit.
+"""A real `pollux run` node with its config file, log and HTTP API, bounded waiting and free
+ports: shared by the integration tests (through testcase.NodeTestCase) and the benchmarks.
 
-    from pollux_node import Node, NodeTestCase, wait_until, free_port
-    class MyTest(NodeTestCase):
-        def test_x(self):
-            sim = self.start_sim(sim_text)
-            node = self.start_node(config_text)   # API_PORT in the text: a free port
-            wait_until(lambda: node.points("A")["V"]["quality"] == "good", 10, what="A good")
+    from pollux_support.node import Node, wait_until
+    node = Node(config_text)               # API_PORT in the text: a free port
+    wait_until(lambda: node.points("A")["V"]["quality"] == "good", 10, what="A good")
+    node.stop()                            # the exit code
 
-Binaries come from the environment: POLLUX_BIN and POLLUX_SIM_BIN (set by CTest). Every wait is
-bounded.
+Binaries come from the environment: POLLUX_BIN, POLLUX_SIM_BIN and POLLUXCTL_BIN (set by
+CTest). Every wait is bounded.
 """
 
 import json
@@ -20,14 +17,12 @@ import socket
 import subprocess
 import tempfile
 import time
-import unittest
 import urllib.error
 import urllib.request
 
-from simctl import Sim
-
 POLLUX = os.environ.get("POLLUX_BIN", "pollux")
 SIM = os.environ.get("POLLUX_SIM_BIN", "pollux-sim")
+POLLUXCTL = os.environ.get("POLLUXCTL_BIN", "")
 
 
 def wait_until(predicate, timeout, interval=0.05, what="condition"):
@@ -59,10 +54,20 @@ def free_port():
 
 class Node:
     """One `pollux run` process with its config file and log; restartable (kill, start) with the
-    same config, API port and log. API_PORT in the config text is replaced by the API port."""
+    same config, API port and log. API_PORT in the config text is replaced by the API port.
 
-    def __init__(self, config_text, name="node", prefix="pollux-node."):
+    For the benchmarks: `binary` (default POLLUX), `args` before `run` (e.g. a quieter
+    --log-level: start-up is then seen by GET /api/v1/health answering, as the "API listening"
+    line is not logged), `preexec_fn` (CPU pinning) and `startup_timeout` (a large config loads
+    for seconds)."""
+
+    def __init__(self, config_text, name="node", prefix="pollux-node.", binary=None, args=(),
+                 preexec_fn=None, startup_timeout=10):
         self.name = name
+        self.binary = binary or POLLUX
+        self.args = list(args)
+        self.preexec_fn = preexec_fn
+        self.startup_timeout = startup_timeout
         self.dir = tempfile.mkdtemp(prefix=prefix)
         self.config_path = os.path.join(self.dir, name + ".yaml")
         self.log_path = os.path.join(self.dir, name + ".log")
@@ -90,14 +95,27 @@ class Node:
         listens."""
         self.log = open(self.log_path, "w" if fresh else "a")
         self.mark = os.path.getsize(self.log_path)
-        self.proc = subprocess.Popen([POLLUX, "run", "-c", self.config_path],
-                                     stdout=subprocess.DEVNULL, stderr=self.log)
+        self.proc = subprocess.Popen([self.binary] + self.args + ["run", "-c", self.config_path],
+                                     stdout=subprocess.DEVNULL, stderr=self.log,
+                                     preexec_fn=self.preexec_fn)
         self.exit_code = None
-        wait_until(lambda: self.proc.poll() is not None or "API listening" in self.text(self.mark),
-                   10, what="API start-up of " + self.name)
+        wait_until(lambda: self.proc.poll() is not None or self._listening(),
+                   self.startup_timeout,
+                   what="API start-up of " + self.name)
         if self.proc.poll() is not None:
             self.log.close()
             raise AssertionError("pollux exited %s: %s" % (self.proc.returncode, self.text()))
+
+    def _listening(self):
+        if "API listening" in self.text(self.mark):
+            return True
+        if "--log-level" not in self.args:
+            return False
+        try:
+            with urllib.request.urlopen(self.base + "/api/v1/health", timeout=5):
+                return True
+        except OSError:
+            return False
 
     def text(self, since=0):
         with open(self.log_path) as f:
@@ -163,38 +181,3 @@ class Node:
         self.exit_code = self.proc.returncode
         self.log.close()
         return self.exit_code
-
-
-class NodeTestCase(unittest.TestCase):
-    """Starts simulators and nodes for a test and ends them after it; a node that crashed or
-    exited uncleanly (a sanitizer report at exit) fails the test."""
-
-    def setUp(self):
-        self.sims = []
-        self.nodes = []
-
-    def tearDown(self):
-        bad = []
-        for n in self.nodes:
-            try:
-                rc = n.stop()
-            except AssertionError as e:
-                rc = str(e)
-            if rc != 0:
-                bad.append("%s exited %s; log tail:\n%s" % (n.name, rc, n.text()[-3000:]))
-        for s in self.sims:
-            try:
-                s.stop()
-            except Exception:  # noqa: BLE001 - a failed test may leave the simulator odd
-                s._kill()
-        self.assertEqual(bad, [])
-
-    def start_sim(self, text):
-        s = Sim(SIM, text)
-        self.sims.append(s)
-        return s
-
-    def start_node(self, text, **kw):
-        n = Node(text, **kw)
-        self.nodes.append(n)
-        return n

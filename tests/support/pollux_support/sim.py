@@ -1,6 +1,6 @@
-"""Python client for pollux-sim (stdlib only), for the engine's integration tests.
+"""Python client for pollux-sim (stdlib only), for the integration tests and the benchmarks.
 
-    from simctl import Sim
+    from pollux_support.sim import Sim
     with Sim(sim_binary, yaml_text) as sim:
         port = sim.serial["L1"]              # link path for the poller's side
         host, tcp_port = sim.tcp_addr("T1")  # "127.0.0.1:PORT" is in sim.tcp["T1"]
@@ -9,7 +9,9 @@
         report = sim.stop()                  # the exit report (dict)
 
 The simulator prints one JSON ready line on stdout once everything listens; Sim waits for it
-(bounded), then talks newline-delimited JSON to the control socket.
+(bounded), then talks newline-delimited JSON to the control socket. stop() raises SimError when
+the simulator exits non-zero or its stderr holds a sanitizer report, so that the ASan build
+shows the simulator's own leaks and errors, not only Pollux's.
 """
 
 import json
@@ -24,6 +26,22 @@ import time
 
 class SimError(RuntimeError):
     pass
+
+
+# The first line of an AddressSanitizer, LeakSanitizer or ThreadSanitizer report, and UBSan's
+# "FILE:LINE:COL: runtime error: ..." line. A report with exit status 0 (UBSan without
+# halt_on_error) is still a failure.
+SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
+                     "WARNING: ThreadSanitizer", ": runtime error: ")
+
+
+def sanitizer_report(text):
+    """The sanitizer report in a process's stderr `text` (from its first marker), or None."""
+    starts = [i for i in (text.find(m) for m in SANITIZER_MARKERS) if i >= 0]
+    if not starts:
+        return None
+    begin = text.rfind("\n", 0, min(starts)) + 1
+    return text[begin:]
 
 
 class Sim:
@@ -76,13 +94,18 @@ class Sim:
             raise SimError("unexpected first line: %r" % line)
         return ready
 
-    def _tail(self):
-        self._log.flush()
+    def _text(self):
+        """Everything the simulator wrote on stderr."""
+        if not self._log.closed:
+            self._log.flush()
         try:
-            with open(self.log_path) as f:
-                return f.read()[-2000:]
+            with open(self.log_path, errors="replace") as f:
+                return f.read()
         except OSError:
             return ""
+
+    def _tail(self):
+        return self._text()[-2000:]
 
     def _connect(self, timeout):
         if self.control.startswith("unix:"):
@@ -152,7 +175,8 @@ class Sim:
 
     # -- shutdown -------------------------------------------------------------------------
     def stop(self, timeout=10.0):
-        """SIGTERM, wait (bounded), return the exit report (dict)."""
+        """SIGTERM, wait (bounded), return the exit report (dict). Raises SimError when the
+        simulator does not exit in time, exits non-zero or prints a sanitizer report."""
         if self.report is not None:
             return self.report
         if self._sock:
@@ -169,6 +193,9 @@ class Sim:
         self._log.close()
         if self.proc.returncode != 0:
             raise SimError("pollux-sim exited with %s: %s" % (self.proc.returncode, self._tail()))
+        report = sanitizer_report(self._text())
+        if report:
+            raise SimError("pollux-sim printed a sanitizer report:\n%s" % report[:6000])
         with open(self.report_path) as f:
             self.report = json.load(f)
         return self.report
