@@ -5,10 +5,10 @@
 #
 #   tools/lint.sh [--all] [--base REV] [--build DIR]
 #
-# The base is `git merge-base HEAD origin/main` when origin/main exists, else HEAD's parent (the
-# files of HEAD's last commit; every file when HEAD has no parent, as in a shallow clone);
-# changes not yet committed count too. Sources that the build does
-# not compile (the fuzz targets in a release build) get the format check only. JOBS clang-tidy
+# The base is `git merge-base HEAD origin/main` when HEAD has commits beyond origin/main, else
+# HEAD's parent (the files of HEAD's last commit, as in CI's clean clone of main; every file
+# when HEAD has no parent, as in a shallow clone); changes not yet committed count too. Sources
+# that the build does not compile (the fuzz targets in a release build) get the format check only. JOBS clang-tidy
 # processes run at once (default: the number of CPUs). Exits 1 on any finding.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -43,7 +43,9 @@ else
   if [[ -z $base ]]; then
     if git rev-parse -q --verify origin/main >/dev/null; then
       base=$(git merge-base HEAD origin/main)
-    else
+    fi
+    # Nothing beyond origin/main (CI's clean clone of main): the files of the last commit.
+    if [[ -z $base || $base == "$(git rev-parse HEAD)" ]]; then
       base=HEAD~1
     fi
   fi

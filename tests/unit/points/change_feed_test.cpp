@@ -237,9 +237,8 @@ TEST_F(ChangeFeedTest, APullOnlySubscriberIsNeverWokenAndReadsOnItsOwnSchedule) 
     store.set_good(p, std::int64_t{i}, t0);
   EXPECT_EQ(ex.run_pending(), 0u);
   std::vector<std::int64_t> values;
-  const auto r = feed.read(sub, 100, [&](const Change& c) {
-    values.push_back(std::get<std::int64_t>(c.value));
-  });
+  const auto r = feed.read(
+      sub, 100, [&](const Change& c) { values.push_back(std::get<std::int64_t>(c.value)); });
   EXPECT_EQ(r.count, 5u);
   EXPECT_EQ(values, (std::vector<std::int64_t>{0, 1, 2, 3, 4}));
   store.set_good(p, std::int64_t{9}, t0);
