@@ -20,6 +20,7 @@
 #include "runtime/manual_executor.hpp"
 
 #include "alloc_scope.hpp"  // this program counts its allocations
+#include "bench_main.hpp"
 
 namespace {
 
@@ -92,13 +93,5 @@ BENCHMARK(BM_FeedStalled)->Arg(1)->Arg(3);
 }  // namespace
 
 int main(int argc, char** argv) {
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  std::printf(
-      "reproduce: tools/build.sh release && taskset -c 0 "
-      "build/release/tools/bench/change_feed_bench --benchmark_repetitions=5 "
-      "--benchmark_report_aggregates_only=true\n");
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
+  return pollux::bench::run_benchmarks(argc, argv, "change_feed_bench");
 }

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <vector>
 
+#include "bench_main.hpp"
 #include "points/register_codec.hpp"
 
 namespace {
@@ -61,13 +62,5 @@ BENCHMARK(BM_Float64);
 }  // namespace
 
 int main(int argc, char** argv) {
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  std::printf(
-      "reproduce: tools/build.sh release && taskset -c 0 "
-      "build/release/tools/bench/point_codec_bench --benchmark_repetitions=5 "
-      "--benchmark_report_aggregates_only=true\n");
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
+  return pollux::bench::run_benchmarks(argc, argv, "point_codec_bench");
 }

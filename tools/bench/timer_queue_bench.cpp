@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <vector>
 
+#include "bench_main.hpp"
 #include "runtime/timer_queue.hpp"
 
 namespace {
@@ -49,12 +50,5 @@ BENCHMARK(BM_ScanTransaction)->Arg(100)->Arg(1000)->Arg(10000)->Arg(100000);
 }  // namespace
 
 int main(int argc, char** argv) {
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  std::printf(
-      "\nreproduce: build/release/tools/bench/timer_queue_bench --benchmark_repetitions=5 "
-      "--benchmark_report_aggregates_only=true\n");
-  return 0;
+  return pollux::bench::run_benchmarks(argc, argv, "timer_queue_bench");
 }
