@@ -109,7 +109,7 @@ void DeviceSession::before_cycle() {
 }
 
 std::optional<device::Job> DeviceSession::on_outcome(const MessageOutcome& o) {
-  if (o.kind == MessageOutcome::Kind::dropped) return device::settle(*dev_, o, ctx_.now()).next;
+  if (o.kind == MessageOutcome::Kind::dropped) return device::settle(*dev_, o, {}).next;
   device::count_message(*dev_, o);
   if (o.kind != MessageOutcome::Kind::nothing_to_send) ctx_.state_changed(*this);
   if (o.answered()) {
@@ -120,7 +120,9 @@ std::optional<device::Job> DeviceSession::on_outcome(const MessageOutcome& o) {
   } else if (o.kind == MessageOutcome::Kind::failed) {
     if (auto retry = fail_over(o)) return retry;
   }
-  const auto settled = device::settle(*dev_, o, ctx_.now());
+  // "Now" is the answer's arrival when there is one (the runner read the clock for it); only a
+  // failure, which may start a demotion, needs the clock read again.
+  const auto settled = device::settle(*dev_, o, o.answered() ? o.at : ctx_.now());
   if (settled.poll_end)
     // A poll ends well only on an answer, whose arrival the outcome carries.
     poll_ended(*settled.poll_end,
@@ -173,9 +175,9 @@ void DeviceSession::poll_ended(const device::PollEnd& end, runtime::WallTime t) 
   auto& g = dev_->groups()[end.group];
   if (end.group < sync.poll_done.size())
     sync.poll_done[end.group] = t;  // the standby moves the group's timestamps with one record
-  ctx_.poll_ended(*this, end.group, t);
-  const auto now = ctx_.now();
+  ctx_.poll_ended(*this, end.group);
   if (end.error) {
+    const auto now = ctx_.now();
     const std::string why = end.error.message();
     for (auto id : g.point_ids)
       store_.set_bad(id, why, t);
@@ -194,6 +196,7 @@ void DeviceSession::poll_ended(const device::PollEnd& end, runtime::WallTime t) 
     return;
   }
   if (device::refused_pending(g)) {
+    const auto now = ctx_.now();
     if (g.asking_refused) device::refused_asked(g, dev_->config(), now);
     device::prepare_attempt(g, now);
   }

@@ -44,8 +44,9 @@ class SessionContext {
   // `from_channel` and of the new line look at the device again.
   virtual void line_changed(DeviceSession& s, const failover::LineChange& change,
                             const std::string& from_channel) = 0;
-  // A poll attempt ended at `at` (good or failed): the scheduler may serve the group again.
-  virtual void poll_ended(DeviceSession& s, std::uint32_t group, runtime::WallTime at) = 0;
+  // A poll attempt of `group` ended (good or failed; its time is in s.sync.poll_done): the
+  // scheduler may serve the group again, and the sync journal sends the time.
+  virtual void poll_ended(DeviceSession& s, std::uint32_t group) = 0;
   // The failover state, counters or status points changed (the sync journal).
   virtual void state_changed(DeviceSession& s) = 0;
 };

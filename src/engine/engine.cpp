@@ -214,7 +214,7 @@ std::optional<device::Job> Engine::on_outcome(const device::MessageOutcome& o) {
   return next;
 }
 
-void Engine::poll_ended(DeviceSession& s, std::uint32_t group, runtime::WallTime) {
+void Engine::poll_ended(DeviceSession& s, std::uint32_t group) {
   // A due time refused while this poll was pending parked the group: serve it again now.
   if (group < s.schedule.size()) scheduler_.resume(s.schedule[group]);
   journal_.mark(s);

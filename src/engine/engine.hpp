@@ -142,7 +142,7 @@ class Engine final : private scheduler::RunnerHandler,
   bool decides_failover() const override { return activity_.polls(); }
   void line_changed(DeviceSession& s, const failover::LineChange& change,
                     const std::string& from_channel) override;
-  void poll_ended(DeviceSession& s, std::uint32_t group, runtime::WallTime at) override;
+  void poll_ended(DeviceSession& s, std::uint32_t group) override;
   void state_changed(DeviceSession& s) override { journal_.mark(s); }
 
   void on_channel_status(const std::string& channel, transport::LinkStatus s);
