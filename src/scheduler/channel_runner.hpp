@@ -155,7 +155,7 @@ class ChannelRunner final : public transport::LinkListener {
   device::MessageOutcome outcome_of(device::RemoteDevice& d, const device::Job& job, int line,
                                     device::MessageOutcome::Kind kind, std::error_code error) const;
   void fail_unsent(device::RemoteDevice& d, std::error_code error);
-  // Ends every message in flight without an answer (stop, detach).
+  // Ends the message in `slot` without an answer (stop, detach).
   void drop(std::size_t slot);
   std::uint64_t tag_of(std::size_t slot) const;
   const modbus::Request* request_of(device::RemoteDevice& d, const device::Job& job);
