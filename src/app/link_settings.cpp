@@ -1,21 +1,19 @@
 #include "app/link_settings.hpp"
 
 #include "runtime/clock.hpp"
+#include "runtime/same_state.hpp"
 
 namespace pollux::app {
 
+// The config's protocols and the codec's framings are the same four, in the same order.
+static_assert(runtime::same_order(config::Protocol::modbus_rtu, modbus::Framing::rtu) &&
+              runtime::same_order(config::Protocol::modbus_ascii, modbus::Framing::ascii) &&
+              runtime::same_order(config::Protocol::modbus_tcp, modbus::Framing::tcp) &&
+              runtime::same_order(config::Protocol::modbus_rtu_over_tcp,
+                                  modbus::Framing::rtu_over_tcp));
+
 modbus::Framing framing_for(config::Protocol p) {
-  switch (p) {
-    case config::Protocol::modbus_rtu:
-      return modbus::Framing::rtu;
-    case config::Protocol::modbus_ascii:
-      return modbus::Framing::ascii;
-    case config::Protocol::modbus_tcp:
-      return modbus::Framing::tcp;
-    case config::Protocol::modbus_rtu_over_tcp:
-      return modbus::Framing::rtu_over_tcp;
-  }
-  return modbus::Framing::rtu;
+  return runtime::same_state<modbus::Framing>(p);
 }
 
 transport::SerialLineSettings serial_line_settings(const config::Channel& c) {

@@ -8,35 +8,22 @@
 #include "modbus/error.hpp"
 #include "points/register_codec.hpp"
 #include "runtime/logging.hpp"
+#include "runtime/same_state.hpp"
 #include "transport/errors.hpp"
 
 namespace pollux::engine {
 
 namespace {
 
-api::Quality to_quality(points::PointQuality q) {
-  switch (q) {
-    case points::PointQuality::good:
-      return api::Quality::good;
-    case points::PointQuality::bad:
-      return api::Quality::bad;
-    case points::PointQuality::uncertain:
-      return api::Quality::uncertain;
-  }
-  return api::Quality::bad;
-}
-
-api::ChannelStatus to_channel_status(transport::LinkStatus s) {
-  switch (s) {
-    case transport::LinkStatus::ok:
-      return api::ChannelStatus::ok;
-    case transport::LinkStatus::down:
-      return api::ChannelStatus::down;
-    case transport::LinkStatus::disabled:
-      return api::ChannelStatus::disabled;
-  }
-  return api::ChannelStatus::down;
-}
+// The API spells point quality and channel status with the engine's states, in the same order.
+using runtime::same_order;
+using runtime::same_state;
+static_assert(same_order(api::Quality::good, points::PointQuality::good) &&
+              same_order(api::Quality::bad, points::PointQuality::bad) &&
+              same_order(api::Quality::uncertain, points::PointQuality::uncertain));
+static_assert(same_order(api::ChannelStatus::ok, transport::LinkStatus::ok) &&
+              same_order(api::ChannelStatus::down, transport::LinkStatus::down) &&
+              same_order(api::ChannelStatus::disabled, transport::LinkStatus::disabled));
 
 // api.md: 504 when the device never answered, 502 when it answered with an exception or a bad
 // frame.
@@ -137,7 +124,7 @@ api::PointView Engine::point_view(points::PointId id) const {
   p.device = r.device;
   p.name = r.name;
   p.value = r.value;
-  p.quality = to_quality(r.quality);
+  p.quality = same_state<api::Quality>(r.quality);
   p.timestamp = r.timestamp;
   if (r.quality != points::PointQuality::good) p.error = r.error;
   return p;
@@ -166,7 +153,7 @@ std::vector<api::ChannelView> Engine::channels() {
       continue;
     }
     v.enabled = r->config().enabled;
-    v.status = to_channel_status(r->link().status());
+    v.status = same_state<api::ChannelStatus>(r->link().status());
     const auto& k = r->counters();
     v.stats = {{"messages", k.messages},
                {"answers", k.answers},

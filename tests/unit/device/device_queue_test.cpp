@@ -4,6 +4,7 @@
 
 #include "device/read_blocks.hpp"
 #include "device/remote_device.hpp"
+#include "device_configs.hpp"
 
 namespace pollux::device {
 namespace {
@@ -48,29 +49,14 @@ TEST(DeviceQueue, PushFrontGoesAheadOfItsPriority) {
 }
 
 config::Device make_device() {
-  config::Device d;
-  d.id = "D";
-  d.unit = 3;
-  config::Path p;
-  p.channel = "COM1";
-  d.comm.lines[0] = p;
-  config::PollGroup g;
-  g.name = "g";
-  auto pt = [](std::string n, config::Table t, std::uint16_t a, config::PointType ty) {
-    config::Point x;
-    x.name = std::move(n);
-    x.table = t;
-    x.address = a;
-    x.type = ty;
-    return x;
-  };
-  g.points = {pt("A", config::Table::holding, 0, config::PointType::float32),
-              pt("B", config::Table::holding, 4, config::PointType::uint16),
-              pt("C", config::Table::holding, 100, config::PointType::uint16),
-              pt("D", config::Table::coil, 0, config::PointType::boolean),
-              pt("E", config::Table::coil, 5, config::PointType::boolean)};
-  d.polls.push_back(g);
-  return d;
+  using testing::point;
+  return testing::one_group_device(
+      "COM1", 3,
+      {point("A", config::Table::holding, 0, config::PointType::float32),
+       point("B", config::Table::holding, 4, config::PointType::uint16),
+       point("C", config::Table::holding, 100, config::PointType::uint16),
+       point("D", config::Table::coil, 0, config::PointType::boolean),
+       point("E", config::Table::coil, 5, config::PointType::boolean)});
 }
 
 TEST(ReadBlocks, OneRequestPerPlannedBlockIllegalOnesLeftOut) {

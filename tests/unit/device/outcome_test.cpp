@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include "device_configs.hpp"
 #include "modbus/error.hpp"
 #include "transport/errors.hpp"
 
@@ -12,25 +13,14 @@ namespace {
 
 using Kind = MessageOutcome::Kind;
 
+// `blocks` points 200 registers apart: one read block each.
 config::Device make_device(int blocks) {
-  config::Device d;
-  d.id = "D";
-  d.unit = 1;
-  config::Path p;
-  p.channel = "CH";
-  d.comm.lines[0] = p;
-  config::PollGroup g;
-  g.name = "g";
-  for (int b = 0; b < blocks; ++b) {
-    config::Point pt;
-    pt.name = "P" + std::to_string(b);
-    pt.table = config::Table::holding;
-    pt.address = static_cast<std::uint16_t>(b * 200);
-    pt.type = config::PointType::uint16;
-    g.points.push_back(pt);
-  }
-  d.polls.push_back(g);
-  return d;
+  std::vector<config::Point> points;
+  for (int b = 0; b < blocks; ++b)
+    points.push_back(testing::point("P" + std::to_string(b), config::Table::holding,
+                                    static_cast<std::uint16_t>(b * 200),
+                                    config::PointType::uint16));
+  return testing::one_group_device("CH", 1, std::move(points));
 }
 
 MessageOutcome outcome(RemoteDevice& d, Job job, Kind kind, std::error_code error = {}) {
