@@ -16,10 +16,13 @@ packages=(
   nlohmann-json3-dev                     # API JSON, peer-link MessagePack
   libssl-dev                             # HMAC-SHA256, random nonces
   libmodbus-dev                          # simulated RTUs and the interop cross-check
+  libsqlite3-dev                         # history: the embedded store
+  libpq-dev                              # history: the shared PostgreSQL store
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   liburing-dev                           # tcp_floor benchmark: the io_uring floor
   socat                                  # pty pairs for simulated serial lines
+  postgresql                             # history tests: a real server started by the test
   python3                                # integration test drivers
   clang-format clang-tidy                 # tools/lint.sh
 )

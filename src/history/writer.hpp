@@ -1,0 +1,101 @@
+// The history writer: a thread that owns the writing connection and another that answers
+// queries, both off the I/O thread (spec/history.md "Faults"; DESIGN.md principle 7: a slow
+// disk never delays a poll).
+//
+// The I/O thread hands records over with push() (a short lock, never a wait on the store).
+// The writer thread opens the store (retrying every `open_retry` while it fails; records wait
+// meanwhile, bounded by the queue), writes batches per write_queue.hpp, retries failed writes
+// with backoff, and once a `retention_every` deletes records older than retention_days. Query
+// calls run on the query thread, each on a connection it opens when it has none; their
+// answer is posted to the executor, so `done` runs on the I/O thread.
+//
+// Usage:
+//   Writer w(sqlite_store({.path = p}), ex, {});
+//   w.start();
+//   w.push(records);                              // I/O thread
+//   w.query_raw(q, [](RawAnswer a) { ... });      // runs later on the I/O thread
+//   WriterStatus s = w.status();                  // health and /metrics
+//   w.stop();                                     // writes what waits (bounded), joins
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <variant>
+#include <vector>
+
+#include "history/store.hpp"
+#include "history/write_queue.hpp"
+#include "runtime/executor.hpp"
+#include "runtime/histogram.hpp"
+
+namespace pollux::history {
+
+// Seconds a write transaction took, for pollux_history_write_seconds (bounds in ms).
+inline constexpr std::array<double, 10> kWriteBoundsMs = {1,  2,   5,   10,   25,
+                                                          50, 100, 250, 1000, 5000};
+using WriteHistogram = runtime::Histogram<kWriteBoundsMs>;
+
+struct WriterOptions {
+  QueueLimits queue;
+  runtime::Duration open_retry = std::chrono::seconds(10);
+  int retention_days = 30;  // 0: keep forever
+  runtime::Duration retention_every = std::chrono::hours(1);
+  // stop() writes what waits for at most this long, then gives up (the rest is lost, as with
+  // any stop).
+  runtime::Duration stop_flush_limit = std::chrono::seconds(5);
+};
+
+struct WriterStatus {
+  // Empty when the store works (opened, last write succeeded); else why not.
+  std::string error;
+  std::size_t queued = 0;
+  std::uint64_t written = 0;       // records committed
+  std::uint64_t write_errors = 0;  // failed opens and writes
+  std::uint64_t dropped = 0;       // oldest records dropped past the queue bound
+  WriteHistogram write_seconds;
+};
+
+struct RawAnswer {
+  std::optional<RawPage> page;  // none: error says why
+  std::string error;
+};
+struct IntervalsAnswer {
+  std::optional<std::vector<Interval>> intervals;
+  std::string error;
+};
+
+class Writer {
+ public:
+  Writer(StoreFactory factory, runtime::Executor& io, WriterOptions options = {});
+  ~Writer();  // stop()
+  Writer(const Writer&) = delete;
+  Writer& operator=(const Writer&) = delete;
+
+  void start();
+  void stop();
+
+  // From the I/O thread; moves the records out of `records`.
+  void push(std::vector<Record>& records);
+  void set_retention_days(int days);
+
+  void query_raw(RawQuery q, std::function<void(RawAnswer)> done);
+  void query_intervals(AggregateQuery q, std::function<void(IntervalsAnswer)> done);
+
+  WriterStatus status() const;
+
+ private:
+  struct Shared;
+  std::shared_ptr<Shared> shared_;
+  std::thread writer_;
+  std::thread querier_;
+};
+
+}  // namespace pollux::history
