@@ -74,6 +74,15 @@ json point_json(const Point& p) {
   o["scale"] = p.scale;
   o["offset"] = p.offset;
   if (p.type == PointType::string) o["length"] = p.length;
+  // Added after the version was pinned: written only when set (see device_json).
+  if (!p.history.enabled) {
+    o["history"] = false;
+  } else if (p.history.deadband || p.history.max_interval_s) {
+    json h = json::object();
+    if (p.history.deadband) h["deadband"] = *p.history.deadband;
+    if (p.history.max_interval_s) h["max_interval_s"] = *p.history.max_interval_s;
+    o["history"] = std::move(h);
+  }
   return o;
 }
 
@@ -115,10 +124,20 @@ json device_json(const Device& d) {
   return o;
 }
 
+// The shared part of `history:` (its node-local keys stay on each node).
+json history_json(const HistorySettings& h) {
+  json o = json::object();
+  o["backend"] = to_string(h.backend);
+  o["retention_days"] = h.retention_days;
+  o["deadband"] = h.deadband;
+  o["max_interval_s"] = h.max_interval_s;
+  return o;
+}
+
 // Writes the canonical text in pieces (one channel or one device at a time) to `sink`: the
-// same bytes as dumping one object {"backup_overrides", "channels", "devices"} (keys in sorted
-// order). A JSON tree of a whole 10,000-device config is over 100 MB at the peak of loading,
-// and the version needs only a running digest, never the whole text.
+// same bytes as dumping one object {"backup_overrides", "channels", "devices", "history"} (keys
+// in sorted order). A JSON tree of a whole 10,000-device config is over 100 MB at the peak of
+// loading, and the version needs only a running digest, never the whole text.
 template <class Sink>
 void write_canonical(const Config& config, Sink&& sink) {
   std::string piece;
@@ -144,7 +163,13 @@ void write_canonical(const Config& config, Sink&& sink) {
     if (i > 0) sink(std::string_view(","));
     sink(dump(device_json(config.devices[i])));
   }
-  sink(std::string_view("]}"));
+  sink(std::string_view("]"));
+  // Absent when not configured, so a config without history keeps its earlier version.
+  if (config.history) {
+    sink(std::string_view(",\"history\":"));
+    sink(dump(history_json(*config.history)));
+  }
+  sink(std::string_view("}"));
 }
 
 }  // namespace

@@ -98,9 +98,20 @@ constexpr std::array kRecoveries = {Recovery::automatic, Recovery::manual};
 constexpr std::array kStandbys = {Standby::cold, Standby::warm};
 constexpr std::array kHistories = {HistoryLevel::partial, HistoryLevel::full};
 
-const std::vector<std::string> kTopKeys = {"node",    "api",        "channels",
-                                           "devices", "redundancy", "backup_overrides"};
-const std::vector<std::string> kSyncedTopKeys = {"channels", "devices", "backup_overrides"};
+const std::vector<std::string> kTopKeys = {"node",       "api",     "channels",        "devices",
+                                           "redundancy", "history", "backup_overrides"};
+const std::vector<std::string> kSyncedTopKeys = {"channels", "devices", "history",
+                                                 "backup_overrides"};
+constexpr std::array kBackends = {HistoryBackend::sqlite, HistoryBackend::postgresql};
+const std::vector<std::string> kHistoryKeys = {"backend",    "path",          "url",
+                                               "cache_path", "max_size_mb",   "retention_days",
+                                               "deadband",   "max_interval_s"};
+// What the synced text carries, and what a backup may override (history.md "Settled details").
+const std::vector<std::string> kSharedHistoryKeys = {"backend", "retention_days", "deadband",
+                                                     "max_interval_s"};
+const std::vector<std::string> kHistoryOverrideKeys = {"retention_days", "deadband",
+                                                       "max_interval_s"};
+const std::vector<std::string> kPointHistoryKeys = {"deadband", "max_interval_s"};
 const std::vector<std::string> kNodeKeys = {"name"};
 const std::vector<std::string> kApiKeys = {"listen"};
 const std::vector<std::string> kRedundancyKeys = {"mode",
@@ -154,9 +165,10 @@ const std::vector<std::string> kPathKeys = {"channel",
                                             "init",
                                             "unit"};
 const std::vector<std::string> kPollKeys = {"name", "interval_ms", "points"};
-const std::vector<std::string> kPointKeys = {
-    "name", "table", "address", "type", "word_order", "byte_order", "scale", "offset", "length"};
-const std::vector<std::string> kOverrideKeys = {"channels", "devices"};
+const std::vector<std::string> kPointKeys = {"name",       "table",      "address", "type",
+                                             "word_order", "byte_order", "scale",   "offset",
+                                             "length",     "history"};
+const std::vector<std::string> kOverrideKeys = {"channels", "devices", "history"};
 
 // Typed access to one mapping, reporting every problem it meets.
 class Reader {
@@ -363,6 +375,7 @@ class Builder {
       read_channels(channels, cfg.channels);
     if (root.find("devices") && !devices.is_null() && r_.sequence(devices, "devices"))
       read_devices(devices, cfg, consume);
+    read_history(root, overrides ? &overrides->value : nullptr, as_backup, local, cfg);
 
     if (overrides && overrides->value.is_map() && !overrides->value.entries.empty())
       cfg.backup_overrides_canonical = detail::canonical_json(overrides->value);
@@ -417,6 +430,65 @@ class Builder {
                  "'psk' must not be empty when mode is " + std::string(to_string(rs.mode)));
       }
     }
+  }
+
+  // The `history:` section, with `backup_overrides.history` merged in when `as_backup`. With
+  // `local` (config sync) the synced text holds the shared keys and the node-local ones come
+  // from the backup's own file, or their defaults.
+  void read_history(const Node& root, const Node* overrides, bool as_backup, const Config* local,
+                    Config& cfg) {
+    const Entry* section = root.find("history");
+    const Entry* over = overrides && overrides->is_map() ? overrides->find("history") : nullptr;
+    if (over && !over->value.is_null()) {
+      if (r_.map(over->value, "'backup_overrides.history'", &kHistoryOverrideKeys) &&
+          section == nullptr)
+        r_.error(over->key_mark, "backup_overrides.history needs a 'history' section to override");
+    }
+    if (section == nullptr) return;
+    Node merged = section->value;
+    if (merged.is_null()) merged.kind = Node::Kind::map;  // `history:` alone: all defaults
+    if (as_backup && over && over->value.is_map()) detail::merge_into(merged, over->value);
+    if (!r_.map(merged, "'history'", local ? &kSharedHistoryKeys : &kHistoryKeys)) return;
+    HistorySettings h;
+    if (local && local->history) {
+      h.path = local->history->path;
+      h.url = local->history->url;
+      h.cache_path = local->history->cache_path;
+      h.max_size_mb = local->history->max_size_mb;
+    }
+    r_.enumeration(merged, "backend", h.backend, kBackends);
+    r_.string(merged, "path", h.path, true);
+    r_.string(merged, "url", h.url, false);
+    r_.string(merged, "cache_path", h.cache_path, true);
+    r_.integer(merged, "max_size_mb", h.max_size_mb, 0, 1 << 20);
+    r_.integer(merged, "retention_days", h.retention_days, 0, 100 * 366);
+    r_.seconds(merged, "deadband", h.deadband, false);
+    r_.seconds(merged, "max_interval_s", h.max_interval_s, false);
+    if (!local && h.backend == HistoryBackend::postgresql && h.url.empty()) {
+      const Entry* b = merged.find("backend");
+      r_.error(b->value.mark, "backend postgresql needs a 'url' (a libpq connection string)");
+    }
+    cfg.history = std::move(h);
+  }
+
+  // A point's `history:`: false, true, or a mapping of per-point settings.
+  void read_point_history(const Node& n, PointHistory& out) {
+    const Entry* e = n.find("history");
+    if (e == nullptr) return;
+    if (e->value.is_scalar()) {
+      if (auto b = detail::parse_bool(e->value.text)) {
+        out.enabled = *b;
+        return;
+      }
+    }
+    if (!e->value.is_map()) {
+      r_.error(e->value.mark, "expected false, true or a mapping for 'history'" + got(e->value));
+      return;
+    }
+    if (!r_.map(e->value, "point 'history'", &kPointHistoryKeys)) return;
+    double x = 0;
+    if (r_.seconds(e->value, "deadband", x, false)) out.deadband = x;
+    if (r_.seconds(e->value, "max_interval_s", x, false)) out.max_interval_s = x;
   }
 
   // Checks the section's shape and ids; with `apply`, merges each override over its target.
@@ -842,6 +914,7 @@ class Builder {
       p.scale = 1;
     }
     r_.number(n, "offset", p.offset);
+    read_point_history(n, p.history);
     bool length_ok = true;
     if (const Entry* len = n.find("length")) {
       if (type_ok && p.type != PointType::string) {

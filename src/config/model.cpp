@@ -111,6 +111,16 @@ std::string_view to_string(Standby v) {
 std::string_view to_string(HistoryLevel v) {
   return v == HistoryLevel::partial ? "partial" : "full";
 }
+std::string_view to_string(HistoryBackend v) {
+  return v == HistoryBackend::sqlite ? "sqlite" : "postgresql";
+}
+
+std::string HistorySettings::resolved_cache_path() const {
+  if (!cache_path.empty()) return cache_path;
+  const auto slash = path.rfind('/');
+  return (slash == std::string::npos ? std::string() : path.substr(0, slash + 1)) +
+         "history-cache.db";
+}
 
 int register_count(PointType type, int string_length) {
   switch (type) {

@@ -38,6 +38,7 @@ enum class RedundancyMode { independent, master, backup };
 enum class Recovery { automatic, manual };
 enum class Standby { cold, warm };
 enum class HistoryLevel { partial, full };
+enum class HistoryBackend { sqlite, postgresql };
 
 // Spelling as in the YAML (e.g. "modbus-rtu", "try_in_order", "bool").
 std::string_view to_string(ChannelType v);
@@ -51,6 +52,7 @@ std::string_view to_string(RedundancyMode v);
 std::string_view to_string(Recovery v);
 std::string_view to_string(Standby v);
 std::string_view to_string(HistoryLevel v);
+std::string_view to_string(HistoryBackend v);
 
 // Registers (or bits, for coil/discrete) one point of this type occupies; `length` for strings.
 int register_count(PointType type, int string_length);
@@ -121,6 +123,15 @@ struct Comm {
   friend bool operator==(const Comm&, const Comm&) = default;
 };
 
+// A point's `history:` (spec/history.md): `false` records nothing; a mapping overrides the
+// section's deadband and max_interval_s for this point.
+struct PointHistory {
+  bool enabled = true;
+  std::optional<double> deadband;
+  std::optional<double> max_interval_s;
+  friend bool operator==(const PointHistory&, const PointHistory&) = default;
+};
+
 struct Point {
   std::string name;
   Table table = Table::holding;
@@ -131,6 +142,7 @@ struct Point {
   double scale = 1.0;
   double offset = 0.0;
   int length = 0;  // string points: length in registers
+  PointHistory history;
   friend bool operator==(const Point&, const Point&) = default;
 };
 
@@ -181,14 +193,37 @@ struct RedundancySettings {
   friend bool operator==(const RedundancySettings&, const RedundancySettings&) = default;
 };
 
+// The top-level `history:` section (spec/history.md "Configuration"). The section is shared
+// (synced master -> backup) except the node-local keys path, url, cache_path and max_size_mb,
+// which a backup takes from its own file (or their defaults).
+struct HistorySettings {
+  HistoryBackend backend = HistoryBackend::sqlite;
+  std::string path = "/var/lib/pollux/history.db";  // node-local
+  std::string url;                                  // node-local (postgresql)
+  // node-local; empty in the file: history-cache.db in the directory of `path`
+  std::string cache_path;
+  int retention_days = 30;  // 0: keep forever
+  double deadband = 0;
+  double max_interval_s = 0;
+  // Our addition, node-local: caps the SQLite file (0: no cap). A full store is a write error
+  // like a full disk: records wait and writing resumes once there is room.
+  int max_size_mb = 0;
+  // cache_path, or its default beside `path`.
+  std::string resolved_cache_path() const;
+  friend bool operator==(const HistorySettings&, const HistorySettings&) = default;
+};
+
 // A node's whole configuration. `node`, `api` and `redundancy` are node-local; `channels`,
-// `devices` and the raw `backup_overrides` are the synchronized part (redundancy.md).
+// `devices`, `history` (but its node-local keys) and the raw `backup_overrides` are the
+// synchronized part (redundancy.md).
 struct Config {
   NodeSettings node;
   ApiSettings api;
   std::vector<Channel> channels;
   std::vector<Device> devices;
   RedundancySettings redundancy;
+  // Absent: no history is kept.
+  std::optional<HistorySettings> history;
   // Canonical text of the `backup_overrides` section (empty when absent); applied by the
   // loader when asked to load "as backup", carried along so config sync can forward it.
   std::string backup_overrides_canonical;
