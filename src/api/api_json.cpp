@@ -53,10 +53,12 @@ std::string_view to_string(ChannelStatus status) {
 }
 
 json to_json(const HealthView& health) {
-  return {{"status", "ok"},
-          {"node", health.node},
-          {"role", health.role},
-          {"activity", health.activity}};
+  json out = {{"status", "ok"},
+              {"node", health.node},
+              {"role", health.role},
+              {"activity", health.activity}};
+  if (health.history) out["history"] = *health.history;
+  return out;
 }
 
 json to_json(const DeviceView& d) {
@@ -143,18 +145,23 @@ json to_json(const RedundancyView& r) {
                       {"to", e.to},
                       {"reason", e.reason}});
   }
-  return {{"mode", r.mode},
-          {"activity", r.activity},
-          {"peer",
-           {{"connected", r.peer_connected},
-            {"authenticated", r.peer_authenticated},
-            {"address", r.peer_address},
-            {"last_heartbeat", time_or_null(r.peer_last_heartbeat)},
-            {"activity", r.peer_activity}}},
-          {"config_version", r.config_version},
-          {"state_seq", r.state_seq},
-          {"last_error", r.last_error},
-          {"events", std::move(events)}};
+  json out = {{"mode", r.mode},
+              {"activity", r.activity},
+              {"peer",
+               {{"connected", r.peer_connected},
+                {"authenticated", r.peer_authenticated},
+                {"address", r.peer_address},
+                {"last_heartbeat", time_or_null(r.peer_last_heartbeat)},
+                {"activity", r.peer_activity}}},
+              {"config_version", r.config_version},
+              {"state_seq", r.state_seq},
+              {"last_error", r.last_error},
+              {"events", std::move(events)}};
+  if (r.history)
+    out["history"] = {{"level", r.history->level},
+                      {"pending", r.history->pending},
+                      {"forwarded", r.history->forwarded}};
+  return out;
 }
 
 json error_json(std::string_view message) {

@@ -19,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/api_json.hpp"
+#include "api/history_query.hpp"
 #include "api/http_routes.hpp"
 #include "api/status_page.hpp"
 #include "runtime/logging.hpp"
@@ -362,6 +363,7 @@ class Session : public std::enable_shared_from_this<Session> {
       t.add(Methods::post, "/api/v1/channels/{id}/enable", &Session::post_channel_enable);
       t.add(Methods::post, "/api/v1/channels/{id}/disable", &Session::post_channel_disable);
       t.add(Methods::get, "/api/v1/events", &Session::get_events);
+      t.add(Methods::get, "/api/v1/history", &Session::get_history);
       t.add(Methods::post, "/api/v1/config/reload", &Session::post_reload);
       t.add(Methods::get, "/api/v1/redundancy", &Session::get_redundancy);
       t.add(Methods::post, "/api/v1/redundancy/force-failover", &Session::post_force_failover);
@@ -596,6 +598,27 @@ class Session : public std::enable_shared_from_this<Session> {
                 text = std::move(text)]() mutable {
                  self->collect_parts(to, body, std::move(content_type), std::move(text));
                });
+  }
+
+  // history.md "Reading it back": the query runs off the I/O thread; this connection waits for
+  // it as for a write.
+  void get_history(const Call& c) {
+    const auto accept = c.req[http::field::accept];
+    HistoryQuery q = parse_history_query(c.target, std::string_view(accept.data(), accept.size()),
+                                         std::chrono::system_clock::now());
+    if (!q.error.empty()) return send(error_response(c.to, 400, q.error));
+    auto answered = std::make_shared<bool>(false);
+    shared_->node.history(
+        q.request, [self = shared_from_this(), to = c.to, answered, q](HistoryAnswer a) {
+          if (std::exchange(*answered, true)) return;
+          asio::post(self->stream_.get_executor(), [self, to, q, a = std::move(a)] {
+            if (!a.outcome.ok()) return self->send(outcome_error(to, a.outcome));
+            if (q.csv)
+              return self->send(
+                  make_response(to, 200, "text/csv; charset=utf-8", history_csv(q.request, a)));
+            self->send(json_response(to, 200, history_json(q.request, a)));
+          });
+        });
   }
 
   // The node answers a write only once the device confirmed or failed; until then this

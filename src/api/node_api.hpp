@@ -113,6 +113,8 @@ struct HealthView {
   std::string node;
   std::string role = "independent";  // independent | master | backup
   std::string activity = "active";   // active | standby
+  // history.md "Faults": "ok" or "error: ..."; absent without a `history:` section.
+  std::optional<std::string> history;
 };
 
 struct RedundancyEventView {
@@ -135,6 +137,44 @@ struct RedundancyView {
   std::uint64_t state_seq = 0;
   std::string last_error;
   std::vector<RedundancyEventView> events;
+  // history.md "Redundancy": the backup's level and the forwarding counters (absent without
+  // history).
+  struct History {
+    std::string level;  // full | partial
+    std::uint64_t pending = 0;
+    std::uint64_t forwarded = 0;
+  };
+  std::optional<History> history;
+};
+
+// GET /api/v1/history (spec/history.md "Reading it back"), already validated by the HTTP layer.
+struct HistoryRequest {
+  std::string device;
+  std::string point;
+  runtime::WallTime from;  // inclusive
+  runtime::WallTime to;    // exclusive
+  std::size_t limit = 10'000;
+  // Set: per-interval aggregates of this many milliseconds.
+  std::optional<std::int64_t> interval_ms;
+};
+struct HistorySample {
+  runtime::WallTime time;
+  PointValue value;
+  Quality quality = Quality::bad;
+};
+struct HistoryInterval {
+  runtime::WallTime time;  // the interval's start
+  double min = 0;
+  double max = 0;
+  double avg = 0;
+  double last = 0;
+  std::uint64_t count = 0;
+};
+struct HistoryAnswer {
+  Outcome outcome;  // 200, 400, 404, 503 (store unavailable)
+  std::vector<HistorySample> records;
+  std::optional<runtime::WallTime> next;
+  std::vector<HistoryInterval> intervals;
 };
 
 struct ReloadOutcome {
@@ -181,6 +221,15 @@ class NodeApi {
   virtual RedundancyView redundancy() = 0;
   virtual Outcome force_failover() = 0;
   virtual Outcome recover() = 0;
+
+  // GET /api/v1/history: `done` runs later on the I/O thread (the query runs off it). A node
+  // without a `history:` section answers 404.
+  virtual void history(const HistoryRequest& request, std::function<void(HistoryAnswer)> done) {
+    (void)request;
+    HistoryAnswer a;
+    a.outcome = Outcome::failure(404, "no history is kept on this node (no 'history:' section)");
+    done(std::move(a));
+  }
 
   // GET /metrics: Prometheus text exposition format, a part per I/O turn.
   virtual std::unique_ptr<BodySource> metrics() = 0;

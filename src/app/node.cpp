@@ -28,7 +28,8 @@ Node::Node(boost::asio::io_context& io, runtime::Executor& ex, LinkFactory links
     : ex_(ex),
       engine_(ex, std::move(links), cfg, std::move(reload_source)),
       mode_(cfg.redundancy.mode),
-      version_(std::move(version)) {
+      version_(std::move(version)),
+      history_(ex, engine_) {
   // config.md "Reload" for the node-local `redundancy:` section: the mode is fixed for the
   // process (a controller cannot appear or change sides in place), so a reload changing it is
   // refused with "restart the node" and changes nothing; everything else applies live (see
@@ -63,6 +64,7 @@ rd::Controller::Hooks Node::hooks() {
   h.become_active = [this](std::string_view why) {
     spdlog::warn("becoming active ({}): opening channels", why);
     engine_.set_active(true);
+    history_.set_active(true);
     // Deltas continue from the state we received; the peer resyncs from a full transfer.
     (void)engine_.take_sync_changes(false);
     // The peer learns our state at once rather than through a gap and a state_request.
@@ -76,6 +78,7 @@ rd::Controller::Hooks Node::hooks() {
                  keep_tcp_open ? " (TCP connections kept)" : "");
     // `released` once the last answer in flight is in and every port is closed.
     engine_.set_active(false, keep_tcp_open, std::move(released));
+    history_.set_active(false);
   };
   h.full_state = [this] { return build_full(); };
   h.on_sync = [this](const rd::Message& m) { on_sync(m); };
@@ -96,6 +99,8 @@ void Node::start() {
   if (running_) return;
   running_ = true;
   engine_.start();
+  history_.set_active(active());
+  history_.configure(engine_.config());
   if (controller_) {
     spdlog::info("redundancy: {} ({} standby, recovery {})", config::to_string(mode_),
                  config::to_string(engine_.config().redundancy.standby),
@@ -112,6 +117,7 @@ void Node::stop() {
   delta_timer_ = {};
   if (controller_) controller_->stop();
   engine_.stop();
+  history_.stop();
 }
 
 bool Node::active() const {
@@ -228,6 +234,7 @@ void Node::finish_config(const std::string& version, config::LoadResult r) {
   }
   log->info("config {} from the master (was {}): applying in place", version, version_);
   engine_.apply(std::move(*r.config));
+  history_.configure(engine_.config());
   version_ = r.version.empty() ? version : r.version;
   sync_error_.clear();
   ++configs_applied_;
@@ -260,6 +267,7 @@ HealthView Node::health() {
   HealthView h = engine_.health();
   h.role = std::string(config::to_string(mode_));
   h.activity = active() ? "active" : "standby";
+  h.history = history_.health();
   return h;
 }
 
@@ -314,6 +322,7 @@ void Node::reload(ReloadDone done) {
 
 void Node::on_reload_applied(const config::RedundancySettings& before) {
   version_ = engine_.config_version();
+  history_.configure(engine_.config());
   apply_redundancy(before);
   // redundancy.md: the master sends its config on every change (the backup's next heartbeat
   // would ask too; sending now shortens the window).
@@ -386,10 +395,15 @@ Outcome Node::recover() {
   return Outcome::success(200);
 }
 
+void Node::history(const api::HistoryRequest& request,
+                   std::function<void(api::HistoryAnswer)> done) {
+  history_.query(request, std::move(done));
+}
+
 std::unique_ptr<BodySource> Node::metrics() {
-  if (!controller_) return engine_.metrics();
-  // The redundancy families come last, read when the engine's parts are all out.
-  return api::followed_by(engine_.metrics(), [this] { return redundancy_metrics(); });
+  // The redundancy and history families come last, read when the engine's parts are all out.
+  return api::followed_by(engine_.metrics(),
+                          [this] { return redundancy_metrics() + history_.metrics_text(); });
 }
 
 std::string Node::redundancy_metrics() {

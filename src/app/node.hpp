@@ -19,6 +19,7 @@
 #include <string>
 
 #include "api/node_api.hpp"
+#include "app/node_history.hpp"
 #include "engine/engine.hpp"
 #include "redundancy/controller.hpp"
 #include "runtime/executor.hpp"
@@ -86,6 +87,8 @@ class Node final : public NodeApi {
   RedundancyView redundancy() override;
   Outcome force_failover() override;
   Outcome recover() override;
+  void history(const api::HistoryRequest& request,
+               std::function<void(api::HistoryAnswer)> done) override;
   std::unique_ptr<BodySource> metrics() override;
 
  private:
@@ -111,6 +114,7 @@ class Node final : public NodeApi {
   config::RedundancyMode mode_;
   std::string version_;  // the master's config version (redundancy.md "Synchronization")
   std::unique_ptr<redundancy::Controller> controller_;
+  NodeHistory history_;
   runtime::Duration delta_period_{};
   runtime::TimerId delta_timer_;
   std::uint64_t state_seq_ = 0;                         // last sent (active) or applied (standby)
