@@ -181,6 +181,20 @@ std::string format_events(const json& events) {
   return table({"SEQ", "TIME", "DEVICE", "FROM", "TO", "REASON"}, rows);
 }
 
+std::string format_history(const json& h) {
+  std::vector<Row> rows;
+  if (h.contains("intervals")) {
+    for (const auto& i : field(h, "intervals"))
+      rows.push_back({text(field(i, "time")), text(field(i, "min")), text(field(i, "max")),
+                      text(field(i, "avg")), text(field(i, "last")), text(field(i, "count"))});
+    return table({"TIME", "MIN", "MAX", "AVG", "LAST", "COUNT"}, rows);
+  }
+  for (const auto& rec : field(h, "records"))
+    rows.push_back(
+        {text(field(rec, "time")), text(field(rec, "value")), text(field(rec, "quality"))});
+  return table({"TIME", "VALUE", "QUALITY"}, rows);
+}
+
 std::string format_redundancy(const json& r) {
   const json& peer = field(r, "peer");
   const json& error = field(r, "last_error");

@@ -44,6 +44,9 @@ constexpr const char* kUsageText =
     "  reload                       reload the configuration file\n"
     "  events [--since N]           device line changes after sequence N\n"
     "  redundancy                   master/backup state\n"
+    "  history DEVICE POINT [--from T] [--to T] [--limit N] [--interval S] [--csv]\n"
+    "                               recorded values (T: RFC 3339; default the last 24 h);\n"
+    "                               --interval S: min/max/avg/last/count per S seconds\n"
     "  force-failover               hand activity to the peer node\n"
     "  recover                      take activity back (recovery: manual)\n"
     "\n"
@@ -67,13 +70,20 @@ int usage_error(const std::string& message) {
 // A verb's arguments as the help shows them, for its usage error.
 std::string synopsis(const std::string& verb) {
   static const std::pair<const char*, const char*> kSynopses[] = {
-      {"status", ""},        {"devices", ""},
-      {"device", " DEVICE"}, {"points", " [DEVICE]"},
-      {"line", " DEVICE N"}, {"write", " DEVICE POINT VALUE"},
-      {"poll", " DEVICE"},   {"channel", " ID enable|disable"},
-      {"reload", ""},        {"events", " [--since N]"},
-      {"redundancy", ""},    {"force-failover", ""},
-      {"recover", ""}};
+      {"status", ""},
+      {"devices", ""},
+      {"device", " DEVICE"},
+      {"points", " [DEVICE]"},
+      {"line", " DEVICE N"},
+      {"write", " DEVICE POINT VALUE"},
+      {"poll", " DEVICE"},
+      {"channel", " ID enable|disable"},
+      {"reload", ""},
+      {"events", " [--since N]"},
+      {"redundancy", ""},
+      {"force-failover", ""},
+      {"recover", ""},
+      {"history", " DEVICE POINT [--from T] [--to T] [--limit N] [--interval S] [--csv]"}};
   for (const auto& [name, args] : kSynopses)
     if (verb == name) return "polluxctl " + verb + args;
   return "polluxctl " + verb;
@@ -87,6 +97,9 @@ struct Options {
   std::optional<double> watch;
   std::chrono::milliseconds timeout{30'000};
   std::optional<std::uint64_t> since;
+  // history: query parameters as given (the node validates them) and CSV output
+  std::vector<std::pair<std::string, std::string>> history_params;
+  bool csv = false;
   std::vector<std::string> args;  // verb first
 };
 
@@ -102,8 +115,9 @@ class Api {
   explicit Api(const Options& options) : options_(options) {}
 
   // Performs a request; a transport failure or non-2xx answer fills `failure` and returns null.
+  // `expect_json` false: a 2xx body that is not JSON (CSV) is fine; it is in last_body.
   std::optional<json> request(const std::string& method, const std::string& target,
-                              const json& body, Result& failure) {
+                              const json& body, Result& failure, bool expect_json = true) {
     CallError error;
     const auto reply = call(options_.url, method, target,
                             body.is_null() ? std::string() : body.dump(), options_.timeout, error);
@@ -133,7 +147,7 @@ class Api {
       if (options_.json) failure.out = reply->body;
       return std::nullopt;
     }
-    if (doc.is_discarded()) {
+    if (doc.is_discarded() && expect_json) {
       failure.exit = kHttpError;
       failure.err = "polluxctl: the node answered " + std::to_string(reply->status) +
                     " with a body that is not JSON";
@@ -320,6 +334,24 @@ Result run_verb(const Options& o) {
     if (!argc_is(1)) return r;
     return simple("GET", "/api/v1/redundancy", nullptr, format_redundancy);
   }
+  if (verb == "history") {
+    if (!argc_is(3)) return r;
+    std::string target = "/api/v1/history?device=" + encode(a[1]) + "&point=" + encode(a[2]);
+    for (const auto& [key, value] : o.history_params)
+      target += "&" + key + "=" + encode(value);
+    if (o.csv) target += "&format=csv";
+    const auto doc = api.request("GET", target, nullptr, r, !o.csv);
+    if (!doc) return r;
+    if (o.csv || o.json) {
+      r.out = with_newline(api.last_body);
+    } else {
+      r.out = format_history(*doc);
+    }
+    // More than one page: say how to ask for the next (stderr keeps CSV and JSON clean).
+    if (!o.csv && doc->is_object() && doc->contains("next") && (*doc)["next"].is_string())
+      r.err = "polluxctl: more records: ask again with --from " + (*doc)["next"].get<std::string>();
+    return r;
+  }
   if (verb == "force-failover" || verb == "recover") {
     if (!argc_is(1)) return r;
     return handover(api, o, verb);
@@ -391,6 +423,12 @@ int main(int argc, char** argv) {
       const auto n = v ? parse_int(*v) : std::nullopt;
       if (!n || *n < 0) return usage_error("--since needs a non-negative sequence number");
       o.since = static_cast<std::uint64_t>(*n);
+    } else if (arg == "--from" || arg == "--to" || arg == "--limit" || arg == "--interval") {
+      const auto v = value(arg.c_str());
+      if (!v) return usage_error(arg + " needs a value");
+      o.history_params.emplace_back(arg == "--interval" ? "interval_s" : arg.substr(2), *v);
+    } else if (arg == "--csv") {
+      o.csv = true;
     } else if (arg.size() > 2 && arg.rfind("--", 0) == 0) {
       return usage_error("unknown option " + arg);
     } else {
@@ -404,6 +442,8 @@ int main(int argc, char** argv) {
   if (!url) return usage_error("bad API URL '" + o.url_text + "' (expected http://HOST:PORT)");
   o.url = *url;
   if (o.since && o.args[0] != "events") return usage_error("--since applies to 'events' only");
+  if ((o.csv || !o.history_params.empty()) && o.args[0] != "history")
+    return usage_error("--from, --to, --limit, --interval and --csv apply to 'history' only");
 
   if (!o.watch) {
     const Result r = run_verb(o);
