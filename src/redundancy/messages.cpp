@@ -173,6 +173,16 @@ json to_json(const HandoverAck& m) {
 json to_json(const HandoverDone& m) {
   return {{"reason", m.reason}};
 }
+json to_json(const HistoryForward& m) {
+  return {{"seq", m.seq}, {"level", m.level}, {"records", entries(m.records)}};
+}
+json to_json(const HistoryForwarded& m) {
+  return {{"seq", m.seq},
+          {"written", m.written},
+          {"started_at", m.started_at},
+          {"active", entries(m.active)},
+          {"error", m.error}};
+}
 
 Message from_json(const std::string& type, const json& j) {
   if (type == "hello") {
@@ -231,6 +241,12 @@ Message from_json(const std::string& type, const json& j) {
   if (type == "handover_request") return HandoverRequest{get_string(j, "reason")};
   if (type == "handover_ack") return HandoverAck{get_string(j, "reason")};
   if (type == "handover_done") return HandoverDone{get_string(j, "reason")};
+  if (type == "history_forward")
+    return HistoryForward{get_uint(j, "seq"), get_string(j, "level"),
+                          get_object_array(j, "records")};
+  if (type == "history_forwarded")
+    return HistoryForwarded{get_uint(j, "seq"), get_uint(j, "written"), get_int(j, "started_at"),
+                            get_object_array(j, "active"), get_string(j, "error")};
   throw Malformed("unknown message type '" + type + "'");
 }
 
@@ -252,9 +268,9 @@ std::string_view to_string(PeerRole r) {
 
 std::string_view type_name(const Message& m) {
   static constexpr std::string_view kNames[] = {
-      "hello",         "challenge",        "response",     "heartbeat",
-      "heartbeat_ack", "config",           "state_full",   "state_delta",
-      "state_request", "handover_request", "handover_ack", "handover_done"};
+      "hello",        "challenge",     "response",        "heartbeat",        "heartbeat_ack",
+      "config",       "state_full",    "state_delta",     "state_request",    "handover_request",
+      "handover_ack", "handover_done", "history_forward", "history_forwarded"};
   static_assert(std::size(kNames) == std::variant_size_v<Message>);
   return kNames[m.index()];
 }

@@ -104,12 +104,35 @@ struct HandoverDone {
   std::string reason;
 };
 
-using Message =
-    std::variant<Hello, Challenge, Response, Heartbeat, HeartbeatAck, ConfigMessage, StateFull,
-                 StateDelta, StateRequest, HandoverRequest, HandoverAck, HandoverDone>;
+// History forwarding (history.md "Redundancy"), backup -> master: the backup's level ("full" or
+// "partial") and a batch of the records it made while active ({"d": device, "p": point,
+// "t": wall ms, "v": value, "q": quality}; owned by the node). An empty batch asks only for
+// the master's coverage.
+struct HistoryForward {
+  std::uint64_t seq = 0;
+  std::string level;
+  nlohmann::json records = nlohmann::json::array();
+};
+// The master's answer once the batch `seq` is committed to its store: how many records it
+// took, and when it was active (its start, wall ms, and its active intervals since,
+// {"from": ms, "to": ms or null while active}), so a `partial` backup forwards only records
+// from times the master was not active.
+struct HistoryForwarded {
+  std::uint64_t seq = 0;
+  std::uint64_t written = 0;
+  std::int64_t started_at = 0;
+  nlohmann::json active = nlohmann::json::array();
+  // Empty when committed; else why not (the backup keeps the batch and tries again later).
+  std::string error;
+};
+
+using Message = std::variant<Hello, Challenge, Response, Heartbeat, HeartbeatAck, ConfigMessage,
+                             StateFull, StateDelta, StateRequest, HandoverRequest, HandoverAck,
+                             HandoverDone, HistoryForward, HistoryForwarded>;
 
 // The wire "type" tag: hello, challenge, response, heartbeat, heartbeat_ack, config,
-// state_full, state_delta, state_request, handover_request, handover_ack, handover_done.
+// state_full, state_delta, state_request, handover_request, handover_ack, handover_done,
+// history_forward, history_forwarded.
 std::string_view type_name(const Message& m);
 bool is_handshake(const Message& m);
 

@@ -71,11 +71,32 @@ TEST(PeerMessages, EveryTypeRoundTrips) {
   EXPECT_EQ(std::get<HandoverRequest>(round_trip(HandoverRequest{"recover"})).reason, "recover");
   EXPECT_EQ(std::get<HandoverAck>(round_trip(HandoverAck{"x"})).reason, "x");
   EXPECT_EQ(std::get<HandoverDone>(round_trip(HandoverDone{"y"})).reason, "y");
+  {
+    HistoryForward f{
+        3, "partial",
+        json::array({{{"d", "W"}, {"p", "P"}, {"t", 1700000000123}, {"v", 1.5}, {"q", "good"}}})};
+    auto m = std::get<HistoryForward>(round_trip(f));
+    EXPECT_EQ(m.seq, 3u);
+    EXPECT_EQ(m.level, "partial");
+    EXPECT_EQ(m.records, f.records);
+  }
+  {
+    HistoryForwarded a{3, 1, 1700000000000,
+                       json::array({{{"from", 1700000000500}, {"to", nullptr}}}), ""};
+    auto m = std::get<HistoryForwarded>(round_trip(a));
+    EXPECT_EQ(m.seq, 3u);
+    EXPECT_EQ(m.written, 1u);
+    EXPECT_EQ(m.started_at, 1700000000000);
+    EXPECT_EQ(m.active, a.active);
+    EXPECT_EQ(m.error, "");
+  }
 }
 
 TEST(PeerMessages, TypeNamesAreTheWireTags) {
   EXPECT_EQ(type_name(HeartbeatAck{}), "heartbeat_ack");
   EXPECT_EQ(type_name(HandoverDone{}), "handover_done");
+  EXPECT_EQ(type_name(HistoryForward{}), "history_forward");
+  EXPECT_EQ(type_name(HistoryForwarded{}), "history_forwarded");
   const json j = json::from_msgpack(encode_message(StateRequest{1}));
   EXPECT_EQ(j.at("type"), "state_request");
   EXPECT_TRUE(is_handshake(Hello{}));
