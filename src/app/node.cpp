@@ -50,6 +50,8 @@ Node::Node(boost::asio::io_context& io, runtime::Executor& ex, LinkFactory links
   delta_period_ = runtime::milliseconds(std::clamp(rs.heartbeat_interval_ms, 1, 100));
   if (options.node_name.empty()) options.node_name = cfg.node.name;
   controller_ = std::make_unique<rd::Controller>(io, ex, mode_, rs, hooks(), std::move(options));
+  history_.set_peer(mode_, {[this](const rd::Message& m) { controller_->send(m); },
+                            [this] { return controller_->link().status().authenticated; }});
   // Until the machine says otherwise the node is standby: a master waits for its backup (or the
   // startup allowance), a backup for the master's silence.
   engine_.set_active(false, rs.standby == config::Standby::warm);
@@ -245,6 +247,9 @@ void Node::finish_config(const std::string& version, config::LoadResult r) {
 
 void Node::on_sync(const rd::Message& m) {
   if (const auto* c = std::get_if<rd::ConfigMessage>(&m)) return apply_config(*c);
+  if (std::holds_alternative<rd::HistoryForward>(m) ||
+      std::holds_alternative<rd::HistoryForwarded>(m))
+    return history_.on_message(m);
   // The active node's own state wins: only a standby takes the peer's.
   if (active()) return;
   if (const auto* f = std::get_if<rd::StateFull>(&m)) {
@@ -378,6 +383,7 @@ RedundancyView Node::redundancy() {
   for (const auto& e : s.events)
     v.events.push_back({e.seq, e.time, std::string(rd::to_string(e.from)),
                         std::string(rd::to_string(e.to)), e.reason});
+  v.history = history_.redundancy_view();
   return v;
 }
 

@@ -31,8 +31,32 @@ api::PointValue value_of(const points::Value& v) {
 
 }  // namespace
 
+namespace rd = pollux::redundancy;
+
+// Records per forwarded batch: a peer-link frame stays well under its size limit.
+constexpr std::size_t kForwardBatch = 500;
+constexpr auto kForwardPeriod = std::chrono::seconds(1);
+// An unanswered batch (its answer lost with the link) is sent again after this long.
+constexpr auto kForwardTimeout = std::chrono::seconds(10);
+
 NodeHistory::NodeHistory(runtime::Executor& ex, engine::Engine& engine)
-    : ex_(ex), engine_(engine) {}
+    : ex_(ex), engine_(engine), started_at_(history::to_millis(ex.wall_now())) {}
+
+NodeHistory::~NodeHistory() {
+  stop();
+}
+
+void NodeHistory::set_peer(config::RedundancyMode mode, Peer peer) {
+  mode_ = mode;
+  peer_ = std::move(peer);
+}
+
+history::StoreFactory NodeHistory::own_store(const config::HistorySettings& h) const {
+  // A partial backup keeps what it records in its cache only (history.md "Redundancy").
+  if (is_backup() && level_ == config::HistoryLevel::partial)
+    return history::sqlite_store({.path = h.resolved_cache_path()});
+  return history::store_for(h);
+}
 
 void NodeHistory::configure(const config::Config& cfg) {
   if (!cfg.history) {
@@ -40,15 +64,36 @@ void NodeHistory::configure(const config::Config& cfg) {
     stop();
     return;
   }
-  if (!history_ || !settings_ || !same_store(*settings_, *cfg.history)) {
+  if (!history_ || !settings_ || !same_store(*settings_, *cfg.history) ||
+      level_ != cfg.redundancy.history) {
     stop();
+    level_ = cfg.redundancy.history;
     const auto& h = *cfg.history;
     spdlog::info("history: {} store {}", config::to_string(h.backend),
                  h.backend == config::HistoryBackend::sqlite ? h.path : std::string("(url)"));
     history::WriterOptions options;
     options.retention_days = h.retention_days;
     history_ = std::make_unique<history::History>(ex_, engine_.changes(), engine_.store(),
-                                                  history::store_for(h), options);
+                                                  own_store(h), options);
+    if (is_backup()) {
+      const std::string cache = h.resolved_cache_path();
+      cache_ = std::make_shared<Connection>(Connection{history::sqlite_store({.path = cache}), {}});
+      if (level_ == config::HistoryLevel::full) {
+        // Forwarded records are deleted from the cache, never aged out by retention.
+        history::WriterOptions outbox;
+        outbox.retention_days = 0;
+        outbox_ =
+            std::make_unique<history::Writer>(history::sqlite_store({.path = cache}), ex_, outbox);
+        outbox_->start();
+        history_->set_tap([this](const std::vector<history::Record>& records) {
+          std::vector<history::Record> copy = records;
+          outbox_->push(copy);
+        });
+      }
+      arm_forwarding();
+    } else if (mode_ == config::RedundancyMode::master) {
+      inbox_ = std::make_shared<Connection>(Connection{history::store_for(h), {}});
+    }
   }
   settings_ = cfg.history;
   history_->configure(cfg);
@@ -56,13 +101,209 @@ void NodeHistory::configure(const config::Config& cfg) {
 }
 
 void NodeHistory::set_active(bool active) {
+  if (active != active_) {
+    const history::Millis now = history::to_millis(ex_.wall_now());
+    if (active)
+      active_log_.emplace_back(now, std::nullopt);
+    else if (!active_log_.empty())
+      active_log_.back().second = now;
+  }
   active_ = active;
   if (history_) history_->set_recording(active);
 }
 
 void NodeHistory::stop() {
-  history_.reset();
+  if (forward_timer_) ex_.cancel(forward_timer_);
+  forward_timer_ = {};
+  // A job still running off the I/O thread holds its own reference to its connection.
+  *alive_ = false;
+  alive_ = std::make_shared<bool>(true);
+  forwarding_ = false;
+  inbox_busy_ = false;
+  history_.reset();  // writes what it holds (and feeds the outbox) first
+  outbox_.reset();
+  cache_.reset();
+  inbox_.reset();
   settings_.reset();
+}
+
+// ------------------------------------------------------------------ backup: forwarding ---
+
+void NodeHistory::arm_forwarding() {
+  forward_timer_ = ex_.schedule_after(kForwardPeriod, [this] {
+    forward_timer_ = {};
+    forward_next();
+    arm_forwarding();
+  });
+}
+
+void NodeHistory::forward_next() {
+  if (!cache_ || !peer_.linked || !peer_.linked()) return;
+  if (forwarding_ && ex_.now() - forward_started_ < kForwardTimeout) return;
+  forwarding_ = true;
+  forward_started_ = ex_.now();
+  struct Read {
+    std::vector<history::Record> batch;
+    std::uint64_t count = 0;
+    std::string error;
+  };
+  auto read = std::make_shared<Read>();
+  ex_.offload(
+      [cache = cache_, read] {
+        try {
+          read->batch = cache->get().read_first(kForwardBatch);
+          read->count = cache->get().count();
+        } catch (const history::StoreError& e) {
+          cache->store.reset();
+          read->error = e.what();
+        }
+      },
+      [this, alive = std::weak_ptr<bool>(alive_), read] {
+        if (alive.expired()) return;
+        if (!read->error.empty()) {
+          forwarding_ = false;
+          spdlog::warn("history: reading the forwarding cache failed: {}", read->error);
+          return;
+        }
+        pending_ = read->count + (outbox_ ? outbox_->status().queued : 0);
+        send_batch(std::move(read->batch));
+      });
+}
+
+void NodeHistory::send_batch(std::vector<history::Record> batch) {
+  if (batch.empty() && announced_) {
+    forwarding_ = false;
+    return;
+  }
+  rd::HistoryForward m;
+  m.seq = ++forward_seq_;
+  m.level = std::string(config::to_string(level_));
+  // partial: only what the master did not record itself; without its coverage yet, an empty
+  // batch asks for it first.
+  const bool partial = level_ == config::HistoryLevel::partial;
+  if (partial && !master_coverage_) batch.clear();
+  for (const auto& r : batch)
+    if (!partial || history::forward_partial(*master_coverage_, r))
+      m.records.push_back(history::record_json(r));
+  in_flight_sent_ = m.records.size();
+  in_flight_ = std::move(batch);
+  if (!peer_.linked()) {
+    forwarding_ = false;
+    return;
+  }
+  peer_.send(m);
+}
+
+void NodeHistory::on_forwarded(const rd::HistoryForwarded& m) {
+  if (!forwarding_ || m.seq != forward_seq_) return;  // an answer to a batch given up on
+  announced_ = true;
+  if (auto c = history::Coverage::from_json(m.started_at, m.active)) master_coverage_ = *c;
+  if (!m.error.empty()) {
+    spdlog::warn("history: the master could not take forwarded records: {}", m.error);
+    forwarding_ = false;
+    return;
+  }
+  auto done = std::make_shared<std::vector<history::Record>>(std::move(in_flight_));
+  const std::size_t sent = in_flight_sent_;
+  const bool full_batch = done->size() == kForwardBatch;
+  auto error = std::make_shared<std::string>();
+  ex_.offload(
+      [cache = cache_, done, error] {
+        try {
+          if (!done->empty()) cache->get().erase(*done);
+        } catch (const history::StoreError& e) {
+          cache->store.reset();
+          *error = e.what();
+        }
+      },
+      [this, alive = std::weak_ptr<bool>(alive_), sent, full_batch, error] {
+        if (alive.expired()) return;
+        forwarding_ = false;
+        if (!error->empty()) {
+          // Sent again later: the master replaces records it already holds.
+          spdlog::warn("history: clearing forwarded records from the cache failed: {}", *error);
+          return;
+        }
+        forwarded_ += sent;
+        if (full_batch) forward_next();
+      });
+}
+
+// ------------------------------------------------------------------- master: receiving ---
+
+history::Coverage NodeHistory::coverage() const {
+  history::Coverage c;
+  c.started_at = started_at_;
+  c.active = active_log_;
+  return c;
+}
+
+void NodeHistory::on_forward(const rd::HistoryForward& m) {
+  if (m.level == "full") announced_level_ = config::HistoryLevel::full;
+  if (m.level == "partial") announced_level_ = config::HistoryLevel::partial;
+  rd::HistoryForwarded answer;
+  answer.seq = m.seq;
+  answer.started_at = started_at_;
+  answer.active = coverage().active_json();
+  const auto reply = [this](rd::HistoryForwarded a) {
+    if (peer_.send) peer_.send(a);
+  };
+  if (!inbox_) {
+    answer.error = "the master keeps no history";
+    return reply(std::move(answer));
+  }
+  auto records = history::records_from_json(m.records);
+  if (!records) {
+    answer.error = "malformed records";
+    return reply(std::move(answer));
+  }
+  if (records->empty()) return reply(std::move(answer));
+  if (inbox_busy_) {
+    answer.error = "busy with an earlier batch";
+    return reply(std::move(answer));
+  }
+  inbox_busy_ = true;
+  auto batch = std::make_shared<std::vector<history::Record>>(std::move(*records));
+  auto error = std::make_shared<std::string>();
+  ex_.offload(
+      [inbox = inbox_, batch, error] {
+        try {
+          inbox->get().write(*batch);
+        } catch (const history::StoreError& e) {
+          inbox->store.reset();
+          *error = e.what();
+        }
+      },
+      [this, alive = std::weak_ptr<bool>(alive_), batch, error, answer, reply]() mutable {
+        if (alive.expired()) return;
+        inbox_busy_ = false;
+        answer.error = *error;
+        if (error->empty()) {
+          answer.written = batch->size();
+          received_ += batch->size();
+        }
+        answer.active = coverage().active_json();
+        reply(std::move(answer));
+      });
+}
+
+void NodeHistory::on_message(const rd::Message& m) {
+  if (const auto* f = std::get_if<rd::HistoryForward>(&m)) return on_forward(*f);
+  if (const auto* a = std::get_if<rd::HistoryForwarded>(&m)) return on_forwarded(*a);
+}
+
+std::optional<api::RedundancyView::History> NodeHistory::redundancy_view() const {
+  if (!history_ || mode_ == config::RedundancyMode::independent) return std::nullopt;
+  api::RedundancyView::History v;
+  if (is_backup()) {
+    v.level = std::string(config::to_string(level_));
+    v.pending = pending_;
+    v.forwarded = forwarded_;
+  } else {
+    v.level = std::string(config::to_string(announced_level_.value_or(level_)));
+    v.forwarded = received_;
+  }
+  return v;
 }
 
 std::optional<std::string> NodeHistory::health() const {

@@ -54,6 +54,8 @@ class Store {
   // their names; then deletes exactly those keys once the master has them.
   virtual std::vector<Record> read_first(std::size_t limit) = 0;
   virtual void erase(std::span<const Record> records) = 0;
+  // Records held (the forwarding's "pending").
+  virtual std::uint64_t count() = 0;
 };
 
 // Opens a new connection; throws StoreError.
