@@ -42,6 +42,7 @@ std::string new_file() {
 
 StoreUnderTest sqlite_under_test() {
   return {
+      .name = "sqlite",
       .fresh = [] { return sqlite_store({.path = new_file()}); },
       // 64 KiB: the 20,000-record batch of WriteIsAllOrNothing needs about 500 KiB.
       .fresh_small = [] { return sqlite_store({.path = new_file(), .max_size_bytes = 65536}); },
@@ -50,7 +51,7 @@ StoreUnderTest sqlite_under_test() {
 }
 
 INSTANTIATE_TEST_SUITE_P(Sqlite, StoreContract, ::testing::Values(sqlite_under_test()),
-                         [](const auto&) { return std::string("sqlite"); });
+                         [](const auto& p) { return p.param.name; });
 
 void expect_open_fails(const std::string& path, const std::string& why) {
   try {

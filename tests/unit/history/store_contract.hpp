@@ -5,7 +5,7 @@
 //
 // Usage:
 //   INSTANTIATE_TEST_SUITE_P(Sqlite, StoreContract, ::testing::Values(sqlite_under_test()),
-//                            [](const auto&) { return std::string("sqlite"); });
+//                            [](const auto& p) { return p.param.name; });
 #pragma once
 
 #include <gtest/gtest.h>
@@ -22,6 +22,7 @@
 namespace pollux::history::testing {
 
 struct StoreUnderTest {
+  std::string name;  // the instantiation's name: "sqlite", "postgres"
   // Opens connections to a new, empty store; called once per test.
   std::function<StoreFactory()> fresh;
   // A new, empty store that rejects a write part-way through a batch: either the batch is too
@@ -30,6 +31,10 @@ struct StoreUnderTest {
   std::function<StoreFactory()> fresh_small;
   std::function<std::optional<Record>(SeriesRef)> poison;
 };
+
+inline void PrintTo(const StoreUnderTest& s, std::ostream* os) {
+  *os << s.name;
+}
 
 inline SeriesRef series(std::string device, std::string point) {
   return std::make_shared<const Series>(Series{std::move(device), std::move(point)});
