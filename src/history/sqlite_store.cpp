@@ -140,7 +140,8 @@ class SqliteStore final : public Store {
     sqlite3_bind_int64(*u, 2, q.from);
     sqlite3_bind_int64(*u, 3, q.to);
     sqlite3_bind_int64(*u, 4, ask);
-    page.records.reserve(std::min<std::size_t>(q.limit, 4096));
+    // Virtual memory until used: a large page is filled without moving its records.
+    page.records.reserve(std::min<std::size_t>(q.limit, 100'000));
     while (row(*u)) {
       const Millis t = sqlite3_column_int64(*u, 0);
       if (page.records.size() == q.limit) {
