@@ -385,6 +385,22 @@ TEST_P(StoreContract, WriteIsAllOrNothing) {
   EXPECT_EQ(open_()->read_first(10).size(), 4u);
 }
 
+TEST_P(StoreContract, ARecordWithoutASeriesFailsTheWholeWrite) {
+  const auto a = series("WELL_01", "PRESSURE");
+  std::vector<Record> good = {rec(a, 1000, 1.0)};
+  store_->write(good);
+  std::vector<Record> batch = {rec(a, 1000, 2.0), rec(series("WELL_09", "NEW"), 1, 1.0),
+                               rec(nullptr, 3, 3.0)};
+  EXPECT_THROW(store_->write(batch), StoreError);
+  EXPECT_EQ(all(a), (std::vector<Sample>{{1000, 1.0, Quality::good}}));
+  EXPECT_TRUE(all(series("WELL_09", "NEW")).empty());
+  // Nothing of the failed write is left open: the next one works.
+  std::vector<Record> next = {rec(a, 2000, 2.0), rec(series("WELL_09", "NEW"), 1, 1.0)};
+  store_->write(next);
+  EXPECT_EQ(all(a).size(), 2u);
+  EXPECT_EQ(all(series("WELL_09", "NEW")).size(), 1u);
+}
+
 TEST_P(StoreContract, AnotherConnectionReadsWhatOneWrote) {
   const auto a = series("WELL_01", "PRESSURE");
   auto reader = open_();
