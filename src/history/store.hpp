@@ -40,7 +40,8 @@ class Store {
   // key in the same call.
   virtual void write(std::span<const Record> records) = 0;
 
-  // Raw records per RawQuery; an unknown series is an empty page.
+  // Raw records per RawQuery; an unknown series is an empty page. Every value comes back with
+  // the type it was written with (bool, int64, uint64, double, NaN included, string, null).
   virtual RawPage read_raw(const RawQuery& q) = 0;
   // Aggregates per AggregateQuery; records whose value is not numeric (bool, string, null) are
   // left out, as are bad and uncertain ones.
