@@ -12,7 +12,8 @@
 // (good 0, bad 1, uncertain 2) and above them the value's kind where the storage class alone
 // does not tell it (kBool, kUnsigned, kNan): reading back returns the type that was written, and
 // a good double, int64 or string record stores flags 0, which SQLite stores in no payload byte.
-// A record is then about 25 bytes in its b-tree leaf (history_bench measures the file).
+// A record then takes about 27 bytes of the file, its key included (history_bench, 1000 points
+// of doubles changing every second).
 //
 // WAL with synchronous=NORMAL: a committed transaction survives the death of the process (only
 // a power loss may take the last commits, never the file's integrity).
@@ -33,8 +34,9 @@ namespace {
 
 constexpr int kSchemaVersion = 1;
 constexpr int kBusyTimeoutMs = 5000;
-// The writer's working set is one leaf page per series plus the inner pages; 32 MiB holds it
-// for tens of thousands of points.
+// The writer's working set is the last leaf page of each series plus the inner pages: 32 MiB
+// holds it for about 8,000 points; beyond that a batch, written in key order, reads each of
+// those pages once.
 constexpr const char* kCacheSize = "PRAGMA cache_size=-32768";
 constexpr std::uint64_t kLogPages = 16384;
 
