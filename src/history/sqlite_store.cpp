@@ -6,6 +6,14 @@
 //   series(id INTEGER PRIMARY KEY, device TEXT, point TEXT, UNIQUE(device, point))
 //   history(series INTEGER, time INTEGER, value, flags INTEGER,
 //           PRIMARY KEY(series, time)) WITHOUT ROWID
+//   recent(...the same...)
+// Writes go to `recent`, a small table, and every SqliteOptions::staging_records records move
+// from there into `history` in key order, in one statement. A write of N points touches one
+// page per point in the table it goes to; in a `history` of weeks that is one page per point
+// per write, rewritten (in the WAL, then in the file) for a few new records each time, which
+// limits ingestion at thousands of points to tens of thousands of records/s. `recent` has few
+// pages, and the move touches each point's page in `history` once per staging_records.
+// Reads merge both tables (a key in both: `recent`'s record replaced `history`'s).
 // `time` is milliseconds since the epoch. `value` has no declared type, so each value keeps its
 // own storage class: an integer (int64; bool as 0/1; uint64 as its two's-complement int64), a
 // REAL (double), TEXT (string) or NULL (no value). `flags` holds the quality in its two low bits
@@ -52,6 +60,9 @@ constexpr const char* kSchema =
     " id INTEGER PRIMARY KEY, device TEXT NOT NULL, point TEXT NOT NULL, UNIQUE(device, point));"
     "CREATE TABLE IF NOT EXISTS history("
     " series INTEGER NOT NULL, time INTEGER NOT NULL, value, flags INTEGER NOT NULL,"
+    " PRIMARY KEY(series, time)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS recent("
+    " series INTEGER NOT NULL, time INTEGER NOT NULL, value, flags INTEGER NOT NULL,"
     " PRIMARY KEY(series, time)) WITHOUT ROWID;";
 
 using Names = std::pair<std::string_view, std::string_view>;
@@ -92,7 +103,7 @@ std::int64_t floor_mod(std::int64_t a, std::int64_t b) {
 
 class SqliteStore final : public Store {
  public:
-  explicit SqliteStore(const SqliteOptions& o) : path_(o.path) {
+  explicit SqliteStore(const SqliteOptions& o) : path_(o.path), staging_(o.staging_records) {
     const int rc =
         sqlite3_open_v2(path_.c_str(), &db_,
                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
@@ -140,6 +151,9 @@ class SqliteStore final : public Store {
         done(*u);
       }
     });
+    if (staging_ == 0) return;
+    recent_count_ += records.size();
+    if (recent_count_ >= staging_) move_recent();
   }
 
   // Values come back as written: bool, int64, uint64, double (NaN too), string or null.
@@ -152,22 +166,20 @@ class SqliteStore final : public Store {
         q.limit >= static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max())
             ? -1
             : static_cast<std::int64_t>(q.limit) + 1;
-    Use u(read_raw_);
-    sqlite3_bind_int64(*u, 1, *id);
-    sqlite3_bind_int64(*u, 2, q.from);
-    sqlite3_bind_int64(*u, 3, q.to);
-    sqlite3_bind_int64(*u, 4, ask);
+    Use main(bind_range(range_[0], *id, q.from, q.to, ask));
+    Use recent(bind_range(range_[1], *id, q.from, q.to, ask));
     // Virtual memory until used: a large page is filled without moving its records.
     page.records.reserve(std::min<std::size_t>(q.limit, 100'000));
-    while (row(*u)) {
-      const Millis t = sqlite3_column_int64(*u, 0);
+    merged(*main, *recent, by_time, [&](sqlite3_stmt* s) {
+      const Millis t = sqlite3_column_int64(s, 0);
       if (page.records.size() == q.limit) {
         page.next = t;
-        break;
+        return false;
       }
-      const std::int64_t flags = sqlite3_column_int64(*u, 2);
-      page.records.push_back({t, column_value(*u, 1, flags), quality_of(flags)});
-    }
+      const std::int64_t flags = sqlite3_column_int64(s, 2);
+      page.records.push_back({t, column_value(s, 1, flags), quality_of(flags)});
+      return true;
+    });
     return page;
   }
 
@@ -178,32 +190,30 @@ class SqliteStore final : public Store {
     std::vector<Interval> out;
     const auto id = find_series(q.device, q.point);
     if (!id || q.from >= q.to) return out;
-    Use u(read_range_);
-    sqlite3_bind_int64(*u, 1, *id);
-    sqlite3_bind_int64(*u, 2, q.from);
-    sqlite3_bind_int64(*u, 3, q.to);
+    Use main(bind_range(range_[0], *id, q.from, q.to, -1));
+    Use recent(bind_range(range_[1], *id, q.from, q.to, -1));
     double sum = 0;
     const auto finish = [&] {
       if (!out.empty()) out.back().avg = sum / static_cast<double>(out.back().count);
     };
-    while (row(*u)) {
-      const std::int64_t flags = sqlite3_column_int64(*u, 2);
-      if ((flags & kQualityMask) != 0) continue;
+    merged(*main, *recent, by_time, [&](sqlite3_stmt* s) {
+      const std::int64_t flags = sqlite3_column_int64(s, 2);
+      if ((flags & kQualityMask) != 0) return true;
       double v = 0;
-      switch (sqlite3_column_type(*u, 1)) {
+      switch (sqlite3_column_type(s, 1)) {
         case SQLITE_INTEGER:
-          if ((flags & kKindMask) == kBool) continue;
+          if ((flags & kKindMask) == kBool) return true;
           v = (flags & kKindMask) == kUnsigned
-                  ? static_cast<double>(static_cast<std::uint64_t>(sqlite3_column_int64(*u, 1)))
-                  : static_cast<double>(sqlite3_column_int64(*u, 1));
+                  ? static_cast<double>(static_cast<std::uint64_t>(sqlite3_column_int64(s, 1)))
+                  : static_cast<double>(sqlite3_column_int64(s, 1));
           break;
         case SQLITE_FLOAT:
-          v = sqlite3_column_double(*u, 1);
+          v = sqlite3_column_double(s, 1);
           break;
         default:
-          continue;  // string, null, NaN
+          return true;  // string, null, NaN
       }
-      const Millis t = sqlite3_column_int64(*u, 0);
+      const Millis t = sqlite3_column_int64(s, 0);
       const Millis start = t - floor_mod(t, q.interval);
       if (out.empty() || out.back().start != start) {
         finish();
@@ -216,35 +226,49 @@ class SqliteStore final : public Store {
       i.last = v;
       sum += v;
       ++i.count;
-    }
+      return true;
+    });
     finish();
     return out;
   }
 
   std::uint64_t delete_before(Millis cutoff) override {
-    Use u(delete_before_);
-    sqlite3_bind_int64(*u, 1, cutoff);
-    done(*u);
-    return static_cast<std::uint64_t>(sqlite3_changes64(db_));
+    std::uint64_t n = 0;
+    transaction([&] {
+      for (sqlite3_stmt* s : delete_before_) {
+        Use u(s);
+        sqlite3_bind_int64(*u, 1, cutoff);
+        done(*u);
+        n += static_cast<std::uint64_t>(sqlite3_changes64(db_));
+      }
+    });
+    return n;
   }
 
   std::vector<Record> read_first(std::size_t limit) override {
     std::vector<Record> out;
     if (limit == 0) return out;
-    Use u(read_first_);
-    sqlite3_bind_int64(*u, 1, static_cast<std::int64_t>(std::min<std::size_t>(limit, 1ULL << 62)));
+    const auto n = static_cast<std::int64_t>(std::min<std::size_t>(limit, 1ULL << 62));
+    Use main(first_[0]);
+    Use recent(first_[1]);
+    sqlite3_bind_int64(*main, 1, n);
+    sqlite3_bind_int64(*recent, 1, n);
     std::int64_t last_id = -1;
     SeriesRef series;
-    while (row(*u)) {
-      const std::int64_t id = sqlite3_column_int64(*u, 0);
+    const auto by_key = [](sqlite3_stmt* s) {
+      return std::pair(sqlite3_column_int64(s, 0), sqlite3_column_int64(s, 3));
+    };
+    merged(*main, *recent, by_key, [&](sqlite3_stmt* s) {
+      const std::int64_t id = sqlite3_column_int64(s, 0);
       if (id != last_id) {
-        series = std::make_shared<const Series>(Series{text(*u, 1), text(*u, 2)});
+        series = std::make_shared<const Series>(Series{text(s, 1), text(s, 2)});
         last_id = id;
       }
-      const std::int64_t flags = sqlite3_column_int64(*u, 5);
+      const std::int64_t flags = sqlite3_column_int64(s, 5);
       out.push_back(
-          {series, sqlite3_column_int64(*u, 3), column_value(*u, 4, flags), quality_of(flags)});
-    }
+          {series, sqlite3_column_int64(s, 3), column_value(s, 4, flags), quality_of(flags)});
+      return out.size() < limit;
+    });
     return out;
   }
 
@@ -255,10 +279,12 @@ class SqliteStore final : public Store {
         if (!r.series) continue;
         const auto id = find_series(r.series->device, r.series->point);
         if (!id) continue;
-        Use u(erase_);
-        sqlite3_bind_int64(*u, 1, *id);
-        sqlite3_bind_int64(*u, 2, r.time);
-        done(*u);
+        for (sqlite3_stmt* s : erase_) {
+          Use u(s);
+          sqlite3_bind_int64(*u, 1, *id);
+          sqlite3_bind_int64(*u, 2, r.time);
+          done(*u);
+        }
       }
     });
   }
@@ -286,6 +312,10 @@ class SqliteStore final : public Store {
       const std::uint64_t pages = std::max<std::uint64_t>(1, max_size_bytes / page);
       exec(("PRAGMA max_page_count=" + std::to_string(pages)).c_str());
       log_pages = std::clamp<std::uint64_t>(pages / 4, 16, kLogPages);
+      // Moving the staged records needs room for a copy of them until `recent` is emptied.
+      if (staging_ > 0)
+        staging_ =
+            std::min<std::size_t>(staging_, std::max<std::uint64_t>(1, max_size_bytes / 512));
     }
     exec(("PRAGMA wal_autocheckpoint=" + std::to_string(log_pages)).c_str());
     exec(("PRAGMA journal_size_limit=" + std::to_string(log_pages * page)).c_str());
@@ -300,27 +330,87 @@ class SqliteStore final : public Store {
         throw StoreError("unknown history schema version " + version + ": " + path_);
       }
     });
-    insert_ = prepare("INSERT OR REPLACE INTO history(series, time, value, flags) VALUES(?,?,?,?)");
     find_series_ = prepare("SELECT id FROM series WHERE device=? AND point=?");
     add_series_ = prepare("INSERT OR IGNORE INTO series(device, point) VALUES(?,?)");
-    read_raw_ = prepare(
-        "SELECT time, value, flags FROM history WHERE series=? AND time>=? AND time<? "
-        "ORDER BY time LIMIT ?");
-    read_range_ = prepare(
-        "SELECT time, value, flags FROM history WHERE series=? AND time>=? AND time<? "
-        "ORDER BY time");
-    // Per series, a range of its key: the primary key serves it without a full scan.
-    delete_before_ =
-        prepare("DELETE FROM history WHERE series IN (SELECT id FROM series) AND time<?");
-    read_first_ = prepare(
-        "SELECT h.series, s.device, s.point, h.time, h.value, h.flags FROM history AS h "
-        "JOIN series AS s ON s.id=h.series ORDER BY h.series, h.time LIMIT ?");
-    erase_ = prepare("DELETE FROM history WHERE series=? AND time=?");
+    const char* tables[] = {"history", "recent"};
+    for (int t = 0; t < 2; ++t) {
+      const std::string table = tables[t];
+      range_[t] = prepare("SELECT time, value, flags FROM " + table +
+                          " WHERE series=? AND time>=? AND time<? ORDER BY time LIMIT ?");
+      // Per series, a range of its key: the primary key serves it without a full scan.
+      delete_before_[t] =
+          prepare("DELETE FROM " + table + " WHERE series IN (SELECT id FROM series) AND time<?");
+      first_[t] =
+          prepare("SELECT h.series, s.device, s.point, h.time, h.value, h.flags FROM " + table +
+                  " AS h JOIN series AS s ON s.id=h.series ORDER BY h.series, h.time "
+                  "LIMIT ?");
+      erase_[t] = prepare("DELETE FROM " + table + " WHERE series=? AND time=?");
+    }
+    insert_ = prepare(std::string("INSERT OR REPLACE INTO ") + (staging_ ? "recent" : "history") +
+                      "(series, time, value, flags) VALUES(?,?,?,?)");
+    move_ = prepare("INSERT OR REPLACE INTO history SELECT series, time, value, flags FROM recent");
+    clear_ = prepare("DELETE FROM recent");
+    recent_count_ = std::stoull(query_text("SELECT count(*) FROM recent"));
+    if (staging_ > 0 && recent_count_ >= staging_) move_recent();
+  }
+
+  // Moves the staged records into `history`, in key order, in a transaction of their own. When
+  // that fails (a full disk), the records stay in `recent`, where they are read as well; a
+  // later write tries again.
+  void move_recent() {
+    try {
+      transaction([&] {
+        for (sqlite3_stmt* s : {move_, clear_}) {
+          Use u(s);
+          done(*u);
+        }
+      });
+      recent_count_ = 0;
+    } catch (const StoreError&) {
+    }
+  }
+
+  sqlite3_stmt* bind_range(sqlite3_stmt* s, std::int64_t id, Millis from, Millis to,
+                           std::int64_t limit) {
+    sqlite3_bind_int64(s, 1, id);
+    sqlite3_bind_int64(s, 2, from);
+    sqlite3_bind_int64(s, 3, to);
+    sqlite3_bind_int64(s, 4, limit);
+    return s;
+  }
+
+  static std::int64_t by_time(sqlite3_stmt* s) { return sqlite3_column_int64(s, 0); }
+
+  // Steps two statements whose rows come in the same key order, history's and recent's, as
+  // one: `each(statement)` sees every row in key order until it returns false. Where both hold
+  // a key, recent's row is the record (it replaced the older one) and history's is skipped.
+  template <typename Key, typename Each>
+  void merged(sqlite3_stmt* older, sqlite3_stmt* newer, Key key, Each each) {
+    bool has_older = row(older);
+    bool has_newer = row(newer);
+    while (has_older || has_newer) {
+      sqlite3_stmt* s = has_older ? older : newer;
+      if (has_older && has_newer) {
+        const auto k_older = key(older);
+        const auto k_newer = key(newer);
+        if (!(k_older < k_newer)) {
+          if (k_older == k_newer) has_older = row(older);
+          s = newer;
+        }
+      }
+      if (!each(s)) return;
+      if (s == older) {
+        has_older = row(older);
+      } else {
+        has_newer = row(newer);
+      }
+    }
   }
 
   void close() {
-    for (sqlite3_stmt* s : {insert_, find_series_, add_series_, read_raw_, read_range_,
-                            delete_before_, read_first_, erase_, begin_, commit_})
+    for (sqlite3_stmt* s :
+         {insert_, move_, clear_, find_series_, add_series_, begin_, commit_, range_[0], range_[1],
+          delete_before_[0], delete_before_[1], first_[0], first_[1], erase_[0], erase_[1]})
       sqlite3_finalize(s);
     sqlite3_close_v2(db_);
     db_ = nullptr;
@@ -330,9 +420,10 @@ class SqliteStore final : public Store {
     throw StoreError(std::string(sqlite3_errmsg(db_)) + ": " + path_);
   }
 
-  sqlite3_stmt* prepare(const char* sql) {
+  sqlite3_stmt* prepare(const std::string& sql) {
     sqlite3_stmt* s = nullptr;
-    if (sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, nullptr) != SQLITE_OK)
+    if (sqlite3_prepare_v3(db_, sql.c_str(), -1, SQLITE_PREPARE_PERSISTENT, &s, nullptr) !=
+        SQLITE_OK)
       fail();
     return s;
   }
@@ -486,14 +577,18 @@ class SqliteStore final : public Store {
   std::string path_;
   sqlite3* db_ = nullptr;
   std::vector<Keyed> order_;
+  std::size_t staging_ = 0;
+  std::size_t recent_count_ = 0;  // records written to `recent` since it was last emptied
   sqlite3_stmt* insert_ = nullptr;
+  sqlite3_stmt* move_ = nullptr;
+  sqlite3_stmt* clear_ = nullptr;
   sqlite3_stmt* find_series_ = nullptr;
   sqlite3_stmt* add_series_ = nullptr;
-  sqlite3_stmt* read_raw_ = nullptr;
-  sqlite3_stmt* read_range_ = nullptr;
-  sqlite3_stmt* delete_before_ = nullptr;
-  sqlite3_stmt* read_first_ = nullptr;
-  sqlite3_stmt* erase_ = nullptr;
+  // [0]: history, [1]: recent
+  sqlite3_stmt* range_[2] = {};
+  sqlite3_stmt* delete_before_[2] = {};
+  sqlite3_stmt* first_[2] = {};
+  sqlite3_stmt* erase_[2] = {};
   sqlite3_stmt* begin_ = nullptr;
   sqlite3_stmt* commit_ = nullptr;
   SeriesCache series_;

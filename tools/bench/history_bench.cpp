@@ -13,7 +13,8 @@
 //       scratch database: tools/bench/history_pg_bench.py starts one). Goal >= 50,000/s.
 //
 //   history_bench [--points 1000] [--seconds 300] [--runs 5] [--batch 20000] [--others 10]
-//                 [--queries 20] [--dir DIR] [--pg-url URL]
+//                 [--queries 20] [--staging 200000] [--dir DIR] [--pg-url URL]
+// --staging: SqliteOptions::staging_records (0: no staging table).
 #include <libpq-fe.h>
 #include <sqlite3.h>
 #include <stdlib.h>
@@ -42,6 +43,7 @@ struct Args {
   std::size_t batch = 20'000;
   int others = 10;
   int queries = 20;
+  std::size_t staging = SqliteOptions{}.staging_records;
   std::string dir;
   std::string pg_url;
 };
@@ -135,7 +137,7 @@ bool pg_reset(const std::string& url) {
 int usage() {
   std::fprintf(stderr,
                "usage: history_bench [--points N] [--seconds N] [--runs N] [--batch N] "
-               "[--others N] [--queries N] [--dir DIR] [--pg-url URL]\n");
+               "[--others N] [--queries N] [--staging N] [--dir DIR] [--pg-url URL]\n");
   return 2;
 }
 
@@ -159,6 +161,8 @@ int main(int argc, char** argv) {
       a.others = std::atoi(v);
     else if (k == "--queries")
       a.queries = std::atoi(v);
+    else if (k == "--staging")
+      a.staging = static_cast<std::size_t>(std::atol(v));
     else if (k == "--dir")
       a.dir = v;
     else if (k == "--pg-url")
@@ -181,8 +185,8 @@ int main(int argc, char** argv) {
   }
   std::printf(
       "reproduce: tools/build.sh release && build/release/tools/bench/history_bench --points %d "
-      "--seconds %d --runs %d --batch %zu --others %d --queries %d%s\n",
-      a.points, a.seconds, a.runs, a.batch, a.others, a.queries,
+      "--seconds %d --runs %d --batch %zu --others %d --queries %d --staging %zu%s\n",
+      a.points, a.seconds, a.runs, a.batch, a.others, a.queries, a.staging,
       a.pg_url.empty() ? "" : " --pg-url URL (tools/bench/history_pg_bench.py)");
   std::fflush(stdout);
 
@@ -197,7 +201,7 @@ int main(int argc, char** argv) {
       const std::string path = dir + "/ingest.db";
       remove_db(path);
       {
-        auto store = sqlite_store({.path = path})();
+        auto store = sqlite_store({.path = path, .staging_records = a.staging})();
         rates.push_back(ingest(*store, records, a.batch));
       }
       bytes_per_record =
@@ -212,12 +216,12 @@ int main(int argc, char** argv) {
     std::vector<double> raw_ms, agg_ms;
     std::size_t raw_count = 0, intervals = 0;
     {
-      auto store = sqlite_store({.path = qpath})();
+      auto store = sqlite_store({.path = qpath, .staging_records = a.staging})();
       const std::vector<Record> one_day = changes(day, 86'400);
       ingest(*store, one_day, a.batch);
       const RawQuery rq{day[0]->device, day[0]->point, kStart, kStart + 86'400'000, 100'000};
       const AggregateQuery aq{day[0]->device, day[0]->point, kStart, kStart + 86'400'000, 60'000};
-      auto reader = sqlite_store({.path = qpath})();
+      auto reader = sqlite_store({.path = qpath, .staging_records = a.staging})();
       for (int i = 0; i < a.queries; ++i) {
         auto t0 = Clock::now();
         raw_count = reader->read_raw(rq).records.size();
@@ -229,8 +233,8 @@ int main(int argc, char** argv) {
     }
     remove_db(qpath);
 
-    std::printf("\nSQLite %s (%d points x %d s, batches of %zu, %d runs)\n", sqlite3_libversion(),
-                a.points, a.seconds, a.batch, a.runs);
+    std::printf("\nSQLite %s (%d points x %d s, batches of %zu, staging %zu, %d runs)\n",
+                sqlite3_libversion(), a.points, a.seconds, a.batch, a.staging, a.runs);
     std::printf("  %-50s %12s %10s\n", "figure", "measured", "goal");
     std::printf("  %-50s %12.0f %10s\n", "(a) ingestion, records/s (median)", median(rates),
                 ">= 250000");

@@ -40,17 +40,28 @@ std::string new_file() {
   return (temp->path / ("store" + std::to_string(++n) + ".db")).string();
 }
 
-StoreUnderTest sqlite_under_test() {
+// `staging`: SqliteOptions::staging_records. The default keeps a test's records in `recent`; 0
+// writes them to `history` directly; 2 moves them after nearly every write, so that a key can
+// be in both tables (a record replaced after it moved).
+StoreUnderTest sqlite_under_test(std::string name, std::size_t staging) {
   return {
-      .name = "sqlite",
-      .fresh = [] { return sqlite_store({.path = new_file()}); },
+      .name = std::move(name),
+      .fresh = [staging] { return sqlite_store({.path = new_file(), .staging_records = staging}); },
       // 64 KiB: the 20,000-record batch of WriteIsAllOrNothing needs about 500 KiB.
-      .fresh_small = [] { return sqlite_store({.path = new_file(), .max_size_bytes = 65536}); },
+      .fresh_small =
+          [staging] {
+            return sqlite_store(
+                {.path = new_file(), .max_size_bytes = 65536, .staging_records = staging});
+          },
       .poison = [](SeriesRef) { return std::optional<Record>(); },
   };
 }
 
-INSTANTIATE_TEST_SUITE_P(Sqlite, StoreContract, ::testing::Values(sqlite_under_test()),
+INSTANTIATE_TEST_SUITE_P(Sqlite, StoreContract,
+                         ::testing::Values(sqlite_under_test("sqlite",
+                                                             SqliteOptions{}.staging_records),
+                                           sqlite_under_test("sqlite_direct", 0),
+                                           sqlite_under_test("sqlite_staging2", 2)),
                          [](const auto& p) { return p.param.name; });
 
 void expect_open_fails(const std::string& path, const std::string& why) {
