@@ -40,7 +40,8 @@ class Store {
   // key in the same call.
   virtual void write(std::span<const Record> records) = 0;
 
-  // Raw records per RawQuery; an unknown series is an empty page.
+  // Raw records per RawQuery; an unknown series is an empty page. Every value comes back with
+  // the type it was written with (bool, int64, uint64, double, NaN included, string, null).
   virtual RawPage read_raw(const RawQuery& q) = 0;
   // Aggregates per AggregateQuery; records whose value is not numeric (bool, string, null) are
   // left out, as are bad and uncertain ones.
@@ -66,6 +67,9 @@ struct SqliteOptions {
   // Caps the file (SQLite max_page_count); 0: no cap. A write past it throws StoreError
   // ("database or disk is full") and is retried like any failed write.
   std::uint64_t max_size_bytes = 0;
+  // Writes are staged in a small table and move into the main one, in key order, every this
+  // many records (sqlite_store.cpp says why); 0: writes go straight to the main table.
+  std::size_t staging_records = 200'000;
 };
 // The directory of `path` must exist (it is never created); the file and its tables are
 // created when missing.

@@ -47,6 +47,11 @@ smoke engine_bench '^Saturation|^ +10 +[0-9]|^Realistic \(50 |^Capped|^Serial li
   --scenarios saturation,realistic,capped,serial --devices 10 --realistic-devices 50 \
   --capped-devices 20 --capped-max 10 --bauds 115200 --runs 1 --warmup 0.2 --window 1 \
   --realistic-window 1 --serial-window 1 --listing-window 0.5 --no-pin
+smoke history_bench '^  \(a\) ingestion.* [0-9]+ +>=|^  \(d\) .* [0-9.]+ +<=|reproduce' \
+  "$bench/history_bench" --points 10 --seconds 5 --runs 1 --others 0 --queries 1
+smoke history_pg_bench '^  \(e\) ingestion.* [0-9]+ +>=|reproduce' \
+  python3 tools/bench/history_pg_bench.py --bench "$bench/history_bench" --points 10 --seconds 5 \
+  --runs 1 --others 0 --queries 1
 # Exit 1 is the goal missed (a loaded CI machine may miss it with one trial); the table is what
 # is checked.
 smoke takeover_bench '^trial  1: [0-9]+ ms|^  min .* p99 .* max|goal p99' \

@@ -6,6 +6,7 @@ that no test module imports another and no benchmark imports a test.
     testcase  NodeTestCase: starts simulators and nodes, fails a test on an unclean exit
     configs   YAML builders shared by several tests (a simulator fleet)
     pair      the master/backup pair harness (redundancy tests, takeover benchmark)
+    postgres  Postgres: a scratch PostgreSQL server (history tests and benchmark)
 
 CTest puts tests/support on PYTHONPATH; scripts run by hand add it themselves.
 """
