@@ -294,6 +294,14 @@ class PostgresStore final : public Store {
     return out;
   }
 
+  std::uint64_t count() override {
+    alive();
+    const Result r(PQexecPrepared(conn_, "count", 0, nullptr, nullptr, nullptr, 0));
+    if (PQresultStatus(r.get()) != PGRES_TUPLES_OK)
+      fail(r.get() ? PQresultErrorMessage(r.get()) : PQerrorMessage(conn_));
+    return static_cast<std::uint64_t>(r.integer(0, 0));
+  }
+
   void erase(std::span<const Record> records) override {
     ArrayText ids, times;
     bool any = false;
@@ -345,6 +353,7 @@ class PostgresStore final : public Store {
             "FROM pollux_history WHERE series=$1 AND time>=$2 AND time<$3 AND quality=0) AS t "
             "WHERE v IS NOT NULL AND v <> 'NaN' GROUP BY start ORDER BY start");
     prepare("delete_before", "DELETE FROM pollux_history WHERE time<$1");
+    prepare("count", "SELECT count(*) FROM pollux_history");
     prepare("first", "SELECT h.series, s.device, s.point, h.time, h." +
                          std::string("quality, h.value_bool, h.value_int, h.value_uint, "
                                      "h.value_real, h.value_text") +

@@ -272,6 +272,14 @@ class SqliteStore final : public Store {
     return out;
   }
 
+  std::uint64_t count() override {
+    // A key staged again after it moved to history is in both tables: counted once.
+    return std::strtoull(query_text("SELECT count(*) FROM (SELECT series, time FROM history "
+                                    "UNION SELECT series, time FROM recent)")
+                             .c_str(),
+                         nullptr, 10);
+  }
+
   void erase(std::span<const Record> records) override {
     if (records.empty()) return;
     transaction([&] {

@@ -269,6 +269,7 @@ TEST_P(StoreContract, ReadFirstInKeyOrderAndEraseExactlyThoseKeys) {
   std::vector<Record> batch = {rec(b, 100, 1.0), rec(a, 300, std::string("x")),
                                rec(a, 200, true, Quality::bad), rec(b, 50, 2.0)};
   store_->write(batch);
+  EXPECT_EQ(store_->count(), 4u);
 
   // Key order: each series' records together, oldest first (which series comes first is the
   // store's choice).
@@ -296,6 +297,7 @@ TEST_P(StoreContract, ReadFirstInKeyOrderAndEraseExactlyThoseKeys) {
   }
 
   store_->erase(first);
+  EXPECT_EQ(store_->count(), 1u);
   const std::vector<Record> rest = store_->read_first(10);
   ASSERT_EQ(rest.size(), 1u);
   const Key left = keys == b_first ? Key{"WELL_01", "PRESSURE", 300} : Key{"WELL_02", "FLOW", 100};
