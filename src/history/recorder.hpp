@@ -9,7 +9,9 @@
 // - quality: a quality different from the last record's is recorded;
 // - deadband: a numeric value (int64, uint64, double; the engineering value) that moved from
 //   the last recorded value by strictly more than the deadband is recorded (deadband 0: any
-//   change);
+//   change); integers compare exactly, a double on either side as doubles; a NaN after a NaN
+//   is unchanged (a point reading NaN is not recorded at every poll), a NaN after a number or
+//   a number after a NaN is a change whatever the deadband;
 // - other types: any change of a bool or string, or of the value's type (null -> number), is
 //   recorded;
 // - max_interval: with max_interval_s > 0, a state whose time is at least max_interval_s after

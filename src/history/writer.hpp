@@ -16,6 +16,14 @@
 //   w.query_raw(q, [](RawAnswer a) { ... });      // runs later on the I/O thread
 //   WriterStatus s = w.status();                  // health and /metrics
 //   w.stop();                                     // writes what waits (bounded), joins
+//
+// Threads and time: push(), set_retention_days(), the queries, status() and stop() may be
+// called from any thread (the engine calls them from the I/O thread). The writer's two threads
+// wait on a condition variable, outside the executor, so they time themselves with the steady
+// clock; tests give them millisecond intervals. Answers reach the executor through
+// Executor::post, the one call it allows from another thread; the executor must outlive the
+// Writer (or its stop()). Wall time (retention's cutoff) comes from WriterOptions::wall_now,
+// called on the writer thread, not from the executor, whose wall_now() belongs to its thread.
 #pragma once
 
 #include <atomic>
@@ -51,6 +59,8 @@ struct WriterOptions {
   // stop() writes what waits for at most this long, then gives up (the rest is lost, as with
   // any stop).
   runtime::Duration stop_flush_limit = std::chrono::seconds(5);
+  // Wall time for retention's cutoff; called on the writer thread, so it must be thread-safe.
+  std::function<runtime::WallTime()> wall_now = [] { return std::chrono::system_clock::now(); };
 };
 
 struct WriterStatus {
@@ -80,10 +90,16 @@ class Writer {
   Writer& operator=(const Writer&) = delete;
 
   void start();
+  // Ends both threads: a query under way finishes and is answered, the writer writes what
+  // waits for at most stop_flush_limit, and queries still queued are answered (posted) with
+  // the error "history stopped", as is any query asked later. Records pushed later are
+  // dropped. Safe to call twice; the destructor calls it.
   void stop();
 
-  // From the I/O thread; moves the records out of `records`.
+  // From the I/O thread; moves the records out of `records` (left empty, capacity kept).
   void push(std::vector<Record>& records);
+  // A reload's new retention; a positive one runs at once (on the writer thread), then every
+  // retention_every.
   void set_retention_days(int days);
 
   void query_raw(RawQuery q, std::function<void(RawAnswer)> done);

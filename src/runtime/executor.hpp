@@ -3,7 +3,7 @@
 // Every timer in the project goes through this interface (DESIGN.md principle 3). The engine
 // runs on AsioExecutor; unit tests use ManualExecutor and step time explicitly, never sleep.
 // Callbacks run one at a time on the executor's thread, never inline from schedule/post; only
-// offload()'s `work` runs elsewhere.
+// offload()'s `work` runs elsewhere. Only post() may be called from another thread.
 #pragma once
 
 #include <cstdint>
@@ -28,7 +28,9 @@ class Executor : public Clock {
   virtual TimerId schedule_at(TimePoint when, Task task) = 0;
   // Cancels a pending timer; returns false when it already ran or was cancelled.
   virtual bool cancel(TimerId id) = 0;
-  // Runs `task` soon, after the current callback returns.
+  // Runs `task` soon, after the current callback returns. The one call that is safe from any
+  // thread: a thread of its own (the history writer's query thread) hands its result back
+  // with it, and the task still runs on the executor's thread.
   virtual void post(Task task) = 0;
   // Runs `work` off the executor's thread, then `then` on it once `work` has returned: for slow
   // work that needs nothing the executor's callbacks touch (loading a 10,000-device config file

@@ -23,6 +23,7 @@ bool ManualExecutor::cancel(TimerId id) {
 }
 
 void ManualExecutor::post(Task task) {
+  std::lock_guard lock(posted_mutex_);
   posted_.push_back(std::move(task));
 }
 
@@ -33,13 +34,17 @@ void ManualExecutor::offload(Task work, Task then) {
 
 std::size_t ManualExecutor::run_pending() {
   std::size_t n = 0;
-  while (!posted_.empty()) {
-    Task t = std::move(posted_.front());
-    posted_.pop_front();
+  for (;;) {
+    Task t;
+    {
+      std::lock_guard lock(posted_mutex_);
+      if (posted_.empty()) return n;
+      t = std::move(posted_.front());
+      posted_.pop_front();
+    }
     t();
     ++n;
   }
-  return n;
 }
 
 std::size_t ManualExecutor::advance(Duration d) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <deque>
+#include <mutex>
 
 #include "runtime/executor.hpp"
 #include "runtime/timer_queue.hpp"
@@ -19,6 +20,7 @@ class ManualExecutor final : public Executor {
   WallTime wall_now() const override;
   TimerId schedule_at(TimePoint when, Task task) override;
   bool cancel(TimerId id) override;
+  // Safe from any thread, as Executor says; the task runs in the test's next run_pending().
   void post(Task task) override;
   // Runs `work` at once, on the test's thread, and posts `then` (run_pending() runs it).
   void offload(Task work, Task then) override;
@@ -36,6 +38,7 @@ class ManualExecutor final : public Executor {
  private:
   TimePoint now_;
   TimerQueue timers_;
+  std::mutex posted_mutex_;  // post() may come from another thread
   std::deque<Task> posted_;
 };
 

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <thread>
 #include <vector>
 
 namespace pollux::runtime {
@@ -98,6 +100,29 @@ TEST(ManualExecutor, PostedTasksRunBeforeTimeMoves) {
   ex.post([&] { order.push_back(1); });
   ex.advance(milliseconds(1));
   EXPECT_EQ(order, (std::vector<int>{1, 2}));
+}
+
+// post() is the one call another thread may make (executor.hpp): tasks posted from several
+// threads while the test thread runs them all arrive, each once.
+TEST(ManualExecutor, PostFromOtherThreads) {
+  ManualExecutor ex;
+  constexpr int kThreads = 4;
+  constexpr int kPerThread = 20'000;
+  int ran = 0;  // touched only by the tasks, on this thread
+  std::atomic<int> running{kThreads};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t)
+    threads.emplace_back([&] {
+      for (int i = 0; i < kPerThread; ++i)
+        ex.post([&] { ++ran; });
+      --running;
+    });
+  while (running > 0)
+    ex.run_pending();
+  for (auto& t : threads)
+    t.join();
+  ex.run_pending();
+  EXPECT_EQ(ran, kThreads * kPerThread);
 }
 
 TEST(ManualExecutor, WallTimeFollowsManualTime) {
