@@ -79,7 +79,7 @@ TEST(HistoryWriteQueue, PushMovesRecordsOutAndKeepsCapacity) {
 TEST(HistoryWriteQueue, PartialWriteKeepsTheRestFirst) {
   WriteQueue q(small());
   push(q, 1, 4, t0);
-  auto b = q.batch();
+  ASSERT_EQ(q.batch().size(), 4u);
   push(q, 5, 2, t0);
   q.written(1, t0);
   EXPECT_EQ(q.size(), 5u);
@@ -140,7 +140,7 @@ TEST(HistoryWriteQueue, BoundDuringAWriteThatFails) {
   l.max_records = 5;
   WriteQueue q(l);
   push(q, 1, 4, t0);
-  auto b = q.batch();
+  ASSERT_EQ(q.batch().size(), 4u);
   push(q, 5, 3, t0);
   EXPECT_EQ(q.dropped(), 0u);
   q.failed(t0);
