@@ -93,7 +93,7 @@ TEST(ApiJson, EventGolden) {
 }
 
 TEST(ApiJson, HealthGolden) {
-  const HealthView h{"pollux-b", "backup", "standby"};
+  const HealthView h{"pollux-b", "backup", "standby", std::nullopt};
   EXPECT_EQ(to_json(h), json::parse(R"({"status":"ok","node":"pollux-b","role":"backup",
       "activity":"standby"})"));
 }

@@ -74,6 +74,7 @@ class FakeStore final : public Store {
   }
   std::vector<Record> read_first(std::size_t) override { return {}; }
   void erase(std::span<const Record>) override {}
+  std::uint64_t count() override { return 0; }
 
  private:
   std::shared_ptr<FakeBackend> b_;
@@ -505,6 +506,7 @@ TEST_F(HistoryWriter, PushDoesNotWaitForTheStore) {
     std::uint64_t delete_before(Millis) override { return 0; }
     std::vector<Record> read_first(std::size_t) override { return {}; }
     void erase(std::span<const Record>) override {}
+    std::uint64_t count() override { return 0; }
   };
   std::mutex gate;
   std::unique_lock hold(gate);
