@@ -83,18 +83,33 @@ void History::configure(const config::Config& cfg) {
       next.emplace(id, std::move(t));
     }
   }
+  std::unordered_map<points::PointId, Tracked> added;
+  for (const auto& [id, t] : next)
+    if (!tracked_.contains(id)) added.emplace(id, t);
   for (const auto& [id, t] : tracked_)
     if (!next.contains(id)) recorder_.forget(id);
   tracked_ = std::move(next);
   writer_.set_retention_days(h.retention_days);
+  if (recording_) offer_current(added);
 }
 
 void History::set_recording(bool on) {
   if (on == recording_) return;
   flush();
   recording_ = on;
-  // A new active period starts afresh: each point's first state in it is recorded.
+  // A new active period starts afresh: each point's first state in it is recorded. Points
+  // that already hold a state (the SYDEV* points set when their device loaded, the values a
+  // standby received) have it recorded now; they may not change for a long time.
   recorder_.clear();
+  if (on) offer_current(tracked_);
+}
+
+void History::offer_current(const std::unordered_map<points::PointId, Tracked>& points) {
+  for (const auto& [id, t] : points) {
+    const points::PointRecord& r = store_.get(id);
+    if (!r.removed && r.timestamp) offer(id, t, *r.timestamp, r.value, r.quality);
+  }
+  flush();
 }
 
 void History::drain() {
@@ -163,7 +178,7 @@ void History::sweep() {
   flush();
 }
 
-std::optional<Answer> History::refuse(const Query& q, const Tracked** tracked) const {
+std::optional<Answer> History::refuse(const Query& q) const {
   const auto fail = [](int status, std::string why) {
     Answer a;
     a.status = status;
@@ -175,7 +190,6 @@ std::optional<Answer> History::refuse(const Query& q, const Tracked** tracked) c
   if (!id) return fail(404, "unknown point '" + q.point + "' of device '" + q.device + "'");
   auto it = tracked_.find(*id);
   if (it == tracked_.end()) return fail(404, "no history for " + q.device + "." + q.point);
-  *tracked = &it->second;
   const Tracked::Kind kind = it->second.kind;
   const bool is_numeric = kind == Tracked::Kind::number ||
                           (kind == Tracked::Kind::status && numeric(store_.get(*id).value));
@@ -185,8 +199,7 @@ std::optional<Answer> History::refuse(const Query& q, const Tracked** tracked) c
 }
 
 void History::query(const Query& q, std::function<void(Answer)> done) {
-  const Tracked* t = nullptr;
-  if (auto refusal = refuse(q, &t)) return done(std::move(*refusal));
+  if (auto refusal = refuse(q)) return done(std::move(*refusal));
   if (q.interval) {
     writer_.query_intervals({q.device, q.point, q.from, q.to, *q.interval},
                             [done = std::move(done)](IntervalsAnswer a) {
@@ -201,21 +214,17 @@ void History::query(const Query& q, std::function<void(Answer)> done) {
                             });
     return;
   }
-  writer_.query_raw(
-      {q.device, q.point, q.from, q.to, q.limit},
-      [done = std::move(done), boolean = t->kind == Tracked::Kind::boolean](RawAnswer a) {
-        Answer out;
-        if (!a.page) {
-          out.status = 503;
-          out.error = "history store: " + a.error;
-          return done(std::move(out));
-        }
-        out.page = std::move(*a.page);
-        if (boolean)
-          for (Sample& s : out.page.records)
-            if (const auto* i = std::get_if<std::int64_t>(&s.value)) s.value = *i != 0;
-        done(std::move(out));
-      });
+  writer_.query_raw({q.device, q.point, q.from, q.to, q.limit},
+                    [done = std::move(done)](RawAnswer a) {
+                      Answer out;
+                      if (a.page) {
+                        out.page = std::move(*a.page);
+                      } else {
+                        out.status = 503;
+                        out.error = "history store: " + a.error;
+                      }
+                      done(std::move(out));
+                    });
 }
 
 }  // namespace pollux::history

@@ -90,7 +90,8 @@ class History {
   struct Tracked {
     SeriesRef series;
     Rule rule;
-    // A configured point's type decides; a status point (SYDEV*) is numeric when its value is.
+    // Whether aggregates apply: a configured point's type decides; a status point (SYDEV*) is
+    // numeric when its value is.
     enum class Kind : std::uint8_t { number, boolean, text, status } kind = Kind::status;
   };
   void drain();
@@ -98,10 +99,12 @@ class History {
   void offer(points::PointId id, const Tracked& t, runtime::WallTime time,
              const points::Value& value, Quality quality);
   void flush();
+  // Offers each point's current state (those that have one).
+  void offer_current(const std::unordered_map<points::PointId, Tracked>& points);
   void sweep();
   void arm_sweep();
   // nullopt: recorded; else why a query cannot be answered (404/400).
-  std::optional<Answer> refuse(const Query& q, const Tracked** tracked) const;
+  std::optional<Answer> refuse(const Query& q) const;
 
   runtime::Executor& ex_;
   points::ChangeFeed& feed_;

@@ -375,8 +375,9 @@ std::string now_text() {
 
 void emit(const Result& r) {
   if (!r.out.empty()) std::fputs(r.out.c_str(), stdout);
-  if (!r.err.empty()) std::fprintf(stderr, "%s\n", r.err.c_str());
+  // Out before err: on one terminal a hint follows the table it is about.
   std::fflush(stdout);
+  if (!r.err.empty()) std::fprintf(stderr, "%s\n", r.err.c_str());
 }
 
 }  // namespace
