@@ -52,6 +52,9 @@ smoke history_bench '^  \(a\) ingestion.* [0-9]+ +>=|^  \(d\) .* [0-9.]+ +<=|rep
 smoke history_pg_bench '^  \(e\) ingestion.* [0-9]+ +>=|reproduce' \
   python3 tools/bench/history_pg_bench.py --bench "$bench/history_bench" --points 10 --seconds 5 \
   --runs 1 --others 0 --queries 1
+smoke history_engine_bench '^run 1: off [0-9.]+ % CPU, on [0-9.]+ % CPU|CPU ratio on/off|reproduce' \
+  python3 tools/bench/history_engine_bench.py --pollux "$pollux" --sim "$sim" --devices 20 \
+  --runs 1 --warmup 0.2 --window 1 --no-pin
 # Exit 1 is the goal missed (a loaded CI machine may miss it with one trial); the table is what
 # is checked.
 smoke takeover_bench '^trial  1: [0-9]+ ms|^  min .* p99 .* max|goal p99' \
