@@ -115,8 +115,8 @@ void NodeHistory::set_active(bool active) {
 void NodeHistory::stop() {
   if (forward_timer_) ex_.cancel(forward_timer_);
   forward_timer_ = {};
-  // A job still running off the I/O thread holds its own reference to its connection.
-  *alive_ = false;
+  // A job still running off the I/O thread keeps its connection and finishes; what it would
+  // do next on the I/O thread is dropped (its weak reference expires here).
   alive_ = std::make_shared<bool>(true);
   forwarding_ = false;
   inbox_busy_ = false;
