@@ -11,8 +11,10 @@ short (heartbeat 200 ms, failover_timeout 1200 ms, polls 200 ms) and every wait 
 import datetime
 import os
 import shutil
+import socket
 import sqlite3
 import tempfile
+import threading
 import time
 import unittest
 import urllib.parse
@@ -97,6 +99,74 @@ def store_keys(path):
     return rows
 
 
+class LinkProxy:
+    """The peer link through a TCP relay that can be cut (connections closed, new ones refused)
+    and restored: a partition with both nodes alive, hence a split (redundancy.md "Partitions")."""
+
+    def __init__(self, target_port):
+        self.target = target_port
+        self.port = free_port()
+        self.conns = []
+        self.lock = threading.Lock()
+        self.server = None
+        self.restore()
+
+    def restore(self):
+        self.server = socket.socket()
+        self.server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.server.bind(("127.0.0.1", self.port))
+        self.server.listen(4)
+        threading.Thread(target=self._accept, args=(self.server,), daemon=True).start()
+
+    def _accept(self, server):
+        while True:
+            try:
+                a, _ = server.accept()
+            except OSError:
+                return
+            try:
+                b = socket.create_connection(("127.0.0.1", self.target), timeout=2)
+            except OSError:
+                a.close()
+                continue
+            with self.lock:
+                self.conns += [a, b]
+            for x, y in ((a, b), (b, a)):
+                threading.Thread(target=self._pump, args=(x, y), daemon=True).start()
+
+    @staticmethod
+    def _pump(src, dst):
+        try:
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    break
+                dst.sendall(data)
+        except OSError:
+            pass
+        for sock in (src, dst):
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def cut(self):
+        # shutdown() wakes the thread blocked in accept(); close() alone would leave it listening.
+        try:
+            self.server.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.server.close()
+        with self.lock:
+            conns, self.conns = self.conns, []
+        for sock in conns:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            sock.close()
+
+
 class HistoryPairTest(NodeTestCase):
     def setUp(self):
         super().setUp()
@@ -108,9 +178,9 @@ class HistoryPairTest(NodeTestCase):
             self.addCleanup(shutil.rmtree, d, True)
             self.dirs[name] = d
 
-    def node(self, name, mode, level, recovery="automatic"):
-        n = PairNode(name, node_yaml(self.sim, name, mode, self.link_port, self.dirs[name], level,
-                                     recovery))
+    def node(self, name, mode, level, recovery="automatic", link_port=None):
+        n = PairNode(name, node_yaml(self.sim, name, mode, link_port or self.link_port,
+                                     self.dirs[name], level, recovery))
         self.nodes.append(n)
         return n
 
@@ -219,6 +289,49 @@ class HistoryPairTest(NodeTestCase):
         self.assertEqual(history(backup, t_kill - 5000), during + [
             r for r in history(backup, t_kill - 5000) if r[0] > during[-1][0]])
         self.assertEqual(store_keys(os.path.join(self.dirs["fe-b"], "cache.db")), [])
+
+    def test_partial_backup_drops_what_it_recorded_in_a_split(self):
+        # The backup reaches the master through a relay; cutting it leaves both nodes alive and
+        # active (no second path): a split. Its records from then are inside the master's
+        # active interval, which the master's own records cover: not forwarded.
+        master = self.node("fe-a", "master", "partial")
+        proxy = LinkProxy(self.link_port)
+        self.addCleanup(proxy.cut)
+        backup = self.node("fe-b", "backup", "partial", link_port=proxy.port)
+        self.wait_pair(master, backup, "active", "standby")
+        wait_until(lambda: len(history(master)) >= 4, 10, what="master records")
+        t_cut = int(time.time() * 1000)
+        proxy.cut()
+        wait_until(lambda: backup.activity() == "active", 6, interval=0.02, what="split")
+        self.assertEqual(master.activity(), "active")
+        time.sleep(3.0)
+        split = history(backup, t_cut)
+        self.assertGreaterEqual(len(split), 4, split)
+        proxy.restore()
+        self.wait_pair(master, backup, "active", "standby", timeout=15)
+
+        def settled():
+            h = backup.red()["history"]
+            return h if h["pending"] == 0 and not store_keys(
+                os.path.join(self.dirs["fe-b"], "cache.db")) else None
+        try:
+            rb = wait_until(settled, 15, what="cache emptied")
+        except AssertionError as e:
+            raise AssertionError("%s: %s\n%s" % (e, backup.red(), self.logs()))
+        mine = history(master)
+        by_time = {t: (v, q) for t, v, q in mine}
+        # None of the backup's split records is in the master's store (its takeover record of
+        # the synced state has the master's key and time: the master's own).
+        taken = [r for r in split if r[0] in by_time and r[0] >= t_cut]
+        self.assertEqual(taken, [], "split records forwarded\nmaster: %s\nbackup: %s"
+                         % (mine, split))
+        # The master's own records cover the split: its counter values go on, none twice.
+        values = [v for t, v, q in mine if q == "good"]
+        self.assertEqual(len(values), len(set(values)), mine)
+        self.assertEqual(values, sorted(values), mine)
+        rm = master.red()["history"]
+        self.assertEqual(rm["forwarded"], rb["forwarded"], (rm, rb))
+        self.assertEqual(history(backup), [])
 
 
 if __name__ == "__main__":
