@@ -199,12 +199,12 @@ class HistoryPairTest(NodeTestCase):
     def logs(self):
         return "\n".join("--- %s:\n%s" % (n.name, n.text()[-4000:]) for n in self.nodes)
 
-    def outage(self, level):
+    def outage(self, level, recovery="automatic"):
         """Pair up, record, kill the master, the backup records ~3.5 s, the master comes back and
         takes over again, the backup forwards. Returns (master, backup, t_kill_ms, took_s,
         backup's records of the outage as its API showed them before the master came back)."""
-        master = self.node("fe-a", "master", level)
-        backup = self.node("fe-b", "backup", level)
+        master = self.node("fe-a", "master", level, recovery)
+        backup = self.node("fe-b", "backup", level, recovery)
         self.wait_pair(master, backup, "active", "standby")
         wait_until(lambda: len(history(master)) >= 6, 10, what="master records")
         t_kill = int(time.time() * 1000)
@@ -220,6 +220,17 @@ class HistoryPairTest(NodeTestCase):
             backup.red()["history"]), 3, what="pending records on the backup")
         self.assertEqual(red["level"], level)
         master.start()
+        if recovery == "manual":
+            # The master waits standby; the backup, still active, forwards as it records: a
+            # record it makes now reaches the master's store before any recover.
+            self.wait_pair(master, backup, "standby", "active", timeout=15)
+            t_now = int(time.time() * 1000)
+            last = wait_until(lambda: [r for r in history(backup, t_now)] or None, 5,
+                              what="a new record on the backup")[0]
+            wait_until(lambda: last in history(master, t_now), 10,
+                       what="%s forwarded to the standby master" % (last,))
+            status, body = master.request("POST", "/api/v1/redundancy/recover")
+            self.assertIn(status, (200, 202), body)
         self.wait_pair(master, backup, "active", "standby", timeout=15)
 
         def forwarded():
@@ -280,6 +291,14 @@ class HistoryPairTest(NodeTestCase):
         self.assertEqual(history(backup), [])
         self.assertEqual(store_keys(os.path.join(self.dirs["fe-b"], "cache.db")), [])
         self.assertFalse(os.path.exists(os.path.join(self.dirs["fe-b"], "history.db")))
+
+    def test_partial_backup_forwards_to_a_standby_master_with_manual_recovery(self):
+        # The master back but standby is "not active": what the backup records then is forwarded
+        # too, and at once.
+        master, backup, t_kill, took, during = self.outage("partial", recovery="manual")
+        rm, rb = self.check_master_covers(master, backup, t_kill, took, during)
+        self.assertEqual((rm["level"], rb["level"]), ("partial", "partial"))
+        self.assertEqual(history(backup), [])
 
     def test_full_backup_forwards_the_outage_and_keeps_its_own_store(self):
         master, backup, t_kill, took, during = self.outage("full")
