@@ -119,6 +119,10 @@ void NodeHistory::stop() {
   // do next on the I/O thread is dropped (its weak reference expires here).
   alive_ = std::make_shared<bool>(true);
   forwarding_ = false;
+  awaiting_answer_ = false;
+  counting_ = false;
+  in_flight_.clear();
+  held_back_.clear();
   inbox_busy_ = false;
   history_.reset();  // writes what it holds (and feeds the outbox) first
   outbox_.reset();
@@ -137,8 +141,47 @@ void NodeHistory::arm_forwarding() {
   });
 }
 
+// Records on their way to the cache: in the writer that feeds it (full: the outbox; partial:
+// the node's own writer, whose store is the cache).
+std::uint64_t NodeHistory::cache_queued() const {
+  if (outbox_) return outbox_->status().queued;
+  return history_ ? history_->status().queued : 0;
+}
+
+void NodeHistory::count_pending() {
+  if (counting_ || forwarding_) return;
+  counting_ = true;
+  auto count = std::make_shared<std::optional<std::uint64_t>>();
+  ex_.offload(
+      [cache = cache_, count] {
+        try {
+          *count = cache->get().count();
+        } catch (const history::StoreError&) {
+          cache->store.reset();
+        }
+      },
+      [this, alive = std::weak_ptr<bool>(alive_), count] {
+        if (alive.expired()) return;
+        counting_ = false;
+        if (*count) pending_ = **count + cache_queued();
+      });
+}
+
 void NodeHistory::forward_next() {
-  if (!cache_ || !peer_.linked || !peer_.linked()) return;
+  if (!cache_ || !peer_.linked) return;
+  if (!peer_.linked()) {
+    // The master's coverage is asked for again on the next link: it may restart meanwhile.
+    master_coverage_.reset();
+    // A batch sent on the lost link is not answered: the next link sends it again at once.
+    if (awaiting_answer_) {
+      awaiting_answer_ = false;
+      forwarding_ = false;
+      ++forward_seq_;
+    }
+    // What the backup records while the link is down waits for it: `pending` shows it.
+    count_pending();
+    return;
+  }
   if (forwarding_ && ex_.now() - forward_started_ < kForwardTimeout) return;
   forwarding_ = true;
   forward_started_ = ex_.now();
@@ -165,7 +208,7 @@ void NodeHistory::forward_next() {
           spdlog::warn("history: reading the forwarding cache failed: {}", read->error);
           return;
         }
-        pending_ = read->count + (outbox_ ? outbox_->status().queued : 0);
+        pending_ = read->count + cache_queued();
         send_batch(std::move(read->batch));
       });
 }
@@ -182,30 +225,45 @@ void NodeHistory::send_batch(std::vector<history::Record> batch) {
   // batch asks for it first.
   const bool partial = level_ == config::HistoryLevel::partial;
   if (partial && !master_coverage_) batch.clear();
-  for (const auto& r : batch)
-    if (!partial || history::forward_partial(*master_coverage_, r))
+  in_flight_.clear();
+  held_back_.clear();
+  for (auto& r : batch) {
+    if (!partial || history::forward_partial(*master_coverage_, r)) {
       m.records.push_back(history::record_json(r));
-  in_flight_sent_ = m.records.size();
-  in_flight_ = std::move(batch);
+      in_flight_.push_back(std::move(r));
+    } else {
+      held_back_.push_back(std::move(r));
+    }
+  }
   if (!peer_.linked()) {
     forwarding_ = false;
     return;
   }
+  awaiting_answer_ = true;
   peer_.send(m);
 }
 
 void NodeHistory::on_forwarded(const rd::HistoryForwarded& m) {
   if (!forwarding_ || m.seq != forward_seq_) return;  // an answer to a batch given up on
+  awaiting_answer_ = false;
   announced_ = true;
-  if (auto c = history::Coverage::from_json(m.started_at, m.active)) master_coverage_ = *c;
+  const auto coverage = history::Coverage::from_json(m.started_at, m.active);
+  if (coverage) master_coverage_ = *coverage;
   if (!m.error.empty()) {
     spdlog::warn("history: the master could not take forwarded records: {}", m.error);
     forwarding_ = false;
     return;
   }
+  const std::size_t sent = in_flight_.size();
+  const bool full_batch = sent + held_back_.size() == kForwardBatch;
   auto done = std::make_shared<std::vector<history::Record>>(std::move(in_flight_));
-  const std::size_t sent = in_flight_sent_;
-  const bool full_batch = done->size() == kForwardBatch;
+  in_flight_.clear();
+  // Held back by the coverage the batch was sent with: dropped only if the master's coverage as
+  // it is now still covers them (a split), else kept for the next batch.
+  if (coverage)
+    for (auto& r : held_back_)
+      if (!history::forward_partial(*coverage, r)) done->push_back(std::move(r));
+  held_back_.clear();
   auto error = std::make_shared<std::string>();
   ex_.offload(
       [cache = cache_, done, error] {
@@ -216,7 +274,7 @@ void NodeHistory::on_forwarded(const rd::HistoryForwarded& m) {
           *error = e.what();
         }
       },
-      [this, alive = std::weak_ptr<bool>(alive_), sent, full_batch, error] {
+      [this, alive = std::weak_ptr<bool>(alive_), done, sent, full_batch, error] {
         if (alive.expired()) return;
         forwarding_ = false;
         if (!error->empty()) {
@@ -225,6 +283,7 @@ void NodeHistory::on_forwarded(const rd::HistoryForwarded& m) {
           return;
         }
         forwarded_ += sent;
+        pending_ -= std::min<std::uint64_t>(pending_, done->size());
         if (full_batch) forward_next();
       });
 }

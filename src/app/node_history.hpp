@@ -70,6 +70,8 @@ class NodeHistory {
   void arm_forwarding();
   void forward_next();
   void send_batch(std::vector<history::Record> batch);
+  void count_pending();
+  std::uint64_t cache_queued() const;
   void on_forwarded(const redundancy::HistoryForwarded& m);
   void on_forward(const redundancy::HistoryForward& m);
   history::Coverage coverage() const;
@@ -90,11 +92,16 @@ class NodeHistory {
   std::unique_ptr<history::Writer> outbox_;
   std::shared_ptr<Connection> cache_;
   runtime::TimerId forward_timer_;
-  bool forwarding_ = false;  // a batch is being read, or sent and not yet answered
+  bool forwarding_ = false;       // a batch is being read, or sent and not yet answered
+  bool awaiting_answer_ = false;  // sent and not yet answered: given up when the link is lost
   runtime::TimePoint forward_started_{};
   std::uint64_t forward_seq_ = 0;
-  std::vector<history::Record> in_flight_;  // the batch sent (partial: and the ones dropped)
-  std::size_t in_flight_sent_ = 0;
+  std::vector<history::Record> in_flight_;  // the batch sent
+  // partial: the batch's records not sent, by the master's coverage known then. The answer
+  // brings the coverage as it is now: those it still covers are dropped, the others forwarded
+  // later (a coverage from before the link was lost may be that of a master since restarted).
+  std::vector<history::Record> held_back_;
+  bool counting_ = false;  // pending_ is being counted while the link is down
   bool announced_ = false;
   std::optional<history::Coverage> master_coverage_;
   std::uint64_t pending_ = 0;

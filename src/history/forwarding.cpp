@@ -43,11 +43,15 @@ std::optional<Quality> quality_from(const json& j) {
 }  // namespace
 
 json record_json(const Record& r) {
-  return {{"d", r.series->device},
-          {"p", r.series->point},
-          {"t", r.time},
-          {"v", value_json(r.value)},
-          {"q", points::to_string(r.quality)}};
+  json j = {{"d", r.series->device},
+            {"p", r.series->point},
+            {"t", r.time},
+            {"v", value_json(r.value)},
+            {"q", points::to_string(r.quality)}};
+  // JSON (and msgpack) write a non-negative int64 and a uint64 alike; the store keeps the type
+  // (a uint64 point reads back as one), so the record says which it was.
+  if (std::holds_alternative<std::uint64_t>(r.value)) j["u"] = true;
+  return j;
 }
 
 std::optional<std::vector<Record>> records_from_json(const json& records) {
@@ -58,9 +62,14 @@ std::optional<std::vector<Record>> records_from_json(const json& records) {
     if (!j.is_object()) return std::nullopt;
     const auto d = j.find("d"), p = j.find("p"), t = j.find("t"), v = j.find("v"), q = j.find("q");
     if (d == j.end() || p == j.end() || t == j.end() || v == j.end() || q == j.end() ||
-        !d->is_string() || !p->is_string() || !t->is_number_integer())
+        !d->is_string() || !p->is_string() || !t->is_number_integer() ||
+        (t->is_number_unsigned() && t->get<std::uint64_t>() > INT64_MAX))
       return std::nullopt;
     auto value = value_from(*v);
+    if (const auto u = j.find("u"); u != j.end()) {
+      if (!u->is_boolean() || !v->is_number_unsigned()) return std::nullopt;
+      if (u->get<bool>()) value = points::Value{v->get<std::uint64_t>()};
+    }
     auto quality = quality_from(*q);
     if (!value || !quality) return std::nullopt;
     out.push_back(

@@ -23,7 +23,8 @@
 
 namespace pollux::history {
 
-// {"d": device, "p": point, "t": ms, "v": value, "q": "good|bad|uncertain"}
+// {"d": device, "p": point, "t": ms, "v": value, "q": "good|bad|uncertain"}, and "u": true
+// when the value is a uint64 (JSON writes it like an int64).
 nlohmann::json record_json(const Record& r);
 // nullopt when malformed (the batch is refused whole).
 std::optional<std::vector<Record>> records_from_json(const nlohmann::json& records);
