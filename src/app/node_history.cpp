@@ -96,8 +96,10 @@ void NodeHistory::configure(const config::Config& cfg) {
     }
   }
   settings_ = cfg.history;
-  history_->configure(cfg);
+  // Recording first, so that points offered their state by configure() are recorded on an
+  // active node.
   history_->set_recording(active_);
+  history_->configure(cfg);
 }
 
 void NodeHistory::set_active(bool active) {

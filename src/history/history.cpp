@@ -90,18 +90,13 @@ void History::configure(const config::Config& cfg) {
     if (!next.contains(id)) recorder_.forget(id);
   tracked_ = std::move(next);
   writer_.set_retention_days(h.retention_days);
-  if (recording_) offer_current(added);
+  offer_current(added);
 }
 
 void History::set_recording(bool on) {
   if (on == recording_) return;
   flush();
   recording_ = on;
-  // A new active period starts afresh: each point's first state in it is recorded. Points
-  // that already hold a state (the SYDEV* points set when their device loaded, the values a
-  // standby received) have it recorded now; they may not change for a long time.
-  recorder_.clear();
-  if (on) offer_current(tracked_);
 }
 
 void History::offer_current(const std::unordered_map<points::PointId, Tracked>& points) {
@@ -138,7 +133,6 @@ void History::take(const points::Change& c) {
     tracked_.erase(c.point);
     return;
   }
-  if (!recording_) return;
   auto it = tracked_.find(c.point);
   if (it == tracked_.end()) return;
   offer(c.point, it->second, c.time, c.value, c.quality);
@@ -147,7 +141,9 @@ void History::take(const points::Change& c) {
 void History::offer(points::PointId id, const Tracked& t, runtime::WallTime time,
                     const points::Value& value, Quality quality) {
   const Millis ms = to_millis(time);
-  if (recorder_.observe(id, t.rule, ms, value, quality))
+  // A standby's recorder follows what it receives, so the state the active node recorded
+  // last is not recorded again when this node takes over.
+  if (recorder_.observe(id, t.rule, ms, value, quality) && recording_)
     pending_.push_back(Record{t.series, ms, value, quality});
 }
 

@@ -11,8 +11,12 @@
 // second.
 //
 // Only an active node records (set_recording): a standby's store holds what the active node
-// sent, which the active node records. A node that starts recording forgets what it recorded
-// before, so the first state it sees of each point is recorded again.
+// sent, which the active node records. A standby's recorder still follows every change it
+// receives, making the same decisions without writing, so a node that takes over records
+// what changes after the handover, not again each point's last state (history.md: a change
+// is the first value after start, not after each handover). Points that already hold a state
+// when they are first tracked (the SYDEV* points set when their device loaded) are offered
+// it then.
 //
 // Usage (the node, on the I/O thread):
 //   History h(ex, engine.changes(), engine.store(), sqlite_store({...}), cfg);

@@ -110,14 +110,32 @@ class HistoryTest : public ::testing::Test {
   std::unique_ptr<History> history_;
 };
 
-TEST_F(HistoryTest, NothingIsRecordedUntilRecordingStarts) {
+TEST_F(HistoryTest, AStandbyFollowsChangesWithoutRecordingThem) {
   store_.set_good(ids_["P"], 1.0, t(0));
   settle();
   EXPECT_EQ(history_->recorded(), 0u);
   history_->set_recording(true);
+  // Taking over: the state the active node recorded is not recorded again...
+  store_.set_good(ids_["P"], 1.5, t(100));
   settle();
-  // The state it holds when recording starts is the first record.
-  EXPECT_EQ(values("P"), std::vector<double>({1.0}));
+  EXPECT_EQ(history_->recorded(), 0u);
+  // ...and a change is measured from it (deadband 1).
+  store_.set_good(ids_["P"], 2.5, t(200));
+  settle();
+  EXPECT_EQ(values("P"), std::vector<double>({2.5}));
+}
+
+TEST_F(HistoryTest, PointsWithAStateWhenFirstTrackedAreRecordedThen) {
+  history_.reset();
+  store_.set_good(ids_["SYDEVCOMLN"], std::int64_t{1}, t(0));
+  WriterOptions o;
+  o.queue.commit_interval = 1ms;
+  history_ =
+      std::make_unique<History>(ex_, feed_, store_, sqlite_store({.path = dir_ + "/h.db"}), o);
+  history_->set_recording(true);
+  history_->configure(make_config());
+  settle();
+  EXPECT_EQ(values("SYDEVCOMLN"), std::vector<double>({1}));
 }
 
 TEST_F(HistoryTest, EachPointHasItsRuleAndHistoryFalseRecordsNothing) {
@@ -146,6 +164,10 @@ TEST_F(HistoryTest, StandbyChangesAreNotRecorded) {
   store_.set_good(ids_["P"], 5.0, t(100));
   settle();
   EXPECT_EQ(values("P"), std::vector<double>({1.0}));
+  history_->set_recording(true);
+  store_.set_good(ids_["P"], 7.0, t(200));
+  settle();
+  EXPECT_EQ(values("P"), std::vector<double>({1.0, 7.0}));
 }
 
 TEST_F(HistoryTest, MaxIntervalRecordsAnUnchangedPointOnTheSweep) {
