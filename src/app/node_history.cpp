@@ -252,10 +252,14 @@ void NodeHistory::on_forwarded(const rd::HistoryForwarded& m) {
   const auto coverage = history::Coverage::from_json(m.started_at, m.active);
   if (coverage) master_coverage_ = *coverage;
   if (!m.error.empty()) {
-    spdlog::warn("history: the master could not take forwarded records: {}", m.error);
+    // Tried again every second: said once per reason, not once per try.
+    if (m.error != refusal_)
+      spdlog::warn("history: the master could not take forwarded records: {}", m.error);
+    refusal_ = m.error;
     forwarding_ = false;
     return;
   }
+  refusal_.clear();
   const std::size_t sent = in_flight_.size();
   const bool full_batch = sent + held_back_.size() == kForwardBatch;
   auto done = std::make_shared<std::vector<history::Record>>(std::move(in_flight_));

@@ -103,6 +103,7 @@ class NodeHistory {
   std::vector<history::Record> held_back_;
   bool counting_ = false;  // pending_ is being counted while the link is down
   bool announced_ = false;
+  std::string refusal_;  // the master's last reason for refusing a batch (logged once)
   std::optional<history::Coverage> master_coverage_;
   std::uint64_t pending_ = 0;
   std::uint64_t forwarded_ = 0;
