@@ -280,14 +280,24 @@ void Writer::start() {
 }
 
 void Writer::stop() {
+  end(shared_->options.stop_flush_limit);
+}
+
+std::vector<Record> Writer::hand_over() {
+  end(runtime::Duration::zero());
+  std::lock_guard lock(shared_->mutex);
+  return shared_->queue.take_all();
+}
+
+void Writer::end(runtime::Duration flush_limit) {
   std::deque<std::unique_ptr<QueryJob>> unanswered;
   {
     std::lock_guard lock(shared_->mutex);
     if (!shared_->stopping) {
       shared_->stopping = true;
       const TimePoint now = SteadyClock::now();
-      shared_->flush_deadline = now + shared_->options.stop_flush_limit;
-      shared_->queue.flush_now(now);
+      shared_->flush_deadline = now + flush_limit;
+      if (flush_limit > runtime::Duration::zero()) shared_->queue.flush_now(now);
     }
     unanswered.swap(shared_->jobs);
   }

@@ -387,6 +387,33 @@ TEST_F(HistoryWriter, StopGivesUpAfterFlushLimit) {
   EXPECT_EQ(w.status().queued, 5u);
 }
 
+// hand_over() (a reload that changed the store) returns what waits for a failing store at once,
+// in order, instead of trying it until stop_flush_limit; later pushes are dropped.
+TEST_F(HistoryWriter, HandOverReturnsWaitingRecordsWithoutWaitingForTheStore) {
+  with_backend([](FakeBackend& b) { b.fail_writes = -1; });
+  WriterOptions o = fast();
+  o.stop_flush_limit = std::chrono::seconds(30);
+  Writer w(fake_factory(backend), io, o);
+  w.start();
+  push(w, 0, 5);
+  ASSERT_TRUE(eventually([&] { return w.status().write_errors >= 1; }));
+  push(w, 5, 2);
+  const auto t0 = std::chrono::steady_clock::now();
+  const std::vector<Record> waiting = w.hand_over();
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(5));
+  std::vector<Millis> times;
+  for (const Record& r : waiting)
+    times.push_back(r.time);
+  EXPECT_EQ(times, sequence(0, 7));
+  EXPECT_EQ(written_count(), 0u);
+  EXPECT_EQ(w.status().queued, 0u);
+  std::vector<Record> later = records(7, 1);
+  w.push(later);
+  EXPECT_EQ(w.status().queued, 0u);
+  w.stop();
+  with_backend([](FakeBackend& b) { EXPECT_EQ(b.open_now, 0); });
+}
+
 // Queries still queued at stop() (here: never started) and later ones answer "history
 // stopped", through the executor; records pushed after stop() are dropped.
 TEST_F(HistoryWriter, StopAnswersPendingQueries) {
