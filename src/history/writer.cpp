@@ -237,10 +237,19 @@ void Writer::Shared::query_main() {
       jobs.pop_front();
     }
     Task answer;
-    const std::string error = try_store([&] {
+    const auto ask = [&] {
       if (!store) store = open_store(open);
       answer = job->answer(*store);
-    });
+    };
+    // A connection kept from an earlier query may have died meanwhile (a PostgreSQL server
+    // that restarted): a query that fails on one is asked once more on a fresh connection
+    // before its error is the answer.
+    const bool kept = store != nullptr;
+    std::string error = try_store(ask);
+    if (!error.empty() && kept) {
+      store.reset();
+      error = try_store(ask);
+    }
     if (!error.empty()) {
       store.reset();
       answer = job->answer_error(error);

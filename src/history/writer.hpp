@@ -6,8 +6,9 @@
 // The writer thread opens the store (retrying every `open_retry` while it fails; records wait
 // meanwhile, bounded by the queue), writes batches per write_queue.hpp, retries failed writes
 // with backoff, and once a `retention_every` deletes records older than retention_days. Query
-// calls run on the query thread, each on a connection it opens when it has none; their
-// answer is posted to the executor, so `done` runs on the I/O thread.
+// calls run on the query thread, each on a connection it opens when it has none (a query that
+// fails on a connection kept from before is asked once more on a fresh one); their answer is
+// posted to the executor, so `done` runs on the I/O thread.
 //
 // Usage:
 //   Writer w(sqlite_store({.path = p}), ex, {});

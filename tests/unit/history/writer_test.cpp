@@ -343,6 +343,43 @@ TEST_F(HistoryWriter, FailingQueryAnswersWithErrorAndReopens) {
   with_backend([&](FakeBackend& b) { EXPECT_EQ(b.opens - opens_before, 2); });
 }
 
+// A connection that served a query and died since (a restarted server) costs no failed
+// answer: the query is asked again on a fresh connection. When that fails too, the error is
+// the answer.
+TEST_F(HistoryWriter, QueryOnADeadKeptConnectionIsAskedAgainOnAFreshOne) {
+  Writer w(fake_factory(backend), io, fast());
+  w.start();
+  push(w, 0, 3);
+  ASSERT_TRUE(eventually([&] { return written_count() == 3; }));
+  std::vector<RawAnswer> answers;
+  const RawQuery q{.device = "WELL_01", .point = "PRESSURE", .from = 0, .to = 100};
+  const auto ask = [&] {
+    w.query_raw(q, [&](RawAnswer a) { answers.push_back(std::move(a)); });
+    const std::size_t n = answers.size() + 1;
+    return eventually([&] {
+      io.run_pending();
+      return answers.size() == n;
+    });
+  };
+  ASSERT_TRUE(ask());  // opens the query connection, which is kept
+  ASSERT_TRUE(answers[0].page);
+  const int opens_before = [&] {
+    std::lock_guard lock(backend->mutex);
+    return backend->opens;
+  }();
+  with_backend([](FakeBackend& b) { b.fail_queries = 1; });
+  ASSERT_TRUE(ask());
+  ASSERT_TRUE(answers[1].page) << answers[1].error;
+  EXPECT_EQ(answers[1].page->records.size(), 3u);
+  with_backend([&](FakeBackend& b) { EXPECT_EQ(b.opens - opens_before, 1); });
+  with_backend([](FakeBackend& b) { b.fail_queries = 2; });
+  ASSERT_TRUE(ask());
+  EXPECT_FALSE(answers[2].page);
+  EXPECT_EQ(answers[2].error, "connection lost");
+  ASSERT_TRUE(ask());
+  EXPECT_TRUE(answers[3].page);
+}
+
 TEST_F(HistoryWriter, QueryWhenTheStoreCannotOpen) {
   with_backend([](FakeBackend& b) { b.fail_opens = -1; });
   Writer w(fake_factory(backend), io, fast());
