@@ -51,11 +51,13 @@ def now_ms():
 
 def node_yaml(port, points, interval_ms=200, history="", device="RTU"):
     """One device `device` (unit 1) behind the simulator's TCP server at `port`, one poll group
-    of `points` (YAML flow maps); `history` is the text of the top-level section (empty: none)."""
+    of `points` (YAML flow maps); `history` is the text of the top-level section (empty: none).
+    A generous message timeout: a poll that times out on a loaded machine would add bad records
+    the tests do not expect."""
     out = ["node: { name: hist }", "api: { listen: 127.0.0.1:API_PORT }"]
     if history:
         out.append("history: " + history)
-    out += ["channels:", "  - { id: NET, type: tcp, protocol: modbus-tcp }", "devices:",
+    out += ["channels:", "  - { id: NET, type: tcp, protocol: modbus-tcp, message_timeout_ms: 3000 }", "devices:",
             "  - id: %s" % device, "    unit: 1",
             "    comm: { primary: { channel: NET, host: 127.0.0.1, port: %d } }" % port,
             "    polls:", "      - name: fast", "        interval_ms: %d" % interval_ms,
@@ -251,13 +253,13 @@ class HistoryTest(NodeTestCase):
         for s in self.STRINGS:
             sim.set("RTU", "holding", 10, type="string", length=8, value=s)
             wait_until(lambda: node.points("RTU")["TXT"]["value"] == s, 5, what="TXT = %r" % s)
-        time.sleep(max(0.0, 3.0 - 0.1 * len(self.STRINGS)))
+        time.sleep(3.5)
         return node
 
     def test_query_paging_bounds_csv_aggregates_and_400s(self):
         node = self.query_node()
         # A window in the past: everything in it is committed, so answers are stable.
-        to = now_ms() - 1500
+        to = now_ms() - 2000
         time.sleep(0.5)
         everything = self.history(node, "RTU", "CNT", to=rfc(to), limit=100000)
         self.assertIsNone(everything["next"])
@@ -304,7 +306,7 @@ class HistoryTest(NodeTestCase):
         # consistent with the raw records inside it.
         agg = self.history(node, "RTU", "CNT", **{"from": frm, "to": rfc(to), "interval_s": 2})
         self.assertEqual(set(agg), {"device", "point", "intervals"})
-        raw = [(ms_of(r["time"]), r["value"]) for r in full]
+        raw = [(ms_of(r["time"]), r["value"]) for r in full if r["quality"] == "good"]
         groups = {}
         for t, v in raw:
             groups.setdefault(t - t % 2000, []).append(v)
@@ -363,7 +365,7 @@ class HistoryTest(NodeTestCase):
     @unittest.skipUnless(POLLUXCTL, "polluxctl is not built")
     def test_polluxctl_history_prints_table_csv_intervals_and_json(self):
         node = self.query_node()
-        to = now_ms() - 1500
+        to = now_ms() - 2000
         time.sleep(0.5)
         span = ["--from", rfc(to - 60000), "--to", rfc(to)]
         params = {"from": rfc(to - 60000), "to": rfc(to)}
@@ -437,7 +439,7 @@ class HistoryTest(NodeTestCase):
 
     # -- 6. an unwritable path ------------------------------------------------------------------
     def test_unwritable_path_polls_on_shows_the_error_and_writes_once_it_exists(self):
-        sim = self.sim(["{table: holding, address: 0, counter: {start: 0, step: 1, interval_ms: 300}}"])
+        sim = self.sim(["{table: holding, address: 0, counter: {start: 0, step: 1, interval_ms: 500}}"])
         port = sim.tcp_addr("T1")[1]
         missing_dir = os.path.join(self.dir, "missing")
         not_a_dir = os.path.join(self.dir, "plain-file")
@@ -568,7 +570,7 @@ class HistoryTest(NodeTestCase):
     def test_postgresql_store_records_answers_and_survives_an_outage(self):
         pg = Postgres(durable=False)
         self.addCleanup(pg.stop)
-        sim = self.sim(["{table: holding, address: 0, counter: {start: 500, step: 2, interval_ms: 300}}"])
+        sim = self.sim(["{table: holding, address: 0, counter: {start: 500, step: 2, interval_ms: 500}}"])
         node = self.start_node(node_yaml(
             sim.tcp_addr("T1")[1], ["{ name: CNT, table: holding, address: 0, type: uint16 }"],
             interval_ms=100, history="{ backend: postgresql, url: '%s' }" % pg.url))
@@ -577,6 +579,7 @@ class HistoryTest(NodeTestCase):
                    what="records in PostgreSQL")
         self.assertEqual(node.get("/api/v1/health")["history"], "ok")
         to = now_ms() - 1000
+        time.sleep(1.0)  # everything before `to` committed: both answers see the same records
         recs = self.records(node, "RTU", "CNT", to=rfc(to))
         values = [v for _, v, _ in recs]
         self.assertEqual(values, list(range(values[0], values[0] + 2 * len(values), 2)))
@@ -593,7 +596,7 @@ class HistoryTest(NodeTestCase):
                    what="history error")
         self.assertEqual(node.get("/api/v1/health")["status"], "ok")
         outage = [v for v, _ in self.sample(node, "RTU", "CNT", 3.0, period=0.05)]
-        self.assertGreaterEqual(len(outage), 8)
+        self.assertGreaterEqual(len(outage), 5)
         self.assertTrue(node.get("/api/v1/health")["history"].startswith("error: "))
         pg.resume()
         wait_until(lambda: node.get("/api/v1/health")["history"] == "ok", 20, interval=0.2,
