@@ -66,6 +66,10 @@ void NodeHistory::configure(const config::Config& cfg) {
   }
   if (!history_ || !settings_ || !same_store(*settings_, *cfg.history) ||
       level_ != cfg.redundancy.history) {
+    // Records still waiting for the old store (one that is full or down) go to the new one:
+    // neither dropped nor waited for here, on the I/O thread, while polls are due.
+    std::vector<history::Record> waiting;
+    if (history_) waiting = history_->hand_over();
     stop();
     level_ = cfg.redundancy.history;
     const auto& h = *cfg.history;
@@ -75,6 +79,7 @@ void NodeHistory::configure(const config::Config& cfg) {
     options.retention_days = h.retention_days;
     history_ = std::make_unique<history::History>(ex_, engine_.changes(), engine_.store(),
                                                   own_store(h), options);
+    history_->take_over(std::move(waiting));
     if (is_backup()) {
       const std::string cache = h.resolved_cache_path();
       cache_ = std::make_shared<Connection>(Connection{history::sqlite_store({.path = cache}), {}});

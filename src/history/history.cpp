@@ -50,6 +50,12 @@ History::~History() {
   writer_.stop();
 }
 
+std::vector<Record> History::hand_over() {
+  flush();
+  recording_ = false;
+  return writer_.hand_over();
+}
+
 void History::configure(const config::Config& cfg) {
   const config::HistorySettings h = cfg.history.value_or(config::HistorySettings{});
   const Rule defaults{h.deadband, h.max_interval_s};

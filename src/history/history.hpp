@@ -86,6 +86,13 @@ class History {
   using RecordTap = std::function<void(const std::vector<Record>&)>;
   void set_tap(RecordTap tap) { tap_ = std::move(tap); }
 
+  // A reload that changed the store: the records still waiting for this History's store, oldest
+  // first (Writer::hand_over), for take_over() by the History of the new store. This History
+  // records and writes nothing more.
+  std::vector<Record> hand_over();
+  // Before configure(): records handed over by the History this one replaces, written first.
+  void take_over(std::vector<Record> records) { writer_.push(records); }
+
   WriterStatus status() const { return writer_.status(); }
   // Records the recorder made (handed to the writer) since start.
   std::uint64_t recorded() const { return recorded_; }

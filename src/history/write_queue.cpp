@@ -126,6 +126,22 @@ void WriteQueue::failed(runtime::TimePoint now) {
   trim_marks();
 }
 
+std::vector<Record> WriteQueue::take_all() {
+  std::vector<Record> out;
+  out.reserve(size());
+  for (std::size_t i = front_head_ + doomed_; i < front_.size(); ++i)
+    out.push_back(std::move(front_[i]));
+  for (Record& r : back_)
+    out.push_back(std::move(r));
+  front_.clear();
+  front_head_ = 0;
+  doomed_ = 0;
+  back_.clear();
+  marks_.clear();
+  flushing_ = false;
+  return out;
+}
+
 void WriteQueue::flush_now(runtime::TimePoint now) {
   flushing_ = true;
   flush_at_ = now;

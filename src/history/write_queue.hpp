@@ -59,6 +59,9 @@ class WriteQueue {
   // Makes everything waiting due now (shutdown flush), retry wait included; records pushed
   // before the queue next runs empty are due at once too. A failure after it waits again.
   void flush_now(runtime::TimePoint now);
+  // Empties the queue: every waiting record, oldest first, for another queue (a new store's
+  // writer). Not while a write is under way.
+  std::vector<Record> take_all();
 
   bool writing() const { return in_flight_; }
   std::size_t size() const { return front_.size() - front_head_ - doomed_ + back_.size(); }

@@ -237,10 +237,19 @@ void Writer::Shared::query_main() {
       jobs.pop_front();
     }
     Task answer;
-    const std::string error = try_store([&] {
+    const auto ask = [&] {
       if (!store) store = open_store(open);
       answer = job->answer(*store);
-    });
+    };
+    // A connection kept from an earlier query may have died meanwhile (a PostgreSQL server
+    // that restarted): a query that fails on one is asked once more on a fresh connection
+    // before its error is the answer.
+    const bool kept = store != nullptr;
+    std::string error = try_store(ask);
+    if (!error.empty() && kept) {
+      store.reset();
+      error = try_store(ask);
+    }
     if (!error.empty()) {
       store.reset();
       answer = job->answer_error(error);
@@ -280,14 +289,24 @@ void Writer::start() {
 }
 
 void Writer::stop() {
+  end(shared_->options.stop_flush_limit);
+}
+
+std::vector<Record> Writer::hand_over() {
+  end(runtime::Duration::zero());
+  std::lock_guard lock(shared_->mutex);
+  return shared_->queue.take_all();
+}
+
+void Writer::end(runtime::Duration flush_limit) {
   std::deque<std::unique_ptr<QueryJob>> unanswered;
   {
     std::lock_guard lock(shared_->mutex);
     if (!shared_->stopping) {
       shared_->stopping = true;
       const TimePoint now = SteadyClock::now();
-      shared_->flush_deadline = now + shared_->options.stop_flush_limit;
-      shared_->queue.flush_now(now);
+      shared_->flush_deadline = now + flush_limit;
+      if (flush_limit > runtime::Duration::zero()) shared_->queue.flush_now(now);
     }
     unanswered.swap(shared_->jobs);
   }

@@ -6,8 +6,9 @@
 // The writer thread opens the store (retrying every `open_retry` while it fails; records wait
 // meanwhile, bounded by the queue), writes batches per write_queue.hpp, retries failed writes
 // with backoff, and once a `retention_every` deletes records older than retention_days. Query
-// calls run on the query thread, each on a connection it opens when it has none; their
-// answer is posted to the executor, so `done` runs on the I/O thread.
+// calls run on the query thread, each on a connection it opens when it has none (a query that
+// fails on a connection kept from before is asked once more on a fresh one); their answer is
+// posted to the executor, so `done` runs on the I/O thread.
 //
 // Usage:
 //   Writer w(sqlite_store({.path = p}), ex, {});
@@ -95,6 +96,11 @@ class Writer {
   // the error "history stopped", as is any query asked later. Records pushed later are
   // dropped. Safe to call twice; the destructor calls it.
   void stop();
+  // Ends both threads like stop(), but writes nothing more: the records still waiting are
+  // returned, oldest first, for the writer of another store (a reload that changed the store).
+  // Nothing is lost, and the caller waits at most for an open or write under way, never for
+  // the retries of a store that fails.
+  std::vector<Record> hand_over();
 
   // From the I/O thread; moves the records out of `records` (left empty, capacity kept).
   void push(std::vector<Record>& records);
@@ -109,6 +115,8 @@ class Writer {
 
  private:
   struct Shared;
+  // Ends the threads; the writer writes what waits until `flush_limit` has passed.
+  void end(runtime::Duration flush_limit);
   std::shared_ptr<Shared> shared_;
   std::thread writer_;
   std::thread querier_;

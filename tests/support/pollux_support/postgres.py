@@ -7,6 +7,8 @@ the test fails.
     with Postgres() as pg:
         url = pg.url       # postgresql://pollux@127.0.0.1:PORT/pollux
         pg.log_text()      # the server's log
+        pg.halt()          # an outage: the server stops, its data and port are kept
+        pg.resume()        # the same server again (same data, same port and url)
 
 PostgreSQL refuses to run as root, which CI is: then initdb and the server run as the
 `postgres` user (runuser), in a directory handed to that user. `durable=False` turns fsync off
@@ -49,20 +51,18 @@ class Postgres:
                 self._as = ["runuser", "-u", "postgres", "--"]
             self._run(["initdb", "-D", self.data, "-U", user, "-A", "trust", "-E", "UTF8",
                        "--locale=C", "--no-sync"])
-            options = "-c listen_addresses=127.0.0.1 -k %s" % self.dir
+            self._options = "-c listen_addresses=127.0.0.1 -k %s" % self.dir
             if not durable:
-                options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+                self._options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
             # A free port can be taken before the server binds it: try another.
             for attempt in range(3):
                 self.port = free_port()
                 try:
-                    self._run(["pg_ctl", "-D", self.data, "-l", self.log_path, "-w", "-t",
-                               str(timeout), "-o", "-p %d %s" % (self.port, options), "start"])
+                    self._start()
                     break
                 except PostgresError:
                     if attempt == 2:
                         raise
-            self._running = True
             self._run([os.path.join(PG_BIN, "createdb"), "-h", "127.0.0.1", "-p",
                        str(self.port), "-U", user, database], as_postgres=False)
         except BaseException:
@@ -81,6 +81,23 @@ class Postgres:
         if p.returncode != 0:
             raise PostgresError("%s exited with %d:\n%s\n%s" % (
                 " ".join(args), p.returncode, p.stdout.decode(errors="replace"), self.log_text()))
+
+    def _start(self):
+        self._run(["pg_ctl", "-D", self.data, "-l", self.log_path, "-w", "-t", str(self.timeout),
+                   "-o", "-p %d %s" % (self.port, self._options), "start"])
+        self._running = True
+
+    def halt(self):
+        """Stops the server (fast shutdown: clients are disconnected) and keeps its data
+        directory, for resume(): a database outage."""
+        if self._running:
+            self._run(["pg_ctl", "-D", self.data, "-m", "fast", "-w", "-t", "30", "stop"])
+            self._running = False
+
+    def resume(self):
+        """Starts a halted server again on the same data and port (the same url)."""
+        if not self._running:
+            self._start()
 
     def log_text(self):
         try:

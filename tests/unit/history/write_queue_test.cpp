@@ -277,6 +277,23 @@ TEST(HistoryWriteQueue, FlushNowMakesEverythingDueIncludingRetryWait) {
   EXPECT_EQ(q.due(), t0 + seconds(4) + milliseconds(500));
 }
 
+// A failed batch and what came behind it leave together, oldest first; the queue is then empty
+// and works on as before.
+TEST(HistoryWriteQueue, TakeAllEmptiesTheQueueInOrder) {
+  WriteQueue q(small());
+  push(q, 1, 3, t0);
+  q.batch();
+  q.failed(t0 + milliseconds(10));
+  push(q, 4, 3, t0 + milliseconds(20));
+  const std::vector<Record> all = q.take_all();
+  EXPECT_EQ(times(all), (std::vector<Millis>{1, 2, 3, 4, 5, 6}));
+  EXPECT_EQ(q.size(), 0u);
+  EXPECT_EQ(q.due(), std::nullopt);
+  EXPECT_EQ(q.dropped(), 0u);
+  push(q, 7, 1, t0 + seconds(5));
+  EXPECT_EQ(times(q.batch()), (std::vector<Millis>{7}));
+}
+
 TEST(HistoryWriteQueue, FlushNowOnAnEmptyQueue) {
   WriteQueue q(small());
   q.flush_now(t0);

@@ -343,6 +343,43 @@ TEST_F(HistoryWriter, FailingQueryAnswersWithErrorAndReopens) {
   with_backend([&](FakeBackend& b) { EXPECT_EQ(b.opens - opens_before, 2); });
 }
 
+// A connection that served a query and died since (a restarted server) costs no failed
+// answer: the query is asked again on a fresh connection. When that fails too, the error is
+// the answer.
+TEST_F(HistoryWriter, QueryOnADeadKeptConnectionIsAskedAgainOnAFreshOne) {
+  Writer w(fake_factory(backend), io, fast());
+  w.start();
+  push(w, 0, 3);
+  ASSERT_TRUE(eventually([&] { return written_count() == 3; }));
+  std::vector<RawAnswer> answers;
+  const RawQuery q{.device = "WELL_01", .point = "PRESSURE", .from = 0, .to = 100};
+  const auto ask = [&] {
+    w.query_raw(q, [&](RawAnswer a) { answers.push_back(std::move(a)); });
+    const std::size_t n = answers.size() + 1;
+    return eventually([&] {
+      io.run_pending();
+      return answers.size() == n;
+    });
+  };
+  ASSERT_TRUE(ask());  // opens the query connection, which is kept
+  ASSERT_TRUE(answers[0].page);
+  const int opens_before = [&] {
+    std::lock_guard lock(backend->mutex);
+    return backend->opens;
+  }();
+  with_backend([](FakeBackend& b) { b.fail_queries = 1; });
+  ASSERT_TRUE(ask());
+  ASSERT_TRUE(answers[1].page) << answers[1].error;
+  EXPECT_EQ(answers[1].page->records.size(), 3u);
+  with_backend([&](FakeBackend& b) { EXPECT_EQ(b.opens - opens_before, 1); });
+  with_backend([](FakeBackend& b) { b.fail_queries = 2; });
+  ASSERT_TRUE(ask());
+  EXPECT_FALSE(answers[2].page);
+  EXPECT_EQ(answers[2].error, "connection lost");
+  ASSERT_TRUE(ask());
+  EXPECT_TRUE(answers[3].page);
+}
+
 TEST_F(HistoryWriter, QueryWhenTheStoreCannotOpen) {
   with_backend([](FakeBackend& b) { b.fail_opens = -1; });
   Writer w(fake_factory(backend), io, fast());
@@ -385,6 +422,33 @@ TEST_F(HistoryWriter, StopGivesUpAfterFlushLimit) {
   EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(2));
   EXPECT_EQ(written_count(), 0u);
   EXPECT_EQ(w.status().queued, 5u);
+}
+
+// hand_over() (a reload that changed the store) returns what waits for a failing store at once,
+// in order, instead of trying it until stop_flush_limit; later pushes are dropped.
+TEST_F(HistoryWriter, HandOverReturnsWaitingRecordsWithoutWaitingForTheStore) {
+  with_backend([](FakeBackend& b) { b.fail_writes = -1; });
+  WriterOptions o = fast();
+  o.stop_flush_limit = std::chrono::seconds(30);
+  Writer w(fake_factory(backend), io, o);
+  w.start();
+  push(w, 0, 5);
+  ASSERT_TRUE(eventually([&] { return w.status().write_errors >= 1; }));
+  push(w, 5, 2);
+  const auto t0 = std::chrono::steady_clock::now();
+  const std::vector<Record> waiting = w.hand_over();
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(5));
+  std::vector<Millis> times;
+  for (const Record& r : waiting)
+    times.push_back(r.time);
+  EXPECT_EQ(times, sequence(0, 7));
+  EXPECT_EQ(written_count(), 0u);
+  EXPECT_EQ(w.status().queued, 0u);
+  std::vector<Record> later = records(7, 1);
+  w.push(later);
+  EXPECT_EQ(w.status().queued, 0u);
+  w.stop();
+  with_backend([](FakeBackend& b) { EXPECT_EQ(b.open_now, 0); });
 }
 
 // Queries still queued at stop() (here: never started) and later ones answer "history
