@@ -33,24 +33,11 @@
 #include <unordered_map>
 #include <utility>
 
+#include "history/series_names.hpp"
 #include "history/store.hpp"
 
 namespace pollux::history {
 namespace {
-
-using Names = std::pair<std::string_view, std::string_view>;
-struct NamesHash {
-  using is_transparent = void;
-  std::size_t operator()(Names n) const {
-    const std::size_t a = std::hash<std::string_view>{}(n.first);
-    return a ^
-           (std::hash<std::string_view>{}(n.second) + 0x9e3779b97f4a7c15ULL + (a << 6) + (a >> 2));
-  }
-};
-struct NamesEq {
-  using is_transparent = void;
-  bool operator()(Names a, Names b) const { return a == b; }
-};
 
 constexpr const char* kSchema =
     "CREATE TABLE IF NOT EXISTS pollux_series("
@@ -425,7 +412,7 @@ class PostgresStore final : public Store {
   void add_series(std::span<const Record> records) {
     ArrayText devices, points;
     bool any = false;
-    std::unordered_map<std::pair<std::string, std::string>, bool, NamesHash, NamesEq> asked;
+    ByNames<bool> asked;
     for (const Record& r : records) {
       const Names n{r.series->device, r.series->point};
       if (series_.contains(n) || asked.contains(n)) continue;
@@ -460,7 +447,7 @@ class PostgresStore final : public Store {
   }
 
   PGconn* conn_ = nullptr;
-  std::unordered_map<std::pair<std::string, std::string>, std::int64_t, NamesHash, NamesEq> series_;
+  ByNames<std::int64_t> series_;
   std::vector<Keyed> keyed_;
 };
 

@@ -35,6 +35,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "history/series_names.hpp"
 #include "history/store.hpp"
 
 namespace pollux::history {
@@ -64,22 +65,6 @@ constexpr const char* kSchema =
     "CREATE TABLE IF NOT EXISTS recent("
     " series INTEGER NOT NULL, time INTEGER NOT NULL, value, flags INTEGER NOT NULL,"
     " PRIMARY KEY(series, time)) WITHOUT ROWID;";
-
-using Names = std::pair<std::string_view, std::string_view>;
-struct NamesHash {
-  using is_transparent = void;
-  std::size_t operator()(Names n) const {
-    const std::size_t a = std::hash<std::string_view>{}(n.first);
-    return a ^
-           (std::hash<std::string_view>{}(n.second) + 0x9e3779b97f4a7c15ULL + (a << 6) + (a >> 2));
-  }
-};
-struct NamesEq {
-  using is_transparent = void;
-  bool operator()(Names a, Names b) const { return a == b; }
-};
-using SeriesCache =
-    std::unordered_map<std::pair<std::string, std::string>, std::int64_t, NamesHash, NamesEq>;
 
 // Resets a prepared statement when a use of it ends, also by an exception, so that no statement
 // keeps a read transaction open (which would stop WAL checkpoints) and the next call finds it
@@ -599,7 +584,7 @@ class SqliteStore final : public Store {
   sqlite3_stmt* erase_[2] = {};
   sqlite3_stmt* begin_ = nullptr;
   sqlite3_stmt* commit_ = nullptr;
-  SeriesCache series_;
+  ByNames<std::int64_t> series_;
   // Series this transaction added to the cache: forgotten when it rolls back.
   std::vector<std::pair<std::string, std::string>> added_;
 };

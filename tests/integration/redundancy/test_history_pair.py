@@ -20,7 +20,8 @@ import unittest
 import urllib.parse
 
 from pollux_support.node import free_port, wait_until
-from pollux_support.pair import FAILOVER_MS, HEARTBEAT_MS, PSK, STARTUP_MS, PairNode
+from pollux_support.pair import (FAILOVER_MS, HEARTBEAT_MS, PSK, STARTUP_MS, PairNode,
+                                  wait_pair)
 from pollux_support.testcase import NodeTestCase
 
 POLL_MS = 200
@@ -185,16 +186,7 @@ class HistoryPairTest(NodeTestCase):
         return n
 
     def wait_pair(self, master, backup, m_act, b_act, timeout=10):
-        def ok():
-            rm, rb = master.red(), backup.red()
-            good = (rm["activity"] == m_act and rb["activity"] == b_act and
-                    rm["peer"]["authenticated"] and rb["peer"]["authenticated"])
-            return (rm, rb) if good else None
-        try:
-            return wait_until(ok, timeout, what="master %s / backup %s" % (m_act, b_act))
-        except AssertionError as e:
-            raise AssertionError("%s\nmaster: %s\nbackup: %s\n%s"
-                                 % (e, master.red(), backup.red(), self.logs()))
+        return wait_pair(master, backup, m_act, b_act, timeout, context=self.logs)
 
     def logs(self):
         return "\n".join("--- %s:\n%s" % (n.name, n.text()[-4000:]) for n in self.nodes)

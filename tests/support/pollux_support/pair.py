@@ -121,14 +121,20 @@ class PairHarness:
         return master, backup
 
     def wait(self, master, backup, m_act, b_act, timeout=8):
-        """Waits until the master's and the backup's activities are `m_act` and `b_act` and both
-        peers are authenticated; returns both GET /api/v1/redundancy answers."""
-        def ok():
-            rm, rb = master.red(), backup.red()
-            good = (rm["activity"] == m_act and rb["activity"] == b_act and
-                    rm["peer"]["authenticated"] and rb["peer"]["authenticated"])
-            return (rm, rb) if good else None
-        try:
-            return wait_until(ok, timeout, what="master %s / backup %s" % (m_act, b_act))
-        except AssertionError as e:
-            raise AssertionError("%s\nmaster: %s\nbackup: %s" % (e, master.red(), backup.red()))
+        return wait_pair(master, backup, m_act, b_act, timeout)
+
+
+def wait_pair(master, backup, m_act, b_act, timeout=8, context=lambda: ""):
+    """Waits until the master's and the backup's activities are `m_act` and `b_act` and both
+    peers are authenticated; returns both GET /api/v1/redundancy answers. On a timeout the
+    error shows both answers and `context()` (e.g. the nodes' logs)."""
+    def ok():
+        rm, rb = master.red(), backup.red()
+        good = (rm["activity"] == m_act and rb["activity"] == b_act and
+                rm["peer"]["authenticated"] and rb["peer"]["authenticated"])
+        return (rm, rb) if good else None
+    try:
+        return wait_until(ok, timeout, what="master %s / backup %s" % (m_act, b_act))
+    except AssertionError as e:
+        raise AssertionError("%s\nmaster: %s\nbackup: %s\n%s"
+                             % (e, master.red(), backup.red(), context()))
