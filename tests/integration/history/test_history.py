@@ -486,7 +486,9 @@ class HistoryTest(NodeTestCase):
             values = [v for _, v, _ in self.records(n, "RTU", "CNT")]
             self.assertEqual([v for v in seen[n.name] if v not in values], [], (n.name, values))
             self.assertEqual(values, list(range(values[0], values[0] + len(values))), n.name)
-            self.assertEqual(values[0], seen[n.name][0])
+            # The first record is the first poll's value: the first one this test saw, or an
+            # earlier one when the node polled before the test looked (a slow, sanitized build).
+            self.assertLessEqual(values[0], seen[n.name][0])
             self.assertEqual(metric(n, "pollux_history_store_up"), 1)
 
     # -- 7. a full store ------------------------------------------------------------------------
