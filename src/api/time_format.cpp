@@ -86,6 +86,9 @@ std::optional<runtime::WallTime> parse_rfc3339(std::string_view s) {
     return std::nullopt;
   }
   if (pos != s.size()) return std::nullopt;
+  // WallTime counts nanoseconds in 64 bits: years 1678..2261 only (fuzz_history found the
+  // overflow). Anything outside is not a time this program can hold: malformed.
+  if (ymd.year() < chr::year{1678} || ymd.year() > chr::year{2261}) return std::nullopt;
   const auto t =
       chr::sys_days{ymd} + chr::hours{h} + chr::minutes{mi} + chr::seconds{sec} + fraction - offset;
   return chr::time_point_cast<runtime::WallTime::duration>(t);

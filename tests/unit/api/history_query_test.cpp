@@ -54,7 +54,8 @@ TEST(HistoryQueryParse, BadRequestsAre400) {
         "device=W&point=P&limit=0", "device=W&point=P&limit=-5", "device=W&point=P&limit=abc",
         "device=W&point=P&limit=1.5", "device=W&point=P&interval_s=0",
         "device=W&point=P&interval_s=-60", "device=W&point=P&interval_s=x",
-        "device=W&point=P&format=xml"})
+        "device=W&point=P&format=xml", "device=W&point=P&to=0587-12-06T08:00:00Z",
+        "device=W&point=P&from=9999-01-01T00:00:00Z"})
     EXPECT_NE(parse(bad).error, "") << bad;
 }
 
