@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "api/prometheus.hpp"
+#include "runtime/same_state.hpp"
 
 namespace pollux::app {
 namespace {
@@ -11,18 +12,6 @@ namespace {
 bool same_store(const config::HistorySettings& a, const config::HistorySettings& b) {
   return a.backend == b.backend && a.path == b.path && a.url == b.url &&
          a.max_size_mb == b.max_size_mb;
-}
-
-api::Quality quality_of(points::PointQuality q) {
-  switch (q) {
-    case points::PointQuality::good:
-      return api::Quality::good;
-    case points::PointQuality::uncertain:
-      return api::Quality::uncertain;
-    case points::PointQuality::bad:
-      break;
-  }
-  return api::Quality::bad;
 }
 
 api::PointValue value_of(const points::Value& v) {
@@ -403,8 +392,8 @@ void NodeHistory::query(const api::HistoryRequest& request,
         a.status == 200 ? api::Outcome::success() : api::Outcome::failure(a.status, a.error);
     out.records.reserve(a.page.records.size());
     for (const auto& s : a.page.records)
-      out.records.push_back(
-          {history::from_millis(s.time), value_of(s.value), quality_of(s.quality)});
+      out.records.push_back({history::from_millis(s.time), value_of(s.value),
+                             runtime::same_state<api::Quality>(s.quality)});
     if (a.page.next) out.next = history::from_millis(*a.page.next);
     for (const auto& i : a.intervals)
       out.intervals.push_back(
