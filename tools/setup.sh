@@ -18,12 +18,16 @@ packages=(
   libmodbus-dev                          # simulated RTUs and the interop cross-check
   libsqlite3-dev                         # history: the embedded store
   libpq-dev                              # history: the shared PostgreSQL store
+  libpaho-mqttpp-dev libpaho-mqtt-dev    # northbound: the MQTT client
+  libprotobuf-dev protobuf-compiler      # northbound: Sparkplug B payloads
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   liburing-dev                           # tcp_floor benchmark: the io_uring floor
   socat                                  # pty pairs for simulated serial lines
   postgresql                             # history tests: a real server started by the test
+  mosquitto                              # northbound tests: a real broker started by the test
   python3                                # integration test drivers
+  python3-paho-mqtt python3-protobuf     # northbound tests: the Sparkplug host the tests play
   clang-format clang-tidy                 # tools/lint.sh
 )
 

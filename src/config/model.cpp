@@ -122,6 +122,10 @@ std::string HistorySettings::resolved_cache_path() const {
          "history-cache.db";
 }
 
+std::string NorthboundSettings::resolved_client_id(std::string_view node_name) const {
+  return mqtt.client_id.empty() ? "pollux-" + std::string(node_name) : mqtt.client_id;
+}
+
 int register_count(PointType type, int string_length) {
   switch (type) {
     case PointType::boolean:

@@ -213,6 +213,40 @@ struct HistorySettings {
   friend bool operator==(const HistorySettings&, const HistorySettings&) = default;
 };
 
+// The top-level `northbound:` section (spec/northbound.md "Configuration"): Sparkplug B over
+// MQTT. Shared (synced master -> backup) except the node-local keys mqtt.client_id and
+// state_path; a backup may override `mqtt` (another broker) under backup_overrides.northbound.
+struct MqttTls {
+  std::string ca_file;
+  std::string cert_file;
+  std::string key_file;
+  friend bool operator==(const MqttTls&, const MqttTls&) = default;
+};
+struct MqttSettings {
+  std::string url;        // tcp://host:port or ssl://host:port
+  std::string client_id;  // node-local; empty in the file: "pollux-" + node.name
+  std::string username;   // empty: none
+  std::string password;   // empty: none
+  MqttTls tls;            // with ssl://
+  int keepalive_s = 30;
+  friend bool operator==(const MqttSettings&, const MqttSettings&) = default;
+};
+struct SparkplugSettings {
+  std::string group_id;         // required
+  std::string edge_node_id;     // required; both nodes of a pair use the same one
+  std::string primary_host_id;  // empty: publish without waiting for a host
+  friend bool operator==(const SparkplugSettings&, const SparkplugSettings&) = default;
+};
+struct NorthboundSettings {
+  MqttSettings mqtt;
+  SparkplugSettings sparkplug;
+  std::uint64_t max_records = 1'000'000;  // store_and_forward.max_records (metric values)
+  std::string state_path = "/var/lib/pollux/northbound.state";  // node-local
+  // mqtt.client_id, or "pollux-" + node_name when empty.
+  std::string resolved_client_id(std::string_view node_name) const;
+  friend bool operator==(const NorthboundSettings&, const NorthboundSettings&) = default;
+};
+
 // A node's whole configuration. `node`, `api` and `redundancy` are node-local; `channels`,
 // `devices`, `history` (but its node-local keys) and the raw `backup_overrides` are the
 // synchronized part (redundancy.md).
@@ -224,6 +258,8 @@ struct Config {
   RedundancySettings redundancy;
   // Absent: no history is kept.
   std::optional<HistorySettings> history;
+  // Absent: nothing is published northbound.
+  std::optional<NorthboundSettings> northbound;
   // Canonical text of the `backup_overrides` section (empty when absent); applied by the
   // loader when asked to load "as backup", carried along so config sync can forward it.
   std::string backup_overrides_canonical;
