@@ -164,6 +164,20 @@ json to_json(const RedundancyView& r) {
   return out;
 }
 
+json to_json(const NorthboundView& n) {
+  return {{"connected", n.connected},
+          {"broker", n.broker},
+          {"edge_node", n.edge_node},
+          {"bd_seq", n.bd_seq},
+          {"seq", n.seq},
+          {"held", n.held},
+          {"published", n.published},
+          {"last_error", n.last_error},
+          {"state", n.state},
+          {"dropped", n.dropped},
+          {"commands_refused", n.commands_refused}};
+}
+
 json error_json(std::string_view message) {
   return {{"error", message}};
 }

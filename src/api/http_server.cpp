@@ -366,6 +366,7 @@ class Session : public std::enable_shared_from_this<Session> {
       t.add(Methods::get, "/api/v1/history", &Session::get_history);
       t.add(Methods::post, "/api/v1/config/reload", &Session::post_reload);
       t.add(Methods::get, "/api/v1/redundancy", &Session::get_redundancy);
+      t.add(Methods::get, "/api/v1/northbound", &Session::get_northbound);
       t.add(Methods::post, "/api/v1/redundancy/force-failover", &Session::post_force_failover);
       t.add(Methods::post, "/api/v1/redundancy/recover", &Session::post_recover);
       return t;
@@ -512,6 +513,12 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void get_redundancy(const Call& c) {
     send(json_response(c.to, 200, to_json(shared_->node.redundancy())));
+  }
+
+  void get_northbound(const Call& c) {
+    const auto view = shared_->node.northbound();
+    if (!view) return send(error_response(c.to, 404, "no 'northbound:' section on this node"));
+    send(json_response(c.to, 200, to_json(*view)));
   }
 
   void post_force_failover(const Call& c) { handover(c, shared_->node.force_failover()); }

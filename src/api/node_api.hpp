@@ -147,6 +147,24 @@ struct RedundancyView {
   std::optional<History> history;
 };
 
+// GET /api/v1/northbound (spec/northbound.md "Sessions, outages and the pair"): the Sparkplug
+// session of this node.
+struct NorthboundView {
+  bool connected = false;
+  std::string broker;     // the MQTT url
+  std::string edge_node;  // group_id/edge_node_id
+  std::int64_t bd_seq = 0;
+  std::int64_t seq = 0;  // the last sequence number sent
+  std::uint64_t held = 0;
+  std::uint64_t published = 0;  // messages
+  std::string last_error;       // "" when none
+  // Our additions: the session's state (inactive, connecting, awaiting_host, live, ...), the
+  // held values dropped past max_records and the refused DCMD metric values.
+  std::string state;
+  std::uint64_t dropped = 0;
+  std::uint64_t commands_refused = 0;
+};
+
 // GET /api/v1/history (spec/history.md "Reading it back"), already validated by the HTTP layer.
 struct HistoryRequest {
   std::string device;
@@ -230,6 +248,9 @@ class NodeApi {
     a.outcome = Outcome::failure(404, "no history is kept on this node (no 'history:' section)");
     done(std::move(a));
   }
+
+  // GET /api/v1/northbound: nullopt (404) without a `northbound:` section.
+  virtual std::optional<NorthboundView> northbound() { return std::nullopt; }
 
   // GET /metrics: Prometheus text exposition format, a part per I/O turn.
   virtual std::unique_ptr<BodySource> metrics() = 0;

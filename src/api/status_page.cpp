@@ -33,6 +33,9 @@ tr.comm-disabled td { background: #fdf6dc; }
 <h1>Pollux <span id="node"></span></h1>
 <div id="meta">role <span id="role">?</span>, <span id="activity">?</span>
  &middot; updated <span id="updated">never</span> <span id="error"></span></div>
+<div id="northbound" hidden>northbound <span id="nb-edge"></span>: <span id="nb-state"></span>
+ &middot; bdSeq <span id="nb-bdseq"></span> &middot; held <span id="nb-held"></span>
+ &middot; published <span id="nb-published"></span> <span id="nb-error"></span></div>
 <h2>Channels</h2>
 <table id="channels"><thead><tr><th>id</th><th>type</th><th>protocol</th><th>enabled</th>
 <th>status</th><th>stats</th></tr></thead><tbody></tbody></table>
@@ -94,6 +97,20 @@ async function refresh() {
       cell(tr, p.value === null ? "null" : p.value, "num");
       cell(tr, p.quality, p.quality); cell(tr, p.timestamp); cell(tr, p.error);
     });
+    // The Sparkplug session (spec/northbound.md); 404: no northbound section, nothing shown.
+    const nb = await fetch("/api/v1/northbound", {cache: "no-store"});
+    const box = document.getElementById("northbound");
+    box.hidden = !nb.ok;
+    if (nb.ok) {
+      const n = await nb.json();
+      document.getElementById("nb-edge").textContent = n.edge_node + " via " + n.broker;
+      const st = document.getElementById("nb-state");
+      st.textContent = n.state; st.className = n.connected ? "ok" : (n.state === "inactive" ? "" : "down");
+      document.getElementById("nb-bdseq").textContent = n.bd_seq;
+      document.getElementById("nb-held").textContent = n.held;
+      document.getElementById("nb-published").textContent = n.published;
+      document.getElementById("nb-error").textContent = n.last_error;
+    }
     document.getElementById("updated").textContent = new Date().toISOString();
     document.getElementById("error").textContent = "";
   } catch (e) {

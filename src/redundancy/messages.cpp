@@ -153,13 +153,22 @@ json entries(const json& j) {
   return j.is_null() ? json::array() : j;
 }
 json to_json(const StateFull& m) {
-  return {{"seq", m.seq}, {"devices", entries(m.devices)}, {"points", entries(m.points)}};
+  json out = {{"seq", m.seq}, {"devices", entries(m.devices)}, {"points", entries(m.points)}};
+  if (m.bd_seq) out["bd_seq"] = *m.bd_seq;
+  return out;
 }
 json to_json(const StateDelta& m) {
-  return {{"seq", m.seq},
-          {"devices", entries(m.devices)},
-          {"points", entries(m.points)},
-          {"polls", entries(m.polls)}};
+  json out = {{"seq", m.seq},
+              {"devices", entries(m.devices)},
+              {"points", entries(m.points)},
+              {"polls", entries(m.polls)}};
+  if (m.bd_seq) out["bd_seq"] = *m.bd_seq;
+  return out;
+}
+// Optional fields a newer peer adds: absent is nullopt, present must have the right type.
+std::optional<std::uint64_t> get_optional_uint(const json& j, const char* key) {
+  if (!j.contains(key)) return std::nullopt;
+  return get_uint(j, key);
 }
 json to_json(const StateRequest& m) {
   return {{"last_seq", m.last_seq}};
@@ -232,11 +241,12 @@ Message from_json(const std::string& type, const json& j) {
     return ConfigMessage{get_string(j, "version"), get_string(j, "canonical_text")};
   if (type == "state_full")
     return StateFull{get_uint(j, "seq"), get_object_array(j, "devices"),
-                     get_object_array(j, "points")};
+                     get_object_array(j, "points"), get_optional_uint(j, "bd_seq")};
   if (type == "state_delta")
     return StateDelta{get_uint(j, "seq"), get_object_array(j, "devices"),
                       get_object_array(j, "points"),
-                      j.contains("polls") ? get_object_array(j, "polls") : json::array()};
+                      j.contains("polls") ? get_object_array(j, "polls") : json::array(),
+                      get_optional_uint(j, "bd_seq")};
   if (type == "state_request") return StateRequest{get_uint(j, "last_seq")};
   if (type == "handover_request") return HandoverRequest{get_string(j, "reason")};
   if (type == "handover_ack") return HandoverAck{get_string(j, "reason")};

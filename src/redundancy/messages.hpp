@@ -77,6 +77,9 @@ struct StateFull {
   std::uint64_t seq = 0;
   nlohmann::json devices = nlohmann::json::array();
   nlohmann::json points = nlohmann::json::array();
+  // The bdSeq of the active node's last Sparkplug session (northbound.md "Sessions, outages and
+  // the pair": the pair shares the counter). Absent without northbound, or from an older peer.
+  std::optional<std::uint64_t> bd_seq;
 };
 // Changed entries since seq - 1; a receiver that applied anything but seq - 1 asks for a full
 // transfer with StateRequest.
@@ -88,6 +91,8 @@ struct StateDelta {
   // the group's points, whose unchanged values are not in `points`. Optional on the wire (an
   // older peer sends none).
   nlohmann::json polls = nlohmann::json::array();
+  // As StateFull::bd_seq; sent when it changed.
+  std::optional<std::uint64_t> bd_seq;
 };
 struct StateRequest {
   std::uint64_t last_seq = 0;  // the last sequence the sender applied

@@ -195,6 +195,21 @@ std::string format_history(const json& h) {
   return table({"TIME", "VALUE", "QUALITY"}, rows);
 }
 
+std::string format_northbound(const json& n) {
+  const json& error = field(n, "last_error");
+  return table({"edge node", text(field(n, "edge_node"))},
+               {{"broker", text(field(n, "broker"))},
+                {"state", text(field(n, "state"))},
+                {"connected", text(field(n, "connected"))},
+                {"bdSeq", text(field(n, "bd_seq"))},
+                {"seq", text(field(n, "seq"))},
+                {"published", text(field(n, "published"))},
+                {"held", text(field(n, "held"))},
+                {"dropped", text(field(n, "dropped"))},
+                {"commands refused", text(field(n, "commands_refused"))},
+                {"last error", error.is_null() || error == "" ? "-" : text(error)}});
+}
+
 std::string format_redundancy(const json& r) {
   const json& peer = field(r, "peer");
   const json& error = field(r, "last_error");

@@ -27,6 +27,8 @@ std::string format_device(const nlohmann::json& device);
 std::string format_points(const nlohmann::json& points);
 std::string format_events(const nlohmann::json& events);
 std::string format_redundancy(const nlohmann::json& redundancy);
+// GET /api/v1/northbound as a two-column table.
+std::string format_northbound(const nlohmann::json& northbound);
 // GET /api/v1/history: TIME VALUE QUALITY rows, or one row per interval with its aggregates.
 std::string format_history(const nlohmann::json& history);
 // The answer to `line`: the new active line and, on a device with automatic failover, whether

@@ -44,6 +44,7 @@ constexpr const char* kUsageText =
     "  reload                       reload the configuration file\n"
     "  events [--since N]           device line changes after sequence N\n"
     "  redundancy                   master/backup state\n"
+    "  northbound                   the Sparkplug B session to the MQTT broker\n"
     "  history DEVICE POINT [--from T] [--to T] [--limit N] [--interval S] [--csv]\n"
     "                               recorded values (T: RFC 3339; default the last 24 h);\n"
     "                               --interval S: min/max/avg/last/count per S seconds\n"
@@ -54,7 +55,7 @@ constexpr const char* kUsageText =
     "  --api URL          node API (default $POLLUX_API, else http://127.0.0.1:8780)\n"
     "  --json             print the API's JSON answer as is\n"
     "  --watch SECONDS    redraw every SECONDS (status, devices, device, points, events,\n"
-    "                     redundancy); stop with Ctrl-C\n"
+    "                     redundancy, northbound); stop with Ctrl-C\n"
     "  --timeout SECONDS  give up on the node after this long (default 30)\n"
     "\n"
     "exit status: 0 success, 1 the node refused (error printed), 2 usage, 3 node unreachable\n";
@@ -81,6 +82,7 @@ std::string synopsis(const std::string& verb) {
       {"reload", ""},
       {"events", " [--since N]"},
       {"redundancy", ""},
+      {"northbound", ""},
       {"force-failover", ""},
       {"recover", ""},
       {"history", " DEVICE POINT [--from T] [--to T] [--limit N] [--interval S] [--csv]"}};
@@ -334,6 +336,10 @@ Result run_verb(const Options& o) {
     if (!argc_is(1)) return r;
     return simple("GET", "/api/v1/redundancy", nullptr, format_redundancy);
   }
+  if (verb == "northbound") {
+    if (!argc_is(1)) return r;
+    return simple("GET", "/api/v1/northbound", nullptr, format_northbound);
+  }
   if (verb == "history") {
     if (!argc_is(3)) return r;
     std::string target = "/api/v1/history?device=" + encode(a[1]) + "&point=" + encode(a[2]);
@@ -363,7 +369,7 @@ Result run_verb(const Options& o) {
 
 bool watchable(const std::string& verb) {
   return verb == "status" || verb == "devices" || verb == "device" || verb == "points" ||
-         verb == "events" || verb == "redundancy";
+         verb == "events" || verb == "redundancy" || verb == "northbound";
 }
 
 std::string now_text() {

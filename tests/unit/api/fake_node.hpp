@@ -154,6 +154,9 @@ class FakeNode : public NodeApi {
     }
     done(reload_result);
   }
+  // GET /api/v1/northbound: 404 until a test sets it.
+  std::optional<NorthboundView> northbound_view;
+  std::optional<NorthboundView> northbound() override { return northbound_view; }
   RedundancyView redundancy() override {
     // After a handover command, each read shows the next scripted step (the last one stays).
     if (handover_started && !handover_script.empty()) {

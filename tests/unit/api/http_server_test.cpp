@@ -472,6 +472,35 @@ TEST_F(HttpServerTest, Redundancy) {
   EXPECT_EQ(node_.calls.back(), "recover");
 }
 
+TEST_F(HttpServerTest, NorthboundIs404WithoutTheSectionAndTheSessionWithIt) {
+  auto r = get("/api/v1/northbound");
+  EXPECT_EQ(r.result_int(), 404);
+  EXPECT_NE(error_of(r).find("northbound"), std::string::npos);
+  api::NorthboundView v;
+  v.connected = true;
+  v.broker = "tcp://127.0.0.1:1883";
+  v.edge_node = "Plant1/FE1";
+  v.bd_seq = 4;
+  v.seq = 255;
+  v.held = 12;
+  v.published = 900;
+  v.state = "live";
+  node_.northbound_view = v;
+  r = get("/api/v1/northbound");
+  ASSERT_EQ(r.result_int(), 200);
+  // northbound.md: exactly these keys with these types (our additions besides).
+  const json b = body(r);
+  EXPECT_EQ(b.at("connected"), true);
+  EXPECT_EQ(b.at("broker"), "tcp://127.0.0.1:1883");
+  EXPECT_EQ(b.at("edge_node"), "Plant1/FE1");
+  EXPECT_EQ(b.at("bd_seq"), 4);
+  EXPECT_EQ(b.at("seq"), 255);
+  EXPECT_EQ(b.at("held"), 12);
+  EXPECT_EQ(b.at("published"), 900);
+  EXPECT_EQ(b.at("last_error"), "");
+  EXPECT_EQ(b.at("state"), "live");
+}
+
 TEST_F(HttpServerTest, MetricsPassThrough) {
   const auto r = get("/metrics");
   ASSERT_EQ(r.result_int(), 200);

@@ -174,6 +174,24 @@ TEST_F(PolluxctlTest, RedundancyVerbs) {
   EXPECT_EQ(ctl("recover").exit, 0);
 }
 
+TEST_F(PolluxctlTest, NorthboundVerb) {
+  start();
+  CtlRun r = ctl("northbound");
+  EXPECT_EQ(r.exit, 1) << r.out;  // no northbound section: the node's 404
+  api::NorthboundView v;
+  v.broker = "ssl://broker:8883";
+  v.edge_node = "Plant1/FE1";
+  v.bd_seq = 7;
+  v.state = "awaiting_host";
+  v.last_error = "not authorized";
+  node_.northbound_view = v;
+  r = ctl("northbound");
+  EXPECT_EQ(r.exit, 0) << r.out;
+  for (const char* want : {"Plant1/FE1", "ssl://broker:8883", "awaiting_host", "not authorized"})
+    EXPECT_NE(r.out.find(want), std::string::npos) << want << "\n" << r.out;
+  EXPECT_EQ(ctl("northbound extra").exit, 2);
+}
+
 TEST_F(PolluxctlTest, WatchRedrawsWithoutEscapeCodesOnAPipe) {
   start();
   // `timeout` ends the endless watch loop; at least two frames must have been drawn by then.

@@ -63,7 +63,7 @@ struct FakeEngine {
       });
     };
     h.full_state = [this] {
-      return StateFull{7, nlohmann::json::array({{{"from", name}}}), nlohmann::json::array()};
+      return StateFull{7, nlohmann::json::array({{{"from", name}}}), nlohmann::json::array(), {}};
     };
     h.on_sync = [this](const Message& m) {
       synced.push_back(m);
@@ -249,11 +249,12 @@ TEST_F(RedundancyPairLoopback, ConfigSentOncePerVersionAndStateGapsHealWithFullT
     }
     return out;
   };
-  ASSERT_TRUE(master->send(StateDelta{3, {}, {}}));
+  ASSERT_TRUE(master->send(StateDelta{3, {}, {}, {}, {}}));
   ASSERT_TRUE(loop.run_until([&] { return states().size() == 1; }));
-  ASSERT_TRUE(master->send(StateDelta{8, {}, {}}));
-  ASSERT_TRUE(master->send(StateDelta{10, {}, {}}));  // 9 lost: gap
-  ASSERT_TRUE(master->send(StateDelta{11, {}, {}}));  // ignored while the full is on its way
+  ASSERT_TRUE(master->send(StateDelta{8, {}, {}, {}, {}}));
+  ASSERT_TRUE(master->send(StateDelta{10, {}, {}, {}, {}}));  // 9 lost: gap
+  ASSERT_TRUE(
+      master->send(StateDelta{11, {}, {}, {}, {}}));  // ignored while the full is on its way
   ASSERT_TRUE(loop.run_until([&] { return states().size() == 3; }));
   loop.run_for(100ms);
   using P = std::pair<std::string, std::uint64_t>;

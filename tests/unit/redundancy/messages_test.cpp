@@ -56,16 +56,23 @@ TEST(PeerMessages, EveryTypeRoundTrips) {
   }
   {
     StateFull s{9, json::array({{{"id", "WELL_01"}, {"active_line", 2}}}),
-                json::array({{{"name", "P"}, {"value", 1.5}}})};
+                json::array({{{"name", "P"}, {"value", 1.5}}}), 17};
     auto m = std::get<StateFull>(round_trip(s));
     EXPECT_EQ(m.seq, 9u);
     EXPECT_EQ(m.devices, s.devices);
     EXPECT_EQ(m.points, s.points);
+    EXPECT_EQ(m.bd_seq, std::optional<std::uint64_t>(17));
   }
   {
-    StateDelta s{10, json::array(), json::array({{{"name", "P"}, {"value", nullptr}}})};
+    StateDelta s{10, json::array(), json::array({{{"name", "P"}, {"value", nullptr}}}),
+                 json::array(), std::nullopt};
     auto m = std::get<StateDelta>(round_trip(s));
     EXPECT_EQ(m.points, s.points);
+    // Without northbound (or from an older peer) there is no bdSeq: absent, not 0.
+    EXPECT_EQ(m.bd_seq, std::nullopt);
+    EXPECT_FALSE(json::from_msgpack(encode_message(s)).contains("bd_seq"));
+    s.bd_seq = 255;
+    EXPECT_EQ(std::get<StateDelta>(round_trip(s)).bd_seq, std::optional<std::uint64_t>(255));
   }
   EXPECT_EQ(std::get<StateRequest>(round_trip(StateRequest{5})).last_seq, 5u);
   EXPECT_EQ(std::get<HandoverRequest>(round_trip(HandoverRequest{"recover"})).reason, "recover");
@@ -193,7 +200,7 @@ TEST(PeerMessages, DeltaPollRecordsRoundTripAndAreOptionalOnTheWire) {
   auto m = std::get<StateDelta>(round_trip(s));
   EXPECT_EQ(m.polls, s.polls);
   // A peer that predates poll records sends none: an empty list, not a malformed message.
-  json j = json::from_msgpack(encode_message(StateDelta{5, json::array(), json::array(), {}}));
+  json j = json::from_msgpack(encode_message(StateDelta{5, json::array(), json::array(), {}, {}}));
   j.erase("polls");
   Decoded d = decode_message(json::to_msgpack(j));
   ASSERT_TRUE(d.message.has_value()) << d.error;

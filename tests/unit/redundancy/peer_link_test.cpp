@@ -182,7 +182,7 @@ TEST(PeerLinkLoopback, AuthenticatesAndExchangesHeartbeats) {
     }
 
   // Application messages both ways.
-  ASSERT_TRUE(p.master->send(StateFull{11, nlohmann::json::array({{{"id", "WELL_01"}}}), {}}));
+  ASSERT_TRUE(p.master->send(StateFull{11, nlohmann::json::array({{{"id", "WELL_01"}}}), {}, {}}));
   ASSERT_TRUE(p.backup->send(StateRequest{3}));
   ASSERT_TRUE(p.loop.run_until([&] {
     return p.backup_rec.count_messages<StateFull>() == 1 &&
