@@ -165,6 +165,17 @@ std::optional<std::int32_t> quality_of(const pb::Payload_Metric& m) {
   return std::nullopt;
 }
 
+// A metric's name as an error message shows it: whoever may publish to the broker may send a
+// name of megabytes. Cut at a character boundary (the name is valid UTF-8 by then).
+std::string shown_name(std::string_view name) {
+  constexpr std::size_t kMax = 64;
+  if (name.size() <= kMax) return std::string(name);
+  std::size_t cut = kMax;
+  while (cut > 0 && (static_cast<unsigned char>(name[cut]) & 0xC0) == 0x80)
+    --cut;
+  return std::string(name.substr(0, cut)) + "...";
+}
+
 std::string_view unsupported_value(pb::Payload_Metric::ValueCase c) {
   switch (c) {
     case pb::Payload_Metric::kBytesValue:
@@ -229,7 +240,8 @@ std::optional<Payload> decode(std::string_view bytes, std::string* error) {
     if (m.has_name() && !valid_utf8(m.name()))
       return fail("metric " + std::to_string(i) + ": name is not valid UTF-8");
     const auto where = [&] {
-      return "metric " + std::to_string(i) + (m.name().empty() ? "" : " '" + m.name() + "'");
+      return "metric " + std::to_string(i) +
+             (m.name().empty() ? "" : " '" + shown_name(m.name()) + "'");
     };
     Metric r;
     r.name = m.name();

@@ -505,6 +505,16 @@ TEST(SparkplugCodec, UnsupportedValuesAndDatatypesAreRefused) {
   }
 }
 
+TEST(SparkplugCodec, ALongNameIsCutInTheError) {
+  pb::Payload p;
+  auto* m = p.add_metrics();
+  m->set_name(std::string(62, 'x') + "äöü" + std::string(100'000, 'y'));
+  m->set_bytes_value("z");
+  const std::string error = refused(p.SerializeAsString());
+  EXPECT_EQ(error, "metric 0 '" + std::string(62, 'x') + "ä...': unsupported metric value " +
+                       "(bytes_value)");
+}
+
 TEST(SparkplugCodec, EmptyInputIsAnEmptyPayload) {
   const auto d = decode("", nullptr);
   ASSERT_TRUE(d);
