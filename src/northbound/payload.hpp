@@ -30,6 +30,33 @@ enum class DataType : std::uint32_t {
 };
 std::string_view to_string(DataType t);
 
+// Bits of an integer datatype (8, 16, 32, 64); 0 for every other datatype.
+constexpr int integer_bits(DataType t) {
+  switch (t) {
+    case DataType::int8:
+    case DataType::uint8:
+      return 8;
+    case DataType::int16:
+    case DataType::uint16:
+      return 16;
+    case DataType::int32:
+    case DataType::uint32:
+      return 32;
+    case DataType::int64:
+    case DataType::uint64:
+      return 64;
+    default:
+      return 0;
+  }
+}
+constexpr bool is_signed_integer(DataType t) {
+  return t == DataType::int8 || t == DataType::int16 || t == DataType::int32 ||
+         t == DataType::int64;
+}
+constexpr bool is_unsigned_integer(DataType t) {
+  return integer_bits(t) != 0 && !is_signed_integer(t);
+}
+
 // The `Quality` property (Int32): OPC-style codes.
 inline constexpr std::int32_t kQualityGood = 192;
 inline constexpr std::int32_t kQualityUncertain = 64;

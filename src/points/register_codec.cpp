@@ -143,18 +143,6 @@ std::int64_t sign_extend(std::uint64_t raw, int bits) {
   return static_cast<std::int64_t>((raw ^ sign) - sign);
 }
 
-// The float32 as the double of its shortest decimal text: 44.58f widened is
-// 44.58273696899414, which no operator typed into an RTU; 44.58 reads back as the same float32.
-// Falls back to the plain widening in the rare case where the decimal's double would not.
-double shortest_float32(float f) {
-  if (!std::isfinite(f)) return f;
-  char buf[32];
-  const auto end = std::to_chars(buf, buf + sizeof buf, f).ptr;
-  double d = 0;
-  if (std::from_chars(buf, end, d).ec != std::errc{} || static_cast<float>(d) != f) return f;
-  return d;
-}
-
 // raw × scale + offset for an integer reading when scale and offset are decimals of at most six
 // places (0.1, 0.05, -273.15), the common case, in a few nanoseconds: (raw × M + O) / 10^k with
 // integers M and O is exact up to its one division, which rounds to the double nearest the
@@ -234,6 +222,18 @@ std::string range_text(const config::Point& p) {
 }
 
 }  // namespace
+
+// 44.58f widened is 44.58273696899414, which no operator typed into an RTU; 44.58 reads back as
+// the same float32. Falls back to the plain widening in the rare case where the decimal's double
+// would not.
+double shortest_float32(float f) {
+  if (!std::isfinite(f)) return f;
+  char buf[32];
+  const auto end = std::to_chars(buf, buf + sizeof buf, f).ptr;
+  double d = 0;
+  if (std::from_chars(buf, end, d).ec != std::errc{} || static_cast<float>(d) != f) return f;
+  return d;
+}
 
 std::string describe_refusal(const config::Point& p, const Value& v, std::error_code ec) {
   const std::string type(config::to_string(p.type));

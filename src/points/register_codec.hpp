@@ -44,6 +44,10 @@ Value decode_registers(const config::Point& p, std::span<const std::uint16_t> re
 // A coil or discrete input: always bool (scale and offset do not apply to bits).
 Value decode_bit(const config::Point& p, bool bit);
 
+// The float32 as the double of its shortest decimal text (the fidelity rule above), for every
+// reader of a float32 (registers, Sparkplug's Float).
+double shortest_float32(float f);
+
 // Encodes a value to write into `out` (exactly point_width(p) registers). Errors:
 // std::errc::invalid_argument (wrong kind of value, NaN for an integer type, size mismatch),
 // std::errc::result_out_of_range (outside the type's range, string too long).
