@@ -383,9 +383,11 @@ void Client::fail_attempt(std::string reason) {
 }
 
 void Client::on_event(Event& e) {
+  // Each handler is called through a copy (a lambda capturing a pointer or two: no allocation),
+  // as it may destroy this Client; nothing here touches a member after a handler returns.
   if (e.kind == Event::Kind::published) {
     --in_flight_;
-    if (handlers_.published) handlers_.published(e.cookie, e.ok);
+    if (auto handler = handlers_.published) handler(e.cookie, e.ok);
     return;
   }
   if (e.attempt != attempt_id_) return;  // an attempt already ended
@@ -393,7 +395,7 @@ void Client::on_event(Event& e) {
     case Event::Kind::published:
       return;
     case Event::Kind::message:
-      if (handlers_.message) handlers_.message(std::move(e.text), std::move(e.payload));
+      if (auto handler = handlers_.message) handler(std::move(e.text), std::move(e.payload));
       return;
     case Event::Kind::connack:
       if (state_ != State::connecting) return;

@@ -42,7 +42,8 @@ struct Will {
   bool retain = false;
 };
 
-// Every handler runs on the executor's thread; an empty one is not called.
+// Every handler runs on the executor's thread; an empty one is not called. A handler may
+// destroy the Client: no handler of it runs afterwards.
 struct Handlers {
   // CONNACK accepted and every subscription granted.
   std::function<void()> connected;

@@ -177,6 +177,25 @@ TEST_F(MqttClientTest, APublishWhileNotConnectedIsReportedAsNotPublished) {
   EXPECT_EQ(c.in_flight(), 0u);
 }
 
+// The session machine may drop its client from a handler (a failed attempt, a lost session):
+// the rest of the batch of events is not delivered to it.
+TEST_F(MqttClientTest, AHandlerMayDestroyTheClient) {
+  std::unique_ptr<Client> c;
+  std::vector<std::uint64_t> reported;
+  Handlers h;
+  h.published = [&](std::uint64_t cookie, bool) {
+    reported.push_back(cookie);
+    c.reset();
+  };
+  c = std::make_unique<Client>(ex_, ClientOptions{.url = "tcp://127.0.0.1:1", .client_id = "x"},
+                               std::move(h));
+  for (std::uint64_t i = 1; i <= 3; ++i)
+    c->publish("t", "p", 0, i);  // one batch of three
+  ASSERT_TRUE(run_until([&] { return c == nullptr; }));
+  run_for(200ms);
+  EXPECT_EQ(reported, std::vector<std::uint64_t>{1});
+}
+
 TEST_F(MqttClientTest, TheBrokerPublishesTheWillWhenTheClientProcessIsKilled) {
   Broker broker;
   Recorder watch;
