@@ -1,3 +1,12 @@
+// Paho facts this adapter is built around (C++ 1.2 over C 1.3.12, Debian 12), besides those
+// noted where they matter below:
+// - Paho calls back with its global mutex held (not recursive): is_connected() or destroying
+//   a client from a callback deadlocks, and a slow callback holds up every client. Callbacks
+//   only queue events here; the executor's thread makes every call into Paho.
+// - Its receive thread notices a new socket only when its select() returns (up to a second):
+//   each attempt takes up to a second or two longer than the network does. Publishing on an
+//   established session is not affected.
+// - Paho C ignores SIGPIPE for the whole process when it starts its sockets.
 #include "mqtt/client.hpp"
 
 #include <mqtt/async_client.h>
