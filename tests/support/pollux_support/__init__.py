@@ -1,5 +1,6 @@
-"""Python support for the integration tests and the benchmarks (stdlib only): one package, so
-that no test module imports another and no benchmark imports a test.
+"""Python support for the integration tests and the benchmarks (stdlib only, but for paho-mqtt
+and protobuf in sparkplug): one package, so that no test module imports another and no
+benchmark imports a test.
 
     sim       Sim: pollux-sim from YAML text, its control socket and its checked exit
     node      Node: `pollux run` with its config, log and HTTP API; wait_until, free_port
@@ -7,6 +8,8 @@ that no test module imports another and no benchmark imports a test.
     configs   YAML builders shared by several tests (a simulator fleet)
     pair      the master/backup pair harness (redundancy tests, takeover benchmark)
     postgres  Postgres: a scratch PostgreSQL server (history tests and benchmark)
+    mosquitto Broker: a scratch mosquitto (plain, TLS with a test CA, a password file)
+    sparkplug Host: a Sparkplug B host (paho-mqtt, the schema compiled by protoc at import)
 
 CTest puts tests/support on PYTHONPATH; scripts run by hand add it themselves.
 """
