@@ -145,6 +145,7 @@ std::string_view to_string(SessionState s);
 
 class Session {
  public:
+  using State = SessionState;
   struct Options {
     std::string group_id;
     std::string edge_node_id;
