@@ -387,6 +387,9 @@ class Builder {
 
     if (root.find("channels") && !channels.is_null() && r_.sequence(channels, "channels"))
       read_channels(channels, cfg.channels);
+    // A device id is a Sparkplug topic level when the node publishes (checked as each device
+    // is read: its subtree may be released right after).
+    topic_ids_ = root.find("northbound") != nullptr;
     if (root.find("devices") && !devices.is_null() && r_.sequence(devices, "devices"))
       read_devices(devices, cfg, consume);
     read_history(root, overrides ? &overrides->value : nullptr, as_backup, local, cfg);
@@ -820,6 +823,11 @@ class Builder {
     Device dev;
     if (!read_id(item, "device", dev.id)) return;
     const bool fresh = unique_id(item, dev.id, seen, "device");
+    if (topic_ids_ && dev.id.find_first_of("/+#") != std::string::npos)
+      r_.error(item.find("id")->value.mark,
+               "device id " + q(dev.id) +
+                   " cannot be a Sparkplug device id (the node has a 'northbound' section): it "
+                   "must not contain '/', '+' or '#'");
     r_.boolean(item, "enabled", dev.enabled);
     const bool unit_ok = r_.integer(item, "unit", dev.unit, 0, 255) || !item.find("unit");
     r_.integer(item, "max_gap_registers", dev.max_gap_registers, 0, kNoMax);
@@ -1148,6 +1156,7 @@ class Builder {
   }
 
   Reader r_;
+  bool topic_ids_ = false;
   // "serial port /dev/ttyS0\n17" or "10.0.0.5:502\n17" -> the first enabled device there and
   // the line of its entry.
   std::unordered_map<std::string, std::pair<std::string, int>> endpoints_;

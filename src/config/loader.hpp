@@ -33,7 +33,8 @@
 //   files are not opened by the loader (the master's check cannot see the backup's disk);
 //   the MQTT client reports an unreadable one. A missing `mqtt` or `sparkplug` section is
 //   reported at `northbound:`, a missing url at `mqtt:`. backup_overrides.northbound may hold
-//   `mqtt` only, without client_id (node-local, like state_path).
+//   `mqtt` only, without client_id (node-local, like state_path). With a northbound section a
+//   device id is a topic level too: no '/', '+' or '#' (error at the id).
 #pragma once
 
 #include <functional>

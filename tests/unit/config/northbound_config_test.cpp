@@ -221,6 +221,16 @@ TEST(NorthboundConfig, EveryErrorIsLocated) {
   }
 }
 
+// A device id is the last level of its Sparkplug topics (spBv1.0/G/DDATA/E/DEVICE).
+TEST(NorthboundConfig, DeviceIdsMustBeTopicLevels) {
+  const std::string devices = with(kDevices, "id: W", "id: 'W/1'");
+  expect_ok(load("node: {name: a}\n" + devices));  // without the section any id will do
+  const std::string text = "node: {name: a}\n" + kSection + devices;
+  expect_one(load(text), pos(text, "'W/1'"), "cannot be a Sparkplug device id");
+  const std::string t2 = "node: {name: a}\n" + kSection + with(kDevices, "id: W", "id: W#");
+  expect_one(load(t2), pos(t2, "W#"), "must not contain '/', '+' or '#'");
+}
+
 TEST(NorthboundConfig, CredentialsInTheUrlAreNotEchoed) {
   const std::string text = with("node: {name: a}\n" + kSection, "tcp://127", "tcp://u:hunter2@127");
   const auto r = load(text);
