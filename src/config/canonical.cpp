@@ -134,10 +134,35 @@ json history_json(const HistorySettings& h) {
   return o;
 }
 
+// The shared part of `northbound:` (mqtt.client_id and state_path stay on each node). Optional
+// strings are written only when set: the loader's spelling for "none" is leaving the key out.
+json northbound_json(const NorthboundSettings& n) {
+  json mqtt = json::object();
+  mqtt["url"] = n.mqtt.url;
+  if (!n.mqtt.username.empty()) mqtt["username"] = n.mqtt.username;
+  if (!n.mqtt.password.empty()) mqtt["password"] = n.mqtt.password;
+  json tls = json::object();
+  if (!n.mqtt.tls.ca_file.empty()) tls["ca_file"] = n.mqtt.tls.ca_file;
+  if (!n.mqtt.tls.cert_file.empty()) tls["cert_file"] = n.mqtt.tls.cert_file;
+  if (!n.mqtt.tls.key_file.empty()) tls["key_file"] = n.mqtt.tls.key_file;
+  if (!tls.empty()) mqtt["tls"] = std::move(tls);
+  mqtt["keepalive_s"] = n.mqtt.keepalive_s;
+  json sparkplug = json::object();
+  sparkplug["group_id"] = n.sparkplug.group_id;
+  sparkplug["edge_node_id"] = n.sparkplug.edge_node_id;
+  if (!n.sparkplug.primary_host_id.empty())
+    sparkplug["primary_host_id"] = n.sparkplug.primary_host_id;
+  json o = json::object();
+  o["mqtt"] = std::move(mqtt);
+  o["sparkplug"] = std::move(sparkplug);
+  o["store_and_forward"] = json{{"max_records", n.max_records}};
+  return o;
+}
+
 // Writes the canonical text in pieces (one channel or one device at a time) to `sink`: the
-// same bytes as dumping one object {"backup_overrides", "channels", "devices", "history"} (keys
-// in sorted order). A JSON tree of a whole 10,000-device config is over 100 MB at the peak of
-// loading, and the version needs only a running digest, never the whole text.
+// same bytes as dumping one object {"backup_overrides", "channels", "devices", "history",
+// "northbound"} (keys in sorted order). A JSON tree of a whole 10,000-device config is over 100 MB
+// at the peak of loading, and the version needs only a running digest, never the whole text.
 template <class Sink>
 void write_canonical(const Config& config, Sink&& sink) {
   std::string piece;
@@ -168,6 +193,11 @@ void write_canonical(const Config& config, Sink&& sink) {
   if (config.history) {
     sink(std::string_view(",\"history\":"));
     sink(dump(history_json(*config.history)));
+  }
+  // Likewise: a config without northbound keeps the version it had before the section existed.
+  if (config.northbound) {
+    sink(std::string_view(",\"northbound\":"));
+    sink(dump(northbound_json(*config.northbound)));
   }
   sink(std::string_view("}"));
 }

@@ -14,7 +14,8 @@
 
 namespace pollux::config {
 
-// Canonical JSON of channels, devices and backup_overrides (one line, sorted keys).
+// Canonical JSON of channels, devices, backup_overrides and the shared keys of history and
+// northbound (one line, sorted keys).
 std::string canonical_text(const Config& config);
 
 // First 16 hex digits of the SHA-256 of canonical_text: equal content, equal version.

@@ -98,9 +98,10 @@ constexpr std::array kRecoveries = {Recovery::automatic, Recovery::manual};
 constexpr std::array kStandbys = {Standby::cold, Standby::warm};
 constexpr std::array kHistories = {HistoryLevel::partial, HistoryLevel::full};
 
-const std::vector<std::string> kTopKeys = {"node",       "api",     "channels",        "devices",
-                                           "redundancy", "history", "backup_overrides"};
-const std::vector<std::string> kSyncedTopKeys = {"channels", "devices", "history",
+const std::vector<std::string> kTopKeys = {
+    "node",       "api",     "channels",   "devices",
+    "redundancy", "history", "northbound", "backup_overrides"};
+const std::vector<std::string> kSyncedTopKeys = {"channels", "devices", "history", "northbound",
                                                  "backup_overrides"};
 constexpr std::array kBackends = {HistoryBackend::sqlite, HistoryBackend::postgresql};
 const std::vector<std::string> kHistoryKeys = {"backend",    "path",          "url",
@@ -168,7 +169,20 @@ const std::vector<std::string> kPollKeys = {"name", "interval_ms", "points"};
 const std::vector<std::string> kPointKeys = {"name",       "table",      "address", "type",
                                              "word_order", "byte_order", "scale",   "offset",
                                              "length",     "history"};
-const std::vector<std::string> kOverrideKeys = {"channels", "devices", "history"};
+const std::vector<std::string> kOverrideKeys = {"channels", "devices", "history", "northbound"};
+// spec/northbound.md "Configuration". mqtt.client_id and state_path are node-local: the synced
+// text leaves them out and a backup overrides nothing but `mqtt` (another broker).
+const std::vector<std::string> kNorthboundKeys = {"mqtt", "sparkplug", "store_and_forward",
+                                                  "state_path"};
+const std::vector<std::string> kSharedNorthboundKeys = {"mqtt", "sparkplug", "store_and_forward"};
+const std::vector<std::string> kNorthboundOverrideKeys = {"mqtt"};
+const std::vector<std::string> kMqttKeys = {"url",      "client_id", "username",
+                                            "password", "tls",       "keepalive_s"};
+const std::vector<std::string> kSharedMqttKeys = {"url", "username", "password", "tls",
+                                                  "keepalive_s"};
+const std::vector<std::string> kMqttTlsKeys = {"ca_file", "cert_file", "key_file"};
+const std::vector<std::string> kSparkplugKeys = {"group_id", "edge_node_id", "primary_host_id"};
+const std::vector<std::string> kStoreAndForwardKeys = {"max_records"};
 
 // Typed access to one mapping, reporting every problem it meets.
 class Reader {
@@ -373,9 +387,13 @@ class Builder {
 
     if (root.find("channels") && !channels.is_null() && r_.sequence(channels, "channels"))
       read_channels(channels, cfg.channels);
+    // A device id is a Sparkplug topic level when the node publishes (checked as each device
+    // is read: its subtree may be released right after).
+    topic_ids_ = root.find("northbound") != nullptr;
     if (root.find("devices") && !devices.is_null() && r_.sequence(devices, "devices"))
       read_devices(devices, cfg, consume);
     read_history(root, overrides ? &overrides->value : nullptr, as_backup, local, cfg);
+    read_northbound(root, overrides ? &overrides->value : nullptr, as_backup, local, cfg);
 
     if (overrides && overrides->value.is_map() && !overrides->value.entries.empty())
       cfg.backup_overrides_canonical = detail::canonical_json(overrides->value);
@@ -469,6 +487,166 @@ class Builder {
       r_.error(b->value.mark, "backend postgresql needs a 'url' (a libpq connection string)");
     }
     cfg.history = std::move(h);
+  }
+
+  // The `northbound:` section (spec/northbound.md "Configuration", "Settled details"), with
+  // `backup_overrides.northbound` merged in when `as_backup`. With `local` (config sync) the
+  // synced text holds the shared keys; mqtt.client_id and state_path come from the backup's
+  // own file, or their defaults, so the two nodes never share a client id or a state file.
+  void read_northbound(const Node& root, const Node* overrides, bool as_backup, const Config* local,
+                       Config& cfg) {
+    const Entry* section = root.find("northbound");
+    const Entry* over = overrides && overrides->is_map() ? overrides->find("northbound") : nullptr;
+    // Only `mqtt` is merged: keys the override may not change are reported here, once, and
+    // never reach the section's reader (which would report them again, or accept them).
+    Node override_body;
+    override_body.kind = Node::Kind::map;
+    if (over && !over->value.is_null() &&
+        r_.map(over->value, "'backup_overrides.northbound'", &kNorthboundOverrideKeys)) {
+      if (section == nullptr)
+        r_.error(over->key_mark,
+                 "backup_overrides.northbound needs a 'northbound' section to override");
+      if (const Entry* m = over->value.find("mqtt")) {
+        Entry body = *m;
+        if (const Entry* id = m->value.is_map() ? m->value.find("client_id") : nullptr) {
+          r_.error(id->key_mark,
+                   "'client_id' is node-local: the backup sets it in its own file, not in "
+                   "backup_overrides");
+          std::erase_if(body.value.entries, [](const Entry& x) { return x.key == "client_id"; });
+        }
+        override_body.entries.push_back(std::move(body));
+      }
+    }
+    if (section == nullptr) return;
+    Node merged = section->value;
+    if (merged.is_null()) merged.kind = Node::Kind::map;  // reported below as missing keys
+    if (as_backup) detail::merge_into(merged, override_body);
+    if (!r_.map(merged, "'northbound'", local ? &kSharedNorthboundKeys : &kNorthboundKeys)) return;
+    NorthboundSettings nb;
+    if (local && local->northbound) {
+      nb.mqtt.client_id = local->northbound->mqtt.client_id;
+      nb.state_path = local->northbound->state_path;
+    }
+    read_mqtt(merged, *section, local != nullptr, nb.mqtt);
+    read_sparkplug(merged, *section, nb.sparkplug);
+    if (const Entry* e = merged.find("store_and_forward"); e && !e->value.is_null())
+      if (r_.map(e->value, "'store_and_forward'", &kStoreAndForwardKeys))
+        r_.integer(e->value, "max_records", nb.max_records, 1, kNoMax);
+    r_.string(merged, "state_path", nb.state_path, true);
+    cfg.northbound = std::move(nb);
+  }
+
+  void read_mqtt(const Node& nb, const Entry& section, bool synced, MqttSettings& m) {
+    const Entry* e = nb.find("mqtt");
+    if (e == nullptr) {
+      r_.error(section.key_mark, "'northbound' needs an 'mqtt' section with the broker's 'url'");
+      return;
+    }
+    Node n = e->value;
+    if (n.is_null()) n.kind = Node::Kind::map;
+    if (!r_.map(n, "'mqtt'", synced ? &kSharedMqttKeys : &kMqttKeys)) return;
+    bool url_ok = false, ssl = false;
+    if (n.find("url") == nullptr)
+      r_.error(e->key_mark, "'mqtt' needs a 'url' (tcp://HOST:PORT or ssl://HOST:PORT)");
+    else if (r_.string(n, "url", m.url, true))
+      url_ok = broker_url(n.find("url")->value, ssl);
+    r_.string(n, "client_id", m.client_id, true);
+    r_.string(n, "username", m.username, false);
+    if (r_.string(n, "password", m.password, false) && !m.password.empty() && m.username.empty())
+      r_.error(n.find("password")->key_mark,
+               "'password' needs a 'username' (MQTT sends no password without a user name)");
+    r_.integer(n, "keepalive_s", m.keepalive_s, 1, 3600);
+    const Entry* tls = n.find("tls");
+    if (tls == nullptr || tls->value.is_null()) return;  // ssl:// alone: the system's CAs
+    if (!r_.map(tls->value, "'tls'", &kMqttTlsKeys)) return;
+    r_.string(tls->value, "ca_file", m.tls.ca_file, true);
+    r_.string(tls->value, "cert_file", m.tls.cert_file, true);
+    r_.string(tls->value, "key_file", m.tls.key_file, true);
+    const Entry* cert = tls->value.find("cert_file");
+    const Entry* key = tls->value.find("key_file");
+    if (cert && !key)
+      r_.error(cert->key_mark, "'cert_file' needs a 'key_file' (the client certificate's key)");
+    if (key && !cert)
+      r_.error(key->key_mark, "'key_file' needs a 'cert_file' (the client certificate)");
+    if (url_ok && !ssl)
+      r_.error(tls->key_mark, "'tls' needs an ssl:// 'url' (got " + q(m.url) + ")");
+  }
+
+  // tcp://HOST:PORT or ssl://HOST:PORT (HOST may be [IPv6]); `ssl` says which. A URL with
+  // credentials in it is refused without echoing it: they belong in username and password.
+  bool broker_url(const Node& v, bool& ssl) {
+    const std::string_view url = v.text;
+    if (url.find('@') != std::string_view::npos) {
+      r_.error(v.mark, "'url' must not hold credentials: put them in 'username' and 'password'");
+      return false;
+    }
+    std::string_view rest;
+    if (url.starts_with("tcp://")) {
+      rest = url.substr(6);
+    } else if (url.starts_with("ssl://")) {
+      rest = url.substr(6);
+      ssl = true;
+    }
+    bool ok = !rest.empty();
+    std::size_t colon = std::string_view::npos;
+    if (ok && rest.front() == '[') {
+      const auto close = rest.find(']');
+      ok = close != std::string_view::npos && close > 1 && close + 1 < rest.size() &&
+           rest[close + 1] == ':';
+      if (ok) colon = close + 1;
+    } else if (ok) {
+      colon = rest.find(':');
+      ok = colon != std::string_view::npos && colon > 0 && rest.find(':', colon + 1) == rest.npos;
+    }
+    if (ok) {
+      const std::string_view host = rest.substr(0, colon), port = rest.substr(colon + 1);
+      ok = host.find_first_of("/ \t?#") == std::string_view::npos && !port.empty() &&
+           port.find_first_not_of("0123456789") == std::string_view::npos && port.size() <= 5;
+      if (ok) {
+        const auto p = detail::parse_integer(port);
+        ok = p && *p >= 1 && *p <= 65535;
+      }
+    }
+    if (!ok)
+      r_.error(v.mark,
+               "'url' must be tcp://HOST:PORT or ssl://HOST:PORT with a port between 1 and "
+               "65535" +
+                   got(v));
+    return ok;
+  }
+
+  void read_sparkplug(const Node& nb, const Entry& section, SparkplugSettings& s) {
+    const Entry* e = nb.find("sparkplug");
+    if (e == nullptr) {
+      r_.error(section.key_mark,
+               "'northbound' needs a 'sparkplug' section with 'group_id' and 'edge_node_id'");
+      return;
+    }
+    Node n = e->value;
+    if (n.is_null()) n.kind = Node::Kind::map;
+    if (!r_.map(n, "'sparkplug'", &kSparkplugKeys)) return;
+    // Settled detail: a missing id is reported at the `sparkplug:` key.
+    if (n.find("group_id") == nullptr)
+      r_.error(e->key_mark, "'sparkplug' needs a 'group_id' (the Sparkplug group of this node)");
+    if (n.find("edge_node_id") == nullptr)
+      r_.error(e->key_mark,
+               "'sparkplug' needs an 'edge_node_id' (one for the pair: both nodes use it)");
+    sparkplug_id(n, "group_id", s.group_id);
+    sparkplug_id(n, "edge_node_id", s.edge_node_id);
+    sparkplug_id(n, "primary_host_id", s.primary_host_id);
+  }
+
+  // An id is one MQTT topic level: no separator, no wildcard (Sparkplug 3.0 topic rules).
+  void sparkplug_id(const Node& n, std::string_view key, std::string& out) {
+    std::string id;
+    if (!r_.string(n, key, id, true)) return;
+    if (id.find_first_of("/+#") != std::string::npos) {
+      r_.error(n.find(key)->value.mark,
+               q(key) + " must not contain '/', '+' or '#' (MQTT topic separator and wildcards)" +
+                   got(n.find(key)->value));
+      return;
+    }
+    out = std::move(id);
   }
 
   // A point's `history:`: false, true, or a mapping of per-point settings.
@@ -645,6 +823,11 @@ class Builder {
     Device dev;
     if (!read_id(item, "device", dev.id)) return;
     const bool fresh = unique_id(item, dev.id, seen, "device");
+    if (topic_ids_ && dev.id.find_first_of("/+#") != std::string::npos)
+      r_.error(item.find("id")->value.mark,
+               "device id " + q(dev.id) +
+                   " cannot be a Sparkplug device id (the node has a 'northbound' section): it "
+                   "must not contain '/', '+' or '#'");
     r_.boolean(item, "enabled", dev.enabled);
     const bool unit_ok = r_.integer(item, "unit", dev.unit, 0, 255) || !item.find("unit");
     r_.integer(item, "max_gap_registers", dev.max_gap_registers, 0, kNoMax);
@@ -973,6 +1156,7 @@ class Builder {
   }
 
   Reader r_;
+  bool topic_ids_ = false;
   // "serial port /dev/ttyS0\n17" or "10.0.0.5:502\n17" -> the first enabled device there and
   // the line of its entry.
   std::unordered_map<std::string, std::pair<std::string, int>> endpoints_;

@@ -25,6 +25,16 @@
 //   whichever channel names it) or on one TCP host:port are an error at the later device's
 //   unit (or at its path key when the unit comes from elsewhere): the line cannot tell their
 //   answers apart. Modem paths are not compared (each call reaches whatever the number dials).
+// - `northbound:` (spec/northbound.md): mqtt.url is tcp://HOST:PORT or ssl://HOST:PORT, port
+//   required, no credentials in it. ssl:// without tls.ca_file verifies the broker against the
+//   system's CAs; `tls` with tcp:// is an error at `tls`; cert_file and key_file come together;
+//   a password needs a username (MQTT 3.1.1). keepalive_s is 1..3600, max_records 1..2^31-1.
+//   group_id, edge_node_id and primary_host_id are non-empty and hold no '/', '+' or '#'. TLS
+//   files are not opened by the loader (the master's check cannot see the backup's disk);
+//   the MQTT client reports an unreadable one. A missing `mqtt` or `sparkplug` section is
+//   reported at `northbound:`, a missing url at `mqtt:`. backup_overrides.northbound may hold
+//   `mqtt` only, without client_id (node-local, like state_path). With a northbound section a
+//   device id is a topic level too: no '/', '+' or '#' (error at the id).
 #pragma once
 
 #include <functional>
