@@ -29,7 +29,12 @@ Node::Node(boost::asio::io_context& io, runtime::Executor& ex, LinkFactory links
       engine_(ex, std::move(links), cfg, std::move(reload_source)),
       mode_(cfg.redundancy.mode),
       version_(std::move(version)),
-      history_(ex, engine_) {
+      history_(ex, engine_),
+      northbound_(ex, engine_,
+                  [this](const std::string& device, const std::string& point,
+                         const WriteValue& value, std::function<void(Outcome)> done) {
+                    write(device, point, value, std::move(done));
+                  }) {
   // config.md "Reload" for the node-local `redundancy:` section: the mode is fixed for the
   // process (a controller cannot appear or change sides in place), so a reload changing it is
   // refused with "restart the node" and changes nothing; everything else applies live (see
@@ -52,6 +57,7 @@ Node::Node(boost::asio::io_context& io, runtime::Executor& ex, LinkFactory links
   controller_ = std::make_unique<rd::Controller>(io, ex, mode_, rs, hooks(), std::move(options));
   history_.set_peer(mode_, {[this](const rd::Message& m) { controller_->send(m); },
                             [this] { return controller_->link().status().authenticated; }});
+  northbound_.set_peer_probe([this] { return controller_->link().status().authenticated; });
   // Until the machine says otherwise the node is standby: a master waits for its backup (or the
   // startup allowance), a backup for the master's silence.
   engine_.set_active(false, rs.standby == config::Standby::warm);
@@ -67,6 +73,7 @@ rd::Controller::Hooks Node::hooks() {
     spdlog::warn("becoming active ({}): opening channels", why);
     engine_.set_active(true);
     history_.set_active(true);
+    northbound_.set_active(true);
     // Deltas continue from the state we received; the peer resyncs from a full transfer.
     (void)engine_.take_sync_changes(false);
     // The peer learns our state at once rather than through a gap and a state_request.
@@ -81,6 +88,7 @@ rd::Controller::Hooks Node::hooks() {
     // `released` once the last answer in flight is in and every port is closed.
     engine_.set_active(false, keep_tcp_open, std::move(released));
     history_.set_active(false);
+    northbound_.set_active(false);
   };
   h.full_state = [this] { return build_full(); };
   h.on_sync = [this](const rd::Message& m) { on_sync(m); };
@@ -103,6 +111,8 @@ void Node::start() {
   engine_.start();
   history_.set_active(active());
   history_.configure(engine_.config());
+  northbound_.set_active(active());
+  northbound_.configure(engine_.config());
   if (controller_) {
     spdlog::info("redundancy: {} ({} standby, recovery {})", config::to_string(mode_),
                  config::to_string(engine_.config().redundancy.standby),
@@ -118,6 +128,7 @@ void Node::stop() {
   if (delta_timer_) ex_.cancel(delta_timer_);
   delta_timer_ = {};
   if (controller_) controller_->stop();
+  northbound_.stop();
   engine_.stop();
   history_.stop();
 }
@@ -133,6 +144,7 @@ rd::StateFull Node::build_full() {
   const Engine::SyncChanges c = engine_.take_sync_changes(true);
   f.devices = rd::encode_devices(c.devices);
   f.points = rd::encode_points(engine_.store(), c.points);
+  f.bd_seq = sent_bd_seq_ = northbound_.bd_seq();
   f.seq = ++state_seq_;
   ++fulls_sent_;
   return f;
@@ -146,7 +158,8 @@ rd::StateDelta Node::build_delta() {
   // Completed polls: the receiver moves the timestamps of the group's unchanged points, which
   // the point entries (changes only) leave behind.
   d.polls = rd::encode_polls(c.polls);
-  if (!d.devices.empty() || !d.points.empty() || !d.polls.empty()) d.seq = ++state_seq_;
+  if (northbound_.bd_seq() != sent_bd_seq_) d.bd_seq = sent_bd_seq_ = northbound_.bd_seq();
+  if (!d.devices.empty() || !d.points.empty() || !d.polls.empty() || d.bd_seq) d.seq = ++state_seq_;
   return d;
 }
 
@@ -237,6 +250,7 @@ void Node::finish_config(const std::string& version, config::LoadResult r) {
   log->info("config {} from the master (was {}): applying in place", version, version_);
   engine_.apply(std::move(*r.config));
   history_.configure(engine_.config());
+  northbound_.configure(engine_.config());
   version_ = r.version.empty() ? version : r.version;
   sync_error_.clear();
   ++configs_applied_;
@@ -254,6 +268,7 @@ void Node::on_sync(const rd::Message& m) {
   if (active()) return;
   if (const auto* f = std::get_if<rd::StateFull>(&m)) {
     apply_state(f->devices, f->points, json::array());
+    if (f->bd_seq) northbound_.adopt_bd_seq(*f->bd_seq);
     state_seq_ = f->seq;
     ++states_applied_;
     runtime::named_logger("redundancy")
@@ -261,6 +276,7 @@ void Node::on_sync(const rd::Message& m) {
                f->devices.size(), f->points.size());
   } else if (const auto* d = std::get_if<rd::StateDelta>(&m)) {
     apply_state(d->devices, d->points, d->polls);
+    if (d->bd_seq) northbound_.adopt_bd_seq(*d->bd_seq);
     state_seq_ = d->seq;
     ++states_applied_;
   }
@@ -328,6 +344,7 @@ void Node::reload(ReloadDone done) {
 void Node::on_reload_applied(const config::RedundancySettings& before) {
   version_ = engine_.config_version();
   history_.configure(engine_.config());
+  northbound_.configure(engine_.config());
   apply_redundancy(before);
   // redundancy.md: the master sends its config on every change (the backup's next heartbeat
   // would ask too; sending now shortens the window).
@@ -401,6 +418,10 @@ Outcome Node::recover() {
   return Outcome::success(200);
 }
 
+std::optional<api::NorthboundView> Node::northbound() {
+  return northbound_.view();
+}
+
 void Node::history(const api::HistoryRequest& request,
                    std::function<void(api::HistoryAnswer)> done) {
   history_.query(request, std::move(done));
@@ -408,8 +429,9 @@ void Node::history(const api::HistoryRequest& request,
 
 std::unique_ptr<BodySource> Node::metrics() {
   // The redundancy and history families come last, read when the engine's parts are all out.
-  return api::followed_by(engine_.metrics(),
-                          [this] { return redundancy_metrics() + history_.metrics_text(); });
+  return api::followed_by(engine_.metrics(), [this] {
+    return redundancy_metrics() + history_.metrics_text() + northbound_.metrics_text();
+  });
 }
 
 std::string Node::redundancy_metrics() {

@@ -20,6 +20,7 @@
 
 #include "api/node_api.hpp"
 #include "app/node_history.hpp"
+#include "app/node_northbound.hpp"
 #include "engine/engine.hpp"
 #include "redundancy/controller.hpp"
 #include "runtime/executor.hpp"
@@ -89,6 +90,7 @@ class Node final : public NodeApi {
   Outcome recover() override;
   void history(const api::HistoryRequest& request,
                std::function<void(api::HistoryAnswer)> done) override;
+  std::optional<api::NorthboundView> northbound() override;
   std::unique_ptr<BodySource> metrics() override;
 
  private:
@@ -115,6 +117,8 @@ class Node final : public NodeApi {
   std::string version_;  // the master's config version (redundancy.md "Synchronization")
   std::unique_ptr<redundancy::Controller> controller_;
   NodeHistory history_;
+  NodeNorthbound northbound_;
+  std::optional<std::uint64_t> sent_bd_seq_;  // the bdSeq the standby was last sent
   runtime::Duration delta_period_{};
   runtime::TimerId delta_timer_;
   std::uint64_t state_seq_ = 0;                         // last sent (active) or applied (standby)

@@ -1,0 +1,149 @@
+// The node's Sparkplug B publisher (spec/northbound.md) around the engine: the change feed in,
+// the session machine's decisions out to the MQTT client, and its parts of the API
+// (GET /api/v1/northbound, /metrics, the status page).
+//
+// It reads the engine's change feed at its own pace (DESIGN.md principle 7), keeps the points
+// that changed by the history rules (history::Recorder: first value, quality, deadband; no
+// max_interval), groups the changes of one poll result of one device into one on_changes call
+// (one DDATA), and carries out what northbound::Session answers: connect with the will,
+// publish, disconnect. The MQTT client's threads only post to the executor.
+//
+// Held changes go out while the client has room (at most kWindow publishes not yet written),
+// so a long outage drains without flooding the client or delaying polling. bdSeq is kept in
+// `state_path` (a restart continues it) and handed to the pair through the runtime state sync
+// (bd_seq()/adopt_bd_seq()). DCMD writes go through `write`, the API's write path, so the same
+// checks, the same standby refusal and the same exactly-once rule apply.
+//
+// A change of the section's `mqtt` or `sparkplug` keys ends the session (NDEATH, disconnect)
+// and starts a new one; any other change (devices, points, max_records) applies in place:
+// DDEATH for a device removed or disabled, DBIRTH for one added or changed.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "api/node_api.hpp"
+#include "config/model.hpp"
+#include "engine/engine.hpp"
+#include "history/recorder.hpp"
+#include "mqtt/client.hpp"
+#include "northbound/session.hpp"
+#include "points/change_feed.hpp"
+#include "runtime/histogram.hpp"
+
+namespace pollux::app {
+
+// Poll result to the message written by the MQTT client (northbound.md settled: QoS 0).
+inline constexpr std::array<double, 12> kPublishBoundsMs{1,   2.5, 5,    10,   25,    50,
+                                                         100, 250, 1000, 2500, 10000, 60000};
+
+class NodeNorthbound {
+ public:
+  using Write =
+      std::function<void(const std::string& device, const std::string& point,
+                         const api::WriteValue& value, std::function<void(api::Outcome)> done)>;
+  NodeNorthbound(runtime::Executor& ex, engine::Engine& engine, Write write);
+  ~NodeNorthbound();
+  NodeNorthbound(const NodeNorthbound&) = delete;
+  NodeNorthbound& operator=(const NodeNorthbound&) = delete;
+
+  // After the engine started, and after every config it applies (reload, config sync).
+  void configure(const config::Config& cfg);
+  void set_active(bool active);
+  // Redundancy/Peer Connected (a pair's link state, read once a second).
+  void set_peer_probe(std::function<bool()> linked) { peer_linked_ = std::move(linked); }
+  // Clean end: NDEATH and disconnect.
+  void stop();
+
+  // The pair: the bdSeq of this node's last session (sent to the standby), and the active
+  // node's one as received (a standby only).
+  std::optional<std::uint64_t> bd_seq() const;
+  void adopt_bd_seq(std::uint64_t bd_seq);
+
+  std::optional<api::NorthboundView> view() const;
+  // The pollux_northbound_* families (empty without northbound).
+  std::string metrics_text() const;
+
+ private:
+  // Where a point of the store goes in the session's model.
+  struct Slot {
+    std::uint32_t device = 0;
+    std::uint32_t point = 0;
+    northbound::DataType type = northbound::DataType::unknown;
+    history::Rule rule;
+  };
+  void make_session(const config::NorthboundSettings& s);
+  void end_session();
+  void build_model(const config::Config& cfg, std::vector<northbound::DeviceModel>& devices);
+  std::vector<northbound::NodeMetric> node_metrics() const;
+  void seed_current();
+  void drain_feed();
+  void take(const points::Change& c);
+  void flush_group();
+  void run(northbound::Actions& actions);
+  void connect(northbound::Connect& c);
+  void publish(northbound::Publish& p);
+  void pump();
+  void arm_wake();
+  void arm_probe();
+  void on_published(std::uint64_t cookie, bool ok);
+  void on_message(const std::string& topic, const std::string& payload);
+  void execute(const northbound::WriteRequest& w);
+  void load_state();
+  void save_state();
+  std::uint64_t wall_ms() const;
+
+  runtime::Executor& ex_;
+  engine::Engine& engine_;
+  Write write_;
+  std::function<bool()> peer_linked_;
+  std::optional<config::NorthboundSettings> settings_;
+  std::string node_name_;
+  std::string config_version_;
+  std::unique_ptr<northbound::Session> session_;
+  std::unique_ptr<mqtt::Client> client_;
+  bool disconnecting_ = false;  // the session asked for a clean disconnect
+  // Each session's client carries its generation; retired ones finish their DISCONNECT.
+  std::uint64_t generation_ = 0;
+  std::vector<std::pair<std::uint64_t, std::unique_ptr<mqtt::Client>>> retiring_;
+  bool active_ = false;
+  bool peer_connected_ = false;
+
+  // The model: the store's points by id, and each device's point ids in model order.
+  std::unordered_map<points::PointId, Slot> slots_;
+  std::vector<std::string> device_ids_;
+  std::vector<std::vector<points::PointId>> device_points_;
+  std::vector<const config::Device*> device_configs_;
+  history::Recorder recorder_;
+  points::Subscription sub_;
+  bool drain_posted_ = false;
+
+  // The changes of one poll result of one device, gathered for one on_changes call.
+  std::optional<std::uint32_t> group_device_;
+  std::uint64_t group_time_ = 0;
+  std::vector<northbound::PointChange> group_;
+
+  // bdSeq: the last one saved in state_path (the file is written when it changes).
+  std::optional<std::uint64_t> saved_bd_seq_;
+  std::string loaded_state_path_;
+
+  runtime::TimerId wake_timer_;
+  std::optional<runtime::TimePoint> wake_at_;
+  runtime::TimerId probe_timer_;
+  std::uint64_t next_cookie_ = 0;
+  // Publishes with a poll-result time (DDATA), by cookie: for the latency histogram.
+  std::unordered_map<std::uint64_t, std::uint64_t> source_times_;
+  runtime::Histogram<kPublishBoundsMs> publish_ms_;
+  std::uint64_t published_ = 0;
+  std::array<std::uint64_t, 9> messages_{};  // by northbound::MessageType
+  std::uint64_t publish_failures_ = 0;
+  std::string last_error_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace pollux::app
