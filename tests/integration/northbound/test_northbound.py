@@ -59,15 +59,16 @@ def raw_metrics(msg):
     return list(p.metrics)
 
 
-# The main device's registers and points: one of every kind the births must type.
+# The main device's registers and points: one of every kind the births must type. SP and FLAG
+# are `words`, set once: a `value` is a generator that would overwrite a write at the next read.
 RTU_REGS = ["{table: holding, address: 0, value: 10}",
             "{table: holding, address: 1, type: int16, value: -5}",
             "{table: holding, address: 2, value: 7}",
             "{table: holding, address: 3, type: int16, value: 100}",
-            "{table: holding, address: 4, value: 0}",
+            "{table: holding, address: 4, words: [0]}",
             "{table: holding, address: 6, type: float32, value: 1.5}",
             "{table: holding, address: 8, type: int32, value: -70000}",
-            "{table: coil, address: 0, value: true}"]
+            "{table: coil, address: 0, words: [1]}"]
 RTU_POINTS = ["{ name: CNT, table: holding, address: 0, type: uint16 }",
               "{ name: NEG, table: holding, address: 1, type: int16 }",
               "{ name: SCALED, table: holding, address: 2, type: uint16, scale: 0.5 }",
