@@ -668,6 +668,45 @@ class NorthboundTest(NodeTestCase):
             self.assertEqual(node.get("/api/v1/northbound")["edge_node"], GROUP + "/" + edge)
             self.assertEqual(node.get("/api/v1/northbound")["bd_seq"], nb.bd_seq)
 
+    # -- reload: DDEATH and DBIRTH ------------------------------------------------------------
+    def test_reload_disabling_a_device_publishes_ddeath_and_enabling_its_dbirth(self):
+        broker = self.broker()
+        host = self.host(broker)
+        sim = self.rtu_sim([("RTU", 1, RTU_REGS), ("RTU2", 2, RTU_REGS[:1])])
+        port = sim.tcp_addr("T1")[1]
+        nb_text = northbound_yaml(broker.url, os.path.join(self.dir, "fe1.state"))
+
+        def config(enabled):
+            return node_yaml("fe1", nb_text, [
+                device_yaml("RTU", 1, port, RTU_POINTS, 200, RTU_WRITABLE),
+                device_yaml("RTU2", 2, port, RTU_POINTS[:1], enabled=enabled)])
+        node = self.start_node(config(True), name="fe1")
+        nb, _ = self.births(host, "FE1", ["RTU", "RTU2"])
+        self.wait_good(node, "RTU2", ["CNT"])
+        for enabled, kind in ((False, "DDEATH"), (True, "DBIRTH")):
+            mark = host.mark()
+            node.write_config(config(enabled))
+            status, body = node.request("POST", "/api/v1/config/reload")
+            self.assertEqual(status, 200, body)
+            m = host.wait_for(lambda m: m.type in ("DDEATH", "DBIRTH"), 15, since=mark,
+                              what=kind + " of RTU2")
+            self.assertEqual((m.type, m.device), (kind, "RTU2"), host.summary(mark))
+            if kind == "DBIRTH":
+                self.assertEqual(sorted(x["name"] for x in m.metrics),
+                                 sorted(node.points("RTU2")), m.metrics)
+            # The session goes on: no new NBIRTH, and RTU's births are not repeated.
+            time.sleep(1.0)
+            self.assertEqual([x.type for x in host.messages[mark:]
+                              if x.type in ("NBIRTH", "NDEATH", "DDEATH", "DBIRTH")], [kind],
+                             host.summary(mark))
+        mark = host.mark()
+        sim.set("RTU2", "holding", 0, values=[61])
+        host.wait_for(lambda m: m.type == "DDATA" and m.device == "RTU2" and
+                      any(c["value"] == 61 for c in named(m, "CNT")), 10, since=mark,
+                      what="DDATA of the enabled RTU2")
+        s = self.session_of(host, "FE1")
+        self.assertEqual(s[0].bd_seq, nb.bd_seq)
+
     # -- 12. API, polluxctl, /metrics ---------------------------------------------------------
     def test_api_polluxctl_and_metrics_show_the_session(self):
         broker = self.broker()
@@ -703,7 +742,8 @@ class NorthboundTest(NodeTestCase):
         text = node.metrics()
         for family in ("pollux_northbound_messages_total", "pollux_northbound_held_records",
                        "pollux_northbound_publish_seconds",
-                       "pollux_northbound_commands_refused_total"):
+                       "pollux_northbound_commands_refused_total",
+                       "pollux_northbound_dropped_total"):
             self.assertIn("# TYPE %s " % family, text)
         counts = {t: metric_value(node, r'pollux_northbound_messages_total\{type="(?i:%s)"\}' % t)
                   for t in ("NBIRTH", "DBIRTH", "DDATA")}
@@ -713,7 +753,9 @@ class NorthboundTest(NodeTestCase):
         self.assertIn("# TYPE pollux_northbound_publish_seconds histogram", text)
         count = metric_value(node, "pollux_northbound_publish_seconds_count")
         self.assertGreaterEqual(count, 1, text)
-        self.assertIsNotNone(metric_value(node, r'pollux_northbound_publish_seconds_bucket\{le="\+Inf"\}'))
+        self.assertEqual(metric_value(
+            node, r'pollux_northbound_publish_seconds_bucket\{le="\+Inf"\}'), count, text)
+        self.assertEqual(metric_value(node, "pollux_northbound_dropped_total"), 0)
 
 
 if __name__ == "__main__":
