@@ -4,7 +4,9 @@
 # with a timeline that silences primaries for a while) and `pollux run -c
 # config/examples/demo.yaml` against it. Every second it prints each device's SYDEV* points and
 # the new failover events, so you watch WELL_01 go to TCP and back to its serial line and
-# PUMP_03 dial its modem and come back.
+# PUMP_03 dial its modem and come back. The node also publishes with Sparkplug B to a scratch
+# mosquitto on 127.0.0.1:18830, and tools/sparkplug_host.py prints what a host receives there
+# (births, then DDATA as values change and devices fail over).
 #
 #   DEMO_SECONDS   how long to run (default 60; 0 = until Ctrl-C)
 #   POLLUX_BUILD   use this existing build directory, skipping setup and build
@@ -39,10 +41,16 @@ done
 logs=$(mktemp -d /tmp/pollux-demo-logs.XXXXXX)
 sim_pid=
 node_pid=
+broker_pid=
+host_pid=
 node_rc=0
 sim_rc=0
 cleanup() {
   trap - EXIT INT TERM
+  for pid in $host_pid $broker_pid; do
+    { kill -TERM "$pid" && wait "$pid"; } 2>/dev/null || true
+  done
+  host_pid= broker_pid=
   # SIGTERM: the node closes its channels, the simulator writes its report and removes its ptys.
   if [[ -n "$node_pid" ]] && kill -TERM "$node_pid" 2>/dev/null; then
     wait "$node_pid" 2>/dev/null || node_rc=$?
@@ -51,7 +59,7 @@ cleanup() {
     wait "$sim_pid" 2>/dev/null || sim_rc=$?
   fi
   node_pid= sim_pid=
-  echo "demo stopped; logs in $logs (node.log, sim.log, sim-report.json)"
+  echo "demo stopped; logs in $logs (node.log, sim.log, sim-report.json, sparkplug.log)"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -64,6 +72,19 @@ if ! read -r -t 10 ready <&"${SIM[0]}"; then
   exit 1
 fi
 echo "pollux-sim ready: $ready"
+# The broker the node publishes to (config/examples/demo.yaml `northbound:`), with a config of its
+# own (never the system's service), and the Sparkplug host that prints what arrives.
+printf 'listener 18830 127.0.0.1\nallow_anonymous true\npersistence false\n' >"$logs/mosquitto.conf"
+/usr/sbin/mosquitto -c "$logs/mosquitto.conf" 2>"$logs/mosquitto.log" &
+broker_pid=$!
+/usr/bin/python3 tools/sparkplug_host.py --url tcp://127.0.0.1:18830 --group Demo \
+  >"$logs/sparkplug.log" 2>&1 &
+host_pid=$!
+# Births go out once, when the node connects: the host subscribes first so it sees them.
+for _ in $(seq 50); do
+  grep -q "subscribed" "$logs/sparkplug.log" 2>/dev/null && break
+  sleep 0.2
+done
 "$pollux" run -c config/examples/demo.yaml 2>"$logs/node.log" &
 node_pid=$!
 for _ in $(seq 50); do
@@ -96,6 +117,7 @@ for dev, p in points.items():
 
 start=$SECONDS
 since=0
+shown=0  # lines of sparkplug.log printed so far
 while [[ $seconds == 0 ]] || (( SECONDS - start < seconds )); do
   if ! kill -0 "$node_pid" 2>/dev/null; then
     # Ctrl-C reaches the whole process group: pollux then stops cleanly (exit 0) on its own.
@@ -121,6 +143,12 @@ for e in ev:
 if ev:
     open(sys.argv[1], "w").write(str(ev[-1]["seq"]))' "$logs/since" "$logs/failovers" || true
   [[ -f "$logs/since" ]] && since=$(<"$logs/since")
+  # What the Sparkplug host received since the last turn.
+  total=$(wc -l <"$logs/sparkplug.log")
+  if ((total > shown)); then
+    sed -n "$((shown + 1)),${total}s/^/  MQTT /p" "$logs/sparkplug.log"
+    shown=$total
+  fi
   [[ $check == 1 && -s "$logs/failovers" ]] && break
   sleep 1
 done
@@ -132,11 +160,17 @@ if [[ $check == 1 ]]; then
     echo "demo check FAILED: no failover off a primary line within ${seconds}s" >&2
     exit 1
   fi
+  for type in NBIRTH DBIRTH DDATA; do
+    if ! grep -q "^$type " "$logs/sparkplug.log"; then
+      echo "demo check FAILED: the Sparkplug host received no $type (see $logs/sparkplug.log)" >&2
+      exit 1
+    fi
+  done
   if ((node_rc != 0 || sim_rc != 0)); then
     echo "demo check FAILED: pollux exited $node_rc, pollux-sim exited $sim_rc" >&2
     exit 1
   fi
-  echo "demo check: failover shown ($(head -1 "$logs/failovers")), clean exits"
+  echo "demo check: failover shown ($(head -1 "$logs/failovers")), Sparkplug births and data received, clean exits"
 fi
 if [[ "${DEMO_PAIR:-1}" != 0 ]]; then
   echo
