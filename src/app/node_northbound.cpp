@@ -81,15 +81,22 @@ void NodeNorthbound::configure(const config::Config& cfg) {
     return;
   }
   const config::NorthboundSettings& s = *cfg.northbound;
-  const bool remake = !settings_ || settings_->mqtt != s.mqtt ||
-                      settings_->sparkplug != s.sparkplug || settings_->state_path != s.state_path;
+  // Another broker or client needs another client (and session); new Sparkplug ids or a new
+  // max_records apply to the running session (Session::set_options: NDEATH, then a new one).
+  const bool remake =
+      !settings_ || settings_->mqtt != s.mqtt || settings_->state_path != s.state_path;
   if (remake) end_session();
   settings_ = s;
   if (loaded_state_path_ != s.state_path) load_state();
-  if (!session_) make_session(s);
+  nb::Actions actions;
+  if (!session_) {
+    make_session(s);
+  } else {
+    session_->set_options(session_options(s), ex_.now(), wall_ms(), actions);
+    run(actions);
+  }
   std::vector<nb::DeviceModel> devices;
   build_model(cfg, devices);
-  nb::Actions actions;
   session_->set_model(std::move(devices), node_metrics(), ex_.now(), wall_ms(), actions);
   run(actions);
   seed_current();
@@ -101,17 +108,21 @@ void NodeNorthbound::configure(const config::Config& cfg) {
   }
 }
 
-void NodeNorthbound::make_session(const config::NorthboundSettings& s) {
+nb::Session::Options NodeNorthbound::session_options(const config::NorthboundSettings& s) {
   nb::Session::Options o;
   o.group_id = s.sparkplug.group_id;
   o.edge_node_id = s.sparkplug.edge_node_id;
   o.primary_host_id = s.sparkplug.primary_host_id;
   o.max_held = static_cast<std::size_t>(s.max_records);
   o.decode = [](std::string_view bytes, std::string* error) { return nb::decode(bytes, error); };
+  return o;
+}
+
+void NodeNorthbound::make_session(const config::NorthboundSettings& s) {
   // The last session's bdSeq: from the state file or the peer.
   std::optional<std::uint8_t> last;
   if (saved_bd_seq_) last = static_cast<std::uint8_t>(*saved_bd_seq_ & 0xFF);
-  session_ = std::make_unique<nb::Session>(std::move(o), last);
+  session_ = std::make_unique<nb::Session>(session_options(s), last);
   recorder_.clear();
 
   mqtt::ClientOptions co;

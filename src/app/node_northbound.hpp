@@ -14,8 +14,9 @@
 // (bd_seq()/adopt_bd_seq()). DCMD writes go through `write`, the API's write path, so the same
 // checks, the same standby refusal and the same exactly-once rule apply.
 //
-// A change of the section's `mqtt` or `sparkplug` keys ends the session (NDEATH, disconnect)
-// and starts a new one; any other change (devices, points, max_records) applies in place:
+// A change of the section's `mqtt` keys or `state_path` makes a new client and session (the
+// old one sends NDEATH and disconnects); new Sparkplug ids do the same within the session
+// (Session::set_options); any other change (devices, points, max_records) applies in place:
 // DDEATH for a device removed or disabled, DBIRTH for one added or changed.
 #pragma once
 
@@ -77,6 +78,7 @@ class NodeNorthbound {
     northbound::DataType type = northbound::DataType::unknown;
     history::Rule rule;
   };
+  static northbound::Session::Options session_options(const config::NorthboundSettings& s);
   void make_session(const config::NorthboundSettings& s);
   void end_session();
   void build_model(const config::Config& cfg, std::vector<northbound::DeviceModel>& devices);
