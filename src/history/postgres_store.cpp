@@ -7,7 +7,8 @@
 //                  /* good 0, bad 1, uncertain 2 */, value_bool boolean, value_int bigint,
 //                  value_uint numeric(20), value_real double precision, value_text text,
 //                  PRIMARY KEY(series, time))
-//   plus a BRIN index on time for retention (a few pages: records arrive in time order).
+//   plus a BRIN index on time for retention (a few pages: records arrive in time order), which
+//   also finds the pages of a read_window; its rows are sorted per page (LIMIT: a top-N sort).
 // One value column per type, the others null, so every type reads back as written; all null is
 // a record without a value.
 //
@@ -261,6 +262,48 @@ class PostgresStore final : public Store {
     return std::strtoull(PQcmdTuples(r.get()), nullptr, 10);
   }
 
+  WindowPage read_window(const WindowQuery& q) override {
+    WindowPage page;
+    if (q.from >= q.to) return page;
+    std::unordered_map<std::int64_t, SeriesRef> names;
+    const auto take = [&](const Result& r, int end) {
+      for (int row = 0; row < end; ++row) {
+        const std::int64_t id = r.integer(row, 1);
+        SeriesRef& series = names[id];
+        if (!series)
+          series = std::make_shared<const Series>(
+              Series{std::string(r.text(row, 2)), std::string(r.text(row, 3))});
+        page.records.push_back(
+            {series, r.integer(row, 0), value(r, row, 5), quality_of(r.integer(row, 4))});
+      }
+    };
+    // One row more than the page: where the next one starts, and whether the page's last
+    // millisecond goes on past it.
+    const bool all = q.limit >= static_cast<std::size_t>(std::numeric_limits<int>::max());
+    const Result r = window(q.from, q.to, all ? std::nullopt : std::optional(q.limit + 1));
+    const int n = r.rows();
+    if (all || static_cast<std::size_t>(n) <= q.limit) {
+      take(r, n);
+      return page;
+    }
+    const int limit = static_cast<int>(q.limit);  // n is limit + 1
+    const Millis t = r.integer(limit, 0);
+    int end = limit;
+    while (end > 0 && r.integer(end - 1, 0) == t)
+      --end;
+    if (end > 0) {
+      take(r, end);
+      page.next = t;
+      return page;
+    }
+    // One millisecond holds more than a page: all of it, then where the next page starts.
+    const Result whole = window(t, t + 1, std::nullopt);
+    take(whole, whole.rows());
+    const Result after = window(t + 1, q.to, 1);
+    if (after.rows() > 0) page.next = after.integer(0, 0);
+    return page;
+  }
+
   std::vector<Record> read_first(std::size_t limit) override {
     std::vector<Record> out;
     if (limit == 0) return out;
@@ -346,6 +389,12 @@ class PostgresStore final : public Store {
                                      "h.value_real, h.value_text") +
                          " FROM pollux_history h JOIN pollux_series s ON s.id=h.series "
                          "ORDER BY h.series, h.time LIMIT $1");
+    prepare("window", "SELECT h.time, h.series, s.device, s.point, h." +
+                          std::string("quality, h.value_bool, h.value_int, h.value_uint, "
+                                      "h.value_real, h.value_text") +
+                          " FROM pollux_history h JOIN pollux_series s ON s.id=h.series "
+                          "WHERE h.time>=$1 AND h.time<$2 ORDER BY h.time, h.series "
+                          "LIMIT $3::bigint");
     prepare("erase",
             "DELETE FROM pollux_history h USING unnest($1::integer[], $2::bigint[]) AS k(s, t) "
             "WHERE h.series=k.s AND h.time=k.t");
@@ -387,6 +436,13 @@ class PostgresStore final : public Store {
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
       fail(r.get() ? PQresultErrorMessage(r.get()) : PQerrorMessage(conn_));
     return r;
+  }
+
+  Result window(Millis from, Millis to, std::optional<std::size_t> limit) {
+    const std::string f = std::to_string(from), t = std::to_string(to),
+                      l = limit ? std::to_string(*limit) : std::string();
+    const char* params[] = {f.c_str(), t.c_str(), limit ? l.c_str() : nullptr};
+    return run("window", params);
   }
 
   // Columns from `col` on: quality's neighbours value_bool .. value_text.
