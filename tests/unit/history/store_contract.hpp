@@ -351,6 +351,27 @@ TEST_P(StoreContract, ReadWindowGivesEverySeriesInTimeOrderWithNamesAndValues) {
   EXPECT_TRUE(store_->read_window({kMidnight + 5, kMidnight + 5, 10}).records.empty());
 }
 
+TEST_P(StoreContract, ReadWindowCrossesWideEmptyStretches) {
+  const auto a = series("WELL_01", "PRESSURE");
+  const auto b = series("WELL_02", "FLOW");
+  const Millis day = 86'400'000;
+  std::vector<Record> batch = {rec(a, -400 * day, 1.0), rec(b, kMidnight, 2.0),
+                               rec(a, kMidnight + 30 * day, 3.0),
+                               rec(b, kMidnight + 30 * day + 1, 4.0)};
+  store_->write(batch);
+  const WindowPage all = store_->read_window(
+      {std::numeric_limits<Millis>::min(), std::numeric_limits<Millis>::max(), 100});
+  EXPECT_FALSE(all.next);
+  EXPECT_EQ(window_keys(all.records),
+            (std::vector<WindowKey>{{-400 * day, "WELL_01", "PRESSURE"},
+                                    {kMidnight, "WELL_02", "FLOW"},
+                                    {kMidnight + 30 * day, "WELL_01", "PRESSURE"},
+                                    {kMidnight + 30 * day + 1, "WELL_02", "FLOW"}}));
+  const WindowPage one = store_->read_window({kMidnight - day, kMidnight + 31 * day, 1});
+  EXPECT_EQ(window_keys(one.records), (std::vector<WindowKey>{{kMidnight, "WELL_02", "FLOW"}}));
+  EXPECT_EQ(one.next, std::optional<Millis>(kMidnight + 30 * day));
+}
+
 TEST_P(StoreContract, ReadWindowPagesNeverSplitAMillisecond) {
   const std::vector<SeriesRef> s = {series("D1", "A"), series("D1", "B"), series("D2", "A")};
   std::vector<Record> batch;
