@@ -10,7 +10,8 @@
 //       `--others` other points) read raw with limit 100,000: median ms. Goal <= 100.
 //   (d) the same day as 1-minute aggregates: median ms. Goal <= 50.
 //   (f) the northbound's read-back (Store::read_window) of that store, every series in time
-//       order, pages of 10,000: the whole day (all its records) and one hour; median ms.
+//       order, pages of 10,000: the whole day (all its records) and one hour; median ms. With
+//       --pg-url, also every record of (e) on PostgreSQL.
 //   (e) with --pg-url URL: (a) on PostgreSQL (its tables are dropped before each run, so use a
 //       scratch database: tools/bench/history_pg_bench.py starts one). Goal >= 50,000/s.
 //
@@ -289,15 +290,25 @@ int main(int argc, char** argv) {
     // (e)
     if (!a.pg_url.empty()) {
       std::vector<double> pg_rates;
+      double pg_window_ms = 0;
+      std::size_t pg_window = 0;
       for (int run = 0; run < a.runs; ++run) {
         if (!pg_reset(a.pg_url)) return 1;
         auto store = postgres_store({.url = a.pg_url})();
         pg_rates.push_back(ingest(*store, records, a.batch));
+        if (run + 1 == a.runs) {
+          const auto t0 = Clock::now();
+          pg_window = read_all(*store, kStart - 86'400'000, kStart + 86'400'000);
+          pg_window_ms = seconds_since(t0) * 1e3;
+        }
       }
       std::printf("\nPostgreSQL (%d points x %d s, batches of %zu, %d runs)\n", a.points, a.seconds,
                   a.batch, a.runs);
       std::printf("  %-50s %12.0f %10s\n", "(e) ingestion, records/s (median)", median(pg_rates),
                   ">= 50000");
+      char pg_what[80];
+      std::snprintf(pg_what, sizeof pg_what, "(f) read_window of (e), %zu records, ms", pg_window);
+      std::printf("  %-50s %12.1f\n", pg_what, pg_window_ms);
     }
   } catch (const std::exception& e) {
     std::fprintf(stderr, "history_bench: %s\n", e.what());
