@@ -50,6 +50,7 @@ Node::Node(boost::asio::io_context& io, runtime::Executor& ex, LinkFactory links
   });
   engine_.set_reload_applied(
       [this](const config::RedundancySettings& before) { on_reload_applied(before); });
+  northbound_.set_history([this] { return history_.get(); });
   if (mode_ == config::RedundancyMode::independent) return;
   const auto& rs = cfg.redundancy;
   delta_period_ = runtime::milliseconds(std::clamp(rs.heartbeat_interval_ms, 1, 100));

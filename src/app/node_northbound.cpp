@@ -26,6 +26,11 @@ constexpr std::size_t kWindow = 64;
 // Changes taken from the feed per executor turn.
 constexpr std::size_t kSlice = 4096;
 constexpr auto kProbePeriod = runtime::seconds(1);
+// Records read back from history per page, and how often a failed read is tried (a second
+// apart) before the changes are given up.
+constexpr std::size_t kReadBackPage = 10'000;
+constexpr int kReadBackAttempts = 10;
+constexpr auto kReadBackRetry = runtime::seconds(1);
 
 constexpr std::array<nb::MessageType, 9> kTypes{
     nb::MessageType::nbirth, nb::MessageType::ndeath, nb::MessageType::dbirth,
@@ -75,6 +80,10 @@ std::uint64_t NodeNorthbound::wall_ms() const {
 
 void NodeNorthbound::configure(const config::Config& cfg) {
   node_name_ = cfg.node.name;
+  if (!started_) {
+    started_ = true;
+    start_ms_ = wall_ms();
+  }
   if (!cfg.northbound) {
     end_session();
     settings_.reset();
@@ -105,6 +114,7 @@ void NodeNorthbound::configure(const config::Config& cfg) {
   if (active_) {
     session_->set_active(true, ex_.now(), wall_ms(), actions);
     run(actions);
+    start_backfill();
   }
 }
 
@@ -200,11 +210,18 @@ void NodeNorthbound::end_session() {
 void NodeNorthbound::set_active(bool active) {
   active_ = active;
   if (!session_) return;
+  const bool was_active = session_->active();
   nb::Actions actions;
   session_->set_node_metric("Redundancy/Activity", std::string(active ? "active" : "standby"),
                             wall_ms(), actions);
   session_->set_active(active, ex_.now(), wall_ms(), actions);
+  // A standby holds nothing (the session dropped what it held): nothing is left to replay.
+  if (was_active && !active && held_since_) {
+    held_since_.reset();
+    save_state();
+  }
   run(actions);
+  if (active) start_backfill();
 }
 
 void NodeNorthbound::stop() {
@@ -283,6 +300,7 @@ void NodeNorthbound::seed_current() {
     }
     if (group_.empty()) continue;
     nb::Actions actions;
+    note_first(group_);
     session_->on_changes(d, group_, ex_.now(), wall_ms(), actions);
     group_.clear();
     run(actions);
@@ -334,7 +352,10 @@ void NodeNorthbound::take(const points::Change& c) {
 void NodeNorthbound::flush_group() {
   if (!group_device_) return;
   nb::Actions actions;
-  if (!group_.empty()) session_->on_changes(*group_device_, group_, ex_.now(), wall_ms(), actions);
+  if (!group_.empty()) {
+    note_first(group_);
+    session_->on_changes(*group_device_, group_, ex_.now(), wall_ms(), actions);
+  }
   group_.clear();
   group_device_.reset();
   run(actions);
@@ -363,6 +384,108 @@ void NodeNorthbound::run(nb::Actions& actions) {
   }
   arm_wake();
   pump();
+  track_held();
+}
+
+void NodeNorthbound::track_held() {
+  if (!session_ || !session_->active()) return;
+  if (!held_since_ && session_->held() > 0) {
+    held_since_ = session_->oldest_held_ms();
+    save_state();
+  } else if (held_since_ && session_->live() && session_->held() == 0 && !session_->backfilling()) {
+    held_since_.reset();
+    save_state();
+  }
+}
+
+// ------------------------------------------------------------ store and forward, restart ---
+
+void NodeNorthbound::note_first(const std::vector<nb::PointChange>& changes) {
+  for (const auto& c : changes)
+    start_ms_ = std::min(start_ms_, c.time_ms);
+}
+
+void NodeNorthbound::start_backfill() {
+  if (!replay_from_ || !session_ || !session_->active()) return;
+  const history::Millis from = static_cast<history::Millis>(*replay_from_);
+  replay_from_.reset();  // once per process
+  history::History* h = history_ ? history_() : nullptr;
+  if (!h) {
+    spdlog::warn(
+        "northbound: changes held since {} by the last run are lost: no history to read "
+        "them back from",
+        from);
+    return;
+  }
+  backfill_to_ = static_cast<history::Millis>(start_ms_);
+  if (from >= backfill_to_) return;
+  session_->begin_backfill();
+  backfill_generation_ = generation_;
+  spdlog::info("northbound: reading the changes held by the last run back from history");
+  read_back(from, 1);
+}
+
+void NodeNorthbound::read_back(history::Millis from, int attempt) {
+  history::History* h = history_ ? history_() : nullptr;
+  if (!h || !session_ || generation_ != backfill_generation_ || !session_->backfilling())
+    return finish_backfill();
+  h->read_window(
+      {from, backfill_to_, kReadBackPage},
+      [this, from, attempt, alive = std::weak_ptr<bool>(alive_)](history::WindowAnswer a) {
+        if (alive.expired()) return;
+        on_read_back(std::move(a), from, attempt);
+      });
+}
+
+void NodeNorthbound::on_read_back(history::WindowAnswer a, history::Millis from, int attempt) {
+  if (!session_ || generation_ != backfill_generation_ || !session_->backfilling())
+    return finish_backfill();
+  if (!a.page) {
+    if (attempt >= kReadBackAttempts) {
+      spdlog::warn(
+          "northbound: cannot read held changes back from history ({}): the rest of "
+          "them is not sent",
+          a.error);
+      return finish_backfill();
+    }
+    ex_.schedule_after(kReadBackRetry, [this, from, attempt, alive = std::weak_ptr<bool>(alive_)] {
+      if (!alive.expired()) read_back(from, attempt + 1);
+    });
+    return;
+  }
+  // Consecutive records of one device at one time are one poll result: one DDATA, as live.
+  const auto& store = engine_.store();
+  std::optional<std::uint32_t> device;
+  std::uint64_t time = 0;
+  std::vector<nb::PointChange> changes;
+  const auto flush = [&] {
+    if (device && !changes.empty()) session_->backfill(*device, changes);
+    changes.clear();
+  };
+  for (const history::Record& r : a.page->records) {
+    const auto id = store.find(r.series->device, r.series->point);
+    if (!id) continue;
+    const auto it = slots_.find(*id);
+    if (it == slots_.end()) continue;  // not a point of the model (any more)
+    const Slot& slot = it->second;
+    const auto t = static_cast<std::uint64_t>(r.time);
+    if (device != slot.device || time != t) flush();
+    device = slot.device;
+    time = t;
+    changes.push_back(nb::PointChange{slot.point, nb::metric_value(r.value, slot.type),
+                                      nb::quality_code(r.quality), t});
+  }
+  flush();
+  if (a.page->next) return read_back(*a.page->next, 1);
+  finish_backfill();
+}
+
+void NodeNorthbound::finish_backfill() {
+  if (!session_ || !session_->backfilling()) return;
+  session_->end_backfill();
+  spdlog::info("northbound: {} changes wait to be sent", session_->held());
+  nb::Actions actions;
+  run(actions);
 }
 
 void NodeNorthbound::connect(nb::Connect& c) {
@@ -470,27 +593,38 @@ void NodeNorthbound::adopt_bd_seq(std::uint64_t bd_seq) {
   save_state();
 }
 
-// The state file: one line "bd_seq N". Missing or unreadable: the first session sends 0.
+// The state file: lines "bd_seq N" (first, as it always was) and "held_since MS" (while
+// changes wait to be published). Missing or unreadable: the first session sends 0 and nothing
+// is replayed. Unknown lines are skipped.
 void NodeNorthbound::load_state() {
   loaded_state_path_ = settings_->state_path;
   saved_bd_seq_.reset();
+  held_since_.reset();
   std::ifstream in(settings_->state_path);
   std::string key;
   std::uint64_t value = 0;
-  if (in >> key >> value && key == "bd_seq" && value <= 255) saved_bd_seq_ = value;
+  while (in >> key >> value) {
+    if (key == "bd_seq" && value <= 255) saved_bd_seq_ = value;
+    if (key == "held_since") held_since_ = value;
+  }
+  replay_from_ = held_since_;
 }
 
 // Written beside and renamed over, so a crash leaves the old file or the new one.
 void NodeNorthbound::save_state() {
-  if (!settings_ || !saved_bd_seq_) return;
+  if (!settings_ || settings_->state_path.empty()) return;
   const std::string& path = settings_->state_path;
   const std::string tmp = path + ".tmp";
   {
     std::ofstream out(tmp, std::ios::trunc);
-    out << "bd_seq " << *saved_bd_seq_ << "\n";
+    if (saved_bd_seq_) out << "bd_seq " << *saved_bd_seq_ << "\n";
+    if (held_since_) out << "held_since " << *held_since_ << "\n";
     out.flush();
     if (!out) {
-      spdlog::warn("northbound: cannot write {}: bdSeq will not survive a restart", tmp);
+      spdlog::warn(
+          "northbound: cannot write {}: bdSeq and held changes will not survive a "
+          "restart",
+          tmp);
       return;
     }
   }

@@ -14,6 +14,18 @@
 // (bd_seq()/adopt_bd_seq()). DCMD writes go through `write`, the API's write path, so the same
 // checks, the same standby refusal and the same exactly-once rule apply.
 //
+// Store and forward across a restart (northbound.md "Sessions, outages and the pair"): the state
+// file also keeps `held_since`, the time of the oldest change not yet published, from the moment
+// the session starts holding until everything held is out. A process that finds it there reads
+// the changes from then to its own start back from the history store (History::read_window on
+// the writer's query thread, a page at a time, in time order, only the points of the current
+// model), the first time its session is active, and hands them to the session ahead of what it
+// holds itself (Session::backfill). Without `history:` nothing can be read back: what a killed
+// process held is lost, as it always was. max_records bounds the session's queue either way:
+// past it the oldest held changes leave memory and are counted as dropped; with history they
+// are still in the store, and held_since still points before them, so a restart before they
+// were due replays them, but this process does not read them back.
+//
 // A change of the section's `mqtt` keys or `state_path` makes a new client and session (the
 // old one sends NDEATH and disconnects); new Sparkplug ids do the same within the session
 // (Session::set_options); any other change (devices, points, max_records) applies in place:
@@ -22,6 +34,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
@@ -31,6 +44,7 @@
 #include "api/node_api.hpp"
 #include "config/model.hpp"
 #include "engine/engine.hpp"
+#include "history/history.hpp"
 #include "history/recorder.hpp"
 #include "mqtt/client.hpp"
 #include "northbound/session.hpp"
@@ -58,6 +72,9 @@ class NodeNorthbound {
   void set_active(bool active);
   // Redundancy/Peer Connected (a pair's link state, read once a second).
   void set_peer_probe(std::function<bool()> linked) { peer_linked_ = std::move(linked); }
+  // The node's history, when configured (nullptr otherwise): where held changes are read back
+  // from after a restart.
+  void set_history(std::function<history::History*()> h) { history_ = std::move(h); }
   // Clean end: NDEATH and disconnect.
   void stop();
 
@@ -98,6 +115,13 @@ class NodeNorthbound {
   void execute(const northbound::WriteRequest& w);
   void load_state();
   void save_state();
+  // held_since follows the session: set when it starts holding, cleared once all is published.
+  void track_held();
+  void note_first(const std::vector<northbound::PointChange>& changes);
+  void start_backfill();
+  void read_back(history::Millis from, int attempt);
+  void on_read_back(history::WindowAnswer a, history::Millis from, int attempt);
+  void finish_backfill();
   std::uint64_t wall_ms() const;
 
   runtime::Executor& ex_;
@@ -133,6 +157,18 @@ class NodeNorthbound {
   // bdSeq: the last one saved in state_path (the file is written when it changes).
   std::optional<std::uint64_t> saved_bd_seq_;
   std::string loaded_state_path_;
+  // The time (ms) of the oldest change not yet published, as in the state file.
+  std::optional<std::uint64_t> held_since_;
+  // held_since as this process found it in the state file: the changes from then to start_ms_
+  // are read back from history once, the first time the session is active.
+  std::optional<std::uint64_t> replay_from_;
+  // Where the read-back ends: this process's start, or the time of its first change if earlier
+  // (a SYDEV* point set as its device loaded), so no change of this process is read back too.
+  std::uint64_t start_ms_ = std::numeric_limits<std::uint64_t>::max();
+  bool started_ = false;
+  history::Millis backfill_to_ = 0;  // the read-back's end, fixed when it starts
+  std::function<history::History*()> history_;
+  std::uint64_t backfill_generation_ = 0;  // the session generation a read-back belongs to
 
   runtime::TimerId wake_timer_;
   std::optional<runtime::TimePoint> wake_at_;

@@ -82,6 +82,12 @@ class History {
   // Answers on the I/O thread, after the query ran on the writer's query thread.
   void query(const Query& q, std::function<void(Answer)> done);
 
+  // Every series' records over a window (Store::read_window), on the query thread; `done` runs
+  // on the I/O thread. The northbound store and forward reads an outage back with it.
+  void read_window(WindowQuery q, std::function<void(WindowAnswer)> done) {
+    writer_.query_window(std::move(q), std::move(done));
+  }
+
   // Extra consumer of every record made (the pair's forwarding outbox on a backup).
   using RecordTap = std::function<void(const std::vector<Record>&)>;
   void set_tap(RecordTap tap) { tap_ = std::move(tap); }

@@ -7,7 +7,8 @@
 //                  /* good 0, bad 1, uncertain 2 */, value_bool boolean, value_int bigint,
 //                  value_uint numeric(20), value_real double precision, value_text text,
 //                  PRIMARY KEY(series, time))
-//   plus a BRIN index on time for retention (a few pages: records arrive in time order).
+//   plus a BRIN index on time for retention (a few pages: records arrive in time order), which
+//   also finds the pages of each slice of a read_window.
 // One value column per type, the others null, so every type reads back as written; all null is
 // a record without a value.
 //
@@ -48,6 +49,10 @@ constexpr const char* kSchema =
     " value_bool boolean, value_int bigint, value_uint numeric(20), value_real double precision,"
     " value_text text, PRIMARY KEY(series, time));"
     "CREATE INDEX IF NOT EXISTS pollux_history_time ON pollux_history USING brin(time);";
+
+// read_window's slices: the first, and the longest.
+constexpr Millis kFirstSlice = 1000;
+constexpr Millis kLongestSlice = 7LL * 86'400'000;
 
 constexpr const char* kColumns =
     "quality, value_bool, value_int, value_uint, value_real, value_text";
@@ -261,6 +266,83 @@ class PostgresStore final : public Store {
     return std::strtoull(PQcmdTuples(r.get()), nullptr, 10);
   }
 
+  // As SQLite's: slices of the window sized to hold about a page (the BRIN index finds a
+  // slice's pages; a LIMIT over the whole window would sort all of it again for every page).
+  WindowPage read_window(const WindowQuery& q) override {
+    WindowPage page;
+    if (q.from >= q.to) return page;
+    std::unordered_map<std::int64_t, SeriesRef> names;
+    auto& out = page.records;
+    const auto push = [&](const Result& r, int row) {
+      const std::int64_t id = r.integer(row, 1);
+      SeriesRef& series = names[id];
+      if (!series)
+        series = std::make_shared<const Series>(
+            Series{std::string(r.text(row, 2)), std::string(r.text(row, 3))});
+      out.push_back({series, r.integer(row, 0), value(r, row, 5), quality_of(r.integer(row, 4))});
+    };
+    std::size_t last_ms_start = 0;  // where the page's last millisecond begins
+    const auto take = [&](const Result& r, int row) {
+      const Millis t = r.integer(row, 0);
+      if (out.size() >= q.limit && !out.empty()) {
+        if (t != out.back().time) {
+          page.next = t;
+          return false;
+        }
+        if (last_ms_start > 0) {  // full in the middle of a millisecond: it starts the next page
+          out.resize(last_ms_start);
+          page.next = t;
+          return false;
+        }
+      }
+      if (out.empty() || t != out.back().time) last_ms_start = out.size();
+      push(r, row);
+      return true;
+    };
+    const double page_size = static_cast<double>(std::max<std::size_t>(q.limit, 1));
+    Millis slice = kFirstSlice;
+    for (Millis at = q.from; at < q.to && !page.next;) {
+      const bool last = static_cast<std::uint64_t>(q.to) - static_cast<std::uint64_t>(at) <=
+                        static_cast<std::uint64_t>(slice);
+      const Millis end = last ? q.to : at + slice;
+      // One row more than the page still takes: where the next page starts.
+      const std::size_t ask = (q.limit > out.size() ? q.limit - out.size() : 0) + 1;
+      const Result r = window(at, end, ask);
+      const int n = r.rows();
+      int row = 0;
+      while (row < n && take(r, row))
+        ++row;
+      if (page.next) break;
+      if (static_cast<std::size_t>(n) == ask) {
+        // Every row taken and still more: the page is one millisecond with more records than
+        // a page. All of it, then where the next page starts.
+        const Millis t = out.back().time;
+        out.clear();
+        const Result whole = window(t, t + 1, std::nullopt);
+        for (int i = 0; i < whole.rows(); ++i)
+          push(whole, i);
+        if (const auto next = first_from(t + 1, q.to)) page.next = *next;
+        break;
+      }
+      // Past an empty slice, the next one starts at the next record (one seek per series).
+      at = n == 0 ? first_from(end, q.to).value_or(q.to) : end;
+      // The next slice holds about a page at this one's density.
+      const double scale =
+          n == 0 ? 8.0 : std::clamp(page_size / static_cast<double>(n), 0.125, 8.0);
+      slice = std::clamp<Millis>(static_cast<Millis>(static_cast<double>(slice) * scale), 1,
+                                 kLongestSlice);
+    }
+    return page;
+  }
+
+  std::optional<Millis> first_from(Millis from, Millis to) {
+    const std::string f = std::to_string(from), t = std::to_string(to);
+    const char* params[] = {f.c_str(), t.c_str()};
+    const Result r = run("first_from", params);
+    if (r.rows() == 0 || r.null(0, 0)) return std::nullopt;
+    return r.integer(0, 0);
+  }
+
   std::vector<Record> read_first(std::size_t limit) override {
     std::vector<Record> out;
     if (limit == 0) return out;
@@ -346,6 +428,15 @@ class PostgresStore final : public Store {
                                      "h.value_real, h.value_text") +
                          " FROM pollux_history h JOIN pollux_series s ON s.id=h.series "
                          "ORDER BY h.series, h.time LIMIT $1");
+    prepare("window", "SELECT h.time, h.series, s.device, s.point, h." +
+                          std::string("quality, h.value_bool, h.value_int, h.value_uint, "
+                                      "h.value_real, h.value_text") +
+                          " FROM pollux_history h JOIN pollux_series s ON s.id=h.series "
+                          "WHERE h.time>=$1 AND h.time<$2 ORDER BY h.time, h.series "
+                          "LIMIT $3::bigint");
+    prepare("first_from",
+            "SELECT min((SELECT time FROM pollux_history h WHERE h.series=s.id AND h.time>=$1 "
+            "AND h.time<$2 ORDER BY h.time LIMIT 1)) FROM pollux_series s");
     prepare("erase",
             "DELETE FROM pollux_history h USING unnest($1::integer[], $2::bigint[]) AS k(s, t) "
             "WHERE h.series=k.s AND h.time=k.t");
@@ -387,6 +478,13 @@ class PostgresStore final : public Store {
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
       fail(r.get() ? PQresultErrorMessage(r.get()) : PQerrorMessage(conn_));
     return r;
+  }
+
+  Result window(Millis from, Millis to, std::optional<std::size_t> limit) {
+    const std::string f = std::to_string(from), t = std::to_string(to),
+                      l = limit ? std::to_string(*limit) : std::string();
+    const char* params[] = {f.c_str(), t.c_str(), limit ? l.c_str() : nullptr};
+    return run("window", params);
   }
 
   // Columns from `col` on: quality's neighbours value_bool .. value_text.

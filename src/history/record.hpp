@@ -67,6 +67,22 @@ struct RawPage {
   std::optional<Millis> next;
 };
 
+// Records of every series with from <= time < to, in time order (records of one millisecond
+// in the store's series order), with their names: the northbound store and forward reads an
+// outage back with it (spec/northbound.md "Sessions, outages and the pair"). A page holds at
+// most `limit` records and never splits a millisecond, so `next` is a time to ask from again;
+// only a millisecond that alone holds more than `limit` records makes a larger page.
+struct WindowQuery {
+  Millis from = 0;
+  Millis to = 0;
+  std::size_t limit = 10'000;
+};
+struct WindowPage {
+  std::vector<Record> records;
+  // The time of the first record after the page; none when no record remains before `to`.
+  std::optional<Millis> next;
+};
+
 // Per-interval aggregates of one point's good numeric records with from <= time < to.
 // Intervals start at multiples of `interval` since the epoch; an interval without a good
 // record is left out (history.md "Settled details").

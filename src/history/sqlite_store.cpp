@@ -14,6 +14,10 @@
 // limits ingestion at thousands of points to tens of thousands of records/s. `recent` has few
 // pages, and the move touches each point's page in `history` once per staging_records.
 // Reads merge both tables (a key in both: `recent`'s record replaced `history`'s).
+// read_window (every series over a window, time first: the northbound store and forward reading
+// an outage back) has no index on time: one would cost about 20 bytes per record and half the
+// ingestion rate (history_bench). It reads the window in slices, each through the primary key
+// of every series and sorted, the slices sized to hold about a page.
 // `time` is milliseconds since the epoch. `value` has no declared type, so each value keeps its
 // own storage class: an integer (int64; bool as 0/1; uint64 as its two's-complement int64), a
 // REAL (double), TEXT (string) or NULL (no value). `flags` holds the quality in its two low bits
@@ -65,6 +69,9 @@ constexpr const char* kSchema =
     "CREATE TABLE IF NOT EXISTS recent("
     " series INTEGER NOT NULL, time INTEGER NOT NULL, value, flags INTEGER NOT NULL,"
     " PRIMARY KEY(series, time)) WITHOUT ROWID;";
+// read_window's slices: the first, and the longest.
+constexpr Millis kFirstSlice = 1000;
+constexpr Millis kLongestSlice = 7LL * 86'400'000;
 
 // Resets a prepared statement when a use of it ends, also by an exception, so that no statement
 // keeps a read transaction open (which would stop WAL checkpoints) and the next call finds it
@@ -217,6 +224,81 @@ class SqliteStore final : public Store {
     return out;
   }
 
+  WindowPage read_window(const WindowQuery& q) override {
+    WindowPage page;
+    if (q.from >= q.to) return page;
+    std::unordered_map<std::int64_t, SeriesRef> names;
+    std::size_t last_ms_start = 0;  // where the page's last millisecond begins
+    const auto by_key = [](sqlite3_stmt* s) {
+      return std::pair(sqlite3_column_int64(s, 0), sqlite3_column_int64(s, 1));
+    };
+    auto& out = page.records;
+    const auto take = [&](sqlite3_stmt* s) {
+      const Millis t = sqlite3_column_int64(s, 0);
+      if (out.size() >= q.limit && !out.empty()) {
+        if (t != out.back().time) {
+          page.next = t;
+          return false;
+        }
+        if (last_ms_start > 0) {  // full in the middle of a millisecond: it starts the next page
+          out.resize(last_ms_start);
+          page.next = t;
+          return false;
+        }
+      }
+      if (out.empty() || t != out.back().time) last_ms_start = out.size();
+      const std::int64_t id = sqlite3_column_int64(s, 1);
+      SeriesRef& series = names[id];
+      if (!series) series = std::make_shared<const Series>(Series{text(s, 2), text(s, 3)});
+      const std::int64_t flags = sqlite3_column_int64(s, 5);
+      out.push_back({series, t, column_value(s, 4, flags), quality_of(flags)});
+      return true;
+    };
+    const double page_size = static_cast<double>(std::max<std::size_t>(q.limit, 1));
+    Millis slice = kFirstSlice;
+    for (Millis at = q.from; at < q.to && !page.next;) {
+      const bool last = static_cast<std::uint64_t>(q.to) - static_cast<std::uint64_t>(at) <=
+                        static_cast<std::uint64_t>(slice);
+      const Millis end = last ? q.to : at + slice;
+      std::size_t rows = 0;
+      {
+        Use main(window_[0]);
+        Use recent(window_[1]);
+        for (sqlite3_stmt* s : {*main, *recent}) {
+          sqlite3_bind_int64(s, 1, at);
+          sqlite3_bind_int64(s, 2, end);
+        }
+        merged(*main, *recent, by_key, [&](sqlite3_stmt* s) {
+          ++rows;
+          return take(s);
+        });
+      }
+      // Past an empty slice, the next one starts at the next record (one seek per series).
+      at = rows == 0 ? first_from(end, q.to).value_or(q.to) : end;
+      // The next slice holds about a page at this one's density (each slice is sorted whole).
+      const double scale =
+          rows == 0 ? 8.0 : std::clamp(page_size / static_cast<double>(rows), 0.125, 8.0);
+      slice = std::clamp<Millis>(static_cast<Millis>(static_cast<double>(slice) * scale), 1,
+                                 kLongestSlice);
+    }
+    return page;
+  }
+
+  // The time of the first record of any series with from <= time < to.
+  std::optional<Millis> first_from(Millis from, Millis to) {
+    std::optional<Millis> first;
+    for (sqlite3_stmt* s : first_from_) {
+      Use u(s);
+      sqlite3_bind_int64(*u, 1, from);
+      sqlite3_bind_int64(*u, 2, to);
+      if (row(*u) && sqlite3_column_type(*u, 0) != SQLITE_NULL) {
+        const Millis t = sqlite3_column_int64(*u, 0);
+        if (!first || t < *first) first = t;
+      }
+    }
+    return first;
+  }
+
   std::uint64_t delete_before(Millis cutoff) override {
     std::uint64_t n = 0;
     transaction([&] {
@@ -338,6 +420,14 @@ class SqliteStore final : public Store {
                   " AS h JOIN series AS s ON s.id=h.series ORDER BY h.series, h.time "
                   "LIMIT ?");
       erase_[t] = prepare("DELETE FROM " + table + " WHERE series=? AND time=?");
+      first_from_[t] = prepare("SELECT min((SELECT time FROM " + table +
+                               " WHERE series=s.id AND time>=?1 AND time<?2 ORDER BY time LIMIT "
+                               "1)) FROM series AS s");
+      // A range of each series' key, then sorted (CROSS JOIN keeps `series` the outer loop).
+      window_[t] = prepare(
+          "SELECT h.time, h.series, s.device, s.point, h.value, h.flags FROM series AS s "
+          "CROSS JOIN " +
+          table + " AS h ON h.series=s.id WHERE h.time>=? AND h.time<? ORDER BY h.time, h.series");
     }
     insert_ = prepare(std::string("INSERT OR REPLACE INTO ") + (staging_ ? "recent" : "history") +
                       "(series, time, value, flags) VALUES(?,?,?,?)");
@@ -403,7 +493,8 @@ class SqliteStore final : public Store {
   void close() {
     for (sqlite3_stmt* s :
          {insert_, move_, clear_, find_series_, add_series_, begin_, commit_, range_[0], range_[1],
-          delete_before_[0], delete_before_[1], first_[0], first_[1], erase_[0], erase_[1]})
+          delete_before_[0], delete_before_[1], first_[0], first_[1], erase_[0], erase_[1],
+          window_[0], window_[1], first_from_[0], first_from_[1]})
       sqlite3_finalize(s);
     sqlite3_close_v2(db_);
     db_ = nullptr;
@@ -582,6 +673,8 @@ class SqliteStore final : public Store {
   sqlite3_stmt* delete_before_[2] = {};
   sqlite3_stmt* first_[2] = {};
   sqlite3_stmt* erase_[2] = {};
+  sqlite3_stmt* window_[2] = {};
+  sqlite3_stmt* first_from_[2] = {};
   sqlite3_stmt* begin_ = nullptr;
   sqlite3_stmt* commit_ = nullptr;
   ByNames<std::int64_t> series_;

@@ -43,6 +43,8 @@ class Store {
   // Raw records per RawQuery; an unknown series is an empty page. Every value comes back with
   // the type it was written with (bool, int64, uint64, double, NaN included, string, null).
   virtual RawPage read_raw(const RawQuery& q) = 0;
+  // Every series' records per WindowQuery (record.hpp), time first.
+  virtual WindowPage read_window(const WindowQuery& q) = 0;
   // Aggregates per AggregateQuery; records whose value is not numeric (bool, string, null) are
   // left out, as are bad and uncertain ones.
   virtual std::vector<Interval> read_intervals(const AggregateQuery& q) = 0;

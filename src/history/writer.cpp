@@ -85,6 +85,9 @@ class QueryJobOf final : public QueryJob {
 void read_raw(Store& s, const RawQuery& q, RawAnswer& a) {
   a.page = s.read_raw(q);
 }
+void read_window(Store& s, const WindowQuery& q, WindowAnswer& a) {
+  a.page = s.read_window(q);
+}
 void read_intervals(Store& s, const AggregateQuery& q, IntervalsAnswer& a) {
   a.intervals = s.read_intervals(q);
 }
@@ -356,6 +359,11 @@ void Writer::query_raw(RawQuery q, std::function<void(RawAnswer)> done) {
 void Writer::query_intervals(AggregateQuery q, std::function<void(IntervalsAnswer)> done) {
   shared_->enqueue(std::make_unique<QueryJobOf<AggregateQuery, IntervalsAnswer>>(
       std::move(q), std::move(done), &read_intervals));
+}
+
+void Writer::query_window(WindowQuery q, std::function<void(WindowAnswer)> done) {
+  shared_->enqueue(std::make_unique<QueryJobOf<WindowQuery, WindowAnswer>>(
+      std::move(q), std::move(done), &read_window));
 }
 
 WriterStatus Writer::status() const {

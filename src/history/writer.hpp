@@ -78,6 +78,10 @@ struct RawAnswer {
   std::optional<RawPage> page;  // none: error says why
   std::string error;
 };
+struct WindowAnswer {
+  std::optional<WindowPage> page;  // none: error says why
+  std::string error;
+};
 struct IntervalsAnswer {
   std::optional<std::vector<Interval>> intervals;
   std::string error;
@@ -110,6 +114,7 @@ class Writer {
 
   void query_raw(RawQuery q, std::function<void(RawAnswer)> done);
   void query_intervals(AggregateQuery q, std::function<void(IntervalsAnswer)> done);
+  void query_window(WindowQuery q, std::function<void(WindowAnswer)> done);
 
   WriterStatus status() const;
 

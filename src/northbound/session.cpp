@@ -204,6 +204,8 @@ void Session::set_active(bool active, TimePoint, std::uint64_t wall_ms, Actions&
   // reach a host from here; kept, they would replay stale data after newer values at the next
   // activation.
   held_.clear();
+  backfilled_ = 0;
+  backfilling_ = false;
 }
 
 void Session::on_connected(TimePoint, std::uint64_t wall_ms, Actions& out) {
@@ -368,14 +370,18 @@ void Session::set_model(std::vector<DeviceModel> devices, std::vector<NodeMetric
   }
 
   std::deque<Held> kept;
-  for (auto& h : held_) {
+  std::size_t backfilled = 0;
+  for (std::size_t n = 0; n < held_.size(); ++n) {
+    Held& h = held_[n];
     auto [d, i] = moved[h.device][h.point];
     if (d == kGone) continue;  // its point is gone: nothing to publish it as
     h.device = d;
     h.point = i;
     kept.push_back(std::move(h));
+    if (n < backfilled_) ++backfilled;
   }
   held_ = std::move(kept);
+  backfilled_ = backfilled;
 
   bool node_reshaped = node.size() != node_.size();
   for (std::size_t i = 0; !node_reshaped && i < node.size(); ++i)
@@ -455,7 +461,7 @@ void Session::on_changes(std::uint32_t device, std::span<const PointChange> chan
     ps.time_ms = c.time_ms;
   }
   if (!active()) return;  // a standby holds nothing: the active node publishes
-  if (!live() || !held_.empty()) {
+  if (!live() || !held_.empty() || backfilling_) {
     hold(device, changes);
     return;
   }
@@ -492,12 +498,37 @@ void Session::hold(std::uint32_t device, std::span<const PointChange> changes) {
 void Session::trim_held() {
   while (held_.size() > options_.max_held) {
     held_.pop_front();
+    if (backfilled_ > 0) --backfilled_;
     ++dropped_;
   }
 }
 
+void Session::begin_backfill() {
+  if (active()) backfilling_ = true;
+}
+
+void Session::backfill(std::uint32_t device, std::span<const PointChange> changes) {
+  if (!backfilling_ || device >= devices_.size()) return;
+  const std::size_t points = devices_[device].points.size();
+  std::vector<Held> in;
+  in.reserve(changes.size());
+  for (const auto& c : changes) {
+    if (c.point >= points) continue;
+    in.push_back(Held{device, c.point, c.quality, true, c.time_ms, c.value});
+  }
+  const auto at = held_.begin() + static_cast<std::ptrdiff_t>(backfilled_);
+  held_.insert(at, std::make_move_iterator(in.begin()), std::make_move_iterator(in.end()));
+  backfilled_ += in.size();
+  trim_held();
+}
+
+void Session::end_backfill() {
+  backfilling_ = false;
+  backfilled_ = 0;
+}
+
 void Session::drain(std::size_t max_messages, std::uint64_t wall_ms, Actions& out) {
-  if (!live()) return;
+  if (!live() || backfilling_) return;
   const std::size_t per_message = std::max<std::size_t>(1, options_.max_metrics_per_message);
   for (std::size_t n = 0; n < max_messages && !held_.empty(); ++n) {
     const std::uint32_t device = held_.front().device;

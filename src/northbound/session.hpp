@@ -26,6 +26,11 @@
 //   sends the held changes oldest first as DDATA with is_historical, consecutive changes of one
 //   device per message; changes arriving while held ones are queued go behind them, not
 //   historical (hold, drain). A standby holds nothing.
+// - Restart: the node reads the changes an earlier process held back from the history store
+//   and hands them over between begin_backfill() and end_backfill(); they go before everything
+//   this session holds, historical, within the same max_held (backfill). Meanwhile nothing held
+//   is drained and changes are held even when live, so the order survives a read that ends
+//   after the session went live.
 // - Primary host: with primary_host_id set, nothing is published until
 //   spBv1.0/STATE/{host} says {"online":true}; the host going offline while live ends the
 //   session (NDEATH, Disconnect) and reconnects at once with the next bdSeq (on_state).
@@ -198,6 +203,21 @@ class Session {
   void set_node_metric(std::string_view name, MetricValue v, std::uint64_t wall_ms, Actions& out);
   // Held changes out as DDATA while live, at most max_messages messages per call.
   void drain(std::size_t max_messages, std::uint64_t wall_ms, Actions& out);
+  // Store and forward across a restart: changes an earlier process held, read back from the
+  // history store oldest first. Between begin_backfill() and end_backfill() changes are held
+  // even when live and drain() sends nothing; each backfill() call goes behind the earlier ones
+  // and before every change this session holds, as historical, within max_held (the oldest
+  // dropped and counted). backfill() outside begin/end, or while inactive, is ignored;
+  // set_active(false) ends a backfill.
+  void begin_backfill();
+  void backfill(std::uint32_t device, std::span<const PointChange> changes);
+  void end_backfill();  // then drain() as usual
+  bool backfilling() const { return backfilling_; }
+  // The time of the oldest held change; nullopt when nothing is held.
+  std::optional<std::uint64_t> oldest_held_ms() const {
+    if (held_.empty()) return std::nullopt;
+    return held_.front().time_ms;
+  }
   // The peer's committed bdSeq (state sync); ignored while active (this node owns the counter).
   void adopt_bd_seq(std::uint8_t last);
 
@@ -282,6 +302,9 @@ class Session {
   std::uint64_t next_alias_ = kRebirthAlias + 1;
 
   std::deque<Held> held_;
+  // The first backfilled_ of held_ came from backfill(); the next one goes behind them.
+  std::size_t backfilled_ = 0;
+  bool backfilling_ = false;
   std::uint64_t dropped_ = 0;
   std::uint64_t commands_refused_ = 0;
   std::uint64_t malformed_ = 0;

@@ -9,6 +9,9 @@
 //   (c) one day of one point at 1 s (86,400 records, in a store that also holds a day of
 //       `--others` other points) read raw with limit 100,000: median ms. Goal <= 100.
 //   (d) the same day as 1-minute aggregates: median ms. Goal <= 50.
+//   (f) the northbound's read-back (Store::read_window) of that store, every series in time
+//       order, pages of 10,000: the whole day (all its records) and one hour; median ms. With
+//       --pg-url, also every record of (e) on PostgreSQL.
 //   (e) with --pg-url URL: (a) on PostgreSQL (its tables are dropped before each run, so use a
 //       scratch database: tools/bench/history_pg_bench.py starts one). Goal >= 50,000/s.
 //
@@ -25,6 +28,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -223,7 +227,19 @@ int main(int argc, char** argv) {
     remove_db(qpath);
     const auto day = make_series(1 + a.others, "DAY_");
     std::vector<double> raw_ms, agg_ms;
-    std::size_t raw_count = 0, intervals = 0;
+    std::vector<double> window_ms, hour_ms;
+    std::size_t raw_count = 0, intervals = 0, window_count = 0, hour_count = 0;
+    // Every page of the window, as the northbound reads it.
+    const auto read_all = [](Store& s, Millis from, Millis to) {
+      std::size_t n = 0;
+      std::optional<Millis> at = from;
+      while (at) {
+        const WindowPage p = s.read_window({*at, to, 10'000});
+        n += p.records.size();
+        at = p.next;
+      }
+      return n;
+    };
     {
       auto store = sqlite_store({.path = qpath, .staging_records = a.staging})();
       const std::vector<Record> one_day = changes(day, 86'400);
@@ -238,6 +254,14 @@ int main(int argc, char** argv) {
         t0 = Clock::now();
         intervals = reader->read_intervals(aq).size();
         agg_ms.push_back(seconds_since(t0) * 1e3);
+      }
+      for (int i = 0; i < std::max(1, a.queries / 4); ++i) {
+        auto t0 = Clock::now();
+        window_count = read_all(*reader, kStart, kStart + 86'400'000);
+        window_ms.push_back(seconds_since(t0) * 1e3);
+        t0 = Clock::now();
+        hour_count = read_all(*reader, kStart + 43'200'000, kStart + 46'800'000);
+        hour_ms.push_back(seconds_since(t0) * 1e3);
       }
     }
     remove_db(qpath);
@@ -257,19 +281,34 @@ int main(int argc, char** argv) {
     std::snprintf(what, sizeof what, "(d) one day as %zu 1-min intervals, ms (median)", intervals);
     std::printf("  %-50s %12.1f %10s\n", what, median(agg_ms), "<= 50");
     std::printf("  %-50s %12.1f\n", "    the first, ms", agg_ms[0]);
+    std::snprintf(what, sizeof what, "(f) read_window, day, %zu records, ms (median)",
+                  window_count);
+    std::printf("  %-50s %12.1f\n", what, median(window_ms));
+    std::snprintf(what, sizeof what, "(f) read_window, an hour, %zu records, ms", hour_count);
+    std::printf("  %-50s %12.1f\n", what, median(hour_ms));
 
     // (e)
     if (!a.pg_url.empty()) {
       std::vector<double> pg_rates;
+      double pg_window_ms = 0;
+      std::size_t pg_window = 0;
       for (int run = 0; run < a.runs; ++run) {
         if (!pg_reset(a.pg_url)) return 1;
         auto store = postgres_store({.url = a.pg_url})();
         pg_rates.push_back(ingest(*store, records, a.batch));
+        if (run + 1 == a.runs) {
+          const auto t0 = Clock::now();
+          pg_window = read_all(*store, kStart - 86'400'000, kStart + 86'400'000);
+          pg_window_ms = seconds_since(t0) * 1e3;
+        }
       }
       std::printf("\nPostgreSQL (%d points x %d s, batches of %zu, %d runs)\n", a.points, a.seconds,
                   a.batch, a.runs);
       std::printf("  %-50s %12.0f %10s\n", "(e) ingestion, records/s (median)", median(pg_rates),
                   ">= 50000");
+      char pg_what[80];
+      std::snprintf(pg_what, sizeof pg_what, "(f) read_window of (e), %zu records, ms", pg_window);
+      std::printf("  %-50s %12.1f\n", pg_what, pg_window_ms);
     }
   } catch (const std::exception& e) {
     std::fprintf(stderr, "history_bench: %s\n", e.what());

@@ -15,6 +15,7 @@
 #include <limits>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "history/store.hpp"
@@ -308,6 +309,111 @@ TEST_P(StoreContract, ReadFirstInKeyOrderAndEraseExactlyThoseKeys) {
   store_->erase(unknown);
   EXPECT_EQ(store_->read_first(10).size(), 1u);
   EXPECT_TRUE(store_->read_first(0).empty());
+}
+
+// (time, device, point) of each record, for read_window.
+using WindowKey = std::tuple<Millis, std::string, std::string>;
+inline std::vector<WindowKey> window_keys(const std::vector<Record>& records) {
+  std::vector<WindowKey> out;
+  for (const Record& r : records)
+    out.emplace_back(r.time, r.series->device, r.series->point);
+  return out;
+}
+
+TEST_P(StoreContract, ReadWindowGivesEverySeriesInTimeOrderWithNamesAndValues) {
+  const auto a = series("WELL_01", "PRESSURE");
+  const auto b = series("WELL_02", "FLOW");
+  std::vector<Record> batch = {rec(a, kMidnight + 2000, 3.5),
+                               rec(b, kMidnight + 500, std::int64_t{-7}, Quality::uncertain),
+                               rec(a, kMidnight - 1, 1.0),  // before the window
+                               rec(a, kMidnight, true, Quality::bad),
+                               rec(b, kMidnight + 3000, std::string("x")),
+                               rec(b, kMidnight + 9000, 2.0)};  // at `to`: left out
+  store_->write(batch);
+  store_->write(std::vector<Record>{rec(a, kMidnight + 2000, 4.5)});  // replaces 3.5
+
+  const WindowPage p = store_->read_window({kMidnight, kMidnight + 9000, 100});
+  EXPECT_FALSE(p.next);
+  EXPECT_EQ(window_keys(p.records),
+            (std::vector<WindowKey>{{kMidnight, "WELL_01", "PRESSURE"},
+                                    {kMidnight + 500, "WELL_02", "FLOW"},
+                                    {kMidnight + 2000, "WELL_01", "PRESSURE"},
+                                    {kMidnight + 3000, "WELL_02", "FLOW"}}));
+  ASSERT_EQ(p.records.size(), 4u);
+  EXPECT_EQ(p.records[0].value, points::Value(true));
+  EXPECT_EQ(p.records[0].quality, Quality::bad);
+  EXPECT_EQ(p.records[1].value, points::Value(std::int64_t{-7}));
+  EXPECT_EQ(p.records[1].quality, Quality::uncertain);
+  EXPECT_EQ(p.records[2].value, points::Value(4.5));
+  EXPECT_EQ(p.records[3].value, points::Value(std::string("x")));
+
+  EXPECT_TRUE(store_->read_window({kMidnight + 9001, kMidnight + 20000, 10}).records.empty());
+  EXPECT_TRUE(store_->read_window({kMidnight + 5, kMidnight + 5, 10}).records.empty());
+}
+
+TEST_P(StoreContract, ReadWindowCrossesWideEmptyStretches) {
+  const auto a = series("WELL_01", "PRESSURE");
+  const auto b = series("WELL_02", "FLOW");
+  const Millis day = 86'400'000;
+  std::vector<Record> batch = {rec(a, -400 * day, 1.0), rec(b, kMidnight, 2.0),
+                               rec(a, kMidnight + 30 * day, 3.0),
+                               rec(b, kMidnight + 30 * day + 1, 4.0)};
+  store_->write(batch);
+  const WindowPage all = store_->read_window(
+      {std::numeric_limits<Millis>::min(), std::numeric_limits<Millis>::max(), 100});
+  EXPECT_FALSE(all.next);
+  EXPECT_EQ(window_keys(all.records),
+            (std::vector<WindowKey>{{-400 * day, "WELL_01", "PRESSURE"},
+                                    {kMidnight, "WELL_02", "FLOW"},
+                                    {kMidnight + 30 * day, "WELL_01", "PRESSURE"},
+                                    {kMidnight + 30 * day + 1, "WELL_02", "FLOW"}}));
+  const WindowPage one = store_->read_window({kMidnight - day, kMidnight + 31 * day, 1});
+  EXPECT_EQ(window_keys(one.records), (std::vector<WindowKey>{{kMidnight, "WELL_02", "FLOW"}}));
+  EXPECT_EQ(one.next, std::optional<Millis>(kMidnight + 30 * day));
+}
+
+TEST_P(StoreContract, ReadWindowPagesNeverSplitAMillisecond) {
+  const std::vector<SeriesRef> s = {series("D1", "A"), series("D1", "B"), series("D2", "A")};
+  std::vector<Record> batch;
+  for (Millis t = 0; t < 3; ++t)
+    for (const auto& x : s)
+      batch.push_back(rec(x, kMidnight + t, static_cast<double>(t)));
+  store_->write(batch);
+  const auto times_of = [](const WindowPage& p) {
+    std::vector<Millis> out;
+    for (const Record& r : p.records)
+      out.push_back(r.time - kMidnight);
+    return out;
+  };
+  // Four fit, but the fourth would split the second millisecond: it starts the next page.
+  WindowPage p = store_->read_window({kMidnight, kMidnight + 10, 4});
+  EXPECT_EQ(times_of(p), (std::vector<Millis>{0, 0, 0}));
+  ASSERT_EQ(p.next, std::optional<Millis>(kMidnight + 1));
+  p = store_->read_window({*p.next, kMidnight + 10, 4});
+  EXPECT_EQ(times_of(p), (std::vector<Millis>{1, 1, 1}));
+  ASSERT_EQ(p.next, std::optional<Millis>(kMidnight + 2));
+  p = store_->read_window({*p.next, kMidnight + 10, 4});
+  EXPECT_EQ(times_of(p), (std::vector<Millis>{2, 2, 2}));
+  EXPECT_FALSE(p.next);
+  // A millisecond with more records than a page is a page of its own.
+  p = store_->read_window({kMidnight, kMidnight + 10, 2});
+  EXPECT_EQ(times_of(p), (std::vector<Millis>{0, 0, 0}));
+  EXPECT_EQ(p.next, std::optional<Millis>(kMidnight + 1));
+  // Exactly full at a millisecond's end.
+  p = store_->read_window({kMidnight, kMidnight + 10, 6});
+  EXPECT_EQ(times_of(p), (std::vector<Millis>{0, 0, 0, 1, 1, 1}));
+  EXPECT_EQ(p.next, std::optional<Millis>(kMidnight + 2));
+  // Every page's records, in order, are each record once.
+  std::vector<WindowKey> paged;
+  std::optional<Millis> from = kMidnight;
+  while (from) {
+    p = store_->read_window({*from, kMidnight + 10, 2});
+    for (const auto& k : window_keys(p.records))
+      paged.push_back(k);
+    from = p.next;
+  }
+  EXPECT_EQ(paged, window_keys(store_->read_window({kMidnight, kMidnight + 10, 100}).records));
+  EXPECT_EQ(paged.size(), 9u);
 }
 
 TEST_P(StoreContract, EveryValueTypeAndQualityRoundTrips) {

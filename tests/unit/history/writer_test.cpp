@@ -62,6 +62,14 @@ class FakeStore final : public Store {
         page.records.push_back({r.time, r.value, r.quality});
     return page;
   }
+  WindowPage read_window(const WindowQuery& q) override {
+    std::lock_guard lock(b_->mutex);
+    if (FakeBackend::take(b_->fail_queries)) throw StoreError("connection lost");
+    WindowPage page;
+    for (const Record& r : b_->written)
+      if (r.time >= q.from && r.time < q.to) page.records.push_back(r);
+    return page;
+  }
   std::vector<Interval> read_intervals(const AggregateQuery& q) override {
     std::lock_guard lock(b_->mutex);
     if (FakeBackend::take(b_->fail_queries)) throw StoreError("connection lost");
@@ -273,6 +281,11 @@ TEST_F(HistoryWriter, QueryAnswersArePostedToTheExecutor) {
   const auto test_thread = std::this_thread::get_id();
   std::optional<RawAnswer> raw;
   std::optional<IntervalsAnswer> agg;
+  std::optional<WindowAnswer> window;
+  w.query_window({.from = 7, .to = 9}, [&](WindowAnswer a) {
+    EXPECT_EQ(std::this_thread::get_id(), test_thread);
+    window = std::move(a);
+  });
   w.query_raw({.device = "WELL_01", .point = "PRESSURE", .from = 2, .to = 5}, [&](RawAnswer a) {
     EXPECT_EQ(std::this_thread::get_id(), test_thread);
     raw = std::move(a);
@@ -285,8 +298,12 @@ TEST_F(HistoryWriter, QueryAnswersArePostedToTheExecutor) {
   // Nothing runs `done` but the executor.
   ASSERT_TRUE(eventually([&] {
     io.run_pending();
-    return raw && agg;
+    return raw && agg && window;
   }));
+  ASSERT_TRUE(window->page);
+  ASSERT_EQ(window->page->records.size(), 2u);
+  EXPECT_EQ(window->page->records[0].time, 7);
+  EXPECT_EQ(window->page->records[0].series->point, "PRESSURE");
   ASSERT_TRUE(raw->page);
   EXPECT_EQ(raw->error, "");
   ASSERT_EQ(raw->page->records.size(), 3u);
@@ -566,6 +583,7 @@ TEST_F(HistoryWriter, PushDoesNotWaitForTheStore) {
       b->written.insert(b->written.end(), records.begin(), records.end());
     }
     RawPage read_raw(const RawQuery&) override { return {}; }
+    WindowPage read_window(const WindowQuery&) override { return {}; }
     std::vector<Interval> read_intervals(const AggregateQuery&) override { return {}; }
     std::uint64_t delete_before(Millis) override { return 0; }
     std::vector<Record> read_first(std::size_t) override { return {}; }

@@ -174,6 +174,9 @@ enum class Op {
   adopt,           // adopt_bd_seq(n)
   options,         // set_options(edit(current))
   restart,         // a new Session from the old one's bd_seq(), with the same model
+  begin_backfill,  // begin_backfill()
+  backfill,        // backfill(device, changes)
+  end_backfill,    // end_backfill()
 };
 
 using Check = std::function<void(const Actions&, const Session&)>;
@@ -616,6 +619,52 @@ std::vector<Case> cases() {
          o.max_held = 3;
          return o;
        }()},
+      // --- store and forward across a restart (changes read back from history) ---
+      {"BackfillGoesBeforeHeldChangesAndHoldsLiveOnesUntilItEnds",
+       {{.op = Op::activate, .out = {"CONNECT bd=0"}},
+        {.op = Op::changes, .changes = {ch(0, I(5))}, .held = 1},
+        {.op = Op::begin_backfill},
+        {.op = Op::connected,
+         .out = {nbirth(0), "DBIRTH RTU1 seq=1 P1#1=5/192 P2#2=null/0", kDbirth2}},
+        // Live, but the read-back is not finished: held behind it, and nothing drains.
+        {.op = Op::changes, .changes = {ch(0, I(6))}, .held = 2},
+        {.op = Op::drain, .n = 5, .held = 2},
+        {.op = Op::backfill, .changes = {ch(0, I(1)), ch(0, I(2))}, .held = 4},
+        {.op = Op::backfill, .device = 1, .changes = {ch(0, I(3)), ch(7, I(0))}, .held = 5},
+        {.op = Op::drain, .n = 5, .held = 5},
+        {.op = Op::end_backfill, .held = 5},
+        {.op = Op::drain,
+         .n = 5,
+         .out = {"DDATA RTU1 seq=3 #1=1/192h #1=2/192h", "DDATA RTU2 seq=4 #3=3/192h",
+                 "DDATA RTU1 seq=5 #1=5/192h #1=6/192"},
+         .held = 0},
+        {.op = Op::changes, .changes = {ch(0, I(7))}, .out = {"DDATA RTU1 seq=6 #1=7/192"}}}},
+      {"BackfillKeepsMaxHeldDroppingTheOldest",
+       {{.op = Op::activate, .out = {"CONNECT bd=0"}},
+        {.op = Op::changes, .changes = {ch(0, I(5))}, .held = 1},
+        {.op = Op::begin_backfill},
+        {.op = Op::backfill, .changes = {ch(0, I(1)), ch(0, I(2))}, .held = 3, .dropped = 0},
+        {.op = Op::backfill, .changes = {ch(0, I(3))}, .held = 3, .dropped = 1},
+        {.op = Op::end_backfill},
+        {.op = Op::connected,
+         .out = {nbirth(0), "DBIRTH RTU1 seq=1 P1#1=5/192 P2#2=null/0", kDbirth2}},
+        {.op = Op::drain, .n = 5, .out = {"DDATA RTU1 seq=3 #1=2/192h #1=3/192h #1=5/192h"}}},
+       [] {
+         auto o = options();
+         o.max_held = 3;
+         return o;
+       }()},
+      {"BackfillIsIgnoredOutsideBeginEndAndOnAStandby",
+       {{.op = Op::begin_backfill},  // inactive: no backfill starts
+        {.op = Op::backfill, .changes = {ch(0, I(1))}, .held = 0},
+        {.op = Op::activate, .out = {"CONNECT bd=0"}},
+        {.op = Op::backfill, .changes = {ch(0, I(1))}, .held = 0},
+        {.op = Op::begin_backfill},
+        {.op = Op::backfill, .changes = {ch(0, I(2))}, .held = 1},
+        {.op = Op::deactivate,
+         .out = {"DISCONNECT"},
+         .held = 0,
+         .check = [](const Actions&, const Session& s) { EXPECT_FALSE(s.backfilling()); }}}},
       {"HeldAcrossLostConnectionThenReplayedAfterBirths",
        steps(
            live_at_0(),
@@ -1047,6 +1096,15 @@ TEST_P(SessionRules, Scenario) {
           s->set_options(std::move(o), now, wall, out);
           break;
         }
+        case Op::begin_backfill:
+          s->begin_backfill();
+          break;
+        case Op::backfill:
+          s->backfill(st.device, st.changes);
+          break;
+        case Op::end_backfill:
+          s->end_backfill();
+          break;
         case Op::restart: {
           const auto last = s->bd_seq();
           s = std::make_unique<Session>(opts, last);
