@@ -26,6 +26,7 @@ packages=(
   socat                                  # pty pairs for simulated serial lines
   postgresql                             # history tests: a real server started by the test
   mosquitto                              # northbound tests: a real broker started by the test
+  mosquitto-clients                      # northbound benchmark: mosquitto_sub, its subscriber
   python3                                # integration test drivers
   python3-paho-mqtt python3-protobuf     # northbound tests: the Sparkplug host the tests play
   clang-format clang-tidy                 # tools/lint.sh
