@@ -85,7 +85,7 @@ class History {
   // Every series' records over a window (Store::read_window), on the query thread; `done` runs
   // on the I/O thread. The northbound store and forward reads an outage back with it.
   void read_window(WindowQuery q, std::function<void(WindowAnswer)> done) {
-    writer_.query_window(std::move(q), std::move(done));
+    writer_.query_window(q, std::move(done));
   }
 
   // Extra consumer of every record made (the pair's forwarding outbox on a backup).

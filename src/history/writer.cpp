@@ -362,8 +362,8 @@ void Writer::query_intervals(AggregateQuery q, std::function<void(IntervalsAnswe
 }
 
 void Writer::query_window(WindowQuery q, std::function<void(WindowAnswer)> done) {
-  shared_->enqueue(std::make_unique<QueryJobOf<WindowQuery, WindowAnswer>>(
-      std::move(q), std::move(done), &read_window));
+  shared_->enqueue(
+      std::make_unique<QueryJobOf<WindowQuery, WindowAnswer>>(q, std::move(done), &read_window));
 }
 
 WriterStatus Writer::status() const {
