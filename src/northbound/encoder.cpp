@@ -194,7 +194,11 @@ std::string_view unsupported_value(pb::Payload_Metric::ValueCase c) {
 }  // namespace
 
 std::string encode(const Payload& p) {
-  pb::Payload out;
+  // One message per thread, cleared and refilled: Clear() keeps its metrics, property sets and
+  // strings for reuse, so a DDATA allocates only its result (a fresh message costs about as
+  // much again in allocations as the encoding itself).
+  thread_local pb::Payload out;
+  out.Clear();
   out.set_timestamp(p.timestamp);
   if (p.seq) out.set_seq(*p.seq);
   out.mutable_metrics()->Reserve(static_cast<int>(p.metrics.size()));

@@ -49,6 +49,7 @@ GOAL_PUBLISH_P99_MS = 50.0
 GOAL_DRAIN = 100000.0
 GOAL_LATENESS_P99_MS = 10.0  # engine benchmark's "on time"
 SUB_ID = "northbound-bench-sub"
+DDATA_SENT = 'pollux_northbound_messages_total{type="DDATA"}'
 MOSQUITTO_SUB = os.environ.get("POLLUX_MOSQUITTO_SUB", "mosquitto_sub")
 
 
@@ -213,17 +214,18 @@ def run(env, n, broker, state_dir):
         m0 = node.get("/metrics", raw=True)
         v0 = sub.counts() if sub else (0, {})
         a0, t0, c0 = eb.sim_responses(sim), time.monotonic(), eb.cpu_seconds(node.proc.pid)
-        oc0 = others_cpu(sim, broker, sub)
+        oc0, w0 = others_cpu(sim, broker, sub), eb.runq_wait_s(node.proc.pid)
         time.sleep(a.window)
         c1, t1, a1 = eb.cpu_seconds(node.proc.pid), time.monotonic(), eb.sim_responses(sim)
-        oc1 = others_cpu(sim, broker, sub)
+        oc1, w1 = others_cpu(sim, broker, sub), eb.runq_wait_s(node.proc.pid)
         v1 = sub.counts() if sub else (0, {})
         m1 = node.get("/metrics", raw=True)
         el = t1 - t0
         late0, late1 = eb.parse_lateness(m0), eb.parse_lateness(m1)
         res = {"cpu_pct": (c1 - c0) / el * 100, "p50_ms": eb.quantile(0.5, late0, late1) * 1000,
                "p99_ms": eb.quantile(0.99, late0, late1) * 1000, "tps": (a1 - a0) / el,
-               "cpu1_others_pct": (oc1 - oc0) / el * 100, "rss_mb": eb.vm_hwm_mb(node.proc.pid)}
+               "cpu1_others_pct": (oc1 - oc0) / el * 100, "rss_mb": eb.vm_hwm_mb(node.proc.pid),
+               "runq_ms_per_s": (w1 - w0) / el * 1000}
         if broker:
             h0 = parse_histogram(m0, "pollux_northbound_publish_seconds")
             h1 = parse_histogram(m1, "pollux_northbound_publish_seconds")
@@ -235,7 +237,7 @@ def run(env, n, broker, state_dir):
                 "dropped": eb.metric_value(m1, "pollux_northbound_dropped_total"),
                 "held_end": eb.metric_value(m1, "pollux_northbound_held_records")})
             if a.outage > 0:
-                res.update(outage(env, node, broker, sub))
+                res.update(outage(env, node, sim, broker, sub))
     finally:
         if sub:
             sub.stop()
@@ -253,7 +255,7 @@ def others_cpu(sim, broker, sub):
     return total + t.user + t.system
 
 
-def outage(env, node, broker, sub):
+def outage(env, node, sim, broker, sub):
     a = env.args
     broker.stop()
     sub.stop()
@@ -277,7 +279,7 @@ def outage(env, node, broker, sub):
         time.sleep(0.02)
     t_conn = time.monotonic()
     v0 = sub.counts()[0]
-    c0 = eb.cpu_seconds(node.proc.pid)
+    c0, w0, a0 = eb.cpu_seconds(node.proc.pid), eb.runq_wait_s(node.proc.pid), eb.sim_responses(sim)
     m0 = node.get("/metrics", raw=True)
     samples = [(t_conn, v["held"])]
     deadline = t_conn + max(60.0, held0 / 20000.0)
@@ -285,7 +287,7 @@ def outage(env, node, broker, sub):
         time.sleep(0.05)
         samples.append((time.monotonic(), node.get("/api/v1/northbound")["held"]))
     t_zero = samples[-1][0]
-    c1 = eb.cpu_seconds(node.proc.pid)
+    c1, w1, a1 = eb.cpu_seconds(node.proc.pid), eb.runq_wait_s(node.proc.pid), eb.sim_responses(sim)
     m1 = node.get("/metrics", raw=True)
     v1 = sub.counts()[0]
     el = t_zero - t_conn
@@ -296,6 +298,9 @@ def outage(env, node, broker, sub):
             "gross_drain_per_s": (v1 - v0) / el if el > 0 else float("nan"),
             "drain_late_p99_ms": eb.quantile(0.99, late0, late1) * 1000,
             "drain_cpu_pct": (c1 - c0) / el * 100 if el > 0 else float("nan"),
+            "drain_runq_ms_per_s": (w1 - w0) / el * 1000 if el > 0 else float("nan"),
+            "drain_tps": (a1 - a0) / el if el > 0 else float("nan"),
+            "drain_ddata": eb.metric_value(m1, DDATA_SENT) - eb.metric_value(m0, DDATA_SENT),
             "outage_dropped": eb.metric_value(m1, "pollux_northbound_dropped_total")}
 
 
@@ -355,6 +360,8 @@ def main():
             "%.2f / %.2f [%.2f-%.2f]" % ((m(mode, "p50_ms")[0],) + p99), m(mode, "tps")[0],
             pub, m(mode, "cpu1_others_pct")[0]))
     on = results["on"]
+    print("  Pollux runnable but not running (CPU contention), ms per s: off %.0f, on %.0f"
+          % (m("off", "runq_ms_per_s")[0], m("on", "runq_ms_per_s")[0]))
     print("  with the northbound: %.0f DDATA/s, VmHWM %.0f MB (off %.0f MB), held at the end "
           "%d, dropped %d" % (m("on", "ddata_per_s")[0], m("on", "rss_mb")[0],
                               m("off", "rss_mb")[0], max(r["held_end"] for r in on),
@@ -374,11 +381,12 @@ def main():
         print("  drain to 0: %.2f s [%.2f-%.2f]; net %.0f values/s [%.0f-%.0f] (held / time), "
               "gross %.0f values/s received" % (m("on", "drain_s") + m("on", "net_drain_per_s")
                                                  + (m("on", "gross_drain_per_s")[0],)))
-        print("  lateness p99 during the drain: %.2f ms [%.2f-%.2f]; Pollux CPU %.0f %%; "
-              "dropped %d; drained: %s" % (m("on", "drain_late_p99_ms") +
-                                           (m("on", "drain_cpu_pct")[0],
-                                            max(r["outage_dropped"] for r in on),
-                                            all(r["drained"] for r in on))))
+        print("  lateness p99 during the drain: %.2f ms [%.2f-%.2f]; Pollux CPU %.0f %%, "
+              "runnable but not running %.0f ms per s; txn/s %.0f; DDATA sent %.0f; dropped %d; "
+              "drained: %s" % (m("on", "drain_late_p99_ms") + (
+                  m("on", "drain_cpu_pct")[0], m("on", "drain_runq_ms_per_s")[0],
+                  m("on", "drain_tps")[0], m("on", "drain_ddata")[0],
+                  max(r["outage_dropped"] for r in on), all(r["drained"] for r in on))))
         net, late = m("on", "net_drain_per_s")[0], m("on", "drain_late_p99_ms")[0]
         print("\n  drain rate: %.0f values/s (goal >= %.0f: %s); lateness p99 meanwhile %.2f ms "
               "(<= %.0f ms: %s)" % (net, GOAL_DRAIN, "met" if net >= GOAL_DRAIN else "MISSED",

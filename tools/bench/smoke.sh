@@ -37,6 +37,8 @@ smoke() {
 gb=(--benchmark_min_time=0.01)  # Google Benchmark: each case for 10 ms
 smoke codec_bench '^BM_.* ns .* ns|reproduce' "$bench/codec_bench" "${gb[@]}"
 smoke point_codec_bench '^BM_.* ns .* ns|reproduce' "$bench/point_codec_bench" "${gb[@]}"
+smoke northbound_codec_bench '^BM_EncodeDdata/10 .* ns .* ns|reproduce' \
+  "$bench/northbound_codec_bench" "${gb[@]}"
 smoke timer_queue_bench '^BM_ScanTransaction/100000 .* ns|reproduce' \
   "$bench/timer_queue_bench" "${gb[@]}"
 smoke sim_capacity '^ +10 ' "$bench/sim_capacity" --devices 1,10 --seconds 1

@@ -267,6 +267,39 @@ TEST(SparkplugCodec, OptionalMetricFieldsAreAbsentWhenUnset) {
   EXPECT_EQ(back->metrics[0], name_only);
 }
 
+// The encoder refills one message per thread: nothing of a larger, fuller payload may show in
+// the next one.
+TEST(SparkplugCodec, AnEncodingCarriesNothingOfThePreviousOne) {
+  std::vector<Metric> full(3);
+  for (std::size_t i = 0; i < full.size(); ++i) {
+    full[i].name = "POINT_" + std::to_string(i);
+    full[i].alias = i;
+    full[i].type = DataType::string;
+    full[i].timestamp = kNow;
+    full[i].value = std::string("text");
+    full[i].quality = kQualityGood;
+    full[i].historical = true;
+  }
+  (void)encode(with(full));
+  Metric small;
+  small.alias = 1;
+  small.value = I{3};
+  Payload p;
+  p.timestamp = kNow;
+  p.metrics = {small};
+  const pb::Payload w = wire(encode(p));
+  EXPECT_FALSE(w.has_seq());
+  ASSERT_EQ(w.metrics_size(), 1);
+  EXPECT_FALSE(w.metrics(0).has_name());
+  EXPECT_FALSE(w.metrics(0).has_properties());
+  EXPECT_FALSE(w.metrics(0).has_is_historical());
+  EXPECT_FALSE(w.metrics(0).has_timestamp());
+  EXPECT_FALSE(w.metrics(0).has_string_value());
+  const auto back = decode(encode(p), nullptr);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(*back, p);
+}
+
 TEST(SparkplugCodec, PayloadSeqZeroIsPresentAndAbsentSeqIsAbsent) {
   Payload p = with({});
   p.seq = 0;

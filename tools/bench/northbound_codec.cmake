@@ -1,0 +1,3 @@
+add_executable(northbound_codec_bench ${CMAKE_CURRENT_LIST_DIR}/northbound_codec_bench.cpp)
+target_link_libraries(northbound_codec_bench PRIVATE pollux_northbound benchmark::benchmark)
+target_include_directories(northbound_codec_bench PRIVATE ${CMAKE_CURRENT_LIST_DIR})
