@@ -36,6 +36,7 @@
 
 #include "history/series_names.hpp"
 #include "history/store.hpp"
+#include "history/window_pager.hpp"
 
 namespace pollux::history {
 namespace {
@@ -49,10 +50,6 @@ constexpr const char* kSchema =
     " value_bool boolean, value_int bigint, value_uint numeric(20), value_real double precision,"
     " value_text text, PRIMARY KEY(series, time));"
     "CREATE INDEX IF NOT EXISTS pollux_history_time ON pollux_history USING brin(time);";
-
-// read_window's slices: the first, and the longest.
-constexpr Millis kFirstSlice = 1000;
-constexpr Millis kLongestSlice = 7LL * 86'400'000;
 
 constexpr const char* kColumns =
     "quality, value_bool, value_int, value_uint, value_real, value_text";
@@ -269,10 +266,9 @@ class PostgresStore final : public Store {
   // As SQLite's: slices of the window sized to hold about a page (the BRIN index finds a
   // slice's pages; a LIMIT over the whole window would sort all of it again for every page).
   WindowPage read_window(const WindowQuery& q) override {
-    WindowPage page;
-    if (q.from >= q.to) return page;
+    WindowPager pager(q);
     std::unordered_map<std::int64_t, SeriesRef> names;
-    auto& out = page.records;
+    auto& out = pager.page().records;
     const auto push = [&](const Result& r, int row) {
       const std::int64_t id = r.integer(row, 1);
       SeriesRef& series = names[id];
@@ -281,38 +277,14 @@ class PostgresStore final : public Store {
             Series{std::string(r.text(row, 2)), std::string(r.text(row, 3))});
       out.push_back({series, r.integer(row, 0), value(r, row, 5), quality_of(r.integer(row, 4))});
     };
-    std::size_t last_ms_start = 0;  // where the page's last millisecond begins
-    const auto take = [&](const Result& r, int row) {
-      const Millis t = r.integer(row, 0);
-      if (out.size() >= q.limit && !out.empty()) {
-        if (t != out.back().time) {
-          page.next = t;
-          return false;
-        }
-        if (last_ms_start > 0) {  // full in the middle of a millisecond: it starts the next page
-          out.resize(last_ms_start);
-          page.next = t;
-          return false;
-        }
-      }
-      if (out.empty() || t != out.back().time) last_ms_start = out.size();
-      push(r, row);
-      return true;
-    };
-    const double page_size = static_cast<double>(std::max<std::size_t>(q.limit, 1));
-    Millis slice = kFirstSlice;
-    for (Millis at = q.from; at < q.to && !page.next;) {
-      const bool last = static_cast<std::uint64_t>(q.to) - static_cast<std::uint64_t>(at) <=
-                        static_cast<std::uint64_t>(slice);
-      const Millis end = last ? q.to : at + slice;
-      // One row more than the page still takes: where the next page starts.
-      const std::size_t ask = (q.limit > out.size() ? q.limit - out.size() : 0) + 1;
-      const Result r = window(at, end, ask);
+    while (!pager.done()) {
+      const std::size_t ask = pager.rows_to_ask();
+      const Result r = window(pager.at(), pager.end(), ask);
       const int n = r.rows();
       int row = 0;
-      while (row < n && take(r, row))
-        ++row;
-      if (page.next) break;
+      for (; row < n && pager.admit(r.integer(row, 0)); ++row)
+        push(r, row);
+      if (pager.page().next) break;
       if (static_cast<std::size_t>(n) == ask) {
         // Every row taken and still more: the page is one millisecond with more records than
         // a page. All of it, then where the next page starts.
@@ -321,18 +293,13 @@ class PostgresStore final : public Store {
         const Result whole = window(t, t + 1, std::nullopt);
         for (int i = 0; i < whole.rows(); ++i)
           push(whole, i);
-        if (const auto next = first_from(t + 1, q.to)) page.next = *next;
+        if (const auto next = first_from(t + 1, q.to)) pager.page().next = *next;
         break;
       }
-      // Past an empty slice, the next one starts at the next record (one seek per series).
-      at = n == 0 ? first_from(end, q.to).value_or(q.to) : end;
-      // The next slice holds about a page at this one's density.
-      const double scale =
-          n == 0 ? 8.0 : std::clamp(page_size / static_cast<double>(n), 0.125, 8.0);
-      slice = std::clamp<Millis>(static_cast<Millis>(static_cast<double>(slice) * scale), 1,
-                                 kLongestSlice);
+      pager.advance(static_cast<std::size_t>(n),
+                    [&](Millis from) { return first_from(from, q.to); });
     }
-    return page;
+    return std::move(pager.page());
   }
 
   std::optional<Millis> first_from(Millis from, Millis to) {

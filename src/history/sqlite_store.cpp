@@ -41,6 +41,7 @@
 
 #include "history/series_names.hpp"
 #include "history/store.hpp"
+#include "history/window_pager.hpp"
 
 namespace pollux::history {
 namespace {
@@ -69,9 +70,6 @@ constexpr const char* kSchema =
     "CREATE TABLE IF NOT EXISTS recent("
     " series INTEGER NOT NULL, time INTEGER NOT NULL, value, flags INTEGER NOT NULL,"
     " PRIMARY KEY(series, time)) WITHOUT ROWID;";
-// read_window's slices: the first, and the longest.
-constexpr Millis kFirstSlice = 1000;
-constexpr Millis kLongestSlice = 7LL * 86'400'000;
 
 // Resets a prepared statement when a use of it ends, also by an exception, so that no statement
 // keeps a read transaction open (which would stop WAL checkpoints) and the next call finds it
@@ -225,28 +223,15 @@ class SqliteStore final : public Store {
   }
 
   WindowPage read_window(const WindowQuery& q) override {
-    WindowPage page;
-    if (q.from >= q.to) return page;
+    WindowPager pager(q);
     std::unordered_map<std::int64_t, SeriesRef> names;
-    std::size_t last_ms_start = 0;  // where the page's last millisecond begins
     const auto by_key = [](sqlite3_stmt* s) {
       return std::pair(sqlite3_column_int64(s, 0), sqlite3_column_int64(s, 1));
     };
-    auto& out = page.records;
+    auto& out = pager.page().records;
     const auto take = [&](sqlite3_stmt* s) {
       const Millis t = sqlite3_column_int64(s, 0);
-      if (out.size() >= q.limit && !out.empty()) {
-        if (t != out.back().time) {
-          page.next = t;
-          return false;
-        }
-        if (last_ms_start > 0) {  // full in the middle of a millisecond: it starts the next page
-          out.resize(last_ms_start);
-          page.next = t;
-          return false;
-        }
-      }
-      if (out.empty() || t != out.back().time) last_ms_start = out.size();
+      if (!pager.admit(t)) return false;
       const std::int64_t id = sqlite3_column_int64(s, 1);
       SeriesRef& series = names[id];
       if (!series) series = std::make_shared<const Series>(Series{text(s, 2), text(s, 3)});
@@ -254,34 +239,24 @@ class SqliteStore final : public Store {
       out.push_back({series, t, column_value(s, 4, flags), quality_of(flags)});
       return true;
     };
-    const double page_size = static_cast<double>(std::max<std::size_t>(q.limit, 1));
-    Millis slice = kFirstSlice;
-    for (Millis at = q.from; at < q.to && !page.next;) {
-      const bool last = static_cast<std::uint64_t>(q.to) - static_cast<std::uint64_t>(at) <=
-                        static_cast<std::uint64_t>(slice);
-      const Millis end = last ? q.to : at + slice;
+    while (!pager.done()) {
       std::size_t rows = 0;
       {
         Use main(window_[0]);
         Use recent(window_[1]);
         for (sqlite3_stmt* s : {*main, *recent}) {
-          sqlite3_bind_int64(s, 1, at);
-          sqlite3_bind_int64(s, 2, end);
+          sqlite3_bind_int64(s, 1, pager.at());
+          sqlite3_bind_int64(s, 2, pager.end());
         }
+        // Each slice is sorted whole; a millisecond larger than a page is taken whole by admit.
         merged(*main, *recent, by_key, [&](sqlite3_stmt* s) {
           ++rows;
           return take(s);
         });
       }
-      // Past an empty slice, the next one starts at the next record (one seek per series).
-      at = rows == 0 ? first_from(end, q.to).value_or(q.to) : end;
-      // The next slice holds about a page at this one's density (each slice is sorted whole).
-      const double scale =
-          rows == 0 ? 8.0 : std::clamp(page_size / static_cast<double>(rows), 0.125, 8.0);
-      slice = std::clamp<Millis>(static_cast<Millis>(static_cast<double>(slice) * scale), 1,
-                                 kLongestSlice);
+      pager.advance(rows, [&](Millis from) { return first_from(from, q.to); });
     }
-    return page;
+    return std::move(pager.page());
   }
 
   // The time of the first record of any series with from <= time < to.
