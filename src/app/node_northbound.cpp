@@ -37,15 +37,6 @@ constexpr std::array<nb::MessageType, 9> kTypes{
     nb::MessageType::ddeath, nb::MessageType::ndata,  nb::MessageType::ddata,
     nb::MessageType::ncmd,   nb::MessageType::dcmd,   nb::MessageType::state};
 
-// A SYDEV* status point's datatype from its value (northbound.md settled: integers Int32,
-// text String).
-nb::DataType status_type(const points::Value& v) {
-  if (std::holds_alternative<std::string>(v)) return nb::DataType::string;
-  if (std::holds_alternative<bool>(v)) return nb::DataType::boolean;
-  if (std::holds_alternative<double>(v)) return nb::DataType::float64;
-  return nb::DataType::int32;
-}
-
 // DCMD value -> the API's write value (the write path converts and range-checks as for JSON).
 api::WriteValue write_value(const nb::MetricValue& v) {
   if (const auto* b = std::get_if<bool>(&v)) return *b;
@@ -266,7 +257,7 @@ void NodeNorthbound::build_model(const config::Config& cfg, std::vector<nb::Devi
     for (points::PointId id : store.device_points(d.id)) {
       const points::PointRecord& r = store.get(id);
       if (own.contains(r.name)) continue;
-      add(id, r.name, status_type(r.value), false, {0, 0});
+      add(id, r.name, nb::status_datatype(r.value), false, {0, 0});
     }
     out.push_back(std::move(m));
     device_ids_.push_back(d.id);

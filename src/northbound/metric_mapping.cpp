@@ -3,6 +3,8 @@
 #include <cmath>
 #include <limits>
 #include <optional>
+#include <string>
+#include <variant>
 
 namespace pollux::northbound {
 namespace {
@@ -113,6 +115,13 @@ DataType datatype_for(const config::Point& p) {
       break;  // above
   }
   return DataType::unknown;
+}
+
+DataType status_datatype(const points::Value& v) {
+  if (std::holds_alternative<std::string>(v)) return DataType::string;
+  if (std::holds_alternative<bool>(v)) return DataType::boolean;
+  if (std::holds_alternative<double>(v)) return DataType::float64;
+  return DataType::int32;
 }
 
 MetricValue metric_value(const points::Value& v, DataType t) {

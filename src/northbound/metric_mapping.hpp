@@ -20,6 +20,10 @@ namespace pollux::northbound {
 // Bits (coil and discrete points) and strings are never scaled, so they stay Boolean and String.
 DataType datatype_for(const config::Point& p);
 
+// A SYDEV* status point's DataType, from its value since status points have no config entry
+// (northbound.md "Settled details": integers Int32, text String).
+DataType status_datatype(const points::Value& v);
+
 // `v` as `t` carries it: bool for Boolean, int64 for Int8..Int64, uint64 for UInt8..UInt64,
 // double for Float and Double, string for String; `v` unchanged for Unknown. Numbers convert
 // among themselves (a bool is 0 or 1, a double rounds half away from zero to an integer, only

@@ -57,6 +57,14 @@ TEST(SparkplugMapping, AScaledPointIsADouble) {
   EXPECT_EQ(datatype_for(coil), DataType::boolean);
 }
 
+TEST(SparkplugMapping, AStatusPointsDatatypeFollowsItsValue) {
+  EXPECT_EQ(status_datatype(points::Value{std::int64_t{2}}), DataType::int32);
+  EXPECT_EQ(status_datatype(points::Value{std::uint64_t{2}}), DataType::int32);
+  EXPECT_EQ(status_datatype(points::Value{std::string("line 2")}), DataType::string);
+  EXPECT_EQ(status_datatype(points::Value{true}), DataType::boolean);
+  EXPECT_EQ(status_datatype(points::Value{1.5}), DataType::float64);
+}
+
 TEST(SparkplugMapping, StoreValuesInTheirDatatypesForm) {
   struct Case {
     points::Value value;
