@@ -145,6 +145,10 @@ class NodeNorthbound {
   std::vector<std::string> device_ids_;
   std::vector<std::vector<points::PointId>> device_points_;
   std::vector<const config::Device*> device_configs_;
+  // The deadband and max_interval rules decide DDATA as they decide history records, but
+  // against what this session published: a new session starts from nothing while history's
+  // recorder keeps what the store holds. So the northbound keeps a recorder of its own rather
+  // than sharing History's.
   history::Recorder recorder_;
   points::Subscription sub_;
   bool drain_posted_ = false;

@@ -24,13 +24,13 @@ The broker's certificate names 127.0.0.1 and localhost. Binaries come from POLLU
 import atexit
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
 import time
 
 from .node import free_port
+from .process import read_text, run_checked, terminate
 
 MOSQUITTO = os.environ.get("POLLUX_MOSQUITTO", "/usr/sbin/mosquitto")
 
@@ -86,14 +86,7 @@ class Broker:
 
     # -- set-up ---------------------------------------------------------------------------------
     def _run(self, args):
-        try:
-            p = subprocess.run(args, cwd=self.dir, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, timeout=60)
-        except (OSError, subprocess.TimeoutExpired) as e:
-            raise BrokerError("%s: %s" % (" ".join(args), e))
-        if p.returncode != 0:
-            raise BrokerError("%s exited with %d:\n%s" % (
-                " ".join(args), p.returncode, p.stdout.decode(errors="replace")))
+        run_checked(args, BrokerError, cwd=self.dir)
 
     def _path(self, name):
         return os.path.join(self.dir, name)
@@ -176,16 +169,9 @@ class Broker:
             time.sleep(0.1)
 
     def _halt(self, timeout=5):
-        if self.proc is None:
-            return
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.proc = None
+        if self.proc is not None:
+            terminate(self.proc, timeout)
+            self.proc = None
 
     def stop(self):
         """Stops the broker (SIGTERM, SIGKILL after 5 s); its port and files are kept for
@@ -200,11 +186,7 @@ class Broker:
             self.proc = None
 
     def log_text(self):
-        try:
-            with open(self.log_path, errors="replace") as f:
-                return f.read()
-        except OSError:
-            return ""
+        return read_text(self.log_path)
 
     def close(self):
         """Stops the broker and removes its directory. Idempotent."""

@@ -12,13 +12,14 @@ CTest). Every wait is bounded.
 
 import json
 import os
-import signal
 import socket
 import subprocess
 import tempfile
 import time
 import urllib.error
 import urllib.request
+
+from .process import terminate
 
 POLLUX = os.environ.get("POLLUX_BIN", "pollux")
 SIM = os.environ.get("POLLUX_SIM_BIN", "pollux-sim")
@@ -170,14 +171,8 @@ class Node:
         """SIGTERM and a bounded wait; the exit code (again on a second call, 0 after kill())."""
         if self.exit_code is not None:
             return self.exit_code
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-                raise AssertionError("pollux did not exit within %ss after SIGTERM" % timeout)
+        if not terminate(self.proc, timeout):
+            raise AssertionError("pollux did not exit within %ss after SIGTERM" % timeout)
         self.exit_code = self.proc.returncode
         self.log.close()
         return self.exit_code

@@ -20,11 +20,11 @@ import os
 import pwd
 import shutil
 import signal
-import subprocess
 import tempfile
 import time
 
 from .node import free_port
+from .process import read_text, run_checked
 
 PG_BIN = os.environ.get("POLLUX_PG_BIN", "/usr/lib/postgresql/15/bin")
 
@@ -73,14 +73,8 @@ class Postgres:
     def _run(self, args, as_postgres=True):
         if as_postgres:
             args = self._as + [os.path.join(PG_BIN, args[0])] + args[1:]
-        try:
-            p = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               timeout=self.timeout + 10, cwd=self.dir)
-        except (OSError, subprocess.TimeoutExpired) as e:
-            raise PostgresError("%s: %s" % (" ".join(args), e))
-        if p.returncode != 0:
-            raise PostgresError("%s exited with %d:\n%s\n%s" % (
-                " ".join(args), p.returncode, p.stdout.decode(errors="replace"), self.log_text()))
+        run_checked(args, PostgresError, cwd=self.dir, timeout=self.timeout + 10,
+                    context=self.log_text())
 
     def _start(self):
         self._run(["pg_ctl", "-D", self.data, "-l", self.log_path, "-w", "-t", str(self.timeout),
@@ -100,11 +94,7 @@ class Postgres:
             self._start()
 
     def log_text(self):
-        try:
-            with open(self.log_path, errors="replace") as f:
-                return f.read()
-        except OSError:
-            return ""
+        return read_text(self.log_path)
 
     def stop(self):
         """Stops the server (fast shutdown; killed if that fails) and removes its directory."""

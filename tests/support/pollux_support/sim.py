@@ -17,11 +17,12 @@ shows the simulator's own leaks and errors, not only Pollux's.
 import json
 import os
 import select
-import signal
 import socket
 import subprocess
 import tempfile
 import time
+
+from .process import terminate
 
 
 class SimError(RuntimeError):
@@ -182,13 +183,8 @@ class Sim:
         if self._sock:
             self._sock.close()
             self._sock = None
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self._kill()
-                raise SimError("pollux-sim did not exit within %.1fs" % timeout)
+        if not terminate(self.proc, timeout):
+            raise SimError("pollux-sim did not exit within %.1fs" % timeout)
         self.proc.stdout.close()
         self._log.close()
         if self.proc.returncode != 0:
