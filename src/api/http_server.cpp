@@ -19,8 +19,11 @@
 #include <nlohmann/json.hpp>
 
 #include "api/api_json.hpp"
+#include "api/audit.hpp"
+#include "api/auth.hpp"
 #include "api/history_query.hpp"
 #include "api/http_routes.hpp"
+#include "api/prometheus.hpp"
 #include "api/status_page.hpp"
 #include "runtime/logging.hpp"
 
@@ -40,6 +43,11 @@ class Session;
 
 std::shared_ptr<spdlog::logger> api_logger() {
   static auto logger = runtime::named_logger("api");
+  return logger;
+}
+
+std::shared_ptr<spdlog::logger> audit_logger() {
+  static auto logger = runtime::named_logger("audit");
   return logger;
 }
 
@@ -162,6 +170,25 @@ std::optional<std::uint64_t> parse_uint(std::string_view text) {
   return value;
 }
 
+// Who may use a row (security.md "Requests"): the role it needs, its audit action (empty:
+// not audited; the target is the row's {id}), what the 403 says it may not do, and whether
+// a 401 answers with the status page (which then asks the browser's user for a token).
+struct Access {
+  Role need = Role::viewer;
+  std::string_view action;
+  std::string_view what;
+  bool page = false;
+};
+constexpr Access kViewer{};
+constexpr Access kPage{Role::viewer, {}, {}, true};
+constexpr Access kAnyone{Role::anyone, {}, {}, false};
+constexpr Access operator_action(std::string_view action, std::string_view what) {
+  return {Role::operator_, action, what, false};
+}
+constexpr Access admin_action(std::string_view action, std::string_view what) {
+  return {Role::admin, action, what, false};
+}
+
 }  // namespace
 
 // ---- shared state between the server object and its connections ------------------------------
@@ -177,6 +204,11 @@ struct HttpServer::Shared {
   bool stopped = false;
   std::unordered_map<Session*, std::weak_ptr<Session>> sessions;
   std::size_t active = 0;  // sessions serving requests (rejected ones excluded)
+  // security.md: replaced whole on a reload (set_tokens); a request uses the table current
+  // when it is routed.
+  std::shared_ptr<const Authenticator> auth = std::make_shared<Authenticator>();
+  AuditLog audit;
+  std::uint64_t refused_unauthenticated = 0, refused_forbidden = 0;
 };
 
 namespace {
@@ -187,7 +219,10 @@ namespace {
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket socket, std::shared_ptr<HttpServer::Shared> shared, bool reject)
-      : stream_(std::move(socket)), shared_(std::move(shared)), reject_(reject) {}
+      : client_(client_address(socket)),
+        stream_(std::move(socket)),
+        shared_(std::move(shared)),
+        reject_(reject) {}
 
   ~Session() {
     shared_->sessions.erase(this);
@@ -273,6 +308,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // Sends one response; safe to call once per request, from any completion on the I/O thread.
   void send(Response res) {
+    if (audit_) finish_audit(res.result_int());
     auto shared_res = std::make_shared<Response>(std::move(res));
     const bool close = shared_res->need_eof() || reject_;
     stream_.expires_after(shared_->options.idle_timeout);
@@ -340,35 +376,47 @@ class Session : public std::enable_shared_from_this<Session> {
   struct Routes {
     RouteMatcher matcher;
     std::vector<Handler> handlers;
-    void add(Methods methods, std::string_view pattern, Handler handler) {
+    std::vector<Access> access;
+    void add(Methods methods, std::string_view pattern, Handler handler, Access who) {
       matcher.add(methods, pattern);
       handlers.push_back(handler);
+      access.push_back(who);
     }
   };
 
   static const Routes& routes() {
     static const Routes table = [] {
       Routes t;
-      t.add(Methods::get, "/", &Session::get_status_page);
-      t.add(Methods::get, "/index.html", &Session::get_status_page);
-      t.add(Methods::get, "/metrics", &Session::get_metrics);
-      t.add(Methods::get, "/api/v1/health", &Session::get_health);
-      t.add(Methods::get, "/api/v1/devices", &Session::get_devices);
-      t.add(Methods::get, "/api/v1/devices/{id}", &Session::get_device);
-      t.add(Methods::post, "/api/v1/devices/{id}/line", &Session::post_line);
-      t.add(Methods::post, "/api/v1/devices/{id}/poll", &Session::post_poll);
-      t.add(Methods::post, "/api/v1/devices/{id}/write", &Session::post_write);
-      t.add(Methods::get, "/api/v1/points", &Session::get_points);
-      t.add(Methods::get, "/api/v1/channels", &Session::get_channels);
-      t.add(Methods::post, "/api/v1/channels/{id}/enable", &Session::post_channel_enable);
-      t.add(Methods::post, "/api/v1/channels/{id}/disable", &Session::post_channel_disable);
-      t.add(Methods::get, "/api/v1/events", &Session::get_events);
-      t.add(Methods::get, "/api/v1/history", &Session::get_history);
-      t.add(Methods::post, "/api/v1/config/reload", &Session::post_reload);
-      t.add(Methods::get, "/api/v1/redundancy", &Session::get_redundancy);
-      t.add(Methods::get, "/api/v1/northbound", &Session::get_northbound);
-      t.add(Methods::post, "/api/v1/redundancy/force-failover", &Session::post_force_failover);
-      t.add(Methods::post, "/api/v1/redundancy/recover", &Session::post_recover);
+      t.add(Methods::get, "/", &Session::get_status_page, kPage);
+      t.add(Methods::get, "/index.html", &Session::get_status_page, kPage);
+      t.add(Methods::get, "/metrics", &Session::get_metrics, kViewer);
+      t.add(Methods::get, "/api/v1/health", &Session::get_health, kAnyone);
+      t.add(Methods::get, "/api/v1/devices", &Session::get_devices, kViewer);
+      t.add(Methods::get, "/api/v1/devices/{id}", &Session::get_device, kViewer);
+      t.add(Methods::post, "/api/v1/devices/{id}/line", &Session::post_line,
+            operator_action("line", "select a device's line"));
+      t.add(Methods::post, "/api/v1/devices/{id}/poll", &Session::post_poll,
+            operator_action("poll", "poll a device"));
+      t.add(Methods::post, "/api/v1/devices/{id}/write", &Session::post_write,
+            operator_action("write", "write a point"));
+      t.add(Methods::get, "/api/v1/points", &Session::get_points, kViewer);
+      t.add(Methods::get, "/api/v1/channels", &Session::get_channels, kViewer);
+      t.add(Methods::post, "/api/v1/channels/{id}/enable", &Session::post_channel_enable,
+            operator_action("channel.enable", "enable a channel"));
+      t.add(Methods::post, "/api/v1/channels/{id}/disable", &Session::post_channel_disable,
+            operator_action("channel.disable", "disable a channel"));
+      t.add(Methods::get, "/api/v1/events", &Session::get_events, kViewer);
+      t.add(Methods::get, "/api/v1/history", &Session::get_history, kViewer);
+      t.add(Methods::post, "/api/v1/config/reload", &Session::post_reload,
+            admin_action("reload", "reload the configuration"));
+      t.add(Methods::get, "/api/v1/redundancy", &Session::get_redundancy, kViewer);
+      t.add(Methods::get, "/api/v1/northbound", &Session::get_northbound, kViewer);
+      t.add(Methods::post, "/api/v1/redundancy/force-failover", &Session::post_force_failover,
+            admin_action("force-failover", "force a failover"));
+      t.add(Methods::post, "/api/v1/redundancy/recover", &Session::post_recover,
+            admin_action("recover", "recover activity"));
+      t.add(Methods::get, "/api/v1/audit", &Session::get_audit,
+            admin_action({}, "read the audit log"));
       return t;
     }();
     return table;
@@ -376,12 +424,17 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void route(const Request& req, ReplyTo to) {
     const auto target = parse_target(req.target());
+    const Routes& table = routes();
+    const RouteMatch m = target ? table.matcher.match(req.method(), *target) : RouteMatch{};
+    // security.md: authentication, then role, then the request's own checks. A request that
+    // matches no row needs a viewer, as any GET: an unknown client learns nothing of the paths.
+    const Access& access = m.result == RouteMatch::found ? table.access[m.row] : kViewer;
+    const bool api = target ? target->api : req.target().starts_with("/api/");
+    if (!authorize(req, to, access, api, m)) return;
     if (!target) {
       send(error_response(to, 400, "malformed request target"));
       return;
     }
-    const Routes& table = routes();
-    const RouteMatch m = table.matcher.match(req.method(), *target);
     switch (m.result) {
       case RouteMatch::found:
         (this->*table.handlers[m.row])(Call{req, to, *target, m.params});
@@ -398,6 +451,63 @@ class Session : public std::enable_shared_from_this<Session> {
     }
   }
 
+  // Checks the request's token against the row's role and, for an audited row, opens the
+  // audit entry that the answer (send()) completes. False: refused, answer sent.
+  bool authorize(const Request& req, const ReplyTo& to, const Access& access, bool api,
+                 const RouteMatch& m) {
+    const auto header = req[http::field::authorization];
+    const AuthDecision auth =
+        shared_->auth->check(std::string_view(header.data(), header.size()), access.need);
+    if (!access.action.empty()) {
+      audit_.emplace();
+      audit_->who = auth.who;
+      audit_->client = client_;
+      audit_->action = access.action;
+      if (m.params.size() > 0) audit_->target = m.params["id"];
+    }
+    switch (auth.result) {
+      case AuthDecision::allowed:
+        return true;
+      case AuthDecision::unauthenticated: {
+        ++shared_->refused_unauthenticated;
+        // The status page holds no data: a browser gets it with the 401 and asks for a token.
+        Response res = access.page ? make_response(to, 401, "text/html; charset=utf-8",
+                                                   std::string(status_page_html()))
+                                   : refusal(to, api, 401, "authentication required");
+        res.set(http::field::www_authenticate, "Bearer");
+        send(std::move(res));
+        return false;
+      }
+      case AuthDecision::forbidden:
+        ++shared_->refused_forbidden;
+        send(refusal(to, api, 403, forbidden_message(auth.role, access.need, access.what)));
+        return false;
+    }
+    return false;
+  }
+
+  static Response refusal(const ReplyTo& to, bool api, int status, const std::string& message) {
+    return api ? error_response(to, status, message)
+               : make_response(to, status, "text/plain", message + "\n");
+  }
+
+  void finish_audit(unsigned status) {
+    audit_->time = std::chrono::system_clock::now();
+    audit_->outcome = static_cast<int>(status);
+    const AuditEntry& e = shared_->audit.record(std::move(*audit_));
+    audit_.reset();
+    audit_logger()->info("{}", audit_line(e));
+  }
+
+  static std::string client_address(const tcp::socket& socket) {
+    beast::error_code ec;
+    const auto ep = socket.remote_endpoint(ec);
+    if (ec) return "unknown";
+    const auto address = ep.address();
+    return (address.is_v6() ? "[" + address.to_string() + "]" : address.to_string()) + ":" +
+           std::to_string(ep.port());
+  }
+
   // ---- handlers, one per row -------------------------------------------------------------------
 
   void get_status_page(const Call& c) {
@@ -405,7 +515,34 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void get_metrics(const Call& c) {
-    send_parts(c.to, shared_->node.metrics(), "text/plain; version=0.0.4; charset=utf-8");
+    send_parts(c.to,
+               followed_by(shared_->node.metrics(),
+                           [shared = shared_] {
+                             prometheus::MetricsWriter w;
+                             constexpr std::string_view help =
+                                 "API requests refused: no or unknown token (401), or a role "
+                                 "too low (403)";
+                             w.counter("pollux_api_auth_failures_total", help,
+                                       {{"reason", "unauthenticated"}},
+                                       shared->refused_unauthenticated);
+                             w.counter("pollux_api_auth_failures_total", help,
+                                       {{"reason", "forbidden"}}, shared->refused_forbidden);
+                             return w.text();
+                           }),
+               "text/plain; version=0.0.4; charset=utf-8");
+  }
+
+  void get_audit(const Call& c) {
+    std::uint64_t since = 0;
+    if (const auto text = c.target.param("since")) {
+      const auto parsed = parse_uint(*text);
+      if (!parsed) return send(error_response(c.to, 400, "since must be a non-negative integer"));
+      since = *parsed;
+    }
+    json out = json::array();
+    for (const auto& e : shared_->audit.since(since))
+      out.push_back(to_json(e));
+    send(json_response(c.to, 200, out));
   }
 
   void get_health(const Call& c) {
@@ -658,6 +795,8 @@ class Session : public std::enable_shared_from_this<Session> {
     }
   }
 
+  std::string client_;               // IP:port, for the audit
+  std::optional<AuditEntry> audit_;  // the audited request being answered
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
@@ -764,6 +903,10 @@ std::uint16_t HttpServer::port() const {
 
 std::size_t HttpServer::connections() const {
   return shared_->active;
+}
+
+void HttpServer::set_tokens(const std::vector<ApiToken>& tokens) {
+  shared_->auth = std::make_shared<const Authenticator>(tokens);
 }
 
 }  // namespace pollux::api

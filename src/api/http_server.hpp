@@ -8,6 +8,11 @@
 // other connections are served. Defences for a long-running process: a request body limit (413), a
 // header size limit (431), an idle timeout per connection and a cap on concurrent connections (503
 // beyond it).
+//
+// Security (spec/security.md): each route row names the role it needs; requests carry a bearer
+// token checked by api::Authenticator (401, then 403, then the request's own checks), and every
+// request that changes something is audited (api::AuditLog, GET /api/v1/audit, an info line
+// on the "audit" logger) with the status it was finally answered.
 #pragma once
 
 #include <chrono>
@@ -15,9 +20,11 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <boost/asio/io_context.hpp>
 
+#include "api/auth.hpp"
 #include "api/node_api.hpp"
 
 namespace pollux::api {
@@ -49,6 +56,9 @@ class HttpServer {
   std::uint16_t port() const;
   // Connections being served (refused ones beyond the cap not counted), for tests and metrics.
   std::size_t connections() const;
+  // The bearer tokens requests must carry (spec/security.md); none: every request is allowed.
+  // Requests routed after the call use the new table (a reload). Call on the I/O thread.
+  void set_tokens(const std::vector<ApiToken>& tokens);
 
   struct Shared;
 

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <memory>
 #include <optional>
+#include <vector>
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/io_context.hpp>
@@ -39,6 +40,27 @@ LinkFactory real_links(boost::asio::io_context& io, runtime::Executor& ex) {
     }
     return std::make_unique<transport::TcpLink>(io, ex, tcp_settings(c));
   };
+}
+
+// security.md: the HTTP layer's view of `api.tokens` (api does not depend on config).
+std::vector<api::ApiToken> api_tokens(const config::ApiSettings& settings) {
+  std::vector<api::ApiToken> out;
+  for (const auto& t : settings.tokens) {
+    api::Role role = api::Role::viewer;
+    switch (t.role) {
+      case config::ApiRole::viewer:
+        role = api::Role::viewer;
+        break;
+      case config::ApiRole::operator_:
+        role = api::Role::operator_;
+        break;
+      case config::ApiRole::admin:
+        role = api::Role::admin;
+        break;
+    }
+    out.push_back({t.name, t.token, role});
+  }
+  return out;
 }
 
 void wait_signals(boost::asio::signal_set& signals, Node& node, api::HttpServer& http,
@@ -96,6 +118,9 @@ int run_command(const CommonOptions& common, const std::vector<std::string_view>
     return 1;
   }
   api::HttpServer http(io, *node, listen);
+  http.set_tokens(api_tokens(node->engine().config().api));
+  node->on_api_settings(
+      [&http](const config::ApiSettings& settings) { http.set_tokens(api_tokens(settings)); });
   try {
     http.start();
   } catch (const std::exception& e) {

@@ -74,7 +74,7 @@ std::string encode(const std::string& text) {
 
 std::optional<Reply> call(const Url& url, const std::string& method, const std::string& target,
                           const std::string& body, std::chrono::milliseconds timeout,
-                          CallError& error) {
+                          CallError& error, const std::string& token) {
   // Asynchronous operations on a private io_context: Beast's synchronous calls cannot time out,
   // and a CLI must not hang on a node that accepted the connection but never answers.
   asio::io_context io;
@@ -85,6 +85,7 @@ std::optional<Reply> call(const Url& url, const std::string& method, const std::
   req.set(http::field::host, url.host + ":" + url.port);
   req.set(http::field::user_agent, "polluxctl");
   req.set(http::field::accept, "application/json");
+  if (!token.empty()) req.set(http::field::authorization, "Bearer " + token);
   if (method == "POST") {
     req.set(http::field::content_type, "application/json");
     req.body() = body;

@@ -30,10 +30,11 @@ struct CallError {
 };
 
 // Performs one request. On a transport failure (resolve, connect, reset, timeout) returns
-// nullopt and sets `error`.
+// nullopt and sets `error`. A non-empty `token` is sent as "Authorization: Bearer TOKEN"
+// (spec/security.md).
 std::optional<Reply> call(const Url& url, const std::string& method, const std::string& target,
                           const std::string& body, std::chrono::milliseconds timeout,
-                          CallError& error);
+                          CallError& error, const std::string& token = {});
 
 // Percent-encodes one path segment or query value.
 std::string encode(const std::string& text);
