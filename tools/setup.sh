@@ -30,6 +30,9 @@ packages=(
   python3                                # integration test drivers
   python3-paho-mqtt python3-protobuf     # northbound tests: the Sparkplug host the tests play
   clang-format clang-tidy                 # tools/lint.sh
+  # documentation
+  pandoc                                 # manual pages from docs/man/*.md
+  man-db groff-base                      # the manual page test renders them
 )
 
 missing=()
