@@ -4,7 +4,7 @@
 - Every key the configuration loader accepts (its k...Keys lists in src/config/loader.cpp) is
   the key of a row in one of docs/configuration.md's tables (the first cell, written in
   backticks: `key`, `section.key`, `tokens[].key`, or a comma-separated list of them), or the
-  name of one of its sections (a heading in backticks).
+  name of one of its sections (a heading in backticks); and pollux.yaml(5) names it in bold.
 - Every route of the HTTP server's routing table (src/api/http_server.cpp) appears in
   docs/api.md as "METHOD PATH" inside backticks, and every polluxctl verb as the start of a
   backticked first cell.
@@ -77,6 +77,11 @@ def main(root):
     documented = documented_keys(config_doc)
     for key in sorted(keys - documented):
         failures.append("docs/configuration.md: no table row or section for the key '%s'" % key)
+
+    # pollux.yaml(5) lists every key too, in bold.
+    man = (root / "docs/man/pollux.yaml.5.md").read_text(encoding="utf-8")
+    for key in sorted(keys - set(re.findall(r"\*\*([A-Za-z0-9_]+)\*\*", man))):
+        failures.append("docs/man/pollux.yaml.5.md: the key '%s' is not named (in bold)" % key)
 
     api_doc = (root / "docs/api.md").read_text(encoding="utf-8")
     # Fenced blocks out first: their ``` would pair with the inline backticks around them.
