@@ -31,6 +31,9 @@ packages=(
   python3-paho-mqtt python3-protobuf     # northbound tests: the Sparkplug host the tests play
   chromium chromium-driver python3-selenium  # status page test: a real browser asks for a token
   clang-format clang-tidy                 # tools/lint.sh
+  # documentation
+  pandoc                                 # manual pages from docs/man/*.md
+  man-db groff-base                      # the manual page test renders them
 )
 
 missing=()
