@@ -16,6 +16,7 @@
 #include <unordered_map>
 
 #include "config/canonical.hpp"
+#include "config/tls_files.hpp"
 #include "config/tree.hpp"
 
 namespace pollux::config {
@@ -114,7 +115,8 @@ const std::vector<std::string> kHistoryOverrideKeys = {"retention_days", "deadba
                                                        "max_interval_s"};
 const std::vector<std::string> kPointHistoryKeys = {"deadband", "max_interval_s"};
 const std::vector<std::string> kNodeKeys = {"name"};
-const std::vector<std::string> kApiKeys = {"listen"};
+const std::vector<std::string> kApiKeys = {"listen", "tls"};
+const std::vector<std::string> kApiTlsKeys = {"cert_file", "key_file"};
 const std::vector<std::string> kRedundancyKeys = {"mode",
                                                   "listen",
                                                   "master",
@@ -380,7 +382,10 @@ class Builder {
       read_node(root, cfg.node);
       // An empty section (every line commented out) means all defaults.
       if (const Entry* e = root.find("api"); e && !e->value.is_null())
-        if (r_.map(e->value, "'api'", &kApiKeys)) r_.address(e->value, "listen", cfg.api.listen);
+        if (r_.map(e->value, "'api'", &kApiKeys)) {
+          r_.address(e->value, "listen", cfg.api.listen);
+          read_api_tls(e->value, cfg.api);
+        }
       if (const Entry* e = root.find("redundancy"); e && !e->value.is_null())
         read_redundancy(e->value, cfg.redundancy);
     }
@@ -412,6 +417,33 @@ class Builder {
       r_.error(e->key_mark, "'node' needs a 'name'");
     else
       r_.string(e->value, "name", node.name, true);
+  }
+
+  // spec/security.md: both files are required, readable, and the key matches the certificate.
+  // Unlike MQTT's TLS files these are checked here: `api` is node-local, so the node that runs
+  // the check is the one that reads them.
+  void read_api_tls(const Node& api, ApiSettings& out) {
+    const Entry* e = api.find("tls");
+    if (e == nullptr || e->value.is_null()) return;
+    if (!r_.map(e->value, "'tls'", &kApiTlsKeys)) return;
+    ApiTls tls;
+    bool ok = true;
+    for (const char* key : {"cert_file", "key_file"}) {
+      if (e->value.find(key) == nullptr) {
+        r_.error(e->key_mark, std::string("'tls' needs a '") + key + "'");
+        ok = false;
+      }
+    }
+    ok = r_.string(e->value, "cert_file", tls.cert_file, true) && ok;
+    ok = r_.string(e->value, "key_file", tls.key_file, true) && ok;
+    if (!ok) return;
+    if (const auto problem = check_tls_files(tls.cert_file, tls.key_file)) {
+      const char* key =
+          problem->field == TlsFileProblem::Field::cert_file ? "cert_file" : "key_file";
+      r_.error(e->value.find(key)->value.mark, problem->message);
+      return;
+    }
+    out.tls = std::move(tls);
   }
 
   void read_redundancy(const Node& n, RedundancySettings& rs) {

@@ -174,8 +174,16 @@ struct NodeSettings {
   friend bool operator==(const NodeSettings&, const NodeSettings&) = default;
 };
 
+// spec/security.md: `api.tls` serves HTTPS (only) with this certificate chain and key.
+struct ApiTls {
+  std::string cert_file;
+  std::string key_file;
+  friend bool operator==(const ApiTls&, const ApiTls&) = default;
+};
+
 struct ApiSettings {
   std::string listen = "127.0.0.1:8780";
+  std::optional<ApiTls> tls;  // absent: plain HTTP
   friend bool operator==(const ApiSettings&, const ApiSettings&) = default;
 };
 
