@@ -14,7 +14,8 @@ packages=(
   libyaml-cpp-dev                        # configuration
   libspdlog-dev libfmt-dev               # logging
   nlohmann-json3-dev                     # API JSON, peer-link MessagePack
-  libssl-dev                             # HMAC-SHA256, random nonces
+  libssl-dev                             # HMAC-SHA256, random nonces, the API's HTTPS
+  openssl                                # HTTPS tests: a test CA made by the CLI
   libmodbus-dev                          # simulated RTUs and the interop cross-check
   libsqlite3-dev                         # history: the embedded store
   libpq-dev                              # history: the shared PostgreSQL store

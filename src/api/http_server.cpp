@@ -13,9 +13,11 @@
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <nlohmann/json.hpp>
 
 #include "api/api_json.hpp"
@@ -163,6 +165,48 @@ class Listing final : public BodySource {
   std::string text_;
 };
 
+// The connection under a Session: plain TCP or TLS over TCP, chosen at accept. One type, so the
+// request handling exists once; Beast's and Asio's algorithms see an ordinary async stream.
+class ApiStream {
+ public:
+  using executor_type = beast::tcp_stream::executor_type;
+  using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+
+  ApiStream(tcp::socket socket, std::shared_ptr<asio::ssl::context> tls) : context_(tls) {
+    if (context_)
+      tls_.emplace(std::move(socket), *context_);
+    else
+      plain_.emplace(std::move(socket));
+  }
+
+  bool is_tls() const { return tls_.has_value(); }
+  TlsStream& tls() { return *tls_; }
+  beast::tcp_stream& tcp_layer() { return tls_ ? tls_->next_layer() : *plain_; }
+  tcp::socket& socket() { return tcp_layer().socket(); }
+  executor_type get_executor() { return tcp_layer().get_executor(); }
+  template <class Duration>
+  void expires_after(Duration d) {
+    tcp_layer().expires_after(d);
+  }
+  void expires_never() { tcp_layer().expires_never(); }
+
+  template <class Buffers, class Handler>
+  void async_read_some(const Buffers& buffers, Handler&& handler) {
+    if (tls_) return tls_->async_read_some(buffers, std::forward<Handler>(handler));
+    plain_->async_read_some(buffers, std::forward<Handler>(handler));
+  }
+  template <class Buffers, class Handler>
+  void async_write_some(const Buffers& buffers, Handler&& handler) {
+    if (tls_) return tls_->async_write_some(buffers, std::forward<Handler>(handler));
+    plain_->async_write_some(buffers, std::forward<Handler>(handler));
+  }
+
+ private:
+  std::shared_ptr<asio::ssl::context> context_;  // outlives the SSL object made from it
+  std::optional<beast::tcp_stream> plain_;
+  std::optional<TlsStream> tls_;
+};
+
 std::optional<std::uint64_t> parse_uint(std::string_view text) {
   std::uint64_t value = 0;
   const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
@@ -203,13 +247,49 @@ struct HttpServer::Shared {
   asio::steady_timer retry_timer;
   bool stopped = false;
   std::unordered_map<Session*, std::weak_ptr<Session>> sessions;
-  std::size_t active = 0;  // sessions serving requests (rejected ones excluded)
+  std::size_t active = 0;  // open sessions
+  bool refusing = false;   // at the cap: the warning is logged once per episode
+  HttpServerStats stats;
   // security.md: replaced whole on a reload (set_tokens); a request uses the table current
   // when it is routed.
   std::shared_ptr<const Authenticator> auth = std::make_shared<Authenticator>();
   AuditLog audit;
-  std::uint64_t refused_unauthenticated = 0, refused_forbidden = 0;
 };
+
+namespace {
+
+// The server's own families, after the node's in GET /metrics.
+std::string server_metrics(const HttpServer::Shared& s) {
+  namespace prom = prometheus;
+  std::string out;
+  const auto family = [&out](std::string_view name, std::string_view help, std::string_view type,
+                             std::uint64_t value) {
+    prom::write_family_header(out, name, help, type);
+    prom::write_sample(out, name, {}, prom::format_uint(value));
+  };
+  family("pollux_api_connections", "Open API connections.", "gauge", s.active);
+  family("pollux_api_connections_refused_total",
+         "API connections closed at accept because the limit of open connections was reached.",
+         "counter", s.stats.connections_refused);
+  family("pollux_api_header_timeouts_total",
+         "API connections closed because a request's headers did not arrive in time (408).",
+         "counter", s.stats.header_timeouts);
+  family("pollux_api_bodies_too_large_total", "API requests answered 413 (body over the limit).",
+         "counter", s.stats.bodies_too_large);
+  family("pollux_api_tls_handshake_failures_total",
+         "API connections closed because the TLS handshake failed.", "counter",
+         s.stats.tls_handshake_failures);
+  constexpr std::string_view auth_help =
+      "API requests refused: no or unknown token (401), or a role too low (403).";
+  prom::write_family_header(out, "pollux_api_auth_failures_total", auth_help, "counter");
+  prom::write_sample(out, "pollux_api_auth_failures_total", {{"reason", "unauthenticated"}},
+                     prom::format_uint(s.stats.auth_unauthenticated));
+  prom::write_sample(out, "pollux_api_auth_failures_total", {{"reason", "forbidden"}},
+                     prom::format_uint(s.stats.auth_forbidden));
+  return out;
+}
+
+}  // namespace
 
 namespace {
 
@@ -218,40 +298,77 @@ namespace {
 // examples, so a connection lives exactly as long as something is in flight for it.
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, std::shared_ptr<HttpServer::Shared> shared, bool reject)
+  Session(tcp::socket socket, std::shared_ptr<HttpServer::Shared> shared)
       : client_(client_address(socket)),
-        stream_(std::move(socket)),
-        shared_(std::move(shared)),
-        reject_(reject) {}
+        stream_(std::move(socket), shared->options.tls),
+        header_timer_(stream_.get_executor()),
+        shared_(std::move(shared)) {}
 
   ~Session() {
     shared_->sessions.erase(this);
-    if (!reject_) --shared_->active;
+    --shared_->active;
+    if (shared_->active < shared_->options.max_connections) shared_->refusing = false;
   }
 
   void start() {
     shared_->sessions.emplace(this, weak_from_this());
-    if (!reject_) ++shared_->active;
-    if (reject_) {
-      ReplyTo to{11, false, false};
-      send(error_response(to, 503, "too many connections"));
-      return;
-    }
-    read();
+    ++shared_->active;
+    // The handshake counts against the header deadline: a client that stalls it holds a
+    // connection no longer than one that stalls its headers.
+    arm_header_deadline();
+    if (!stream_.is_tls()) return read();
+    stream_.tls().async_handshake(
+        asio::ssl::stream_base::server,
+        [self = shared_from_this()](beast::error_code ec) { self->on_handshake(ec); });
   }
 
   void close() {
     beast::error_code ec;
+    header_timer_.cancel();
     stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
     stream_.socket().close(ec);
   }
 
  private:
+  void on_handshake(beast::error_code ec) {
+    if (ec) {
+      // Plain HTTP on the HTTPS port, an untrusting client, the header deadline: nothing can be
+      // answered without a TLS session.
+      if (!header_timed_out_) ++shared_->stats.tls_handshake_failures;
+      api_logger()->debug("TLS handshake failed: {}", ec.message());
+      return close();
+    }
+    read();
+  }
+
+  // spec/security.md: headers within header_timeout of accept, or of the end of the previous
+  // answer. A timer of its own, not the stream's expiry: that closes the socket, and the client
+  // is owed a 408.
+  void arm_header_deadline() {
+    header_timed_out_ = false;
+    const std::uint64_t generation = ++deadline_generation_;
+    header_timer_.expires_after(shared_->options.header_timeout);
+    header_timer_.async_wait([self = shared_from_this(), generation](beast::error_code ec) {
+      if (ec || generation != self->deadline_generation_) return;
+      self->header_timed_out_ = true;
+      ++self->shared_->stats.header_timeouts;
+      if (!self->reading_header_) return self->close();  // still in the TLS handshake
+      beast::error_code ignored;
+      self->stream_.socket().cancel(ignored);  // on_read answers 408
+    });
+  }
+
+  void disarm_header_deadline() {
+    ++deadline_generation_;
+    header_timer_.cancel();
+  }
+
   void read() {
     parser_.emplace();
     parser_->body_limit(shared_->options.body_limit);
     parser_->header_limit(shared_->options.header_limit);
-    stream_.expires_after(shared_->options.idle_timeout);
+    stream_.expires_never();  // the header deadline bounds this read
+    reading_header_ = true;
     http::async_read_header(stream_, buffer_, *parser_,
                             beast::bind_front_handler(&Session::on_header, shared_from_this()));
   }
@@ -260,6 +377,9 @@ class Session : public std::enable_shared_from_this<Session> {
   // they stall (curl: one second) on every larger POST. An oversized body was already refused
   // by the header read (body_limit), so the go-ahead is only given to acceptable requests.
   void on_header(beast::error_code ec, std::size_t bytes) {
+    reading_header_ = false;
+    if (!header_timed_out_) disarm_header_deadline();
+    stream_.expires_after(shared_->options.idle_timeout);  // for the body and the answer
     if (ec || parser_->is_done()) return on_read(ec, bytes);
     const auto expect = parser_->get()[http::field::expect];
     if (beast::iequals(expect, "100-continue")) {
@@ -288,7 +408,15 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     ReplyTo to{parser_->get().version(), false, false};
     if (to.version != 10 && to.version != 11) to.version = 11;
+    if (header_timed_out_) {
+      // A client that sent nothing of a request is not owed an answer (an idle keep-alive
+      // connection, where an unasked 408 could be taken for the answer to its next request).
+      if (buffer_.size() == 0 && !parser_->got_some()) return close();
+      return send(
+          error_response(ReplyTo{11, false, false}, 408, "request headers did not arrive in time"));
+    }
     if (ec == http::error::body_limit) {
+      ++shared_->stats.bodies_too_large;
       send(error_response(to, 413, "request body too large"));
       return;
     }
@@ -310,7 +438,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void send(Response res) {
     if (audit_) finish_audit(res.result_int());
     auto shared_res = std::make_shared<Response>(std::move(res));
-    const bool close = shared_res->need_eof() || reject_;
+    const bool close = shared_res->need_eof();
     stream_.expires_after(shared_->options.idle_timeout);
     http::async_write(stream_, *shared_res,
                       [self = shared_from_this(), shared_res, close](
@@ -323,13 +451,22 @@ class Session : public std::enable_shared_from_this<Session> {
       linger_close();
       return;
     }
+    arm_header_deadline();
     read();
   }
 
   // After an error answer the client may still be sending (e.g. an oversized body); closing at
   // once would reset the connection and could destroy the answer before it is read. Half-close
   // and drain briefly instead.
+  // Over TLS the session is closed first (close_notify), then the TCP connection the same way.
   void linger_close() {
+    stream_.expires_after(std::chrono::seconds(2));
+    if (!stream_.is_tls()) return tcp_linger_close();
+    stream_.tls().async_shutdown(
+        [self = shared_from_this()](beast::error_code) { self->tcp_linger_close(); });
+  }
+
+  void tcp_linger_close() {
     beast::error_code ignored;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
     drain_.resize(4096);
@@ -338,10 +475,10 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void drain() {
-    stream_.async_read_some(asio::buffer(drain_),
-                            [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                              if (!ec) self->drain();
-                            });
+    stream_.tcp_layer().async_read_some(
+        asio::buffer(drain_), [self = shared_from_this()](beast::error_code ec, std::size_t) {
+          if (!ec) self->drain();
+        });
   }
 
   void dispatch(const Request& req) {
@@ -469,7 +606,7 @@ class Session : public std::enable_shared_from_this<Session> {
       case AuthDecision::allowed:
         return true;
       case AuthDecision::unauthenticated: {
-        ++shared_->refused_unauthenticated;
+        ++shared_->stats.auth_unauthenticated;
         // The status page holds no data: a browser gets it with the 401 and asks for a token.
         Response res = access.page ? make_response(to, 401, "text/html; charset=utf-8",
                                                    std::string(status_page_html()))
@@ -479,7 +616,7 @@ class Session : public std::enable_shared_from_this<Session> {
         return false;
       }
       case AuthDecision::forbidden:
-        ++shared_->refused_forbidden;
+        ++shared_->stats.auth_forbidden;
         send(refusal(to, api, 403, forbidden_message(auth.role, access.need, access.what)));
         return false;
     }
@@ -515,21 +652,9 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void get_metrics(const Call& c) {
-    send_parts(c.to,
-               followed_by(shared_->node.metrics(),
-                           [shared = shared_] {
-                             prometheus::MetricsWriter w;
-                             constexpr std::string_view help =
-                                 "API requests refused: no or unknown token (401), or a role "
-                                 "too low (403)";
-                             w.counter("pollux_api_auth_failures_total", help,
-                                       {{"reason", "unauthenticated"}},
-                                       shared->refused_unauthenticated);
-                             w.counter("pollux_api_auth_failures_total", help,
-                                       {{"reason", "forbidden"}}, shared->refused_forbidden);
-                             return w.text();
-                           }),
-               "text/plain; version=0.0.4; charset=utf-8");
+    auto body = followed_by(shared_->node.metrics(),
+                            [shared = shared_] { return server_metrics(*shared); });
+    send_parts(c.to, std::move(body), "text/plain; version=0.0.4; charset=utf-8");
   }
 
   void get_audit(const Call& c) {
@@ -686,7 +811,7 @@ class Session : public std::enable_shared_from_this<Session> {
     auto header = std::make_shared<Header>(http::status::ok, to.version);
     set_common_fields(*header, to, content_type);
     header->chunked(true);
-    const bool close_after = header->need_eof() || reject_;
+    const bool close_after = header->need_eof();
     auto serializer = std::make_shared<http::response_serializer<http::empty_body>>(*header);
     stream_.expires_after(shared_->options.idle_timeout);
     http::async_write_header(stream_, *serializer,
@@ -797,13 +922,16 @@ class Session : public std::enable_shared_from_this<Session> {
 
   std::string client_;               // IP:port, for the audit
   std::optional<AuditEntry> audit_;  // the audited request being answered
-  beast::tcp_stream stream_;
+  ApiStream stream_;
+  asio::steady_timer header_timer_;
+  std::uint64_t deadline_generation_ = 0;  // a stale deadline (the timer already fired) is ignored
+  bool reading_header_ = false;
+  bool header_timed_out_ = false;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::vector<char> drain_;
   std::unique_ptr<http::response<http::empty_body>> continue_;
   std::shared_ptr<HttpServer::Shared> shared_;
-  bool reject_;
 };
 
 }  // namespace
@@ -857,7 +985,8 @@ void HttpServer::start() {
   acceptor.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) fail("listen");
   shared_->stopped = false;
-  api_logger()->info("HTTP API listening on {}:{}", endpoint.address().to_string(), this->port());
+  api_logger()->info("{} API listening on {}:{}", shared_->options.tls ? "HTTPS" : "HTTP",
+                     endpoint.address().to_string(), this->port());
   accept();
 }
 
@@ -874,9 +1003,17 @@ void HttpServer::accept() {
       });
       return;
     }
-    const bool reject = shared->active >= shared->options.max_connections;
-    if (reject) api_logger()->warn("connection limit reached; refusing a client");
-    std::make_shared<Session>(std::move(socket), shared, reject)->start();
+    if (shared->active >= shared->options.max_connections) {
+      // spec/security.md: accepted and closed at once, nothing answered.
+      ++shared->stats.connections_refused;
+      if (!std::exchange(shared->refusing, true))
+        api_logger()->warn("{} API connections open: refusing new ones until some close",
+                           shared->active);
+      boost::system::error_code ignored;
+      socket.close(ignored);
+      return accept();
+    }
+    std::make_shared<Session>(std::move(socket), shared)->start();
     accept();
   });
 }
@@ -907,6 +1044,14 @@ std::size_t HttpServer::connections() const {
 
 void HttpServer::set_tokens(const std::vector<ApiToken>& tokens) {
   shared_->auth = std::make_shared<const Authenticator>(tokens);
+}
+
+const HttpServerStats& HttpServer::stats() const {
+  return shared_->stats;
+}
+
+void HttpServer::set_tls(std::shared_ptr<asio::ssl::context> tls) {
+  shared_->options.tls = std::move(tls);
 }
 
 }  // namespace pollux::api

@@ -63,10 +63,11 @@ class Node final : public NodeApi {
   bool active() const;
   std::uint64_t state_seq() const { return state_seq_; }
   const std::string& config_version() const { return version_; }
-  // Called with the `api:` section after every applied reload (security.md: a reload may change
-  // `tokens`, and new requests use the new ones): the HTTP server is outside the node.
-  void on_api_settings(std::function<void(const config::ApiSettings&)> f) {
-    api_settings_ = std::move(f);
+  // Called after a reload applied a config (the new one), for what lives outside the node: the
+  // HTTP server's tokens and TLS context (spec/security.md: "A reload may change `tokens` and
+  // the TLS files; new connections use the new ones").
+  void set_reload_listener(std::function<void(const config::Config&)> listener) {
+    reload_listener_ = std::move(listener);
   }
 
   // The runtime state as sync messages (also used by tests): the whole state, or what changed
@@ -134,7 +135,7 @@ class Node final : public NodeApi {
   std::uint64_t configs_applied_ = 0, configs_refused_ = 0, deltas_sent_ = 0, fulls_sent_ = 0;
   std::uint64_t states_applied_ = 0;
   bool running_ = false;
-  std::function<void(const config::ApiSettings&)> api_settings_;
+  std::function<void(const config::Config&)> reload_listener_;
   // A config read finishing after the node went must not touch it.
   std::shared_ptr<int> alive_ = std::make_shared<int>(0);
 };

@@ -13,6 +13,7 @@
 #include <boost/asio/signal_set.hpp>
 
 #include "api/http_server.hpp"
+#include "api/tls_context.hpp"
 #include "app/commands.hpp"
 #include "app/link_settings.hpp"
 #include "app/node.hpp"
@@ -61,6 +62,20 @@ std::vector<api::ApiToken> api_tokens(const config::ApiSettings& settings) {
     out.push_back({t.name, t.token, role});
   }
   return out;
+}
+
+// spec/security.md: a reload may change the TLS files (or their content, a renewed certificate
+// at the same path); connections accepted after it use them. Should the files have changed
+// again since the reload checked them, the previous context stays.
+void reload_tls(api::HttpServer& http, const config::ApiSettings& api) {
+  if (!api.tls) return http.set_tls(nullptr);
+  try {
+    http.set_tls(api::make_server_tls_context(api.tls->cert_file, api.tls->key_file));
+    spdlog::info("reload: HTTPS uses {} and {} for new connections", api.tls->cert_file,
+                 api.tls->key_file);
+  } catch (const api::TlsError& e) {
+    spdlog::error("reload: HTTPS keeps its previous certificate: {}", e.what());
+  }
 }
 
 void wait_signals(boost::asio::signal_set& signals, Node& node, api::HttpServer& http,
@@ -117,10 +132,22 @@ int run_command(const CommonOptions& common, const std::vector<std::string_view>
     spdlog::critical("cannot start the node: {}", e.what());
     return 1;
   }
-  api::HttpServer http(io, *node, listen);
+  // The loader checked the TLS files; a failure here is a file changed since.
+  api::HttpServerOptions http_options;
+  if (const auto& tls = node->engine().config().api.tls) {
+    try {
+      http_options.tls = api::make_server_tls_context(tls->cert_file, tls->key_file);
+    } catch (const api::TlsError& e) {
+      spdlog::critical("cannot serve HTTPS: {}", e.what());
+      return 2;
+    }
+  }
+  api::HttpServer http(io, *node, listen, http_options);
   http.set_tokens(api_tokens(node->engine().config().api));
-  node->on_api_settings(
-      [&http](const config::ApiSettings& settings) { http.set_tokens(api_tokens(settings)); });
+  node->set_reload_listener([&http](const config::Config& c) {
+    http.set_tokens(api_tokens(c.api));
+    reload_tls(http, c.api);
+  });
   try {
     http.start();
   } catch (const std::exception& e) {

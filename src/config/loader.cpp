@@ -18,6 +18,7 @@
 #include <unordered_map>
 
 #include "config/canonical.hpp"
+#include "config/tls_files.hpp"
 #include "config/tree.hpp"
 
 namespace pollux::config {
@@ -119,8 +120,9 @@ const std::vector<std::string> kHistoryOverrideKeys = {"retention_days", "deadba
                                                        "max_interval_s"};
 const std::vector<std::string> kPointHistoryKeys = {"deadband", "max_interval_s"};
 const std::vector<std::string> kNodeKeys = {"name"};
-const std::vector<std::string> kApiKeys = {"listen", "tokens"};
+const std::vector<std::string> kApiKeys = {"listen", "tokens", "tls"};
 const std::vector<std::string> kTokenKeys = {"name", "token", "role"};
+const std::vector<std::string> kApiTlsKeys = {"cert_file", "key_file"};
 const std::vector<std::string> kRedundancyKeys = {"mode",
                                                   "listen",
                                                   "master",
@@ -492,12 +494,40 @@ class Builder {
         if (ok) api.tokens.push_back(std::move(t));
       }
     }
+    read_api_tls(n, api);
     const Entry* listen = n.find("listen");
     const bool has_tokens = tokens && tokens->value.is_sequence() && !tokens->value.items.empty();
     if (listen_ok && !has_tokens && !is_loopback_listen(api.listen))
       r_.error(listen->value.mark, q(api.listen) +
                                        " is not a loopback address: listening there needs "
                                        "'tokens' (api.tokens) so that requests are authenticated");
+  }
+
+  // spec/security.md: both files are required, readable, and the key matches the certificate.
+  // Unlike MQTT's TLS files these are checked here: `api` is node-local, so the node that runs
+  // the check is the one that reads them.
+  void read_api_tls(const Node& api, ApiSettings& out) {
+    const Entry* e = api.find("tls");
+    if (e == nullptr || e->value.is_null()) return;
+    if (!r_.map(e->value, "'tls'", &kApiTlsKeys)) return;
+    ApiTls tls;
+    bool ok = true;
+    for (const char* key : {"cert_file", "key_file"}) {
+      if (e->value.find(key) == nullptr) {
+        r_.error(e->key_mark, std::string("'tls' needs a '") + key + "'");
+        ok = false;
+      }
+    }
+    ok = r_.string(e->value, "cert_file", tls.cert_file, true) && ok;
+    ok = r_.string(e->value, "key_file", tls.key_file, true) && ok;
+    if (!ok) return;
+    if (const auto problem = check_tls_files(tls.cert_file, tls.key_file)) {
+      const char* key =
+          problem->field == TlsFileProblem::Field::cert_file ? "cert_file" : "key_file";
+      r_.error(e->value.find(key)->value.mark, problem->message);
+      return;
+    }
+    out.tls = std::move(tls);
   }
 
   void read_redundancy(const Node& n, RedundancySettings& rs) {

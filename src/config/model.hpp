@@ -187,10 +187,18 @@ struct ApiToken {
   friend bool operator==(const ApiToken&, const ApiToken&) = default;
 };
 
+// spec/security.md: `api.tls` serves HTTPS (only) with this certificate chain and key.
+struct ApiTls {
+  std::string cert_file;
+  std::string key_file;
+  friend bool operator==(const ApiTls&, const ApiTls&) = default;
+};
+
 struct ApiSettings {
   std::string listen = "127.0.0.1:8780";
   // Empty: every request is allowed (only possible on a loopback `listen`).
   std::vector<ApiToken> tokens;
+  std::optional<ApiTls> tls;  // absent: plain HTTP
   friend bool operator==(const ApiSettings&, const ApiSettings&) = default;
 };
 

@@ -9,14 +9,17 @@
 
 namespace polluxctl {
 
+// Where the API is, and how to trust it over HTTPS (spec/security.md: `--cacert FILE`).
 struct Url {
   std::string host = "127.0.0.1";
   std::string port = "8780";
-  std::string base;  // path prefix without the trailing slash, usually empty
+  std::string base;     // path prefix without the trailing slash, usually empty
+  bool tls = false;     // https://: the node's certificate and host name are verified
+  std::string ca_file;  // trusted CAs (PEM) for https://; empty: the system's
 };
 
-// Accepts "http://HOST[:PORT][/PREFIX]" and "HOST:PORT". nullopt on anything else (https too:
-// the node serves plain HTTP).
+// Accepts "http://HOST[:PORT][/PREFIX]", "https://HOST[:PORT][/PREFIX]" (default ports 80 and
+// 443) and "HOST:PORT" (plain HTTP). nullopt on anything else.
 std::optional<Url> parse_url(const std::string& text);
 
 struct Reply {

@@ -30,7 +30,8 @@ constexpr int kUsage = 2;
 constexpr int kUnreachable = 3;
 
 constexpr const char* kUsageText =
-    "usage: polluxctl [--api URL] [--token TOKEN] [--json] [--timeout SECONDS] VERB [ARGS]\n"
+    "usage: polluxctl [--api URL] [--token TOKEN] [--cacert FILE] [--json] [--timeout SECONDS]\n"
+    "                 VERB [ARGS]\n"
     "\n"
     "verbs:\n"
     "  status                       node health and channels\n"
@@ -52,7 +53,10 @@ constexpr const char* kUsageText =
     "  recover                      take activity back (recovery: manual)\n"
     "\n"
     "options:\n"
-    "  --api URL          node API (default $POLLUX_API, else http://127.0.0.1:8780)\n"
+    "  --api URL          node API (default $POLLUX_API, else http://127.0.0.1:8780);\n"
+    "                     https://HOST:PORT verifies the node's certificate and name\n"
+    "  --cacert FILE      trust the CA certificate(s) in FILE (PEM) for https://\n"
+    "                     (default: the system's CAs)\n"
     "  --json             print the API's JSON answer as is\n"
     "  --watch SECONDS    redraw every SECONDS (status, devices, device, points, events,\n"
     "                     redundancy, northbound); stop with Ctrl-C\n"
@@ -97,6 +101,7 @@ std::string synopsis(const std::string& verb) {
 struct Options {
   Url url;
   std::string url_text;
+  std::string ca_file;
   bool json = false;
   bool colour = false;  // stdout is a terminal and NO_COLOR is not set
   std::optional<double> watch;
@@ -431,6 +436,10 @@ int main(int argc, char** argv) {
       const auto v = value("--token");
       if (!v || v->empty()) return usage_error("--token needs a token");
       o.token = *v;
+    } else if (arg == "--cacert") {
+      const auto v = value("--cacert");
+      if (!v) return usage_error("--cacert needs a file");
+      o.ca_file = *v;
     } else if (arg == "--watch" || arg == "--timeout") {
       const auto v = value(arg.c_str());
       char* end = nullptr;
@@ -464,8 +473,12 @@ int main(int argc, char** argv) {
   const bool terminal = isatty(STDOUT_FILENO) == 1;
   o.colour = terminal && !std::getenv("NO_COLOR");
   const auto url = parse_url(o.url_text);
-  if (!url) return usage_error("bad API URL '" + o.url_text + "' (expected http://HOST:PORT)");
+  if (!url)
+    return usage_error("bad API URL '" + o.url_text +
+                       "' (expected http://HOST:PORT or https://HOST:PORT)");
   o.url = *url;
+  o.url.ca_file = o.ca_file;
+  if (!o.ca_file.empty() && !o.url.tls) return usage_error("--cacert applies to https:// only");
   if (o.since && o.args[0] != "events") return usage_error("--since applies to 'events' only");
   if ((o.csv || !o.history_params.empty()) && o.args[0] != "history")
     return usage_error("--from, --to, --limit, --interval and --csv apply to 'history' only");
