@@ -30,6 +30,10 @@ packages=(
   python3                                # integration test drivers
   python3-paho-mqtt python3-protobuf     # northbound tests: the Sparkplug host the tests play
   clang-format clang-tidy                 # tools/lint.sh
+  # packaging (tools/package.sh, tools/package_check.sh)
+  dpkg-dev                               # dpkg-shlibdeps: the package's Depends
+  lintian                                # the package check
+  systemd                                # systemd-analyze verify on the unit
 )
 
 missing=()
