@@ -29,6 +29,10 @@ rm -f "$out"/pollux_*.deb
 stage="$out/root"
 rm -rf "$stage"
 DESTDIR="$stage" cmake --install "$build" --prefix /usr --strip >/dev/null
+# Debian wants manual pages compressed with gzip -9n (lintian: uncompressed-manual-page).
+if [ -d "$stage/usr/share/man" ]; then
+  find "$stage/usr/share/man" -type f ! -name '*.gz' -exec gzip -9nf {} +
+fi
 cpack --config "$build/CPackConfig.cmake" -B "$out" -D CPACK_INSTALL_CMAKE_PROJECTS= \
       -D "CPACK_INSTALLED_DIRECTORIES=$stage;/" >/dev/null
 rm -rf "$stage" "$out/_CPack_Packages"
