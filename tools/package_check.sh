@@ -46,6 +46,19 @@ for b in pollux polluxctl pollux-sim; do
 done
 echo "Depends: $deps"
 
+unit="$root/lib/systemd/system/pollux.service"
+for line in Type=notify WatchdogSec=30s User=pollux SupplementaryGroups=dialout \
+            "EnvironmentFile=-/etc/default/pollux" StateDirectory=pollux \
+            "ExecStartPre=/usr/bin/pollux check -c /etc/pollux/pollux.yaml" \
+            "ExecStart=/usr/bin/pollux run -c /etc/pollux/pollux.yaml" \
+            "ExecReload=/bin/kill -HUP \$MAINPID" NoNewPrivileges=yes ProtectSystem=strict \
+            ProtectHome=yes PrivateTmp=yes ReadWritePaths=/var/lib/pollux CapabilityBoundingSet= AmbientCapabilities= \
+            "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6"; do
+  grep -qxF "$line" "$unit" || fail "the unit lacks $line"
+done
+# Serial ports must stay reachable.
+if grep -qE '^(PrivateDevices=yes|DevicePolicy=)' "$unit"; then fail "the unit hides devices"; fi
+
 echo "== systemd-analyze verify"
 # verify wants the unit's programs to exist: the unit is checked with /usr/bin pointing into the
 # extracted root (the unit name stays pollux.service). --man=no: the man pages of Documentation=
