@@ -21,12 +21,13 @@ constexpr const char* kUsage =
     "                  reloads, SIGINT/SIGTERM exit 0 after closing the channels\n"
     "\n"
     "options:\n"
-    "  --log-level LEVEL  trace|debug|info|warn|error|off, any case (default info)\n"
-    "  --log-format FORMAT  text (default) or json: one JSON object per line\n"
-    "                     (time, level, logger, message); under systemd (JOURNAL_STREAM)\n"
-    "                     lines carry a <N> priority prefix and text lines no timestamp\n"
-    "  --version          print the version and exit\n"
-    "  --help             print this help and exit\n";
+    "  --log-level LEVEL    trace|debug|info|warn|error|off, any case (default info)\n"
+    "  --log-format FORMAT  text (default) or json: one JSON object per line (time,\n"
+    "                       level, logger, message). When stderr is systemd's journal\n"
+    "                       (JOURNAL_STREAM), lines start with a <N> priority and text\n"
+    "                       lines carry no timestamp\n"
+    "  --version            print the version and exit\n"
+    "  --help               print this help and exit\n";
 
 }  // namespace
 
