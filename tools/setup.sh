@@ -35,6 +35,10 @@ packages=(
   # documentation
   pandoc                                 # manual pages from docs/man/*.md
   man-db groff-base                      # the manual page test renders them
+  # packaging (tools/package.sh, tools/package_check.sh)
+  dpkg-dev                               # dpkg-shlibdeps: the package's Depends
+  lintian                                # the package check
+  systemd                                # systemd-analyze verify on the unit
 )
 
 missing=()

@@ -2,6 +2,8 @@
 // config (exit 2 with check's messages on error), builds the node (engine, plus the redundancy
 // controller in master/backup mode) on one io_context thread with the real transports, serves
 // the HTTP API, reloads on SIGHUP and exits 0 after closing every channel on SIGINT/SIGTERM.
+// Under a service manager (NOTIFY_SOCKET) it reports READY once the API listens, RELOADING and
+// READY around a SIGHUP reload, STOPPING on exit, and pings the watchdog from the I/O loop.
 #include <csignal>
 #include <cstdio>
 #include <memory>
@@ -20,7 +22,9 @@
 #include "config/loader.hpp"
 #include "engine/engine.hpp"
 #include "runtime/asio_executor.hpp"
+#include "runtime/log_format.hpp"
 #include "runtime/logging.hpp"
+#include "runtime/service_notify.hpp"
 #include "transport/modem_link.hpp"
 #include "transport/serial_link.hpp"
 #include "transport/tcp_link.hpp"
@@ -79,16 +83,24 @@ void reload_tls(api::HttpServer& http, const config::ApiSettings& api) {
 }
 
 void wait_signals(boost::asio::signal_set& signals, Node& node, api::HttpServer& http,
-                  boost::asio::io_context& io) {
+                  boost::asio::io_context& io, runtime::ServiceNotifier& notifier,
+                  runtime::Executor& ex) {
   signals.async_wait([&](const boost::system::error_code& ec, int sig) {
     if (ec) return;
     if (sig == SIGHUP) {
       spdlog::info("SIGHUP: reloading the configuration");
-      node.reload([](const ReloadOutcome&) {});  // the engine logs the outcome
-      wait_signals(signals, node, http, io);
+      notifier.reloading(ex.now());
+      // READY again whatever the outcome: a refused reload leaves the node running as it was.
+      node.reload([&notifier](const ReloadOutcome& out) {  // the engine logs the outcome
+        notifier.ready(out.outcome.ok() ? "configuration reloaded"
+                                        : "reload refused, running the previous configuration");
+      });
+      wait_signals(signals, node, http, io, notifier, ex);
       return;
     }
     spdlog::info("{}: closing channels and exiting", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    notifier.stopping();
+    notifier.stop_watchdog();
     http.stop();
     node.stop();
     io.stop();
@@ -106,6 +118,10 @@ int run_command(const CommonOptions& common, const std::vector<std::string_view>
     return 2;
   }
   runtime::setup_logging("pollux", *level);
+  runtime::set_log_style(
+      {.format = runtime::parse_log_format(common.log_format).value_or(runtime::LogFormat::text),
+       .journal = runtime::stderr_is_journal()});
+  runtime::ServiceNotifier notifier = runtime::ServiceNotifier::from_environment();
   config::LoadResult loaded = config::load_file(*path);
   print_diagnostics(loaded);  // the same lines as `check`, warnings included
   if (!loaded.ok()) return 2;
@@ -156,14 +172,21 @@ int run_command(const CommonOptions& common, const std::vector<std::string_view>
   }
   spdlog::info("API listening on {} (port {})", listen, http.port());
   boost::asio::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
-  wait_signals(signals, *node, http, io);
+  wait_signals(signals, *node, http, io, notifier, ex);
   try {
     node->start();
   } catch (const std::exception& e) {
     spdlog::critical("cannot start the node: {}", e.what());
     return 1;
   }
+  // From the loop itself, once it runs: READY, then the watchdog pings on its timers, which a
+  // stalled loop stops.
+  ex.post([&] {
+    notifier.ready("API listening on " + listen);
+    notifier.start_watchdog(ex);
+  });
   io.run();
+  notifier.stop_watchdog();
   node->stop();
   spdlog::info("stopped");
   return 0;
