@@ -75,14 +75,7 @@ class HttpAuthTest : public ::testing::Test {
 
   template <class Done>
   bool run_until(Done done, std::chrono::milliseconds limit = 5000ms) {
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    while (!done()) {
-      const auto now = std::chrono::steady_clock::now();
-      if (now >= deadline) return false;
-      io_.run_one_for(deadline - now);
-      if (io_.stopped()) io_.restart();
-    }
-    return true;
+    return testing::run_io_until(io_, done, limit);
   }
 
   std::unique_ptr<Exchange> start(const std::string& token, std::string_view method,
