@@ -32,10 +32,12 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <limits>
 #include <string_view>
+#include <thread>
 #include <unordered_map>
 #include <utility>
 
@@ -344,7 +346,7 @@ class SqliteStore final : public Store {
     sqlite3_extended_result_codes(db_, 1);
     sqlite3_busy_timeout(db_, kBusyTimeoutMs);
     // The first read of the file: garbage fails here ("file is not a database"), at open.
-    const std::string mode = query_text("PRAGMA journal_mode=WAL");
+    const std::string mode = retry_busy([&] { return query_text("PRAGMA journal_mode=WAL"); });
     if (mode != "wal") throw StoreError("cannot use write-ahead logging (" + mode + "): " + path_);
     if (sqlite3_db_readonly(db_, "main") == 1)
       throw StoreError("attempt to write a readonly database: " + path_);
@@ -371,15 +373,7 @@ class SqliteStore final : public Store {
     exec(("PRAGMA journal_size_limit=" + std::to_string(log_pages * page)).c_str());
     begin_ = prepare("BEGIN IMMEDIATE");
     commit_ = prepare("COMMIT");
-    transaction([&] {
-      const std::string version = query_text("PRAGMA user_version");
-      if (version == "0") {
-        exec(kSchema);
-        exec(("PRAGMA user_version=" + std::to_string(kSchemaVersion)).c_str());
-      } else if (version != std::to_string(kSchemaVersion)) {
-        throw StoreError("unknown history schema version " + version + ": " + path_);
-      }
-    });
+    retry_busy([&] { create_schema(); });
     find_series_ = prepare("SELECT id FROM series WHERE device=? AND point=?");
     add_series_ = prepare("INSERT OR IGNORE INTO series(device, point) VALUES(?,?)");
     const char* tables[] = {"history", "recent"};
@@ -410,6 +404,35 @@ class SqliteStore final : public Store {
     clear_ = prepare("DELETE FROM recent");
     recent_count_ = std::stoull(query_text("SELECT count(*) FROM recent"));
     if (staging_ > 0 && recent_count_ >= staging_) move_recent();
+  }
+
+  void create_schema() {
+    transaction([&] {
+      const std::string version = query_text("PRAGMA user_version");
+      if (version == "0") {
+        exec(kSchema);
+        exec(("PRAGMA user_version=" + std::to_string(kSchemaVersion)).c_str());
+      } else if (version != std::to_string(kSchemaVersion)) {
+        throw StoreError("unknown history schema version " + version + ": " + path_);
+      }
+    });
+  }
+
+  // Two connections opening a new file at once (the forwarding cache's writer and its reader)
+  // can be told "database is locked" without the busy handler being asked: SQLite refuses at
+  // once where waiting could deadlock, as while the other switches the file to WAL. The steps of
+  // open() this wraps are safe to repeat, so they are, as the busy timeout would have waited.
+  template <class F>
+  auto retry_busy(F&& step) -> decltype(step()) {
+    const std::string_view locked = sqlite3_errstr(SQLITE_BUSY);
+    for (int waited_ms = 0;; waited_ms += 10) {
+      try {
+        return step();
+      } catch (const StoreError& e) {
+        if (!std::string_view(e.what()).starts_with(locked) || waited_ms >= kBusyTimeoutMs) throw;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
   }
 
   // Moves the staged records into `history`, in key order, in a transaction of their own. When

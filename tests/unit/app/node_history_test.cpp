@@ -142,9 +142,10 @@ TEST_F(NodeHistoryTest, PartialAsksTheRestartedMastersCoverageAfterTheLinkWasLos
 }
 
 TEST_F(NodeHistoryTest, PartialKeepsHeldBackRecordsTheFreshCoverageDoesNotCover) {
-  start("partial");
+  // Records an earlier active period left in the cache, before this node opens it.
   const history::Millis now = history::to_millis(ex.wall_now());
   fill_cache({now + 1000, now + 2000});
+  start("partial");
   linked = true;
   tick();
   answer(now - 70'000, open_from(now - 60'000));  // the coverage query
@@ -161,9 +162,9 @@ TEST_F(NodeHistoryTest, PartialKeepsHeldBackRecordsTheFreshCoverageDoesNotCover)
 }
 
 TEST_F(NodeHistoryTest, ABatchSentOnALostLinkIsSentAgainOnTheNextOne) {
-  start("full");
   const history::Millis now = history::to_millis(ex.wall_now());
-  fill_cache({now + 1000, now + 2000});
+  fill_cache({now + 1000, now + 2000});  // left by an earlier active period, as above
+  start("full");
   linked = true;
   tick();
   ASSERT_EQ(sent.size(), 1u);
