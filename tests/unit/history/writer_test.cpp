@@ -172,7 +172,8 @@ TEST_F(HistoryWriter, RecordsArriveInOrder) {
   w.start();
   for (Millis from = 0; from < 300; from += 30)
     push(w, from, 30);
-  ASSERT_TRUE(eventually([&] { return written_count() == 300; }));
+  // The store holds a batch a moment before the writer counts it: wait for the count.
+  ASSERT_TRUE(eventually([&] { return w.status().written == 300; }));
   EXPECT_EQ(written_times(), sequence(0, 300));
   const WriterStatus s = w.status();
   EXPECT_EQ(s.written, 300u);
