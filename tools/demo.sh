@@ -30,6 +30,10 @@ pollux=$build/src/app/pollux
 sim=$build/sim/pollux-sim
 ctl=$build/tools/polluxctl/polluxctl
 export POLLUX_PSK=${POLLUX_PSK:-demo-psk}
+# The pair examples listen on every address, so they take API tokens from the environment (as a
+# service does from /etc/default/pollux); demo values let them validate here.
+export POLLUX_TOKEN_SCADA=${POLLUX_TOKEN_SCADA:-demo-scada-token-0001}
+export POLLUX_TOKEN_ADMIN=${POLLUX_TOKEN_ADMIN:-demo-admin-token-0001}
 export POLLUX_API=${POLLUX_API:-http://127.0.0.1:8780}
 check=${DEMO_CHECK:-0}
 if [[ $check == 1 ]]; then seconds=${DEMO_SECONDS:-40}; else seconds=${DEMO_SECONDS:-60}; fi

@@ -14,7 +14,8 @@ packages=(
   libyaml-cpp-dev                        # configuration
   libspdlog-dev libfmt-dev               # logging
   nlohmann-json3-dev                     # API JSON, peer-link MessagePack
-  libssl-dev                             # HMAC-SHA256, random nonces
+  libssl-dev                             # HMAC-SHA256, random nonces, the API's HTTPS
+  openssl                                # HTTPS tests: a test CA made by the CLI
   libmodbus-dev                          # simulated RTUs and the interop cross-check
   libsqlite3-dev                         # history: the embedded store
   libpq-dev                              # history: the shared PostgreSQL store
@@ -29,7 +30,15 @@ packages=(
   mosquitto-clients                      # northbound benchmark: mosquitto_sub, its subscriber
   python3                                # integration test drivers
   python3-paho-mqtt python3-protobuf     # northbound tests: the Sparkplug host the tests play
+  chromium chromium-driver python3-selenium  # status page test: a real browser asks for a token
   clang-format clang-tidy                 # tools/lint.sh
+  # documentation
+  pandoc                                 # manual pages from docs/man/*.md
+  man-db groff-base                      # the manual page test renders them
+  # packaging (tools/package.sh, tools/package_check.sh)
+  dpkg-dev                               # dpkg-shlibdeps: the package's Depends
+  lintian                                # the package check
+  systemd                                # systemd-analyze verify on the unit
 )
 
 missing=()

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# README command (2): set up, build and run every test: the normal build (then the lint, the
-# demos in their short mode and every benchmark in its smoke mode), the ASan+UBSan build, and
-# the libFuzzer targets for a bounded time. Exits non-zero when anything fails.
+# README command (2): set up, build and run every test: the normal build (then the package
+# check, the lint, the demos in their short mode and every benchmark in its smoke mode), the
+# ASan+UBSan build, and the libFuzzer targets for a bounded time. Exits non-zero when anything
+# fails.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -18,6 +19,9 @@ run_ctest() {
 echo "== release build"
 "$top/tools/build.sh" release
 run_ctest build/release
+
+echo "== packaging (the .deb, lintian, systemd-analyze verify, the installed pollux check)"
+"$top/tools/package_check.sh" build/release
 
 echo "== lint (clang-format, clang-tidy on the changed files)"
 "$top/tools/lint.sh"

@@ -15,15 +15,20 @@
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <nlohmann/json.hpp>
 
 #include "api/api_json.hpp"
+#include "api/audit.hpp"
+#include "api/auth.hpp"
 #include "api/history_query.hpp"
 #include "api/http_routes.hpp"
 #include "api/live_stream.hpp"
+#include "api/prometheus.hpp"
 #include "api/status_page.hpp"
 #include "runtime/logging.hpp"
 
@@ -43,6 +48,11 @@ class Session;
 
 std::shared_ptr<spdlog::logger> api_logger() {
   static auto logger = runtime::named_logger("api");
+  return logger;
+}
+
+std::shared_ptr<spdlog::logger> audit_logger() {
+  static auto logger = runtime::named_logger("audit");
   return logger;
 }
 
@@ -158,11 +168,72 @@ class Listing final : public BodySource {
   std::string text_;
 };
 
+// The connection under a Session: plain TCP or TLS over TCP, chosen at accept. One type, so the
+// request handling exists once; Beast's and Asio's algorithms see an ordinary async stream.
+class ApiStream {
+ public:
+  using executor_type = beast::tcp_stream::executor_type;
+  using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+
+  ApiStream(tcp::socket socket, std::shared_ptr<asio::ssl::context> tls) : context_(tls) {
+    if (context_)
+      tls_.emplace(std::move(socket), *context_);
+    else
+      plain_.emplace(std::move(socket));
+  }
+
+  bool is_tls() const { return tls_.has_value(); }
+  TlsStream& tls() { return *tls_; }
+  beast::tcp_stream& tcp_layer() { return tls_ ? tls_->next_layer() : *plain_; }
+  tcp::socket& socket() { return tcp_layer().socket(); }
+  executor_type get_executor() { return tcp_layer().get_executor(); }
+  template <class Duration>
+  void expires_after(Duration d) {
+    tcp_layer().expires_after(d);
+  }
+  void expires_never() { tcp_layer().expires_never(); }
+
+  template <class Buffers, class Handler>
+  void async_read_some(const Buffers& buffers, Handler&& handler) {
+    if (tls_) return tls_->async_read_some(buffers, std::forward<Handler>(handler));
+    plain_->async_read_some(buffers, std::forward<Handler>(handler));
+  }
+  template <class Buffers, class Handler>
+  void async_write_some(const Buffers& buffers, Handler&& handler) {
+    if (tls_) return tls_->async_write_some(buffers, std::forward<Handler>(handler));
+    plain_->async_write_some(buffers, std::forward<Handler>(handler));
+  }
+
+ private:
+  std::shared_ptr<asio::ssl::context> context_;  // outlives the SSL object made from it
+  std::optional<beast::tcp_stream> plain_;
+  std::optional<TlsStream> tls_;
+};
+
 std::optional<std::uint64_t> parse_uint(std::string_view text) {
   std::uint64_t value = 0;
   const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (ec != std::errc{} || ptr != text.data() + text.size() || text.empty()) return std::nullopt;
   return value;
+}
+
+// Who may use a row (security.md "Requests"): the role it needs, its audit action (empty:
+// not audited; the target is the row's {id}), what the 403 says it may not do, and whether
+// a 401 answers with the status page (which then asks the browser's user for a token).
+struct Access {
+  Role need = Role::viewer;
+  std::string_view action;
+  std::string_view what;
+  bool page = false;
+};
+constexpr Access kViewer{};
+constexpr Access kPage{Role::viewer, {}, {}, true};
+constexpr Access kAnyone{Role::anyone, {}, {}, false};
+constexpr Access operator_action(std::string_view action, std::string_view what) {
+  return {Role::operator_, action, what, false};
+}
+constexpr Access admin_action(std::string_view action, std::string_view what) {
+  return {Role::admin, action, what, false};
 }
 
 }  // namespace
@@ -179,8 +250,49 @@ struct HttpServer::Shared {
   asio::steady_timer retry_timer;
   bool stopped = false;
   std::unordered_map<Session*, std::weak_ptr<Session>> sessions;
-  std::size_t active = 0;  // sessions serving requests (rejected ones excluded)
+  std::size_t active = 0;  // open sessions
+  bool refusing = false;   // at the cap: the warning is logged once per episode
+  HttpServerStats stats;
+  // security.md: replaced whole on a reload (set_tokens); a request uses the table current
+  // when it is routed.
+  std::shared_ptr<const Authenticator> auth = std::make_shared<Authenticator>();
+  AuditLog audit;
 };
+
+namespace {
+
+// The server's own families, after the node's in GET /metrics.
+std::string server_metrics(const HttpServer::Shared& s) {
+  namespace prom = prometheus;
+  std::string out;
+  const auto family = [&out](std::string_view name, std::string_view help, std::string_view type,
+                             std::uint64_t value) {
+    prom::write_family_header(out, name, help, type);
+    prom::write_sample(out, name, {}, prom::format_uint(value));
+  };
+  family("pollux_api_connections", "Open API connections.", "gauge", s.active);
+  family("pollux_api_connections_refused_total",
+         "API connections closed at accept because the limit of open connections was reached.",
+         "counter", s.stats.connections_refused);
+  family("pollux_api_header_timeouts_total",
+         "API connections closed because a request's headers did not arrive in time (408).",
+         "counter", s.stats.header_timeouts);
+  family("pollux_api_bodies_too_large_total", "API requests answered 413 (body over the limit).",
+         "counter", s.stats.bodies_too_large);
+  family("pollux_api_tls_handshake_failures_total",
+         "API connections closed because the TLS handshake failed.", "counter",
+         s.stats.tls_handshake_failures);
+  constexpr std::string_view auth_help =
+      "API requests refused: no or unknown token (401), or a role too low (403).";
+  prom::write_family_header(out, "pollux_api_auth_failures_total", auth_help, "counter");
+  prom::write_sample(out, "pollux_api_auth_failures_total", {{"reason", "unauthenticated"}},
+                     prom::format_uint(s.stats.auth_unauthenticated));
+  prom::write_sample(out, "pollux_api_auth_failures_total", {{"reason", "forbidden"}},
+                     prom::format_uint(s.stats.auth_forbidden));
+  return out;
+}
+
+}  // namespace
 
 namespace {
 
@@ -189,37 +301,77 @@ namespace {
 // examples, so a connection lives exactly as long as something is in flight for it.
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, std::shared_ptr<HttpServer::Shared> shared, bool reject)
-      : stream_(std::move(socket)), shared_(std::move(shared)), reject_(reject) {}
+  Session(tcp::socket socket, std::shared_ptr<HttpServer::Shared> shared)
+      : client_(client_address(socket)),
+        stream_(std::move(socket), shared->options.tls),
+        header_timer_(stream_.get_executor()),
+        shared_(std::move(shared)) {}
 
   ~Session() {
     shared_->sessions.erase(this);
-    if (!reject_) --shared_->active;
+    --shared_->active;
+    if (shared_->active < shared_->options.max_connections) shared_->refusing = false;
   }
 
   void start() {
     shared_->sessions.emplace(this, weak_from_this());
-    if (!reject_) ++shared_->active;
-    if (reject_) {
-      ReplyTo to{11, false, false};
-      send(error_response(to, 503, "too many connections"));
-      return;
-    }
-    read();
+    ++shared_->active;
+    // The handshake counts against the header deadline: a client that stalls it holds a
+    // connection no longer than one that stalls its headers.
+    arm_header_deadline();
+    if (!stream_.is_tls()) return read();
+    stream_.tls().async_handshake(
+        asio::ssl::stream_base::server,
+        [self = shared_from_this()](beast::error_code ec) { self->on_handshake(ec); });
   }
 
   void close() {
     beast::error_code ec;
+    header_timer_.cancel();
     stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
     stream_.socket().close(ec);
   }
 
  private:
+  void on_handshake(beast::error_code ec) {
+    if (ec) {
+      // Plain HTTP on the HTTPS port, an untrusting client, the header deadline: nothing can be
+      // answered without a TLS session.
+      if (!header_timed_out_) ++shared_->stats.tls_handshake_failures;
+      api_logger()->debug("TLS handshake failed: {}", ec.message());
+      return close();
+    }
+    read();
+  }
+
+  // spec/security.md: headers within header_timeout of accept, or of the end of the previous
+  // answer. A timer of its own, not the stream's expiry: that closes the socket, and the client
+  // is owed a 408.
+  void arm_header_deadline() {
+    header_timed_out_ = false;
+    const std::uint64_t generation = ++deadline_generation_;
+    header_timer_.expires_after(shared_->options.header_timeout);
+    header_timer_.async_wait([self = shared_from_this(), generation](beast::error_code ec) {
+      if (ec || generation != self->deadline_generation_) return;
+      self->header_timed_out_ = true;
+      ++self->shared_->stats.header_timeouts;
+      if (!self->reading_header_) return self->close();  // still in the TLS handshake
+      beast::error_code ignored;
+      self->stream_.socket().cancel(ignored);  // on_read answers 408
+    });
+  }
+
+  void disarm_header_deadline() {
+    ++deadline_generation_;
+    header_timer_.cancel();
+  }
+
   void read() {
     parser_.emplace();
     parser_->body_limit(shared_->options.body_limit);
     parser_->header_limit(shared_->options.header_limit);
-    stream_.expires_after(shared_->options.idle_timeout);
+    stream_.expires_never();  // the header deadline bounds this read
+    reading_header_ = true;
     http::async_read_header(stream_, buffer_, *parser_,
                             beast::bind_front_handler(&Session::on_header, shared_from_this()));
   }
@@ -228,6 +380,9 @@ class Session : public std::enable_shared_from_this<Session> {
   // they stall (curl: one second) on every larger POST. An oversized body was already refused
   // by the header read (body_limit), so the go-ahead is only given to acceptable requests.
   void on_header(beast::error_code ec, std::size_t bytes) {
+    reading_header_ = false;
+    if (!header_timed_out_) disarm_header_deadline();
+    stream_.expires_after(shared_->options.idle_timeout);  // for the body and the answer
     if (ec || parser_->is_done()) return on_read(ec, bytes);
     const auto expect = parser_->get()[http::field::expect];
     if (beast::iequals(expect, "100-continue")) {
@@ -256,7 +411,15 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     ReplyTo to{parser_->get().version(), false, false};
     if (to.version != 10 && to.version != 11) to.version = 11;
+    if (header_timed_out_) {
+      // A client that sent nothing of a request is not owed an answer (an idle keep-alive
+      // connection, where an unasked 408 could be taken for the answer to its next request).
+      if (buffer_.size() == 0 && !parser_->got_some()) return close();
+      return send(
+          error_response(ReplyTo{11, false, false}, 408, "request headers did not arrive in time"));
+    }
     if (ec == http::error::body_limit) {
+      ++shared_->stats.bodies_too_large;
       send(error_response(to, 413, "request body too large"));
       return;
     }
@@ -276,8 +439,9 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // Sends one response; safe to call once per request, from any completion on the I/O thread.
   void send(Response res) {
+    if (audit_) finish_audit(res.result_int());
     auto shared_res = std::make_shared<Response>(std::move(res));
-    const bool close = shared_res->need_eof() || reject_;
+    const bool close = shared_res->need_eof();
     stream_.expires_after(shared_->options.idle_timeout);
     http::async_write(stream_, *shared_res,
                       [self = shared_from_this(), shared_res, close](
@@ -290,13 +454,22 @@ class Session : public std::enable_shared_from_this<Session> {
       linger_close();
       return;
     }
+    arm_header_deadline();
     read();
   }
 
   // After an error answer the client may still be sending (e.g. an oversized body); closing at
   // once would reset the connection and could destroy the answer before it is read. Half-close
   // and drain briefly instead.
+  // Over TLS the session is closed first (close_notify), then the TCP connection the same way.
   void linger_close() {
+    stream_.expires_after(std::chrono::seconds(2));
+    if (!stream_.is_tls()) return tcp_linger_close();
+    stream_.tls().async_shutdown(
+        [self = shared_from_this()](beast::error_code) { self->tcp_linger_close(); });
+  }
+
+  void tcp_linger_close() {
     beast::error_code ignored;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
     drain_.resize(4096);
@@ -305,10 +478,10 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void drain() {
-    stream_.async_read_some(asio::buffer(drain_),
-                            [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                              if (!ec) self->drain();
-                            });
+    stream_.tcp_layer().async_read_some(
+        asio::buffer(drain_), [self = shared_from_this()](beast::error_code ec, std::size_t) {
+          if (!ec) self->drain();
+        });
   }
 
   void dispatch(const Request& req) {
@@ -343,36 +516,48 @@ class Session : public std::enable_shared_from_this<Session> {
   struct Routes {
     RouteMatcher matcher;
     std::vector<Handler> handlers;
-    void add(Methods methods, std::string_view pattern, Handler handler) {
+    std::vector<Access> access;
+    void add(Methods methods, std::string_view pattern, Handler handler, Access who) {
       matcher.add(methods, pattern);
       handlers.push_back(handler);
+      access.push_back(who);
     }
   };
 
   static const Routes& routes() {
     static const Routes table = [] {
       Routes t;
-      t.add(Methods::get, "/", &Session::get_status_page);
-      t.add(Methods::get, "/index.html", &Session::get_status_page);
-      t.add(Methods::get, "/metrics", &Session::get_metrics);
-      t.add(Methods::get, "/api/v1/health", &Session::get_health);
-      t.add(Methods::get, "/api/v1/devices", &Session::get_devices);
-      t.add(Methods::get, "/api/v1/devices/{id}", &Session::get_device);
-      t.add(Methods::post, "/api/v1/devices/{id}/line", &Session::post_line);
-      t.add(Methods::post, "/api/v1/devices/{id}/poll", &Session::post_poll);
-      t.add(Methods::post, "/api/v1/devices/{id}/write", &Session::post_write);
-      t.add(Methods::get, "/api/v1/points", &Session::get_points);
-      t.add(Methods::get, "/api/v1/channels", &Session::get_channels);
-      t.add(Methods::post, "/api/v1/channels/{id}/enable", &Session::post_channel_enable);
-      t.add(Methods::post, "/api/v1/channels/{id}/disable", &Session::post_channel_disable);
-      t.add(Methods::get, "/api/v1/events", &Session::get_events);
-      t.add(Methods::get, "/api/v1/history", &Session::get_history);
-      t.add(Methods::post, "/api/v1/config/reload", &Session::post_reload);
-      t.add(Methods::get, "/api/v1/redundancy", &Session::get_redundancy);
-      t.add(Methods::get, "/api/v1/northbound", &Session::get_northbound);
-      t.add(Methods::get, "/api/v1/stream", &Session::get_stream);
-      t.add(Methods::post, "/api/v1/redundancy/force-failover", &Session::post_force_failover);
-      t.add(Methods::post, "/api/v1/redundancy/recover", &Session::post_recover);
+      t.add(Methods::get, "/", &Session::get_status_page, kPage);
+      t.add(Methods::get, "/index.html", &Session::get_status_page, kPage);
+      t.add(Methods::get, "/metrics", &Session::get_metrics, kViewer);
+      t.add(Methods::get, "/api/v1/health", &Session::get_health, kAnyone);
+      t.add(Methods::get, "/api/v1/devices", &Session::get_devices, kViewer);
+      t.add(Methods::get, "/api/v1/devices/{id}", &Session::get_device, kViewer);
+      t.add(Methods::post, "/api/v1/devices/{id}/line", &Session::post_line,
+            operator_action("line", "select a device's line"));
+      t.add(Methods::post, "/api/v1/devices/{id}/poll", &Session::post_poll,
+            operator_action("poll", "poll a device"));
+      t.add(Methods::post, "/api/v1/devices/{id}/write", &Session::post_write,
+            operator_action("write", "write a point"));
+      t.add(Methods::get, "/api/v1/points", &Session::get_points, kViewer);
+      t.add(Methods::get, "/api/v1/channels", &Session::get_channels, kViewer);
+      t.add(Methods::post, "/api/v1/channels/{id}/enable", &Session::post_channel_enable,
+            operator_action("channel.enable", "enable a channel"));
+      t.add(Methods::post, "/api/v1/channels/{id}/disable", &Session::post_channel_disable,
+            operator_action("channel.disable", "disable a channel"));
+      t.add(Methods::get, "/api/v1/events", &Session::get_events, kViewer);
+      t.add(Methods::get, "/api/v1/history", &Session::get_history, kViewer);
+      t.add(Methods::post, "/api/v1/config/reload", &Session::post_reload,
+            admin_action("reload", "reload the configuration"));
+      t.add(Methods::get, "/api/v1/redundancy", &Session::get_redundancy, kViewer);
+      t.add(Methods::get, "/api/v1/northbound", &Session::get_northbound, kViewer);
+      t.add(Methods::get, "/api/v1/stream", &Session::get_stream, kViewer);
+      t.add(Methods::post, "/api/v1/redundancy/force-failover", &Session::post_force_failover,
+            admin_action("force-failover", "force a failover"));
+      t.add(Methods::post, "/api/v1/redundancy/recover", &Session::post_recover,
+            admin_action("recover", "recover activity"));
+      t.add(Methods::get, "/api/v1/audit", &Session::get_audit,
+            admin_action({}, "read the audit log"));
       return t;
     }();
     return table;
@@ -380,12 +565,17 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void route(const Request& req, ReplyTo to) {
     const auto target = parse_target(req.target());
+    const Routes& table = routes();
+    const RouteMatch m = target ? table.matcher.match(req.method(), *target) : RouteMatch{};
+    // security.md: authentication, then role, then the request's own checks. A request that
+    // matches no row needs a viewer, as any GET: an unknown client learns nothing of the paths.
+    const Access& access = m.result == RouteMatch::found ? table.access[m.row] : kViewer;
+    const bool api = target ? target->api : req.target().starts_with("/api/");
+    if (!authorize(req, to, access, api, m)) return;
     if (!target) {
       send(error_response(to, 400, "malformed request target"));
       return;
     }
-    const Routes& table = routes();
-    const RouteMatch m = table.matcher.match(req.method(), *target);
     switch (m.result) {
       case RouteMatch::found:
         (this->*table.handlers[m.row])(Call{req, to, *target, m.params});
@@ -402,6 +592,63 @@ class Session : public std::enable_shared_from_this<Session> {
     }
   }
 
+  // Checks the request's token against the row's role and, for an audited row, opens the
+  // audit entry that the answer (send()) completes. False: refused, answer sent.
+  bool authorize(const Request& req, const ReplyTo& to, const Access& access, bool api,
+                 const RouteMatch& m) {
+    const auto header = req[http::field::authorization];
+    const AuthDecision auth =
+        shared_->auth->check(std::string_view(header.data(), header.size()), access.need);
+    if (!access.action.empty()) {
+      audit_.emplace();
+      audit_->who = auth.who;
+      audit_->client = client_;
+      audit_->action = access.action;
+      if (m.params.size() > 0) audit_->target = m.params["id"];
+    }
+    switch (auth.result) {
+      case AuthDecision::allowed:
+        return true;
+      case AuthDecision::unauthenticated: {
+        ++shared_->stats.auth_unauthenticated;
+        // The status page holds no data: a browser gets it with the 401 and asks for a token.
+        Response res = access.page ? make_response(to, 401, "text/html; charset=utf-8",
+                                                   std::string(status_page_html()))
+                                   : refusal(to, api, 401, "authentication required");
+        res.set(http::field::www_authenticate, "Bearer");
+        send(std::move(res));
+        return false;
+      }
+      case AuthDecision::forbidden:
+        ++shared_->stats.auth_forbidden;
+        send(refusal(to, api, 403, forbidden_message(auth.role, access.need, access.what)));
+        return false;
+    }
+    return false;
+  }
+
+  static Response refusal(const ReplyTo& to, bool api, int status, const std::string& message) {
+    return api ? error_response(to, status, message)
+               : make_response(to, status, "text/plain", message + "\n");
+  }
+
+  void finish_audit(unsigned status) {
+    audit_->time = std::chrono::system_clock::now();
+    audit_->outcome = static_cast<int>(status);
+    const AuditEntry& e = shared_->audit.record(std::move(*audit_));
+    audit_.reset();
+    audit_logger()->info("{}", audit_line(e));
+  }
+
+  static std::string client_address(const tcp::socket& socket) {
+    beast::error_code ec;
+    const auto ep = socket.remote_endpoint(ec);
+    if (ec) return "unknown";
+    const auto address = ep.address();
+    return (address.is_v6() ? "[" + address.to_string() + "]" : address.to_string()) + ":" +
+           std::to_string(ep.port());
+  }
+
   // ---- handlers, one per row -------------------------------------------------------------------
 
   void get_status_page(const Call& c) {
@@ -409,7 +656,22 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void get_metrics(const Call& c) {
-    send_parts(c.to, shared_->node.metrics(), "text/plain; version=0.0.4; charset=utf-8");
+    auto body = followed_by(shared_->node.metrics(),
+                            [shared = shared_] { return server_metrics(*shared); });
+    send_parts(c.to, std::move(body), "text/plain; version=0.0.4; charset=utf-8");
+  }
+
+  void get_audit(const Call& c) {
+    std::uint64_t since = 0;
+    if (const auto text = c.target.param("since")) {
+      const auto parsed = parse_uint(*text);
+      if (!parsed) return send(error_response(c.to, 400, "since must be a non-negative integer"));
+      since = *parsed;
+    }
+    json out = json::array();
+    for (const auto& e : shared_->audit.since(since))
+      out.push_back(to_json(e));
+    send(json_response(c.to, 200, out));
   }
 
   void get_health(const Call& c) {
@@ -553,7 +815,7 @@ class Session : public std::enable_shared_from_this<Session> {
     auto header = std::make_shared<Header>(http::status::ok, to.version);
     set_common_fields(*header, to, content_type);
     header->chunked(true);
-    const bool close_after = header->need_eof() || reject_;
+    const bool close_after = header->need_eof();
     auto serializer = std::make_shared<http::response_serializer<http::empty_body>>(*header);
     stream_.expires_after(shared_->options.idle_timeout);
     http::async_write_header(stream_, *serializer,
@@ -744,13 +1006,18 @@ class Session : public std::enable_shared_from_this<Session> {
     }
   }
 
-  beast::tcp_stream stream_;
+  std::string client_;               // IP:port, for the audit
+  std::optional<AuditEntry> audit_;  // the audited request being answered
+  ApiStream stream_;
+  asio::steady_timer header_timer_;
+  std::uint64_t deadline_generation_ = 0;  // a stale deadline (the timer already fired) is ignored
+  bool reading_header_ = false;
+  bool header_timed_out_ = false;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::vector<char> drain_;
   std::unique_ptr<http::response<http::empty_body>> continue_;
   std::shared_ptr<HttpServer::Shared> shared_;
-  bool reject_;
 };
 
 }  // namespace
@@ -804,7 +1071,8 @@ void HttpServer::start() {
   acceptor.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) fail("listen");
   shared_->stopped = false;
-  api_logger()->info("HTTP API listening on {}:{}", endpoint.address().to_string(), this->port());
+  api_logger()->info("{} API listening on {}:{}", shared_->options.tls ? "HTTPS" : "HTTP",
+                     endpoint.address().to_string(), this->port());
   accept();
 }
 
@@ -821,9 +1089,17 @@ void HttpServer::accept() {
       });
       return;
     }
-    const bool reject = shared->active >= shared->options.max_connections;
-    if (reject) api_logger()->warn("connection limit reached; refusing a client");
-    std::make_shared<Session>(std::move(socket), shared, reject)->start();
+    if (shared->active >= shared->options.max_connections) {
+      // spec/security.md: accepted and closed at once, nothing answered.
+      ++shared->stats.connections_refused;
+      if (!std::exchange(shared->refusing, true))
+        api_logger()->warn("{} API connections open: refusing new ones until some close",
+                           shared->active);
+      boost::system::error_code ignored;
+      socket.close(ignored);
+      return accept();
+    }
+    std::make_shared<Session>(std::move(socket), shared)->start();
     accept();
   });
 }
@@ -850,6 +1126,18 @@ std::uint16_t HttpServer::port() const {
 
 std::size_t HttpServer::connections() const {
   return shared_->active;
+}
+
+void HttpServer::set_tokens(const std::vector<ApiToken>& tokens) {
+  shared_->auth = std::make_shared<const Authenticator>(tokens);
+}
+
+const HttpServerStats& HttpServer::stats() const {
+  return shared_->stats;
+}
+
+void HttpServer::set_tls(std::shared_ptr<asio::ssl::context> tls) {
+  shared_->options.tls = std::move(tls);
 }
 
 }  // namespace pollux::api

@@ -27,12 +27,20 @@ tr.comm-disabled td { background: #fdf6dc; }
 .disabled, .uncertain { color: #8a6d00; font-weight: 600; }
 #meta { color: #555; }
 #error { color: #a61b1b; font-weight: 600; }
+#login { margin: 1em 0; padding: .8em 1em; border: 1px solid #ccc; background: #fff; max-width: 34em; }
+#login-why { color: #a61b1b; }
 </style>
 </head>
 <body>
 <h1>Pollux <span id="node"></span></h1>
 <div id="meta">role <span id="role">?</span>, <span id="activity">?</span>
  &middot; updated <span id="updated">never</span> <span id="error"></span></div>
+<form id="login" hidden autocomplete="off">
+<p>This node's API needs a token. <span id="login-why"></span></p>
+<label>API token <input id="login-token" type="password" size="40" required></label>
+<button type="submit">Use token</button>
+<p><small>Kept for this browser tab only (sessionStorage).</small></p>
+</form>
 <div id="northbound" hidden>northbound <span id="nb-edge"></span>: <span id="nb-state"></span>
  &middot; bdSeq <span id="nb-bdseq"></span> &middot; held <span id="nb-held"></span>
  &middot; published <span id="nb-published"></span> <span id="nb-error"></span></div>
@@ -61,9 +69,39 @@ function fill(id, rows, render) {
   for (const row of rows) { const tr = document.createElement("tr"); render(tr, row); fresh.appendChild(tr); }
   body.replaceWith(fresh);
 }
+// spec/security.md: on a 401 the page asks for a token and keeps it for this tab only.
+const TOKEN_KEY = "pollux_api_token";
+class NeedToken extends Error {}
+function show_login(why) {
+  document.getElementById("login-why").textContent = why;
+  document.getElementById("login").hidden = false;
+  document.getElementById("login-token").focus();
+}
+document.getElementById("login").addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  const input = document.getElementById("login-token");
+  sessionStorage.setItem(TOKEN_KEY, input.value.trim());
+  input.value = "";
+  document.getElementById("login").hidden = true;
+  refresh();
+});
+async function api(path) {
+  const token = sessionStorage.getItem(TOKEN_KEY);
+  const headers = token ? {"Authorization": "Bearer " + token} : {};
+  const r = await fetch(path, {cache: "no-store", headers: headers});
+  if (r.status === 401) {
+    if (token) sessionStorage.removeItem(TOKEN_KEY);
+    throw new NeedToken(token ? "The token was refused." : "");
+  }
+  return r;
+}
 async function get(path) {
-  const r = await fetch(path, {cache: "no-store"});
-  if (!r.ok) throw new Error(path + ": HTTP " + r.status);
+  const r = await api(path);
+  if (!r.ok) {
+    let why = "";
+    try { why = (await r.json()).error || ""; } catch (e) { /* not JSON */ }
+    throw new Error(path + ": HTTP " + r.status + (why ? " " + why : ""));
+  }
   return r.json();
 }
 async function refresh() {
@@ -98,7 +136,7 @@ async function refresh() {
       cell(tr, p.quality, p.quality); cell(tr, p.timestamp); cell(tr, p.error);
     });
     // The Sparkplug session (spec/northbound.md); 404: no northbound section, nothing shown.
-    const nb = await fetch("/api/v1/northbound", {cache: "no-store"});
+    const nb = await api("/api/v1/northbound");
     const box = document.getElementById("northbound");
     box.hidden = !nb.ok;
     if (nb.ok) {
@@ -114,11 +152,17 @@ async function refresh() {
     document.getElementById("updated").textContent = new Date().toISOString();
     document.getElementById("error").textContent = "";
   } catch (e) {
+    if (e instanceof NeedToken) {
+      show_login(e.message);
+      document.getElementById("error").textContent = "(authentication required)";
+      return;
+    }
     document.getElementById("error").textContent = "(" + e.message + ")";
   }
 }
 refresh();
-setInterval(refresh, 2000);
+// While the form waits for a token, polling would only repeat the 401.
+setInterval(() => { if (document.getElementById("login").hidden) refresh(); }, 2000);
 </script>
 </body>
 </html>

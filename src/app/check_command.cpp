@@ -3,6 +3,7 @@
 
 #include "app/commands.hpp"
 #include "config/loader.hpp"
+#include "runtime/log_format.hpp"
 
 namespace pollux::app {
 
@@ -20,16 +21,21 @@ std::optional<std::string> config_path_arg(std::string_view command,
 
 void print_diagnostics(const config::LoadResult& result) {
   // Errors and warnings together in file order, as a compiler lists them.
-  std::vector<const config::Diagnostic*> all;
+  struct Line {
+    const config::Diagnostic* d;
+    const char* priority;  // sd-daemon.h: <3> error, <4> warning
+  };
+  std::vector<Line> all;
   for (const auto& d : result.errors)
-    all.push_back(&d);
+    all.push_back({&d, "<3>"});
   for (const auto& d : result.warnings)
-    all.push_back(&d);
-  std::stable_sort(all.begin(), all.end(), [](const auto* a, const auto* b) {
-    return a->line != b->line ? a->line < b->line : a->col < b->col;
+    all.push_back({&d, "<4>"});
+  std::stable_sort(all.begin(), all.end(), [](const Line& a, const Line& b) {
+    return a.d->line != b.d->line ? a.d->line < b.d->line : a.d->col < b.d->col;
   });
-  for (const auto* d : all)
-    std::fprintf(stderr, "%s\n", d->to_string().c_str());
+  const bool journal = runtime::stderr_is_journal();
+  for (const Line& l : all)
+    std::fprintf(stderr, "%s%s\n", journal ? l.priority : "", l.d->to_string().c_str());
 }
 
 int check_command(const CommonOptions&, const std::vector<std::string_view>& args) {

@@ -12,6 +12,7 @@ namespace pollux::app {
 
 struct CommonOptions {
   std::string log_level = "info";
+  std::string log_format = "text";  // text | json (runtime/log_format.hpp)
 };
 
 // Finds `-c FILE` / `--config FILE` in a command's arguments; prints a usage error when absent.
@@ -19,7 +20,8 @@ std::optional<std::string> config_path_arg(std::string_view command,
                                            const std::vector<std::string_view>& args);
 
 // Every error and warning of a load, one `FILE:LINE:COL: error|warning: ...` line each on
-// stderr, in file order.
+// stderr, in file order; with the journal's <3>/<4> priority prefix when stderr is the journal
+// (the unit's ExecStartPre=pollux check), so `journalctl -p err` shows why a start failed.
 void print_diagnostics(const config::LoadResult& result);
 
 // `pollux check -c FILE`: 0 when valid (warnings printed), 2 with every error on stderr.

@@ -6,12 +6,13 @@
 #include <vector>
 
 #include "app/commands.hpp"
+#include "runtime/log_format.hpp"
 #include "runtime/logging.hpp"
 
 namespace {
 
 constexpr const char* kUsage =
-    "usage: pollux [--log-level LEVEL] COMMAND [ARGS]\n"
+    "usage: pollux [--log-level LEVEL] [--log-format FORMAT] COMMAND [ARGS]\n"
     "\n"
     "commands:\n"
     "  check -c FILE   validate a configuration file; exit 0 when valid, 2 with\n"
@@ -20,9 +21,13 @@ constexpr const char* kUsage =
     "                  reloads, SIGINT/SIGTERM exit 0 after closing the channels\n"
     "\n"
     "options:\n"
-    "  --log-level LEVEL  trace|debug|info|warn|error|off, any case (default info)\n"
-    "  --version          print the version and exit\n"
-    "  --help             print this help and exit\n";
+    "  --log-level LEVEL    trace|debug|info|warn|error|off, any case (default info)\n"
+    "  --log-format FORMAT  text (default) or json: one JSON object per line (time,\n"
+    "                       level, logger, message). When stderr is systemd's journal\n"
+    "                       (JOURNAL_STREAM), lines start with a <N> priority and text\n"
+    "                       lines carry no timestamp\n"
+    "  --version            print the version and exit\n"
+    "  --help               print this help and exit\n";
 
 }  // namespace
 
@@ -47,6 +52,14 @@ int main(int argc, char** argv) {
       common.log_level = std::string(args[++i]);
       continue;
     }
+    if (args[i] == "--log-format") {
+      if (i + 1 >= args.size()) {
+        std::fputs("pollux: --log-format needs a value\n", stderr);
+        return 2;
+      }
+      common.log_format = std::string(args[++i]);
+      continue;
+    }
     rest.push_back(args[i]);
   }
   // Checked here, once, so `check` refuses a bad level exactly as `run` does.
@@ -54,6 +67,11 @@ int main(int argc, char** argv) {
     std::fprintf(stderr,
                  "pollux: unknown log level '%s' (use trace, debug, info, warn, error or off)\n",
                  common.log_level.c_str());
+    return 2;
+  }
+  if (!pollux::runtime::parse_log_format(common.log_format)) {
+    std::fprintf(stderr, "pollux: unknown log format '%s' (use text or json)\n",
+                 common.log_format.c_str());
     return 2;
   }
   if (rest.empty()) {

@@ -350,6 +350,7 @@ void Node::on_reload_applied(const config::RedundancySettings& before) {
   history_.configure(engine_.config());
   northbound_.configure(engine_.config());
   apply_redundancy(before);
+  if (reload_listener_) reload_listener_(engine_.config());
   // redundancy.md: the master sends its config on every change (the backup's next heartbeat
   // would ask too; sending now shortens the window).
   if (controller_ && controller_->link().status().authenticated)

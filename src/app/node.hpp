@@ -14,6 +14,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -63,6 +64,12 @@ class Node final : public NodeApi {
   bool active() const;
   std::uint64_t state_seq() const { return state_seq_; }
   const std::string& config_version() const { return version_; }
+  // Called after a reload applied a config (the new one), for what lives outside the node: the
+  // HTTP server's tokens and TLS context (spec/security.md: "A reload may change `tokens` and
+  // the TLS files; new connections use the new ones").
+  void set_reload_listener(std::function<void(const config::Config&)> listener) {
+    reload_listener_ = std::move(listener);
+  }
 
   // The runtime state as sync messages (also used by tests): the whole state, or what changed
   // since the last full/delta built (seq 0 and nothing in it when nothing did): changed devices
@@ -131,6 +138,7 @@ class Node final : public NodeApi {
   std::uint64_t configs_applied_ = 0, configs_refused_ = 0, deltas_sent_ = 0, fulls_sent_ = 0;
   std::uint64_t states_applied_ = 0;
   bool running_ = false;
+  std::function<void(const config::Config&)> reload_listener_;
   // A config read finishing after the node went must not touch it.
   std::shared_ptr<int> alive_ = std::make_shared<int>(0);
 };

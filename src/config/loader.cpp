@@ -4,6 +4,8 @@
 // a channel devices may name), so one run lists everything a user has to fix.
 #include "config/loader.hpp"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <climits>
@@ -16,6 +18,7 @@
 #include <unordered_map>
 
 #include "config/canonical.hpp"
+#include "config/tls_files.hpp"
 #include "config/tree.hpp"
 
 namespace pollux::config {
@@ -97,6 +100,9 @@ constexpr std::array kModes = {RedundancyMode::independent, RedundancyMode::mast
 constexpr std::array kRecoveries = {Recovery::automatic, Recovery::manual};
 constexpr std::array kStandbys = {Standby::cold, Standby::warm};
 constexpr std::array kHistories = {HistoryLevel::partial, HistoryLevel::full};
+constexpr std::array kApiRoles = {ApiRole::viewer, ApiRole::operator_, ApiRole::admin};
+// security.md: shorter tokens are guessable.
+constexpr std::size_t kMinTokenLength = 16;
 
 const std::vector<std::string> kTopKeys = {
     "node",       "api",     "channels",   "devices",
@@ -114,7 +120,9 @@ const std::vector<std::string> kHistoryOverrideKeys = {"retention_days", "deadba
                                                        "max_interval_s"};
 const std::vector<std::string> kPointHistoryKeys = {"deadband", "max_interval_s"};
 const std::vector<std::string> kNodeKeys = {"name"};
-const std::vector<std::string> kApiKeys = {"listen"};
+const std::vector<std::string> kApiKeys = {"listen", "tokens", "tls"};
+const std::vector<std::string> kTokenKeys = {"name", "token", "role"};
+const std::vector<std::string> kApiTlsKeys = {"cert_file", "key_file"};
 const std::vector<std::string> kRedundancyKeys = {"mode",
                                                   "listen",
                                                   "master",
@@ -183,6 +191,22 @@ const std::vector<std::string> kSharedMqttKeys = {"url", "username", "password",
 const std::vector<std::string> kMqttTlsKeys = {"ca_file", "cert_file", "key_file"};
 const std::vector<std::string> kSparkplugKeys = {"group_id", "edge_node_id", "primary_host_id"};
 const std::vector<std::string> kStoreAndForwardKeys = {"max_records"};
+
+// security.md: a `listen` host in 127.0.0.0/8 or ::1 is reachable from this machine only, so it
+// may go without tokens. Names are not resolved ("localhost" too needs tokens): what a name
+// resolves to can change behind the check's back.
+bool is_loopback_listen(std::string_view listen) {
+  const auto colon = listen.rfind(':');
+  if (colon == std::string_view::npos) return true;  // malformed: reported by address()
+  std::string host(listen.substr(0, colon));
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  unsigned char addr[16];
+  if (inet_pton(AF_INET, host.c_str(), addr) == 1) return addr[0] == 127;
+  if (inet_pton(AF_INET6, host.c_str(), addr) != 1) return false;
+  static constexpr unsigned char kLoopback6[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+  return std::memcmp(addr, kLoopback6, sizeof addr) == 0;
+}
 
 // Typed access to one mapping, reporting every problem it meets.
 class Reader {
@@ -321,9 +345,9 @@ class Reader {
     return false;
   }
 
-  // HOST:PORT with a port in 1..65535.
-  void address(const Node& map, std::string_view key, std::string& out) {
-    if (!string(map, key, out, true)) return;
+  // HOST:PORT with a port in 1..65535; false when absent or reported.
+  bool address(const Node& map, std::string_view key, std::string& out) {
+    if (!string(map, key, out, true)) return false;
     const Node& v = map.find(key)->value;
     const auto colon = out.rfind(':');
     bool ok = colon != std::string::npos && colon > 0;
@@ -333,6 +357,7 @@ class Reader {
            out.find_first_not_of("0123456789", colon + 1) == std::string::npos;
     }
     if (!ok) error(v.mark, q(key) + " must be HOST:PORT with a port between 1 and 65535" + got(v));
+    return ok;
   }
 
  private:
@@ -379,8 +404,7 @@ class Builder {
     } else {
       read_node(root, cfg.node);
       // An empty section (every line commented out) means all defaults.
-      if (const Entry* e = root.find("api"); e && !e->value.is_null())
-        if (r_.map(e->value, "'api'", &kApiKeys)) r_.address(e->value, "listen", cfg.api.listen);
+      if (const Entry* e = root.find("api"); e && !e->value.is_null()) read_api(e->value, cfg.api);
       if (const Entry* e = root.find("redundancy"); e && !e->value.is_null())
         read_redundancy(e->value, cfg.redundancy);
     }
@@ -412,6 +436,98 @@ class Builder {
       r_.error(e->key_mark, "'node' needs a 'name'");
     else
       r_.string(e->value, "name", node.name, true);
+  }
+
+  // The `api:` section's `listen` and `tokens` (security.md "Configuration", "Settled
+  // details"). No message here may quote a token's value: it is a secret, and `check` output
+  // and logs are not.
+  void read_api(const Node& n, ApiSettings& api) {
+    if (!r_.map(n, "'api'", &kApiKeys)) return;
+    const bool listen_ok = r_.address(n, "listen", api.listen);
+    const Entry* tokens = n.find("tokens");
+    // Never through got(): a value misplaced here may well be a token.
+    if (tokens && !tokens->value.is_null() && !tokens->value.is_sequence())
+      r_.error(tokens->value.mark, "expected a list of {name, token, role} for 'tokens'");
+    if (tokens && tokens->value.is_sequence()) {
+      std::map<std::string, int> names;   // name -> line
+      std::map<std::string, int> values;  // token -> line
+      for (const Node& item : tokens->value.items) {
+        if (!item.is_map()) {
+          r_.error(item.mark, "expected a mapping {name, token, role} for each token");
+          continue;
+        }
+        r_.map(item, "a token", &kTokenKeys);
+        ApiToken t;
+        bool ok = true;
+        for (const char* key : {"name", "token", "role"}) {
+          if (item.find(key)) continue;
+          r_.error(item.mark, std::string("a token needs a '") + key + "'");
+          ok = false;
+        }
+        ok = r_.string(item, "name", t.name, true) && ok;
+        ok = r_.enumeration(item, "role", t.role, kApiRoles) && ok;
+        if (const Entry* v = item.find("token")) {
+          if (!r_.string(item, "token", t.token, false)) {
+            ok = false;
+          } else if (t.token.size() < kMinTokenLength) {
+            r_.error(v->value.mark, "a token must be at least " + std::to_string(kMinTokenLength) +
+                                        " characters long");
+            ok = false;
+          } else if (std::any_of(t.token.begin(), t.token.end(),
+                                 [](char c) { return c <= ' ' || c == 0x7f; })) {
+            // It could never be sent in an Authorization header.
+            r_.error(v->value.mark, "a token may not hold spaces or control characters");
+            ok = false;
+          } else if (const auto [at, fresh] = values.emplace(t.token, v->value.mark.line); !fresh) {
+            r_.error(v->value.mark, "this token is equal to another one (line " +
+                                        std::to_string(at->second) + "); every token must differ");
+            ok = false;
+          }
+        }
+        if (const Entry* v = item.find("name"); v && !t.name.empty()) {
+          if (const auto [at, fresh] = names.emplace(t.name, v->value.mark.line); !fresh) {
+            r_.error(v->value.mark, "duplicate token name " + q(t.name) + " (first at line " +
+                                        std::to_string(at->second) + ")");
+            ok = false;
+          }
+        }
+        if (ok) api.tokens.push_back(std::move(t));
+      }
+    }
+    read_api_tls(n, api);
+    const Entry* listen = n.find("listen");
+    const bool has_tokens = tokens && tokens->value.is_sequence() && !tokens->value.items.empty();
+    if (listen_ok && !has_tokens && !is_loopback_listen(api.listen))
+      r_.error(listen->value.mark, q(api.listen) +
+                                       " is not a loopback address: listening there needs "
+                                       "'tokens' (api.tokens) so that requests are authenticated");
+  }
+
+  // spec/security.md: both files are required, readable, and the key matches the certificate.
+  // Unlike MQTT's TLS files these are checked here: `api` is node-local, so the node that runs
+  // the check is the one that reads them.
+  void read_api_tls(const Node& api, ApiSettings& out) {
+    const Entry* e = api.find("tls");
+    if (e == nullptr || e->value.is_null()) return;
+    if (!r_.map(e->value, "'tls'", &kApiTlsKeys)) return;
+    ApiTls tls;
+    bool ok = true;
+    for (const char* key : {"cert_file", "key_file"}) {
+      if (e->value.find(key) == nullptr) {
+        r_.error(e->key_mark, std::string("'tls' needs a '") + key + "'");
+        ok = false;
+      }
+    }
+    ok = r_.string(e->value, "cert_file", tls.cert_file, true) && ok;
+    ok = r_.string(e->value, "key_file", tls.key_file, true) && ok;
+    if (!ok) return;
+    if (const auto problem = check_tls_files(tls.cert_file, tls.key_file)) {
+      const char* key =
+          problem->field == TlsFileProblem::Field::cert_file ? "cert_file" : "key_file";
+      r_.error(e->value.find(key)->value.mark, problem->message);
+      return;
+    }
+    out.tls = std::move(tls);
   }
 
   void read_redundancy(const Node& n, RedundancySettings& rs) {

@@ -35,6 +35,9 @@
 //   reported at `northbound:`, a missing url at `mqtt:`. backup_overrides.northbound may hold
 //   `mqtt` only, without client_id (node-local, like state_path). With a northbound section a
 //   device id is a topic level too: no '/', '+' or '#' (error at the id).
+// - `api.tls` (spec/security.md) needs both cert_file and key_file (a missing one is reported at
+//   `tls`); the files are opened here (config/tls_files.hpp): an unreadable or unparsable file is
+//   an error at its value, a key that does not match the certificate an error at key_file's.
 #pragma once
 
 #include <functional>

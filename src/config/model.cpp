@@ -114,6 +114,17 @@ std::string_view to_string(HistoryLevel v) {
 std::string_view to_string(HistoryBackend v) {
   return v == HistoryBackend::sqlite ? "sqlite" : "postgresql";
 }
+std::string_view to_string(ApiRole v) {
+  switch (v) {
+    case ApiRole::viewer:
+      return "viewer";
+    case ApiRole::operator_:
+      return "operator";
+    case ApiRole::admin:
+      return "admin";
+  }
+  return "?";
+}
 
 std::string HistorySettings::resolved_cache_path() const {
   if (!cache_path.empty()) return cache_path;

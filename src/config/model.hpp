@@ -174,8 +174,31 @@ struct NodeSettings {
   friend bool operator==(const NodeSettings&, const NodeSettings&) = default;
 };
 
+// spec/security.md: each role includes the one before (viewer < operator < admin).
+enum class ApiRole { viewer, operator_, admin };
+std::string_view to_string(ApiRole v);
+
+// One bearer token of `api.tokens` (security.md "Configuration"). Node-local, like all of
+// `api:`: never in the synchronized text, so a token never reaches the peer.
+struct ApiToken {
+  std::string name;
+  std::string token;
+  ApiRole role = ApiRole::viewer;
+  friend bool operator==(const ApiToken&, const ApiToken&) = default;
+};
+
+// spec/security.md: `api.tls` serves HTTPS (only) with this certificate chain and key.
+struct ApiTls {
+  std::string cert_file;
+  std::string key_file;
+  friend bool operator==(const ApiTls&, const ApiTls&) = default;
+};
+
 struct ApiSettings {
   std::string listen = "127.0.0.1:8780";
+  // Empty: every request is allowed (only possible on a loopback `listen`).
+  std::vector<ApiToken> tokens;
+  std::optional<ApiTls> tls;  // absent: plain HTTP
   friend bool operator==(const ApiSettings&, const ApiSettings&) = default;
 };
 

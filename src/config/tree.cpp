@@ -25,6 +25,26 @@ constexpr std::size_t kMaxNodes = 200000;
 constexpr std::size_t kMaxTotalNodes = 20000000;
 constexpr int kMaxDepth = 64;
 
+// yaml-cpp ends a plain scalar inside a flow collection at '{' and '}', so the
+// `{ name: x, token: ${T}, role: viewer }` form of spec/security.md's example would be a syntax
+// error. Before parsing, each well-formed ${NAME} becomes $\x01NAME\x02 (protect_env_refs): the
+// same length, so every mark stays where it was, and plain scalar text to yaml-cpp.
+// restore_env_refs turns it back before the value is expanded.
+constexpr char kRefOpen = '\x01';
+constexpr char kRefClose = '\x02';
+
+void restore_env_refs(std::string& s) {
+  if (s.find(kRefOpen) == std::string::npos) return;
+  for (std::size_t i = 0; i + 1 < s.size(); ++i) {
+    if (s[i] != '$' || s[i + 1] != kRefOpen) continue;
+    const auto close = s.find(kRefClose, i + 2);
+    if (close == std::string::npos) break;
+    s[i + 1] = '{';
+    s[close] = '}';
+    i = close;
+  }
+}
+
 bool valid_utf8(std::string_view s) {
   std::size_t i = 0;
   while (i < s.size()) {
@@ -140,6 +160,7 @@ class Builder final : public YAML::EventHandler {
     n.quoted = tag == "!";
     if (expecting_key()) {
       n.text = value;  // keys are taken as written: the reader matches them, ${} is for values
+      restore_env_refs(n.text);
     } else {
       if (too_deep(n.mark)) {
         emit(Node{Node::Kind::null, false, n.mark, {}, {}, {}}, 1, 0, true);
@@ -298,7 +319,9 @@ class Builder final : public YAML::EventHandler {
     p.key.clear();
   }
 
-  std::string scalar_text(const std::string& raw, Mark at) {
+  std::string scalar_text(const std::string& value, Mark at) {
+    std::string raw = value;
+    restore_env_refs(raw);
     std::string text = raw;
     if (env_ != nullptr) {
       std::string expanded;
@@ -331,6 +354,27 @@ bool is_name_start(char c) {
 }
 bool is_name_char(char c) {
   return is_name_start(c) || (c >= '0' && c <= '9');
+}
+
+// See kRefOpen. The $${ escape is left alone, as is anything that is not a well-formed
+// reference (expand_env reports it).
+std::string protect_env_refs(std::string_view text) {
+  std::string out(text);
+  for (std::size_t i = out.find("${"); i != std::string::npos; i = out.find("${", i)) {
+    const auto close = out.find('}', i + 2);
+    if (close == std::string::npos) break;
+    const std::string_view name(out.data() + i + 2, close - i - 2);
+    const bool escaped = i > 0 && out[i - 1] == '$';
+    if (escaped || name.empty() || name.find('\n') != std::string_view::npos ||
+        !is_name_start(name[0]) || !std::all_of(name.begin(), name.end(), is_name_char)) {
+      i += 2;
+      continue;
+    }
+    out[i + 1] = kRefOpen;
+    out[close] = kRefClose;
+    i = close + 1;
+  }
+  return out;
 }
 
 nlohmann::json to_json(const Node& n) {
@@ -440,7 +484,15 @@ std::optional<Node> parse_document(std::string_view text, Diagnostics& diags,
       char* p = const_cast<char*>(t.data());  // get area only: never written through
       setg(p, p, p + t.size());
     }
-  } buf(text);
+  };
+  // A copy only when there is a reference to protect (and only with expansion: the master's
+  // canonical text may hold a literal "${").
+  std::string protected_text;
+  if (env != nullptr && text.find("${") != std::string_view::npos) {
+    protected_text = protect_env_refs(text);
+    text = protected_text;
+  }
+  ViewBuf buf(text);
   std::istream stream(&buf);
   Builder builder(diags, env);
   Mark second_doc;

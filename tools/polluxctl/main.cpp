@@ -30,7 +30,8 @@ constexpr int kUsage = 2;
 constexpr int kUnreachable = 3;
 
 constexpr const char* kUsageText =
-    "usage: polluxctl [--api URL] [--json] [--timeout SECONDS] VERB [ARGS]\n"
+    "usage: polluxctl [--api URL] [--token TOKEN] [--cacert FILE] [--json] [--timeout SECONDS]\n"
+    "                 VERB [ARGS]\n"
     "\n"
     "verbs:\n"
     "  status                       node health and channels\n"
@@ -52,13 +53,19 @@ constexpr const char* kUsageText =
     "  recover                      take activity back (recovery: manual)\n"
     "\n"
     "options:\n"
-    "  --api URL          node API (default $POLLUX_API, else http://127.0.0.1:8780)\n"
+    "  --api URL          node API (default $POLLUX_API, else http://127.0.0.1:8780);\n"
+    "                     https://HOST:PORT verifies the node's certificate and name\n"
+    "  --cacert FILE      trust the CA certificate(s) in FILE (PEM) for https://\n"
+    "                     (default: the system's CAs)\n"
     "  --json             print the API's JSON answer as is\n"
     "  --watch SECONDS    redraw every SECONDS (status, devices, device, points, events,\n"
     "                     redundancy, northbound); stop with Ctrl-C\n"
     "  --timeout SECONDS  give up on the node after this long (default 30)\n"
+    "  --token TOKEN      API bearer token (default $POLLUX_TOKEN); prefer the variable:\n"
+    "                     a command line is visible to other users of the machine\n"
     "\n"
-    "exit status: 0 success, 1 the node refused (error printed), 2 usage, 3 node unreachable\n";
+    "exit status: 0 success, 1 the node refused (error printed; 401/403: token missing,\n"
+    "             unknown or with too low a role), 2 usage, 3 node unreachable\n";
 
 // One line saying what is wrong and one pointing at the help: the whole help would bury the
 // line that matters.
@@ -94,10 +101,12 @@ std::string synopsis(const std::string& verb) {
 struct Options {
   Url url;
   std::string url_text;
+  std::string ca_file;
   bool json = false;
   bool colour = false;  // stdout is a terminal and NO_COLOR is not set
   std::optional<double> watch;
   std::chrono::milliseconds timeout{30'000};
+  std::string token;  // --token, else $POLLUX_TOKEN; empty: none sent
   std::optional<std::uint64_t> since;
   // history: query parameters as given (the node validates them) and CSV output
   std::vector<std::pair<std::string, std::string>> history_params;
@@ -121,8 +130,9 @@ class Api {
   std::optional<json> request(const std::string& method, const std::string& target,
                               const json& body, Result& failure, bool expect_json = true) {
     CallError error;
-    const auto reply = call(options_.url, method, target,
-                            body.is_null() ? std::string() : body.dump(), options_.timeout, error);
+    const auto reply =
+        call(options_.url, method, target, body.is_null() ? std::string() : body.dump(),
+             options_.timeout, error, options_.token);
     if (!reply) {
       failure.exit = kUnreachable;
       failure.err = "polluxctl: node unreachable at " + options_.url_text + ": " + error.message;
@@ -142,6 +152,14 @@ class Api {
         }
       }
       failure.err = "polluxctl: " + std::to_string(reply->status) + ": " + message;
+      // spec/security.md: say what to do about a refusal, not only that it happened.
+      if (reply->status == 401)
+        failure.err +=
+            options_.token.empty()
+                ? " (this node needs a token: give it with --token TOKEN or POLLUX_TOKEN)"
+                : " (the node does not accept this token)";
+      else if (reply->status == 403 && message.rfind("role ", 0) == 0)
+        failure.err += " (use a token with a higher role)";
       if (doc.is_object() && doc.contains("errors") && doc["errors"].is_array()) {
         for (const auto& e : doc["errors"])
           failure.err += "\n  " + text(e);
@@ -392,6 +410,7 @@ int main(int argc, char** argv) {
   Options o;
   const char* env = std::getenv("POLLUX_API");
   o.url_text = env != nullptr && *env != '\0' ? env : "http://127.0.0.1:8780";
+  if (const char* token = std::getenv("POLLUX_TOKEN")) o.token = token;
   bool positional_only = false;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
@@ -413,6 +432,14 @@ int main(int argc, char** argv) {
       const auto v = value("--api");
       if (!v) return usage_error("--api needs a URL");
       o.url_text = *v;
+    } else if (arg == "--token") {
+      const auto v = value("--token");
+      if (!v || v->empty()) return usage_error("--token needs a token");
+      o.token = *v;
+    } else if (arg == "--cacert") {
+      const auto v = value("--cacert");
+      if (!v) return usage_error("--cacert needs a file");
+      o.ca_file = *v;
     } else if (arg == "--watch" || arg == "--timeout") {
       const auto v = value(arg.c_str());
       char* end = nullptr;
@@ -446,8 +473,12 @@ int main(int argc, char** argv) {
   const bool terminal = isatty(STDOUT_FILENO) == 1;
   o.colour = terminal && !std::getenv("NO_COLOR");
   const auto url = parse_url(o.url_text);
-  if (!url) return usage_error("bad API URL '" + o.url_text + "' (expected http://HOST:PORT)");
+  if (!url)
+    return usage_error("bad API URL '" + o.url_text +
+                       "' (expected http://HOST:PORT or https://HOST:PORT)");
   o.url = *url;
+  o.url.ca_file = o.ca_file;
+  if (!o.ca_file.empty() && !o.url.tls) return usage_error("--cacert applies to https:// only");
   if (o.since && o.args[0] != "events") return usage_error("--since applies to 'events' only");
   if ((o.csv || !o.history_params.empty()) && o.args[0] != "history")
     return usage_error("--from, --to, --limit, --interval and --csv apply to 'history' only");

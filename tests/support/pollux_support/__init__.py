@@ -10,6 +10,7 @@ benchmark imports a test.
     postgres  Postgres: a scratch PostgreSQL server (history tests and benchmark)
     mosquitto Broker: a scratch mosquitto (plain, TLS with a test CA, a password file)
     sparkplug Host: a Sparkplug B host (paho-mqtt, the schema compiled by protoc at import)
+    tls       TestCa: a scratch CA and server certificates made with the openssl CLI (HTTPS)
 
 CTest puts tests/support on PYTHONPATH; scripts run by hand add it themselves.
 """

@@ -60,11 +60,12 @@ class Node:
     For the benchmarks: `binary` (default POLLUX), `args` before `run` (e.g. a quieter
     --log-level: start-up is then seen by GET /api/v1/health answering, as the "API listening"
     line is not logged), `preexec_fn` (CPU pinning) and `startup_timeout` (a large config loads
-    for seconds)."""
+    for seconds). `env`: variables added to the process's environment (NOTIFY_SOCKET)."""
 
     def __init__(self, config_text, name="node", prefix="pollux-node.", binary=None, args=(),
-                 preexec_fn=None, startup_timeout=10):
+                 preexec_fn=None, startup_timeout=10, env=None):
         self.name = name
+        self.env = dict(os.environ, **env) if env else None
         self.binary = binary or POLLUX
         self.args = list(args)
         self.preexec_fn = preexec_fn
@@ -98,7 +99,7 @@ class Node:
         self.mark = os.path.getsize(self.log_path)
         self.proc = subprocess.Popen([self.binary] + self.args + ["run", "-c", self.config_path],
                                      stdout=subprocess.DEVNULL, stderr=self.log,
-                                     preexec_fn=self.preexec_fn)
+                                     preexec_fn=self.preexec_fn, env=self.env)
         self.exit_code = None
         wait_until(lambda: self.proc.poll() is not None or self._listening(),
                    self.startup_timeout,

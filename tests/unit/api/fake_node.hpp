@@ -2,6 +2,7 @@
 // that stay pending until the test completes them (to prove the server does not block).
 #pragma once
 
+#include <chrono>
 #include <deque>
 #include <functional>
 #include <map>
@@ -10,9 +11,26 @@
 #include <string>
 #include <vector>
 
+#include <boost/asio/io_context.hpp>
+
 #include "api/node_api.hpp"
 
 namespace pollux::api::testing {
+
+// Steps `io` (the server's and the test clients' context) until `done()` or `limit` passes:
+// nothing sleeps and every wait is bounded. False on the deadline.
+template <class Done>
+bool run_io_until(boost::asio::io_context& io, Done done,
+                  std::chrono::milliseconds limit = std::chrono::milliseconds(5000)) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!done()) {
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= deadline) return false;
+    io.run_one_for(deadline - now);
+    if (io.stopped()) io.restart();
+  }
+  return true;
+}
 
 // 2026-11-21T22:40:01.123Z
 inline runtime::WallTime fixed_time() {

@@ -10,10 +10,15 @@
 #include <gtest/gtest.h>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <nlohmann/json.hpp>
 
+#include "../config/tls_test_files.hpp"
+#include "api/tls_context.hpp"
 #include "fake_node.hpp"
 
 namespace pollux::api {
@@ -119,14 +124,7 @@ class HttpServerTest : public ::testing::Test {
 
   template <class Done>
   bool run_until(Done done, std::chrono::milliseconds limit = 5000ms) {
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    while (!done()) {
-      const auto now = std::chrono::steady_clock::now();
-      if (now >= deadline) return false;
-      io_.run_one_for(deadline - now);
-      if (io_.stopped()) io_.restart();
-    }
-    return true;
+    return testing::run_io_until(io_, done, limit);
   }
 
   std::unique_ptr<Client> client() { return std::make_unique<Client>(io_, server_->port()); }
@@ -373,7 +371,9 @@ TEST_F(HttpServerTest, MetricsGoOutAPartPerChunkAndAnEmptyPartDoesNotEndTheBody)
   ASSERT_TRUE(run_until([&] { return c->done; }));
   ASSERT_FALSE(c->error) << c->error.message();
   EXPECT_TRUE(c->response.chunked());
-  EXPECT_EQ(c->response.body(), whole);
+  // The server's own families follow the node's.
+  EXPECT_TRUE(c->response.body().starts_with(whole + "# HELP pollux_api_connections "))
+      << c->response.body();
   c->start(http::verb::get, "/api/v1/health");  // the connection is still in step
   ASSERT_TRUE(run_until([&] { return c->done; }));
   EXPECT_EQ(c->body_json().at("status"), "ok");
@@ -383,8 +383,9 @@ TEST_F(HttpServerTest, MetricsGoOutAPartPerChunkAndAnEmptyPartDoesNotEndTheBody)
   ASSERT_TRUE(run_until([&] { return old->done; }));
   ASSERT_FALSE(old->error) << old->error.message();
   EXPECT_FALSE(old->response.chunked());
-  EXPECT_EQ(old->response.body(), whole);
-  EXPECT_EQ(old->response[http::field::content_length], std::to_string(whole.size()));
+  EXPECT_TRUE(old->response.body().starts_with(whole + "# HELP pollux_api_connections "));
+  EXPECT_EQ(old->response[http::field::content_length],
+            std::to_string(old->response.body().size()));
 }
 
 TEST_F(HttpServerTest, SlowWriteDoesNotBlockOtherRequests) {
@@ -505,7 +506,16 @@ TEST_F(HttpServerTest, MetricsPassThrough) {
   const auto r = get("/metrics");
   ASSERT_EQ(r.result_int(), 200);
   EXPECT_TRUE(r[http::field::content_type].starts_with("text/plain; version=0.0.4"));
-  EXPECT_EQ(r.body(), node_.metrics_text());
+  EXPECT_TRUE(r.body().starts_with(node_.metrics_text())) << r.body();
+  EXPECT_NE(r.body().find("pollux_api_auth_failures_total{reason=\"unauthenticated\"} 0\n"),
+            std::string::npos)
+      << r.body();
+  // spec/security.md's limits at work, after the node's families.
+  for (const char* family :
+       {"pollux_api_connections 1\n", "pollux_api_connections_refused_total 0\n",
+        "pollux_api_header_timeouts_total 0\n", "pollux_api_bodies_too_large_total 0\n",
+        "pollux_api_tls_handshake_failures_total 0\n"})
+    EXPECT_NE(r.body().find(family), std::string::npos) << family;
 }
 
 TEST_F(HttpServerTest, StatusPage) {
@@ -555,6 +565,17 @@ TEST_F(HttpServerTest, WrongMethod405WithAllow) {
   EXPECT_EQ(call(http::verb::delete_, "/api/v1/devices").result_int(), 405);
   EXPECT_EQ(call(http::verb::put, "/api/v1/config/reload").result_int(), 405);
   EXPECT_EQ(post("/metrics").result_int(), 405);
+}
+
+TEST_F(HttpServerTest, OversizedBodyIsCounted) {
+  auto c = client();
+  c->start(http::verb::post, "/api/v1/devices/WELL_01/write", std::string(65537, ' '));
+  ASSERT_TRUE(run_until([&] { return c->done; }));
+  EXPECT_EQ(c->response.result_int(), 413);
+  EXPECT_EQ(server_->stats().bodies_too_large, 1u);
+  const auto metrics = get("/metrics").body();
+  EXPECT_NE(metrics.find("pollux_api_bodies_too_large_total 1\n"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("pollux_api_connections_refused_total 0\n"), std::string::npos);
 }
 
 TEST_F(HttpServerTest, OversizedBody413) {
@@ -670,6 +691,7 @@ class HttpServerLimitsTest : public HttpServerTest {
   void SetUp() override {
     HttpServerOptions options;
     options.idle_timeout = 200ms;
+    options.header_timeout = 300ms;
     options.max_connections = 2;
     start_server(options);
   }
@@ -683,7 +705,8 @@ TEST_F(HttpServerLimitsTest, IdleConnectionIsClosed) {
   EXPECT_NE(c->error, beast::error::timeout) << "the server should have closed first";
 }
 
-TEST_F(HttpServerLimitsTest, ConnectionCap503) {
+// spec/security.md: a connection over the limit is accepted and closed at once, unanswered.
+TEST_F(HttpServerLimitsTest, ConnectionOverTheCapIsClosedAtOnce) {
   auto a = client();
   auto b = client();
   for (auto* c : {a.get(), b.get()}) {
@@ -692,14 +715,132 @@ TEST_F(HttpServerLimitsTest, ConnectionCap503) {
     EXPECT_EQ(c->response.result_int(), 200);
   }
   auto third = client();
-  third->start(http::verb::get, "/api/v1/health");
-  ASSERT_TRUE(run_until([&] { return third->done; }));
-  ASSERT_FALSE(third->error) << third->error.message();
-  EXPECT_EQ(third->response.result_int(), 503);
+  third->start_wait_close();
+  ASSERT_TRUE(run_until([&] { return third->done; }, 250ms)) << "not closed at once";
+  EXPECT_TRUE(third->error == asio::error::eof || third->error == asio::error::connection_reset)
+      << third->error.message();
+  EXPECT_EQ(server_->stats().connections_refused, 1u);
+  EXPECT_EQ(server_->connections(), 2u);
   // Once a slot frees up, new clients are served again.
   a.reset();
   ASSERT_TRUE(run_until([&] { return server_->connections() < 2; }));
   EXPECT_EQ(get("/api/v1/health").result_int(), 200);
+}
+
+// spec/security.md: headers not complete by the deadline are answered 408, then closed.
+TEST_F(HttpServerLimitsTest, SlowHeadersAnswered408AndClosed) {
+  auto c = client();
+  const auto started = std::chrono::steady_clock::now();
+  c->start_raw("GET /api/v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\n");
+  ASSERT_TRUE(run_until([&] { return c->done; }));
+  ASSERT_FALSE(c->error) << c->error.message();
+  EXPECT_EQ(c->response.result_int(), 408);
+  EXPECT_FALSE(c->response.keep_alive());
+  EXPECT_GE(std::chrono::steady_clock::now() - started, 300ms);
+  c->start_wait_close();
+  ASSERT_TRUE(run_until([&] { return c->done; }));
+  EXPECT_NE(c->error, asio::error::message_size);
+  EXPECT_EQ(server_->stats().header_timeouts, 1u);
+}
+
+// The deadline runs again from the end of each answer on a keep-alive connection: a client
+// that asks every 200 ms (under the 300 ms deadline) is served for longer than one deadline.
+TEST_F(HttpServerLimitsTest, HeaderDeadlineRestartsAfterEachAnswer) {
+  auto c = client();
+  for (int i = 0; i < 4; ++i) {
+    c->start(http::verb::get, "/api/v1/health");
+    ASSERT_TRUE(run_until([&] { return c->done; }));
+    ASSERT_FALSE(c->error) << i << ": " << c->error.message();
+    EXPECT_EQ(c->response.result_int(), 200);
+    asio::steady_timer pause(io_, 150ms);
+    bool paused = false;
+    pause.async_wait([&](beast::error_code) { paused = true; });
+    ASSERT_TRUE(run_until([&] { return paused; }));
+  }
+  EXPECT_EQ(server_->stats().header_timeouts, 0u);
+}
+
+// HTTPS (spec/security.md): with a TLS context the server speaks TLS only.
+class HttpsServerTest : public HttpServerTest {
+ protected:
+  void SetUp() override {
+    HttpServerOptions options;
+    options.tls = make_server_tls_context(files_.cert(), files_.key());
+    start_server(options);
+  }
+
+  // One GET over TLS with a client trusting `ca_pem`; the status, or 0 with `error` set.
+  int tls_get(const std::string& target, const char* ca_pem, beast::error_code& error) {
+    asio::ssl::context ctx(asio::ssl::context::tls_client);
+    ctx.add_certificate_authority(asio::buffer(std::string(ca_pem)));
+    ctx.set_verify_mode(asio::ssl::verify_peer);
+    beast::ssl_stream<beast::tcp_stream> stream(io_, ctx);
+    stream.set_verify_callback(asio::ssl::host_name_verification("127.0.0.1"));
+    stream.next_layer().connect(tcp::endpoint(asio::ip::address_v4::loopback(), server_->port()));
+    stream.next_layer().expires_after(5s);
+    http::request<http::string_body> req{http::verb::get, target, 11};
+    req.set(http::field::host, "127.0.0.1");
+    http::response<http::string_body> res;
+    beast::flat_buffer buffer;
+    bool done = false;
+    stream.async_handshake(asio::ssl::stream_base::client, [&](beast::error_code ec) {
+      if (ec) {
+        error = ec;
+        done = true;
+        return;
+      }
+      http::async_write(stream, req, [&](beast::error_code ec, std::size_t) {
+        if (ec) {
+          error = ec;
+          done = true;
+          return;
+        }
+        http::async_read(stream, buffer, res, [&](beast::error_code ec, std::size_t) {
+          error = ec;
+          done = true;
+        });
+      });
+    });
+    EXPECT_TRUE(run_until([&] { return done; }));
+    return error ? 0 : res.result_int();
+  }
+
+  pollux::testing::TlsFiles files_;
+};
+
+TEST_F(HttpsServerTest, TrustingClientIsServed) {
+  beast::error_code ec;
+  EXPECT_EQ(tls_get("/api/v1/health", pollux::testing::kTestCertPem, ec), 200) << ec.message();
+}
+
+TEST_F(HttpsServerTest, PlainHttpIsClosedUnanswered) {
+  auto c = client();
+  c->start(http::verb::get, "/api/v1/health");
+  ASSERT_TRUE(run_until([&] { return c->done; }));
+  EXPECT_TRUE(c->error) << "answered " << c->response.result_int();
+  ASSERT_TRUE(run_until([&] { return server_->connections() == 0; }));
+  EXPECT_EQ(server_->stats().tls_handshake_failures, 1u);
+}
+
+TEST_F(HttpsServerTest, NewConnectionsTakeASwappedContext) {
+  // After set_tls(nullptr) the server speaks plain HTTP to new connections; back to TLS after.
+  server_->set_tls(nullptr);
+  EXPECT_EQ(get("/api/v1/health").result_int(), 200);
+  server_->set_tls(make_server_tls_context(files_.cert(), files_.key()));
+  beast::error_code ec;
+  EXPECT_EQ(tls_get("/api/v1/health", pollux::testing::kTestCertPem, ec), 200) << ec.message();
+}
+
+TEST(TlsContext, ErrorsNameTheFile) {
+  pollux::testing::TlsFiles f;
+  EXPECT_NO_THROW(make_server_tls_context(f.cert(), f.key()));
+  try {
+    make_server_tls_context(f.cert(), f.other_key());
+    ADD_FAILURE() << "a key of another pair was taken";
+  } catch (const TlsError& e) {
+    EXPECT_NE(std::string(e.what()).find(f.other_key()), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(make_server_tls_context(f.garbage(), f.key()), TlsError);
 }
 
 }  // namespace

@@ -75,7 +75,7 @@ devices:
         name: fast
 redundancy: {mode: independent}
 node: {name: some-other-node}
-api: {listen: "0.0.0.0:9000"}
+api: {listen: "0.0.0.0:9000", tokens: [{name: t, token: node-local-token-0001, role: admin}]}
 )";
 
 Config must_load(const std::string& text) {

@@ -66,6 +66,25 @@ TEST(ConfigLoader, EnvExpandedInStrings) {
   EXPECT_EQ(r.config->channels[0].baud, 19200);
 }
 
+// spec/security.md's example writes `{ name: x, token: ${T}, role: operator }`: a reference
+// unquoted inside a flow mapping or list, where YAML itself would end the scalar at '{'.
+TEST(ConfigLoader, EnvExpandedUnquotedInFlowCollections) {
+  const std::string t =
+      "node: {name: ${SITE}-a}\nchannels: [{id: C, type: serial, port: ${TTY}, baud: ${BAUD}}]\n";
+  const auto r = load(t, {{"SITE", "north"}, {"TTY", "/dev/ttyS4"}, {"BAUD", "19200"}});
+  ASSERT_TRUE(r.ok()) << dump(r);
+  EXPECT_EQ(r.config->node.name, "north-a");
+  EXPECT_EQ(r.config->channels[0].port, "/dev/ttyS4");
+  EXPECT_EQ(r.config->channels[0].baud, 19200);
+  // Still located at the value, and the text after it keeps its columns.
+  const std::string m =
+      "node: {name: a}\nchannels: [{id: C, type: serial, port: ${TTY}, baud: x}]\n";
+  const auto missing = load(m);
+  ASSERT_EQ(missing.errors.size(), 2u) << dump(missing);
+  EXPECT_EQ(missing.errors[0].col, pos(m, "${TTY}").col);
+  EXPECT_EQ(missing.errors[1].col, pos(m, "baud: ^x").col);
+}
+
 TEST(ConfigLoader, MissingEnvIsAnErrorAtTheValue) {
   const std::string t = "node: {name: a}\nchannels:\n  - {id: C, type: serial, port: \"${TTY}\"}\n";
   expect_one(load(t), pos(t, "\"${TTY}"), "environment variable 'TTY' is not set");
