@@ -62,8 +62,9 @@ void NodeStream::tick() {
     if (now - *unattended_since_ >= options_.linger) end();
   }
   if (sub_) {
-    scan_devices(false);
+    // A line change's event before the device's new state: the cause, then what it changed.
     read_failover_events();
+    scan_devices(false);
     read_redundancy_events();
   }
   if (appended_ || now - last_notify_ >= options_.heartbeat) notify();
