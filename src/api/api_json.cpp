@@ -136,14 +136,18 @@ json to_json(const EventView& e) {
           {"to", e.to},         {"reason", e.reason}};
 }
 
+json to_json(const RedundancyEventView& e) {
+  return {{"seq", e.seq},
+          {"time", format_rfc3339(e.time)},
+          {"from", e.from},
+          {"to", e.to},
+          {"reason", e.reason}};
+}
+
 json to_json(const RedundancyView& r) {
   json events = json::array();
   for (const auto& e : r.events) {
-    events.push_back({{"seq", e.seq},
-                      {"time", format_rfc3339(e.time)},
-                      {"from", e.from},
-                      {"to", e.to},
-                      {"reason", e.reason}});
+    events.push_back(to_json(e));
   }
   json out = {{"mode", r.mode},
               {"activity", r.activity},

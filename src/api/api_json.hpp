@@ -26,6 +26,7 @@ nlohmann::json to_json(const DeviceView& device);
 nlohmann::json to_json(const PointView& point);
 nlohmann::json to_json(const ChannelView& channel);
 nlohmann::json to_json(const EventView& event);
+nlohmann::json to_json(const RedundancyEventView& event);
 nlohmann::json to_json(const RedundancyView& redundancy);
 nlohmann::json to_json(const NorthboundView& northbound);
 nlohmann::json value_json(const PointValue& value);

@@ -1,6 +1,8 @@
 #include "api/http_server.hpp"
 
 #include <charconv>
+#include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -25,6 +27,7 @@
 #include "api/auth.hpp"
 #include "api/history_query.hpp"
 #include "api/http_routes.hpp"
+#include "api/live_stream.hpp"
 #include "api/prometheus.hpp"
 #include "api/status_page.hpp"
 #include "runtime/logging.hpp"
@@ -548,6 +551,7 @@ class Session : public std::enable_shared_from_this<Session> {
             admin_action("reload", "reload the configuration"));
       t.add(Methods::get, "/api/v1/redundancy", &Session::get_redundancy, kViewer);
       t.add(Methods::get, "/api/v1/northbound", &Session::get_northbound, kViewer);
+      t.add(Methods::get, "/api/v1/stream", &Session::get_stream, kViewer);
       t.add(Methods::post, "/api/v1/redundancy/force-failover", &Session::post_force_failover,
             admin_action("force-failover", "force a failover"));
       t.add(Methods::post, "/api/v1/redundancy/recover", &Session::post_recover,
@@ -867,6 +871,88 @@ class Session : public std::enable_shared_from_this<Session> {
                 text = std::move(text)]() mutable {
                  self->collect_parts(to, body, std::move(content_type), std::move(text));
                });
+  }
+
+  // api.md "Live stream": text/event-stream, kept open. The connection reads nothing more; it
+  // writes what the journal holds from its cursor, a part at a time, then waits until the
+  // journal wakes it. A client the journal's ring overtook is disconnected (its reconnect
+  // resumes or resyncs); one that stops reading holds only its own unfinished write, which
+  // the idle timeout ends.
+  struct LiveStream {
+    StreamJournal* journal = nullptr;
+    StreamFilter filter;
+    std::uint64_t cursor = 0;
+    bool chunked = true;
+    std::chrono::steady_clock::time_point last_write;
+  };
+  static constexpr auto kStreamHeartbeat = std::chrono::seconds(15);
+
+  void get_stream(const Call& c) {
+    StreamJournal* journal = shared_->node.stream();
+    if (!journal) return send(error_response(c.to, 404, "this node has no live stream"));
+    std::optional<std::uint64_t> last_id;
+    if (const auto h = c.req["Last-Event-ID"]; !h.empty()) {
+      last_id = parse_uint(std::string_view(h.data(), h.size()));
+      if (!last_id) return send(error_response(c.to, 400, "Last-Event-ID must be an event id"));
+    }
+    if (c.to.head) return send(make_response(c.to, 200, "text/event-stream", ""));
+    auto live = std::make_shared<LiveStream>();
+    live->journal = journal;
+    for (const auto& [key, value] : c.target.query)
+      if (key == "device") live->filter.devices.push_back(value);
+    journal->attach(weak_from_this());  // first: the producer starts journaling now
+    const StreamJournal::Start start = journal->start(last_id);
+    live->cursor = start.cursor;
+    live->chunked = c.to.version != 10;  // HTTP/1.0: the body runs until the connection closes
+    // Browsers reconnect after `retry` ms; a resumed client that missed too much reloads first.
+    auto first = std::make_shared<std::string>("retry: 2000\n\n");
+    if (start.resync) *first += format_sse(start.resync_id, StreamEventKind::resync, "{}");
+
+    using Header = http::response<http::empty_body>;
+    auto header = std::make_shared<Header>(http::status::ok, c.to.version);
+    set_common_fields(*header, ReplyTo{c.to.version, live->chunked, false}, "text/event-stream");
+    if (live->chunked)
+      header->chunked(true);
+    else
+      header->keep_alive(false);
+    auto serializer = std::make_shared<http::response_serializer<http::empty_body>>(*header);
+    stream_.expires_after(shared_->options.idle_timeout);
+    http::async_write_header(stream_, *serializer,
+                             [self = shared_from_this(), header, serializer, live, first](
+                                 beast::error_code ec, std::size_t) {
+                               if (!ec) self->write_stream(live, first);
+                             });
+  }
+
+  void next_stream_part(const std::shared_ptr<LiveStream>& live) {
+    if (shared_->stopped) return;
+    StreamJournal::Read r = live->journal->read(live->cursor, live->filter, BodySource::kPartBytes);
+    if (r.lost) {
+      api_logger()->info("live stream: a client fell behind the journal and is disconnected");
+      return close();
+    }
+    live->cursor = r.cursor;
+    if (r.text.empty()) {
+      if (std::chrono::steady_clock::now() - live->last_write < kStreamHeartbeat) {
+        live->journal->wait([self = shared_from_this(), live] { self->next_stream_part(live); });
+        return;
+      }
+      r.text = ": keepalive\n\n";  // a comment: tells a dead client from a quiet node
+    }
+    write_stream(live, std::make_shared<std::string>(std::move(r.text)));
+  }
+
+  void write_stream(const std::shared_ptr<LiveStream>& live,
+                    const std::shared_ptr<std::string>& text) {
+    live->last_write = std::chrono::steady_clock::now();
+    stream_.expires_after(shared_->options.idle_timeout);
+    const auto done = [self = shared_from_this(), live, text](beast::error_code ec, std::size_t) {
+      if (!ec) self->next_stream_part(live);
+    };
+    if (live->chunked)
+      asio::async_write(stream_, http::make_chunk(asio::buffer(*text)), done);
+    else
+      asio::async_write(stream_, asio::buffer(*text), done);
   }
 
   // history.md "Reading it back": the query runs off the I/O thread; this connection waits for

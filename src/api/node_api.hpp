@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "api/body_source.hpp"
+#include "api/live_stream.hpp"
 #include "runtime/clock.hpp"
 
 namespace pollux::api {
@@ -251,6 +252,9 @@ class NodeApi {
 
   // GET /api/v1/northbound: nullopt (404) without a `northbound:` section.
   virtual std::optional<NorthboundView> northbound() { return std::nullopt; }
+
+  // GET /api/v1/stream: the live stream's journal; nullptr: this node has none (404).
+  virtual StreamJournal* stream() { return nullptr; }
 
   // GET /metrics: Prometheus text exposition format, a part per I/O turn.
   virtual std::unique_ptr<BodySource> metrics() = 0;

@@ -34,7 +34,8 @@ Node::Node(boost::asio::io_context& io, runtime::Executor& ex, LinkFactory links
                   [this](const std::string& device, const std::string& point,
                          const WriteValue& value, std::function<void(Outcome)> done) {
                     write(device, point, value, std::move(done));
-                  }) {
+                  }),
+      stream_(ex, engine_, [this] { return redundancy().events; }) {
   // config.md "Reload" for the node-local `redundancy:` section: the mode is fixed for the
   // process (a controller cannot appear or change sides in place), so a reload changing it is
   // refused with "restart the node" and changes nothing; everything else applies live (see
@@ -114,6 +115,7 @@ void Node::start() {
   history_.configure(engine_.config());
   northbound_.set_active(active());
   northbound_.configure(engine_.config());
+  stream_.start();
   if (controller_) {
     spdlog::info("redundancy: {} ({} standby, recovery {})", config::to_string(mode_),
                  config::to_string(engine_.config().redundancy.standby),
@@ -130,6 +132,7 @@ void Node::stop() {
   delta_timer_ = {};
   if (controller_) controller_->stop();
   northbound_.stop();
+  stream_.stop();
   engine_.stop();
   history_.stop();
 }

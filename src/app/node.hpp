@@ -22,6 +22,7 @@
 #include "api/node_api.hpp"
 #include "app/node_history.hpp"
 #include "app/node_northbound.hpp"
+#include "app/node_stream.hpp"
 #include "engine/engine.hpp"
 #include "redundancy/controller.hpp"
 #include "runtime/executor.hpp"
@@ -98,6 +99,7 @@ class Node final : public NodeApi {
   void history(const api::HistoryRequest& request,
                std::function<void(api::HistoryAnswer)> done) override;
   std::optional<api::NorthboundView> northbound() override;
+  api::StreamJournal* stream() override { return &stream_.journal(); }
   std::unique_ptr<BodySource> metrics() override;
 
  private:
@@ -125,6 +127,7 @@ class Node final : public NodeApi {
   std::unique_ptr<redundancy::Controller> controller_;
   NodeHistory history_;
   NodeNorthbound northbound_;
+  NodeStream stream_;
   std::optional<std::uint64_t> sent_bd_seq_;  // the bdSeq the standby was last sent
   runtime::Duration delta_period_{};
   runtime::TimerId delta_timer_;

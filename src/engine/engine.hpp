@@ -77,6 +77,18 @@ class Engine final : private scheduler::RunnerHandler,
   std::optional<std::vector<api::PointView>> points(const std::string& device);
   std::vector<api::ChannelView> channels();
   std::vector<api::EventView> events(std::uint64_t since);
+  // What a `device` event of the live stream follows (api.md "Live stream"): DEVICE.comm, the
+  // active line and `enabled`, for every device in config order, without building whole views.
+  struct DeviceStatus {
+    api::CommStatus comm = api::CommStatus::ok;
+    int active_line = 1;
+    bool enabled = true;
+    friend bool operator==(const DeviceStatus&, const DeviceStatus&) = default;
+  };
+  void for_each_device_status(
+      const std::function<void(const std::string& id, const DeviceStatus& status)>& fn) const;
+  // A point as GET /api/v1/points shows it.
+  api::PointView point_view(points::PointId id) const;
   api::Outcome select_line(const std::string& id, int line);
   api::Outcome poll_now(const std::string& id);
   void write(const std::string& id, const std::string& point, const api::WriteValue& value,
@@ -173,7 +185,6 @@ class Engine final : private scheduler::RunnerHandler,
   void start_reload_load();
   api::ReloadOutcome apply_loaded(config::LoadResult result);
   api::DeviceView view(const DeviceSession& s) const;
-  api::PointView point_view(points::PointId id) const;
   // Scheduled polls missed, over the device's groups now and before (api.md stats.overruns).
   std::uint64_t overruns_of(const DeviceSession& s) const;
   // GET /metrics in parts (metrics_view.cpp): the node's and channels' families, then each

@@ -118,6 +118,12 @@ std::optional<api::DeviceView> Engine::device(const std::string& id) {
   return std::nullopt;
 }
 
+void Engine::for_each_device_status(
+    const std::function<void(const std::string& id, const DeviceStatus& status)>& fn) const {
+  for (const auto& s : sessions_)
+    fn(s->id(), {comm_of(*s), s->device().active_line, s->device().enabled()});
+}
+
 api::PointView Engine::point_view(points::PointId id) const {
   const auto& r = store_.get(id);
   api::PointView p;
