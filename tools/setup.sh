@@ -30,7 +30,7 @@ packages=(
   mosquitto-clients                      # northbound benchmark: mosquitto_sub, its subscriber
   python3                                # integration test drivers
   python3-paho-mqtt python3-protobuf     # northbound tests: the Sparkplug host the tests play
-  chromium chromium-driver python3-selenium  # status page test: a real browser asks for a token
+  chromium chromium-driver python3-selenium  # the operator page in a real browser (tests, ui_bench)
   clang-format clang-tidy                 # tools/lint.sh
   # documentation
   pandoc                                 # manual pages from docs/man/*.md
