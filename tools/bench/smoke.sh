@@ -60,6 +60,9 @@ smoke history_engine_bench '^run 1: off [0-9.]+ % CPU, on [0-9.]+ % CPU|CPU rati
 smoke northbound_bench '^run 1: off [0-9.]+ % CPU, on [0-9.]+ % CPU \([0-9]+ values/s|CPU ratio on/off|^  drain to 0|reproduce' \
   python3 tools/bench/northbound_bench.py --pollux "$pollux" --sim "$sim" --devices 20 \
   --runs 1 --warmup 0.2 --window 2 --outage 1 --no-pin
+smoke ui_bench '^first render: median [0-9]+ ms|^JS heap used: [0-9.]+ MB|reproduce' \
+  python3 tools/bench/ui_bench.py --pollux "$pollux" --sim "$sim" --devices 50 --loads 1 \
+  --settle 0
 # Exit 1 is the goal missed (a loaded CI machine may miss it with one trial); the table is what
 # is checked.
 smoke takeover_bench '^trial  1: [0-9]+ ms|^  min .* p99 .* max|goal p99' \
