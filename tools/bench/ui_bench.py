@@ -82,10 +82,16 @@ def fetch(url):
 
 def load(b, url, timeout):
     """One fresh navigation; polluxFirstRenderMs once the page has drawn."""
+    from selenium.common.exceptions import TimeoutException
+
+    def first_render():
+        try:
+            return b.js("return window.polluxFirstRenderMs || null")
+        except TimeoutException:  # the page's thread busy longer than WebDriver's script bound
+            return None
     b.driver.get("about:blank")
     b.driver.get(url)
-    return wait_until(lambda: b.js("return window.polluxFirstRenderMs || null"), timeout,
-                      interval=0.05, what="window.polluxFirstRenderMs")
+    return wait_until(first_render, timeout, interval=0.05, what="window.polluxFirstRenderMs")
 
 
 def api_entries(b):
