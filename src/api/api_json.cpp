@@ -92,7 +92,8 @@ json to_json(const DeviceView& d) {
             {"polls_failed", s.polls_failed},
             {"demoted", s.demoted},
             {"polls_skipped", s.polls_skipped},
-            {"overruns", s.overruns}}}};
+            {"overruns", s.overruns}}},
+          {"writable", d.writable}};
 }
 
 json value_json(const PointValue& value) {

@@ -29,7 +29,7 @@
 #include "api/http_routes.hpp"
 #include "api/live_stream.hpp"
 #include "api/prometheus.hpp"
-#include "api/status_page.hpp"
+#include "api/ui_assets.hpp"
 #include "runtime/logging.hpp"
 
 namespace pollux::api {
@@ -529,6 +529,7 @@ class Session : public std::enable_shared_from_this<Session> {
       Routes t;
       t.add(Methods::get, "/", &Session::get_status_page, kPage);
       t.add(Methods::get, "/index.html", &Session::get_status_page, kPage);
+      t.add(Methods::get, "/ui/{name}", &Session::get_ui_file, kAnyone);
       t.add(Methods::get, "/metrics", &Session::get_metrics, kViewer);
       t.add(Methods::get, "/api/v1/health", &Session::get_health, kAnyone);
       t.add(Methods::get, "/api/v1/devices", &Session::get_devices, kViewer);
@@ -552,6 +553,7 @@ class Session : public std::enable_shared_from_this<Session> {
       t.add(Methods::get, "/api/v1/redundancy", &Session::get_redundancy, kViewer);
       t.add(Methods::get, "/api/v1/northbound", &Session::get_northbound, kViewer);
       t.add(Methods::get, "/api/v1/stream", &Session::get_stream, kViewer);
+      t.add(Methods::get, "/api/v1/whoami", &Session::get_whoami, kViewer);
       t.add(Methods::post, "/api/v1/redundancy/force-failover", &Session::post_force_failover,
             admin_action("force-failover", "force a failover"));
       t.add(Methods::post, "/api/v1/redundancy/recover", &Session::post_recover,
@@ -612,8 +614,7 @@ class Session : public std::enable_shared_from_this<Session> {
       case AuthDecision::unauthenticated: {
         ++shared_->stats.auth_unauthenticated;
         // The status page holds no data: a browser gets it with the 401 and asks for a token.
-        Response res = access.page ? make_response(to, 401, "text/html; charset=utf-8",
-                                                   std::string(status_page_html()))
+        Response res = access.page ? page_response(to, 401, "index.html")
                                    : refusal(to, api, 401, "authentication required");
         res.set(http::field::www_authenticate, "Bearer");
         send(std::move(res));
@@ -651,8 +652,31 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // ---- handlers, one per row -------------------------------------------------------------------
 
-  void get_status_page(const Call& c) {
-    send(make_response(c.to, 200, "text/html; charset=utf-8", std::string(status_page_html())));
+  // The page and its files: not cached without asking (an upgraded node serves a new page), and
+  // a policy that lets the page load nothing but its own files, from this node.
+  static Response page_response(const ReplyTo& to, int status, std::string_view name) {
+    const UiFile* file = find_ui_file(name);
+    if (!file) return make_response(to, 404, "text/plain", "not found\n");
+    Response res = make_response(to, status, ui_content_type(name), std::string(file->body));
+    res.set(http::field::cache_control, "no-cache");
+    res.set("X-Content-Type-Options", "nosniff");
+    res.set("Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'");
+    return res;
+  }
+
+  void get_status_page(const Call& c) { send(page_response(c.to, 200, "index.html")); }
+
+  void get_ui_file(const Call& c) { send(page_response(c.to, 200, c.params["name"])); }
+
+  // Who the token is, so the page offers only the actions its role allows.
+  void get_whoami(const Call& c) {
+    if (!shared_->auth->enabled())
+      return send(json_response(c.to, 200, json{{"name", nullptr}, {"role", "admin"}}));
+    const auto header = c.req[http::field::authorization];
+    const AuthDecision auth =
+        shared_->auth->check(std::string_view(header.data(), header.size()), Role::viewer);
+    send(json_response(c.to, 200, json{{"name", auth.who}, {"role", to_string(auth.role)}}));
   }
 
   void get_metrics(const Call& c) {
@@ -898,8 +922,15 @@ class Session : public std::enable_shared_from_this<Session> {
     if (c.to.head) return send(make_response(c.to, 200, "text/event-stream", ""));
     auto live = std::make_shared<LiveStream>();
     live->journal = journal;
-    for (const auto& [key, value] : c.target.query)
+    for (const auto& [key, value] : c.target.query) {
       if (key == "device") live->filter.devices.push_back(value);
+      if (key != "kind") continue;
+      const auto kind = stream_kind_from_string(value);
+      if (!kind)
+        return send(error_response(
+            c.to, 400, "kind must be point, device, failover or redundancy, not '" + value + "'"));
+      live->filter.kinds.push_back(*kind);
+    }
     journal->attach(weak_from_this());  // first: the producer starts journaling now
     const StreamJournal::Start start = journal->start(last_id);
     live->cursor = start.cursor;

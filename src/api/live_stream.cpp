@@ -21,7 +21,16 @@ std::string_view to_string(StreamEventKind kind) {
   return "point";
 }
 
+std::optional<StreamEventKind> stream_kind_from_string(std::string_view name) {
+  for (auto kind : {StreamEventKind::point, StreamEventKind::device, StreamEventKind::failover,
+                    StreamEventKind::redundancy})
+    if (to_string(kind) == name) return kind;
+  return std::nullopt;
+}
+
 bool StreamFilter::admits(StreamEventKind kind, std::string_view device) const {
+  if (kind == StreamEventKind::resync) return true;
+  if (!kinds.empty() && std::find(kinds.begin(), kinds.end(), kind) == kinds.end()) return false;
   if (devices.empty()) return true;
   if (kind != StreamEventKind::point && kind != StreamEventKind::device) return true;
   return std::find(devices.begin(), devices.end(), device) != devices.end();

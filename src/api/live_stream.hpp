@@ -35,11 +35,16 @@ namespace pollux::api {
 
 enum class StreamEventKind : std::uint8_t { point, device, failover, redundancy, resync };
 std::string_view to_string(StreamEventKind kind);
+// The kinds a client may ask for by name (`?kind=`); resync is not one of them.
+std::optional<StreamEventKind> stream_kind_from_string(std::string_view name);
 
 // `?device=ID` (repeatable): only those devices' point and device events. Empty: every device.
-// Failover, redundancy and resync events always pass.
+// Failover, redundancy and resync events always pass it.
+// `?kind=KIND` (repeatable, an extension of api.md): only those kinds, so a page showing 10,000
+// devices need not receive every point change. Empty: every kind. Resync always passes.
 struct StreamFilter {
   std::vector<std::string> devices;
+  std::vector<StreamEventKind> kinds;
   bool admits(StreamEventKind kind, std::string_view device) const;
 };
 

@@ -78,6 +78,7 @@ struct DeviceView {
   int last_good_line = 0;  // 0: no successful I/O yet (shown as null)
   CommStatus comm = CommStatus::ok;
   DeviceStats stats;
+  std::vector<std::string> writable;  // the points the API and DCMD may write, as configured
 };
 
 struct PointView {

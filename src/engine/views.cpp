@@ -73,6 +73,7 @@ api::DeviceView Engine::view(const DeviceSession& s) const {
   v.auto_failover = s.settings().auto_failover;
   v.active_line = d.active_line;
   v.active_channel = d.active().path.channel;
+  v.writable = d.config().writable;
   for (int n = 1; n <= 3; ++n) {
     const auto* l = d.line(n);
     if (!l) continue;

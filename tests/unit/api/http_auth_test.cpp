@@ -119,6 +119,8 @@ struct Route {
 const std::vector<Route> kRoutes = {
     {"GET", "/", Role::viewer, ""},
     {"GET", "/index.html", Role::viewer, ""},
+    {"GET", "/ui/app.js", Role::anyone, ""},
+    {"GET", "/api/v1/whoami", Role::viewer, ""},
     {"GET", "/metrics", Role::viewer, ""},
     {"GET", "/api/v1/health", Role::anyone, ""},
     {"GET", "/api/v1/devices", Role::viewer, ""},
@@ -196,10 +198,27 @@ TEST_F(HttpAuthTest, TheStatusPageComesWithThe401SoTheBrowserCanAskForAToken) {
   EXPECT_EQ(r[http::field::www_authenticate], "Bearer");
   EXPECT_EQ(r[http::field::content_type], "text/html; charset=utf-8");
   EXPECT_NE(r.body().find("id=\"login\""), std::string::npos);
-  EXPECT_NE(r.body().find("sessionStorage"), std::string::npos);
+  EXPECT_NE(r.body().find("id=\"login-token\""), std::string::npos);
+  // The page's own files come without a token: they hold no data, only the code that asks.
+  const Response script = call("", "GET", "/ui/api.js");
+  EXPECT_EQ(script.result_int(), 200u);
+  EXPECT_NE(script.body().find("sessionStorage"), std::string::npos);
   const Response metrics = call("", "GET", "/metrics");
   EXPECT_EQ(metrics.result_int(), 401u);
   EXPECT_EQ(metrics.body(), "authentication required\n");
+}
+
+// The page offers only what the token's role allows: whoami names the token and its role.
+TEST_F(HttpAuthTest, WhoamiNamesTheTokenAndItsRole) {
+  EXPECT_EQ(json::parse(call(kViewerToken, "GET", "/api/v1/whoami").body()),
+            json({{"name", "dashboards"}, {"role", "viewer"}}));
+  EXPECT_EQ(json::parse(call(kOperatorToken, "GET", "/api/v1/whoami").body()),
+            json({{"name", "scada-host"}, {"role", "operator"}}));
+  EXPECT_EQ(json::parse(call(kAdminToken, "GET", "/api/v1/whoami").body()),
+            json({{"name", "engineer"}, {"role", "admin"}}));
+  server_->set_tokens({});  // without tokens everything is allowed: the page shows it all
+  EXPECT_EQ(json::parse(call("", "GET", "/api/v1/whoami").body()),
+            json({{"name", nullptr}, {"role", "admin"}}));
 }
 
 // security.md: authentication, then role, then the request's own checks.

@@ -87,13 +87,39 @@ TEST(LiveStream, TheDeviceFilterLimitsPointAndDeviceEventsOnly) {
   j.append(StreamEventKind::failover, "B", "fb");
   j.append(StreamEventKind::redundancy, "", "r");
   j.append(StreamEventKind::resync, "", "{}");
-  const StreamFilter only_a{{"A"}};
+  const StreamFilter only_a{{"A"}, {}};
   const auto r = j.read(s.cursor, only_a, 1 << 16);
   EXPECT_EQ(r.text, format_sse(kFirst, StreamEventKind::point, "pa") +
                         format_sse(kFirst + 3, StreamEventKind::failover, "fb") +
                         format_sse(kFirst + 4, StreamEventKind::redundancy, "r") +
                         format_sse(kFirst + 5, StreamEventKind::resync, "{}"));
   EXPECT_EQ(r.cursor, j.next_id());  // filtered events are passed, not read again
+}
+
+// The kind filter keeps only the kinds asked for, combined with the device filter; a resync
+// always passes, since a client that missed events must reload whatever it shows.
+TEST(LiveStream, TheKindFilterKeepsOnlyTheKindsAskedFor) {
+  StreamJournal j(16, kFirst);
+  const auto s = j.start(std::nullopt);
+  j.append(StreamEventKind::point, "A", "pa");
+  j.append(StreamEventKind::device, "A", "da");
+  j.append(StreamEventKind::device, "B", "db");
+  j.append(StreamEventKind::failover, "B", "fb");
+  j.append(StreamEventKind::redundancy, "", "r");
+  j.append(StreamEventKind::resync, "", "{}");
+  const StreamFilter overview{{}, {StreamEventKind::device, StreamEventKind::redundancy}};
+  EXPECT_EQ(j.read(s.cursor, overview, 1 << 16).text,
+            format_sse(kFirst + 1, StreamEventKind::device, "da") +
+                format_sse(kFirst + 2, StreamEventKind::device, "db") +
+                format_sse(kFirst + 4, StreamEventKind::redundancy, "r") +
+                format_sse(kFirst + 5, StreamEventKind::resync, "{}"));
+  const StreamFilter points_of_b{{"B"}, {StreamEventKind::point, StreamEventKind::failover}};
+  EXPECT_EQ(j.read(s.cursor, points_of_b, 1 << 16).text,
+            format_sse(kFirst + 3, StreamEventKind::failover, "fb") +
+                format_sse(kFirst + 5, StreamEventKind::resync, "{}"));
+  EXPECT_EQ(stream_kind_from_string("device"), StreamEventKind::device);
+  EXPECT_EQ(stream_kind_from_string("resync"), std::nullopt);
+  EXPECT_EQ(stream_kind_from_string("Point"), std::nullopt);
 }
 
 TEST(LiveStream, AReadStopsAfterAboutMaxBytes) {
