@@ -11,8 +11,10 @@ Figures:
   JS heap        after the last load and --settle seconds: Chromium's JSHeapUsedSize (CDP
                  Performance.getMetrics) and performance.memory.usedJSHeapSize;
   renderer RSS   VmRSS of the browser's renderer processes (/proc, --type=renderer);
-  API bytes      the page's API requests that had ended at first render (Resource Timing:
-                 body bytes as sent and decoded), the live stream excluded (it never ends);
+  API bytes      the page's API requests sent before its first render (Resource Timing: body
+                 bytes as sent and decoded), the live stream excluded (it never ends);
+                 and how much of the first render came after the last of them ended (the
+                 page's own work, against the node's time to answer);
   and, for scale, GET /api/v1/devices fetched by this script: bytes and seconds.
 It also saves a screenshot of the overview (overview-N.png in the build tree's artifacts/ui,
 or $POLLUX_ARTIFACTS_DIR). The goal of the issue is a first render <= 1 s at 10,000 devices x 16
@@ -146,13 +148,22 @@ def main():
         b = browser.Browser(binary=args.pollux, page_load_timeout=args.timeout)
         b.driver.execute_cdp_cmd("Performance.enable", {})
         url = node.base + "/"
-        renders = []
+        renders, own = [], []
         for i in range(args.loads):
             ms = load(b, url, args.timeout)
             renders.append(ms)
-            row("load %d: first render %.0f ms" % (i + 1, ms))
+            time.sleep(0.5)  # the requests sent with the first ones end too
+            started = [e for e in api_entries(b) if e["start"] <= ms]
+            ended = [e for e in started if e["start"] + e["ms"] <= ms]
             if i == 0:
-                entries = api_entries(b)
+                entries = started
+            # Where the time goes: the modules load until the first API request; the node
+            # answers; the page draws after the last of its first answers.
+            first = min((e["start"] for e in started), default=0.0)
+            last = max((e["start"] + e["ms"] for e in ended), default=0.0)
+            own.append(ms - last)
+            row("load %d: first render %.0f ms: first API request at %.0f ms, last answer ended "
+                "at %.0f ms, then %.0f ms to draw" % (i + 1, ms, first, last, ms - last))
         wait_until(lambda: b.js("var e = document.querySelector("
                                 "'#counts [data-count=\"all\"]'); return e && e.textContent")
                    == str(n), 10, what="[data-count=all] = %d" % n)
@@ -166,16 +177,18 @@ def main():
         med = statistics.median(renders)
         row("first render: median %.0f ms of %d loads [%.0f-%.0f]"
             % (med, len(renders), min(renders), max(renders)))
+        row("  the page's own work (after the last initial API answer): median %.0f ms [%.0f-%.0f]"
+            % (statistics.median(own), min(own), max(own)))
         row("JS heap used: %.1f MB (CDP JSHeapUsedSize), %.1f MB (performance.memory)"
             % (metrics.get("JSHeapUsedSize", float("nan")) / 1e6,
                (heap if heap is not None else float("nan")) / 1e6))
         row("renderer RSS: %.1f MB (largest of %d renderer processes; all: %.1f MB)"
             % (max(rss.values(), default=0) / 1024, len(rss), sum(rss.values()) / 1024))
         row("DOM nodes: %d" % metrics.get("Nodes", -1))
-        row("initial API answers (first load, ended by first render):")
+        row("initial API answers (first load: the requests sent before its first render):")
         for e in sorted(entries, key=lambda e: e["start"]):
-            row("  %-48s %10d B sent %10d B decoded %8.0f ms"
-                % (e["name"][:48], e["encoded"], e["decoded"], e["ms"]))
+            row("  %-48s %10d B sent %10d B decoded   at %6.0f ms for %6.0f ms"
+                % (e["name"][:48], e["encoded"], e["decoded"], e["start"], e["ms"]))
         row("  %-48s %10d B sent %10d B decoded"
             % ("total", sum(e["encoded"] for e in entries), sum(e["decoded"] for e in entries)))
         row("screenshot: " + shot)
@@ -188,6 +201,7 @@ def main():
         if args.json:
             with open(args.json, "w") as f:
                 json.dump({"devices": n, "points": args.points, "first_render_ms": renders,
+                           "after_last_answer_ms": own,
                            "js_heap_used": metrics.get("JSHeapUsedSize"),
                            "renderer_rss_kb": rss, "api": entries}, f, indent=1)
     finally:
