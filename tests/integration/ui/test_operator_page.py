@@ -282,6 +282,18 @@ class OperatorPageTest(NodeTestCase):
                                      '[data-device="WELL_01"]'), 2, what="the event listed")
         self.assertEqual(page.comm("WELL_02"), "ok")
         page.shot("failover")
+        # The timeline's device filter, and the event in the device's detail.
+        page.type_into("#events-filter", "WELL_02")
+        page.wait(lambda: not page.shown('#events-list li[data-device="WELL_01"]'), 5,
+                  what="WELL_01's event filtered out")
+        page.type_into("#events-filter", "")
+        page.wait(lambda: page.shown('#events-list li[data-device="WELL_01"]'), 5,
+                  what="WELL_01's event listed again")
+        page.open_detail("WELL_01")
+        page.wait(lambda: page.shown("#detail-events li"), 5, what="the detail's events")
+        self.assertIn("2", page.text("#detail-events li"))
+        self.assertEqual(page.attr('#detail-lines tbody tr[data-line="2"]', "data-active"),
+                         "true")
 
     # -- a device failed on every line; every state's count and colour ------------------------
     def test_a_device_failing_on_every_line_turns_failed(self):
@@ -356,6 +368,9 @@ class OperatorPageTest(NodeTestCase):
         page = Page(self, node, token=OPERATOR)
         page.open_detail("W")
         page.wait(lambda: page.shown(write_button), 10, what="the write button of V")
+        for action in ('[data-action="line"][data-line="2"]', '[data-action="poll"]',
+                       '[data-action="channel-disable"]'):
+            self.assertTrue(page.shown("#detail " + action), action)
 
         # Cancelled: nothing is sent.
         page.click(write_button)
@@ -438,6 +453,9 @@ class OperatorPageTest(NodeTestCase):
             {"device": "WELL_01", "point": "CNT"})
         wait_until(lambda: len(node.get(query)["records"]) >= 10, 15, what="CNT's history")
         page = Page(self, node)
+        page.wait_text("#history-state", "ok", 10)
+        self.assertEqual(page.text("#northbound-state"), "off")
+        self.assertEqual(page.text("#peer-link"), "\u2014")
         page.open_detail("WELL_01")
         self.assertEqual(page.text("#detail-comm"), "ok")
         lines = '#detail-lines tbody tr[data-line="%d"]'
