@@ -175,6 +175,22 @@ class StreamTest(NodeTestCase):
         self.assertEqual(bad.getresponse().status, 400)
         bad.close()
 
+    def test_the_kind_filter_keeps_only_the_kinds_asked_for(self):
+        sim, node = self.start_all()
+        status, body = node.request("GET", "/api/v1/stream?kind=points")
+        self.assertEqual(status, 400)
+        self.assertIn("kind must be point, device, failover or redundancy", body["error"])
+
+        r = self.reader(node, query="?kind=device&kind=failover")
+        sim.set("A", "holding", 0, [4321])
+        wait_until(lambda: node.points("A")["V"]["value"] == 4321, 5, what="A = 4321 polled")
+        status, _ = node.request("POST", "/api/v1/devices/A/line", {"line": 2})
+        self.assertEqual(status, 200)
+        seen = r.wait_for(lambda e: e[1] == "device" and e[2]["id"] == "A" and
+                          e[2]["active_line"] == 2, 5, "device event of A on line 2")
+        self.assertIn("failover", [e[1] for e in seen])
+        self.assertEqual([e for e in seen if e[1] not in ("device", "failover")], [])
+
 
 if __name__ == "__main__":
     unittest.main()
