@@ -253,6 +253,7 @@ struct HttpServer::Shared {
   std::size_t active = 0;  // open sessions
   bool refusing = false;   // at the cap: the warning is logged once per episode
   HttpServerStats stats;
+  std::size_t stream_clients = 0;  // open GET /api/v1/stream connections
   // security.md: replaced whole on a reload (set_tokens); a request uses the table current
   // when it is routed.
   std::shared_ptr<const Authenticator> auth = std::make_shared<Authenticator>();
@@ -289,6 +290,11 @@ std::string server_metrics(const HttpServer::Shared& s) {
                      prom::format_uint(s.stats.auth_unauthenticated));
   prom::write_sample(out, "pollux_api_auth_failures_total", {{"reason", "forbidden"}},
                      prom::format_uint(s.stats.auth_forbidden));
+  family("pollux_api_stream_clients", "Open live stream (GET /api/v1/stream) connections.", "gauge",
+         s.stream_clients);
+  family("pollux_api_stream_dropped_total",
+         "Live stream clients disconnected because they did not keep up (api.md \"Live stream\").",
+         "counter", s.stats.stream_dropped);
   return out;
 }
 
@@ -310,6 +316,7 @@ class Session : public std::enable_shared_from_this<Session> {
   ~Session() {
     shared_->sessions.erase(this);
     --shared_->active;
+    if (streaming_) --shared_->stream_clients;
     if (shared_->active < shared_->options.max_connections) shared_->refusing = false;
   }
 
@@ -932,6 +939,8 @@ class Session : public std::enable_shared_from_this<Session> {
       live->filter.kinds.push_back(*kind);
     }
     journal->attach(weak_from_this());  // first: the producer starts journaling now
+    streaming_ = true;
+    ++shared_->stream_clients;
     const StreamJournal::Start start = journal->start(last_id);
     live->cursor = start.cursor;
     live->chunked = c.to.version != 10;  // HTTP/1.0: the body runs until the connection closes
@@ -960,6 +969,7 @@ class Session : public std::enable_shared_from_this<Session> {
     StreamJournal::Read r = live->journal->read(live->cursor, live->filter, BodySource::kPartBytes);
     if (r.lost) {
       api_logger()->info("live stream: a client fell behind the journal and is disconnected");
+      ++shared_->stats.stream_dropped;
       return close();
     }
     live->cursor = r.cursor;
@@ -978,7 +988,13 @@ class Session : public std::enable_shared_from_this<Session> {
     live->last_write = std::chrono::steady_clock::now();
     stream_.expires_after(shared_->options.idle_timeout);
     const auto done = [self = shared_from_this(), live, text](beast::error_code ec, std::size_t) {
-      if (!ec) self->next_stream_part(live);
+      if (!ec) return self->next_stream_part(live);
+      // A client that took nothing for the idle timeout is as far behind as one the ring
+      // overtook: it too is dropped for not keeping up.
+      if (ec == beast::error::timeout) {
+        api_logger()->info("live stream: a client took nothing for the idle timeout; disconnected");
+        ++self->shared_->stats.stream_dropped;
+      }
     };
     if (live->chunked)
       asio::async_write(stream_, http::make_chunk(asio::buffer(*text)), done);
@@ -1044,6 +1060,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::uint64_t deadline_generation_ = 0;  // a stale deadline (the timer already fired) is ignored
   bool reading_header_ = false;
   bool header_timed_out_ = false;
+  bool streaming_ = false;  // a live stream: counted in stream_clients while it lives
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::vector<char> drain_;

@@ -59,6 +59,9 @@ struct HttpServerStats {
   std::uint64_t tls_handshake_failures = 0;
   std::uint64_t auth_unauthenticated = 0;  // answered 401
   std::uint64_t auth_forbidden = 0;        // answered 403
+  // Live stream clients disconnected for not keeping up: the journal's ring overtook them, or
+  // they took nothing of what was sent for the idle timeout (api.md "Live stream").
+  std::uint64_t stream_dropped = 0;
 };
 
 class HttpServer {

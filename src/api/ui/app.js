@@ -127,9 +127,10 @@ function onStreamEvent(kind, data) {
 // ---- banner -------------------------------------------------------------------------------
 
 async function refreshBanner() {
-  const [health, redundancy, northbound] = await Promise.all([
+  const [health, redundancy, channels, northbound] = await Promise.all([
     get('/api/v1/health'),
     get('/api/v1/redundancy'),
+    get('/api/v1/channels'),
     get('/api/v1/northbound').catch((e) => {
       if (e instanceof ApiError && e.status === 404) return null;
       throw e;
@@ -154,9 +155,23 @@ async function refreshBanner() {
     const text = `${northbound.state}${northbound.held ? `, ${northbound.held} held` : ''}`;
     setText('northbound-state', text, northbound.connected ? 'good' : 'warn');
   }
+  drawChannels(channels);
   // The actions depend on the activity: redraw them when it changed.
-  if (changed && detail.id) detail.setDevice(detail.device);
+  if (changed && detail.id) detail.redraw();
   showError('');
+}
+
+// Channels are few (one per line or MultiPoint group), so the table is drawn whole.
+function drawChannels(channels) {
+  const rows = channels.map((c) => el('tr', { 'data-channel': c.id },
+    el('th', { scope: 'row', text: c.id }),
+    el('td', { text: c.type }),
+    el('td', { text: c.protocol }),
+    el('td', { text: c.enabled ? 'yes' : 'no' }),
+    el('td', { class: 'status-' + c.status, text: c.status }),
+    el('td', { class: 'counters',
+      text: Object.entries(c.stats || {}).map(([k, v]) => `${k.replaceAll('_', ' ')} ${v}`).join(' · ') })));
+  document.querySelector('#channel-table tbody').replaceChildren(...rows);
 }
 
 function setText(id, text, cls = '') {

@@ -101,6 +101,14 @@ export class Detail {
     this.drawActions();
   }
 
+  // Everything that depends on the role or the activity (the actions), drawn again.
+  redraw() {
+    if (!this.device) return;
+    this.setDevice(this.device);
+    this.drawPoints();
+    this.loadTrends();
+  }
+
   onEvent(kind, data) {
     if (kind === 'resync') {
       this.reload().catch(() => {});

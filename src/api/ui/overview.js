@@ -132,7 +132,6 @@ export class Overview {
     const button = el('button', {
       type: 'button',
       class: 'device',
-      role: 'listitem',
       'data-device': id,
       'data-comm': comm,
       'data-index': index,

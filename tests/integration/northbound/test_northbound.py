@@ -577,9 +577,9 @@ class NorthboundTest(NodeTestCase):
         self.session_of(host, "FE1")
 
     # -- 9. the pair --------------------------------------------------------------------------
-    def pair_node(self, sim, broker, link_port, name, mode):
+    def pair_node(self, sim, broker, link_port, name, mode, **kw):
         nb = northbound_yaml(broker.url, os.path.join(self.dir, name + ".state"))
-        n = PairNode(name, pair_yaml(sim, name, mode, link_port, recovery="manual") + nb)
+        n = PairNode(name, pair_yaml(sim, name, mode, link_port, recovery="manual", **kw) + nb)
         self.nodes.append(n)
         return n
 
@@ -630,6 +630,38 @@ class NorthboundTest(NodeTestCase):
         self.assertLess(host.messages.index(death), host.messages.index(nb3))
         self.session_of(host, "FE1")
         self.assertEqual(master.get("/api/v1/northbound")["bd_seq"], nb3.bd_seq)
+
+    # A DCMD to the pair is executed once, by whichever node is active; the standby, which
+    # holds no session, never executes one, before or after a handover.
+    def test_a_pair_executes_each_dcmd_once_on_the_active_node_only(self):
+        broker = self.broker()
+        host = self.host(broker)
+        sim = self.start_sim(SIM_YAML)
+        link = free_port()
+        master = self.pair_node(sim, broker, link, "fe-a", "master", writable=True)
+        backup = self.pair_node(sim, broker, link, "fe-b", "backup", writable=True)
+        wait_pair(master, backup, "active", "standby", context=self.logs)
+        self.births(host, "FE1", ["A", "B"])
+        self.assertEqual(sim.writes("A"), [])
+
+        host.dcmd("FE1", "A", "UInt16", 501, name="V")
+        wait_until(lambda: sim.writes("A"), 10, what="the write of V by the master")
+        time.sleep(1.5)  # a second execution (by the standby, or twice) would have come by now
+        self.assertEqual([w["values"] for w in sim.writes("A")], [[501]])
+        self.assertEqual(backup.get("/api/v1/northbound")["published"], 0)
+
+        mark = host.mark()
+        time.sleep(1.0)  # a few heartbeats: the pair's state is in sync
+        status, body = master.request("POST", "/api/v1/redundancy/force-failover")
+        self.assertEqual(status, 200, body)
+        wait_pair(master, backup, "standby", "active", context=self.logs)
+        self.births(host, "FE1", ["A"], since=mark)
+        host.dcmd("FE1", "A", "UInt16", 502, name="V")
+        wait_until(lambda: len(sim.writes("A")) >= 2, 10, what="the write of V by the backup")
+        time.sleep(1.5)
+        self.assertEqual([w["values"] for w in sim.writes("A")], [[501], [502]])
+        self.assertNotIn("write V = 502", master.text())
+        self.assertIn("write V = 502", backup.text())
 
     # -- 10. TLS ------------------------------------------------------------------------------
     def test_tls_to_the_broker_with_the_test_ca(self):

@@ -53,10 +53,10 @@ class PairNode(node_module.Node):
 
 def pair_yaml(sim, name, mode, link_port, psk=PSK, recovery="automatic", standby="cold",
               extra_point="", overrides=True, tcp_device=False, heartbeat_ms=HEARTBEAT_MS,
-              failover_ms=FAILOVER_MS, poll_ms=POLL_MS, startup_ms=STARTUP_MS):
+              failover_ms=FAILOVER_MS, poll_ms=POLL_MS, startup_ms=STARTUP_MS, writable=False):
     """One member's config against a simulator started from SIM_YAML: A (serial primary, TCP
-    first failover), B (serial; disabled on the backup by an override), C (TCP) when
-    `tcp_device`."""
+    first failover; its V writable when `writable`), B (serial; disabled on the backup by an
+    override), C (TCP) when `tcp_device`."""
     host, port = sim.tcp_addr("T1")
     red = ("redundancy: { mode: %s, %s: 127.0.0.1:%d, psk: \"%s\", heartbeat_interval_ms: %d, "
            "failover_timeout_ms: %d, recovery: %s, standby: %s, startup_allowance_ms: %d }"
@@ -70,6 +70,7 @@ def pair_yaml(sim, name, mode, link_port, psk=PSK, recovery="automatic", standby
            "devices:",
            "  - id: A\n    unit: 4\n    comm: { primary: { channel: COM1, initial_fail_s: 0.3 }, "
            "first_failover: { channel: NET1, host: %s, port: %d, retry_primary_s: 5 } }" % (host, port),
+           "    writable: [V]" if writable else None,
            "    polls:\n      - name: g\n        interval_ms: %d\n        points:" % poll_ms,
            "          - { name: V, table: holding, address: 0, type: uint16 }",
            "  - id: B\n    unit: 5\n    comm: { primary: { channel: COM1 } }",
@@ -84,7 +85,7 @@ def pair_yaml(sim, name, mode, link_port, psk=PSK, recovery="automatic", standby
                 "          - { name: V, table: holding, address: 0, type: uint16 }"]
     if overrides:
         out += ["backup_overrides:", "  devices:", "    B: { unit: 5, enabled: false }"]
-    return "\n".join(out) + "\n"
+    return "\n".join(line for line in out if line is not None) + "\n"
 
 
 class PairHarness:
