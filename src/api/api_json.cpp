@@ -61,6 +61,14 @@ json to_json(const HealthView& health) {
   return out;
 }
 
+json to_summary_json(const DeviceView& d) {
+  return {{"id", d.id},
+          {"enabled", d.enabled},
+          {"active_line", d.active_line},
+          {"primary_failed_over", d.primary_failed_over},
+          {"comm", to_string(d.comm)}};
+}
+
 json to_json(const DeviceView& d) {
   json lines = json::array();
   for (const auto& l : d.lines) {

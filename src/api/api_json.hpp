@@ -23,6 +23,9 @@ std::string_view to_string(CommStatus status);
 
 nlohmann::json to_json(const HealthView& health);
 nlohmann::json to_json(const DeviceView& device);
+// GET /api/v1/devices?view=summary: what an overview of many devices draws (id, enabled, active
+// line, primary_failed_over, comm), a tenth of the full listing's size.
+nlohmann::json to_summary_json(const DeviceView& device);
 nlohmann::json to_json(const PointView& point);
 nlohmann::json to_json(const ChannelView& channel);
 nlohmann::json to_json(const EventView& event);

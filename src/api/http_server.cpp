@@ -710,8 +710,13 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void get_devices(const Call& c) {
-    send_listing(c.to, [&node = shared_->node](const std::string& id, Listing& out) {
-      if (const auto device = node.device(id)) out.add(to_json(*device));
+    const auto view = c.target.param("view");
+    if (view && *view != "summary")
+      return send(error_response(c.to, 400, "view must be summary, not '" + *view + "'"));
+    const bool summary = view.has_value();
+    send_listing(c.to, [&node = shared_->node, summary](const std::string& id, Listing& out) {
+      if (const auto device = node.device(id))
+        out.add(summary ? to_summary_json(*device) : to_json(*device));
     });
   }
 

@@ -177,6 +177,7 @@ class Engine final : private scheduler::RunnerHandler,
   scheduler::ChannelRunner* runner(const std::string& channel);
   std::optional<transport::LinkStatus> channel_status(std::string_view channel) const;
   bool channel_usable(std::string_view channel) const;
+  bool channel_switched_on(std::string_view channel) const;
   api::CommStatus comm_of(const DeviceSession& s) const;
   // The runner of the session's active line looks at it again: now, or when the device came
   // back from a message on another channel, once its job is queued again (on_outcome).

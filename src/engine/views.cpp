@@ -44,14 +44,22 @@ points::Value to_value(const api::WriteValue& v) {
 
 }  // namespace
 
+// A standby has no channel runners (its channels stay closed), so there the configuration says
+// whether a channel is switched on; its devices then show the comm state received from the
+// active node instead of all looking disabled (issue 23: the standby shows what it received).
+bool Engine::channel_switched_on(std::string_view channel) const {
+  if (const auto st = channel_status(channel)) return *st != transport::LinkStatus::disabled;
+  for (const auto& c : cfg_.channels)
+    if (c.id == channel) return c.enabled;
+  return false;
+}
+
 api::CommStatus Engine::comm_of(const DeviceSession& s) const {
   const device::RemoteDevice& d = s.device();
   bool switched_on_line = false;
   for (int n = 1; n <= 3; ++n)
-    if (const auto* l = d.line(n)) {
-      const auto st = channel_status(l->path.channel);
-      switched_on_line = switched_on_line || (st && *st != transport::LinkStatus::disabled);
-    }
+    if (const auto* l = d.line(n))
+      switched_on_line = switched_on_line || channel_switched_on(l->path.channel);
   if (!d.enabled() || !switched_on_line) return api::CommStatus::disabled;
   return d.comm_failed ? api::CommStatus::failed : api::CommStatus::ok;
 }

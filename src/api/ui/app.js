@@ -34,14 +34,15 @@ const detail = new Detail({
 
 async function start() {
   try {
-    const [who, devices] = await Promise.all([get('/api/v1/whoami'), get('/api/v1/devices')]);
+    const [who, devices] = await Promise.all([get('/api/v1/whoami'), get('/api/v1/devices?view=summary')]);
     state.role = who.role;
     document.getElementById('whoami').textContent = who.name ? `${who.name} (${who.role})` : 'not needed';
     document.getElementById('login').hidden = true;
     overview.load(devices);
     if (window.polluxFirstRenderMs === undefined) window.polluxFirstRenderMs = performance.now();
     state.started = true;
-    await Promise.all([refreshBanner(), loadEvents()]);
+    const redundancy = await refreshBanner();
+    await loadEvents(redundancy);
     followStream();
     clearInterval(state.bannerTimer);
     state.bannerTimer = setInterval(() => refreshBanner().catch(() => {}), BANNER_REFRESH_MS);
@@ -115,7 +116,7 @@ function onStreamEvent(kind, data) {
       break;
     case 'resync':
       // Events were missed: the listings are read again.
-      get('/api/v1/devices').then((d) => overview.load(d)).catch(() => {});
+      get('/api/v1/devices?view=summary').then((d) => overview.load(d)).catch(() => {});
       loadEvents().catch(() => {});
       refreshBanner().catch(() => {});
       break;
@@ -159,6 +160,7 @@ async function refreshBanner() {
   // The actions depend on the activity: redraw them when it changed.
   if (changed && detail.id) detail.redraw();
   showError('');
+  return redundancy;
 }
 
 // Channels are few (one per line or MultiPoint group), so the table is drawn whole.
@@ -192,9 +194,11 @@ function redundancyEntry(e) {
     text: `node: ${e.from} → ${e.to} (${e.reason})` };
 }
 
-async function loadEvents() {
-  const [failovers, redundancy] = await Promise.all([get('/api/v1/events'), get('/api/v1/redundancy')]);
-  const all = failovers.map(failoverEntry).concat((redundancy.events || []).map(redundancyEntry));
+// `redundancy`: an answer of GET /api/v1/redundancy just read, else it is read here.
+async function loadEvents(redundancy) {
+  const [failovers, pair] = await Promise.all([get('/api/v1/events'),
+    redundancy ? Promise.resolve(redundancy) : get('/api/v1/redundancy')]);
+  const all = failovers.map(failoverEntry).concat((pair.events || []).map(redundancyEntry));
   all.sort((a, b) => (a.time < b.time ? 1 : a.time > b.time ? -1 : 0));
   state.events = all.slice(0, EVENTS_KEPT);
   drawEvents();

@@ -406,7 +406,13 @@ function trend(intervals, from, to, name) {
   const avg = document.createElementNS(SVG, 'polyline');
   avg.setAttribute('class', 'avg');
   avg.setAttribute('points', intervals.map((i) => `${x(i.time).toFixed(1)},${y(i.avg).toFixed(1)}`).join(' '));
-  svg.append(band, avg);
+  // The newest interval as a dot, so a trend of one interval (a young history) is visible too.
+  const dot = document.createElementNS(SVG, 'circle');
+  dot.setAttribute('class', 'last');
+  dot.setAttribute('cx', x(last.time).toFixed(1));
+  dot.setAttribute('cy', y(last.avg).toFixed(1));
+  dot.setAttribute('r', '2.5');
+  svg.append(band, avg, dot);
   svg.setAttribute('aria-label', title.textContent);
   return svg;
 }

@@ -102,11 +102,15 @@ export class Overview {
   drawTiles() {
     const cols = this.columns();
     const rows = Math.ceil(this.shown.length / cols);
-    this.space.style.height = rows * (TILE_HEIGHT + GAP) + GAP + 'px';
+    const content = rows * (TILE_HEIGHT + GAP) + GAP;
+    this.space.style.height = content + 'px';
+    // As tall as the tiles need, up to 60 % of the window; then it scrolls.
+    const height = Math.max(TILE_HEIGHT * 2, Math.min(Math.round(window.innerHeight * 0.6), content)) + 'px';
+    if (this.grid.style.height !== height) this.grid.style.height = height;
     const top = this.grid.scrollTop;
-    const height = this.grid.clientHeight || 400;
+    const view = this.grid.clientHeight || 400;
     const first = Math.max(0, Math.floor(top / (TILE_HEIGHT + GAP)) - 2);
-    const last = Math.min(rows, Math.ceil((top + height) / (TILE_HEIGHT + GAP)) + 2);
+    const last = Math.min(rows, Math.ceil((top + view) / (TILE_HEIGHT + GAP)) + 2);
     const focused = document.activeElement && document.activeElement.classList.contains('device')
       ? document.activeElement.dataset.device : null;
     const tiles = [];
@@ -137,7 +141,7 @@ export class Overview {
       'data-index': index,
       'aria-current': id === this.selected ? 'true' : null,
       title: `${id}: ${commLabel[comm]}${line ? ', ' + line : ''}`,
-    }, el('span', { class: 'id', text: id }), el('span', { class: 'state', text: `${commLabel[comm]} · ${line}` }));
+    }, el('span', { class: 'id', text: id }), el('span', { class: 'state', text: `${comm} · ${line}` }));
     button.style.top = GAP + row * (TILE_HEIGHT + GAP) + 'px';
     button.style.left = GAP + col * (TILE_WIDTH + GAP) + 'px';
     button.style.width = TILE_WIDTH + 'px';

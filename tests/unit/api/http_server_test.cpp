@@ -177,6 +177,24 @@ TEST_F(HttpServerTest, DevicesListAndOne) {
   EXPECT_EQ(error_of(r), "unknown device NOPE");
 }
 
+// The overview's listing: the same devices, with only what a tile shows.
+TEST_F(HttpServerTest, DevicesSummaryView) {
+  const json full = body(get("/api/v1/devices"));
+  const auto r = get("/api/v1/devices?view=summary");
+  ASSERT_EQ(r.result_int(), 200);
+  const json summary = body(r);
+  ASSERT_EQ(summary.size(), full.size());
+  for (std::size_t i = 0; i < full.size(); ++i) {
+    json want;
+    for (const char* key : {"id", "enabled", "active_line", "primary_failed_over", "comm"})
+      want[key] = full[i].at(key);
+    EXPECT_EQ(summary[i], want);
+  }
+  const auto bad = get("/api/v1/devices?view=tiles");
+  EXPECT_EQ(bad.result_int(), 400);
+  EXPECT_EQ(error_of(bad), "view must be summary, not 'tiles'");
+}
+
 TEST_F(HttpServerTest, PercentEncodedIdsAndTrailingSlash) {
   EXPECT_EQ(get("/api/v1/devices/WELL%5F01").result_int(), 200);
   EXPECT_EQ(get("/api/v1/devices/").result_int(), 200);

@@ -532,6 +532,24 @@ TEST_F(EngineFixture, CommStatusFailedUntilTheNextAnswerDisabledWhenSwitchedOff)
   EXPECT_NE(m.find("pollux_device_up{device=\"D2\"} 0\n"), std::string::npos);
 }
 
+// A standby's channels are closed, yet its devices show the comm state received from the
+// active node (issue 23: the standby page shows what it received), not "disabled".
+TEST_F(EngineFixture, AStandbyShowsTheReceivedCommStateNotDisabled) {
+  settle();
+  bool released = false;
+  engine->set_active(false, false, [&] { released = true; });
+  settle();
+  ASSERT_TRUE(released);
+  EXPECT_EQ(engine->device("D1")->comm, CommStatus::ok);
+  EXPECT_EQ(engine->device("D2")->comm, CommStatus::ok);
+  redundancy::DeviceRuntime failed;
+  failed.id = "D2";
+  failed.comm_failed = true;
+  ASSERT_TRUE(engine->import_device_runtime(failed));
+  EXPECT_EQ(engine->device("D2")->comm, CommStatus::failed);
+  EXPECT_NE(engine->metrics_text().find("pollux_device_up{device=\"D2\"} 0\n"), std::string::npos);
+}
+
 // The sync journal reads the point change feed (sync_journal.hpp): a delta names each changed
 // point once; a journal the feed lapped sends every live point.
 TEST_F(EngineFixture, SyncDeltaNamesEachChangedPointOnceAndALappedJournalSendsEveryPoint) {
