@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <stdexcept>
 
 #include "runtime/logging.hpp"
@@ -213,10 +214,12 @@ void Controller::rearm() {
   const auto due = machine_.next_deadline();
   if (!due) return;
   std::weak_ptr<bool> alive = alive_;
-  timer_ = executor_.schedule_at(*due, [this, alive] {
+  // A deadline already passed when armed is due now, not late (machine.hpp, on_timer).
+  const auto on_time = std::max(*due, executor_.now());
+  timer_ = executor_.schedule_at(*due, [this, alive, on_time] {
     if (auto a = alive.lock(); !a || !*a) return;
     timer_ = {};
-    apply(machine_.on_timer(executor_.now()));
+    apply(machine_.on_timer(executor_.now(), executor_.now() - on_time));
   });
 }
 

@@ -205,8 +205,13 @@ TimePoint Machine::startup_deadline() const {
   return phase_deadline_;
 }
 
-Decision Machine::on_timer(TimePoint now) {
+Decision Machine::on_timer(TimePoint now, runtime::Duration late) {
   Decision d;
+  const bool silence_due = phase_ == Phase::none && activity_ == Activity::standby;
+  if (silence_due && late > runtime::milliseconds(settings_.heartbeat_interval_ms)) {
+    last_heard_ = now;  // this node was away: its own pause is no proof of the peer's silence
+    return d;
+  }
   // A handover timeout can expose an already expired silence deadline, so loop until stable.
   for (int round = 0; round < 3; ++round) {
     const auto due = next_deadline();

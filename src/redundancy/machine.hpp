@@ -110,7 +110,12 @@ class Machine {
 
   // Deadlines: the node arms one executor timer for next_deadline() and calls on_timer.
   std::optional<runtime::TimePoint> next_deadline() const;
-  Decision on_timer(runtime::TimePoint now);
+  // `late`: how long after its time the timer ran (measured by the node from when it armed
+  // it). A timer late by more than a heartbeat interval means this node itself was not running
+  // (SIGSTOP, a paused VM, a starved CPU): the silence it would act on was partly its own, and
+  // the peer's messages may be waiting unread on the link, so the silence clock starts again
+  // and the peer gets a whole failover_timeout_ms to be heard.
+  Decision on_timer(runtime::TimePoint now, runtime::Duration late = {});
 
   // Operator commands (POST /api/v1/redundancy/force-failover and /recover).
   CommandResult force_failover(runtime::TimePoint now);

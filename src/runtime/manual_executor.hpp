@@ -30,6 +30,10 @@ class ManualExecutor final : public Executor {
   // Moves time forward by `d`, running every timer that falls due on the way, in order, with
   // now() equal to each timer's due time while it runs. Returns the number of callbacks run.
   std::size_t advance(Duration d);
+  // Moves time forward by `d` and runs nothing, as a stopped process (SIGSTOP, a paused VM)
+  // finds the clock when it resumes: the timers that fell due meanwhile run late, at the next
+  // advance().
+  void pause(Duration d) { now_ += d; }
   // Jumps to the next pending timer and runs everything due then; false when none is pending.
   bool advance_to_next_timer();
   std::size_t pending_timers() { return timers_.size(); }

@@ -22,7 +22,8 @@ TEST(ApiJson, DeviceGolden) {
     "comm":"ok",
     "stats":{"messages_ok":42,"messages_failed":0,"exceptions":0,"timeouts":3,"crc_errors":0,
              "framing_errors":0,"polls_ok":0,"polls_failed":0,
-             "demoted":false,"polls_skipped":0,"overruns":0}})");
+             "demoted":false,"polls_skipped":0,"overruns":0},
+    "writable":["PUMP_ON"]})");
   EXPECT_EQ(to_json(*node.device("WELL_01")), expected);
 }
 

@@ -60,6 +60,7 @@ class FakeNode : public NodeApi {
     well.last_good_line = 1;
     well.stats.messages_ok = 42;
     well.stats.timeouts = 3;
+    well.writable = {"PUMP_ON"};
     devices_.push_back(well);
     DeviceView tank;
     tank.id = "TANK_02";

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "redundancy/backoff.hpp"
 #include "runtime/manual_executor.hpp"
 
@@ -53,11 +55,15 @@ struct Solo {
     effects.insert(effects.end(), d.effects.begin(), d.effects.end());
     if (timer) ex.cancel(timer);
     timer = {};
-    if (auto due = m.next_deadline())
-      timer = ex.schedule_at(*due, [this] {
+    // As the controller does: a timer's lateness counts from its due time, or from arming it
+    // when that was already past.
+    if (auto due = m.next_deadline()) {
+      const auto on_time = std::max(*due, ex.now());
+      timer = ex.schedule_at(*due, [this, on_time] {
         timer = {};
-        apply(m.on_timer(ex.now()));
+        apply(m.on_timer(ex.now(), ex.now() - on_time));
       });
+    }
     return d;
   }
   void start() { apply(m.start(ex.now())); }
@@ -249,6 +255,48 @@ TEST(RedundancyMachine, BackupTakesOverAfterSilence) {
   EXPECT_EQ(s.m.transitions()[0].reason, "master_lost");
   EXPECT_EQ(s.m.transitions()[0].time, last + milliseconds(3000));
   EXPECT_EQ(s.effects.back().kind, EffectKind::become_active);
+}
+
+// The soak (issue 24, seed 6) stopped a backup with SIGSTOP for 6.4 s beside a live master; on
+// SIGCONT its overdue silence timer ran before the link's waiting input and it went active for
+// a third of a second. Its own pause is no proof of the master's silence: it listens first.
+TEST(RedundancyMachine, ABackupResumedFromAPauseListensBeforeItTakesOver) {
+  Solo s(RedundancyMode::backup, settings());
+  s.start();
+  s.apply(s.m.on_authenticated(s.ex.now()));
+  s.apply(s.m.on_peer_heard(s.ex.now(), Activity::active));
+  s.ex.advance(milliseconds(1000));
+  s.ex.pause(milliseconds(6400));  // SIGSTOP ... SIGCONT
+  s.ex.advance(milliseconds(0));   // the overdue silence timer runs first
+  EXPECT_EQ(s.m.activity(), Activity::standby);
+  EXPECT_TRUE(s.m.transitions().empty());
+  s.ex.advance(milliseconds(340));  // the link reconnects: the master is heard
+  s.apply(s.m.on_peer_heard(s.ex.now(), Activity::active));
+  s.ex.advance(milliseconds(2999));
+  EXPECT_EQ(s.m.activity(), Activity::standby);
+  EXPECT_TRUE(s.m.transitions().empty());
+  EXPECT_TRUE(s.effects.empty());
+}
+
+// A master that really died while the backup was paused is taken over once the backup has heard
+// nothing for a whole failover timeout after it resumed; a timer a little late (a busy CPU,
+// within a heartbeat interval) changes nothing.
+TEST(RedundancyMachine, AMasterThatDiedDuringThePauseIsTakenOverAfterAWholeTimeout) {
+  Solo s(RedundancyMode::backup, settings());
+  s.start();
+  s.apply(s.m.on_authenticated(s.ex.now()));
+  s.apply(s.m.on_peer_heard(s.ex.now(), Activity::active));
+  s.apply(s.m.on_link_down(s.ex.now()));
+  s.ex.pause(milliseconds(6400));
+  s.ex.advance(milliseconds(0));
+  const auto resumed = s.ex.now();
+  EXPECT_EQ(s.m.activity(), Activity::standby);
+  s.ex.pause(milliseconds(3400));  // late by 400 ms: less than the 500 ms heartbeat interval
+  s.ex.advance(milliseconds(0));
+  EXPECT_EQ(s.m.activity(), Activity::active);
+  ASSERT_EQ(s.m.transitions().size(), 1u);
+  EXPECT_EQ(s.m.transitions()[0].reason, "master_lost");
+  EXPECT_EQ(s.m.transitions()[0].time, resumed + milliseconds(3400));
 }
 
 TEST(RedundancyMachine, BackupTakesOverWhenMasterNeverAppears) {
