@@ -28,6 +28,7 @@ POLL_MS = 1000
 MODEM_POLL_MS = 3000
 SERIAL_PER_LINE = 8
 TCP_PER_SERVER = 50
+SERIAL_TIMEOUT_MS = 300
 
 
 class Layout:
@@ -123,7 +124,7 @@ def node_yaml(layout, sim, name, mode, link, broker_url, dirpath):
            "channels:"]
     for lid in layout.serial:
         out.append("  - { id: COM_%s, type: serial, protocol: modbus-rtu, port: %s, "
-                   "message_timeout_ms: 300, poll_attempts: 1 }" % (lid, sim.serial[lid]))
+                   "message_timeout_ms: %d, poll_attempts: 1 }" % (lid, sim.serial[lid], SERIAL_TIMEOUT_MS))
     if layout.modem:
         out.append("  - { id: MODEM0, type: modem, protocol: modbus-rtu, port: %s, init: ATZ, "
                    "dial_timeout_s: 5, idle_hangup_s: 30, message_timeout_ms: 500, "
@@ -286,7 +287,7 @@ class Field:
             d = os.path.join(self.dir, name)
             os.makedirs(d, exist_ok=True)
             text = node_yaml(self.layout, self.sim, name, mode, link, self.broker.url, d)
-            n = Node(text, name=name, prefix="soak-%s." % name, binary=self.pollux,
+            n = Node(text, name=name, prefix=os.path.join(self.dir, name + ".run."), binary=self.pollux,
                      startup_timeout=30, env=self.env)
             self.nodes[name] = n
             self.log("%s started (pid %d, API %s, log %s)" % (name, n.proc.pid, n.base, n.log_path))
@@ -319,12 +320,15 @@ class Field:
         self.nodes[name].start()
 
     def close(self):
+        """Ends everything; the nodes' exit codes on SIGTERM ({name: code})."""
+        codes = {}
         for n in self.nodes.values():
             try:
                 if n.proc and n.proc.poll() is None:
                     n.proc.send_signal(signal.SIGCONT)
-                    n.stop(timeout=15)
+                    codes[n.name] = n.stop(timeout=15)
             except Exception as e:  # the report already shows what went wrong
+                codes[n.name] = str(e)
                 self.log("stopping %s: %s" % (n.name, e))
         if self.proxy:
             self.proxy.close()
@@ -334,7 +338,9 @@ class Field:
             try:
                 self.sim.stop(timeout=15)
             except Exception as e:
+                codes["pollux-sim"] = str(e)
                 self.log("stopping the simulator: %s" % e)
+        return codes
 
 
 def make_workdir(keep):
