@@ -16,6 +16,7 @@ force, and counted in the report.
 import json
 import math
 import random
+import sys
 import threading
 import time
 import urllib.error
@@ -479,9 +480,7 @@ class Checks:
 
     def report(self, args, seconds, entries):
         print("\n==== soak report ====")
-        print("command: python3 tools/soak/soak.py --seed %d --minutes %g --devices %d --build %s%s"
-              % (args.seed, args.minutes, args.devices, args.build,
-                 " --skip " + args.skip if args.skip else ""))
+        print("command: python3 tools/soak/soak.py " + " ".join(sys.argv[1:]))
         print("faults injected per class:")
         for c in sched.ALL_CLASSES:
             if self.fault_counts.get(c):
