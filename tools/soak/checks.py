@@ -101,6 +101,21 @@ class Checks:
         self.history_dev = [0, 0]
 
     # -- time and reporting --------------------------------------------------------------------
+    def wait_pair_ready(self, log, timeout=60):
+        """The clock starts once the pair has formed: master active, backup standby, both
+        authenticated, so that the start-up's own transitions are not taken for failovers."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            sa, a = self.http("fe-a", "GET", "/api/v1/redundancy")
+            sb, b = self.http("fe-b", "GET", "/api/v1/redundancy")
+            if (sa == 200 and sb == 200 and a["activity"] == "active" and
+                    b["activity"] == "standby" and a["peer"]["authenticated"] and
+                    b["peer"]["authenticated"]):
+                log("pair formed: fe-a active, fe-b standby")
+                return
+            time.sleep(0.2)
+        raise SystemExit("the pair did not form within %ds" % timeout)
+
     def start_clock(self):
         self.t0 = time.monotonic()
         self.epoch0 = time.time()

@@ -165,6 +165,7 @@ class Runner:
 
 def run(f, entries, checks, seconds, args, log, warmup):
     runner = Runner(f, checks, log)
+    checks.wait_pair_ready(log)
     checks.start_clock()
     pending = sorted(entries, key=lambda e: e["t"])
     ending = []
