@@ -261,7 +261,12 @@ class Checks:
         else:
             self.other_events += 1
         self.log("redundancy event at +%.1fs: %s" % (t, what))
-        if not self.in_force(t, INFRA_GRACE_S, ("kill9", "sigstop", "restart", "partition")):
+        causes = self.in_force(t, INFRA_GRACE_S, ("kill9", "sigstop", "restart", "partition"))
+        if name == "fe-b" and ev["to"] == "active":
+            # A takeover needs the master silent: the master down or frozen, or the link cut.
+            # A backup that was itself frozen or restarted has no reason to take over.
+            causes = [e for e in causes if e["cls"] == "partition" or e["target"] == "fe-a"]
+        if not causes:
             self.violation("failover", "unexplained redundancy event %s" % what, t)
 
     def sample_rss(self, now):
