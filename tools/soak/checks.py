@@ -254,11 +254,13 @@ class Checks:
         what = "%s %s->%s (%s)" % (name, ev["from"], ev["to"], ev["reason"])
         if t < 0:
             return  # start-up of the pair
+        # One handover shows on both nodes (the backup gives, the master takes): counted once,
+        # on the master.
         if name == "fe-b" and ev["to"] == "active":
             self.takeovers += 1
-        elif (name == "fe-b" and ev["from"] == "active") or (name == "fe-a" and ev["to"] == "active"):
+        elif name == "fe-a" and ev["to"] == "active":
             self.handovers += 1
-        else:
+        elif not (name == "fe-b" and ev["from"] == "active"):
             self.other_events += 1
         self.log("redundancy event at +%.1fs: %s" % (t, what))
         causes = self.in_force(t, INFRA_GRACE_S, ("kill9", "sigstop", "restart", "partition"))
@@ -563,7 +565,8 @@ class Checks:
                 print("  %-18s %d" % (c, self.fault_counts[c]))
         for k in sched.MISSING:
             print("  %-18s not injected" % k)
-        print("redundancy: %d takeovers, %d handovers, %d other events; two-active samples %d"
+        print("redundancy: %d takeovers (backup to active), %d handovers (master back to active), "
+              "%d other events; two-active samples %d"
               % (self.takeovers, self.handovers, self.other_events, self.two_active_samples))
         for name, r in getattr(self, "rss_figures", {}).items():
             print("RSS %s: first %s kB, baseline after warm-up %s kB, end %s kB%s, restarts %d"
