@@ -86,6 +86,9 @@ class Checks:
         self.serial_prev = {}
         self.standby_since = {}
         self.driver_errors = 0
+        self.event_seq = {}
+        self.device_events = 0
+        self.device_failovers_explained = 0
         self.ticks = 0
         self.two_active_samples = 0
         # writes
@@ -127,9 +130,12 @@ class Checks:
     def now(self):
         return time.monotonic() - self.t0 if self.t0 else 0.0
 
-    def in_force(self, t, grace=0.0, classes=None):
+    def in_force(self, t, grace=0.0, classes=None, device_grace=1.0):
+        """The entries in force at run time t: begun, and ended less than `grace` (node, link and
+        broker faults) or `device_grace` (the others) before."""
         return [e for e in self.entries
-                if e["t"] <= t <= e["end"] + (grace if e["cls"] in sched.INFRA_FAULTS else 1.0)
+                if e["t"] <= t <= e["end"] + (grace if e["cls"] in sched.INFRA_FAULTS
+                                              else device_grace)
                 and (classes is None or e["cls"] in classes)]
 
     def violation(self, kind, msg, t=None):
@@ -178,8 +184,9 @@ class Checks:
     def tick(self, now):
         self.ticks += 1
         self.check_processes(now)
-        for check in (self.check_pair, self.sample_rss, self.check_overlaps):
-            if check == self.check_overlaps and self.ticks % 5:
+        for check in (self.check_pair, self.sample_rss, self.check_overlaps,
+                      self.check_device_events):
+            if check in (self.check_overlaps, self.check_device_events) and self.ticks % 5:
                 continue
             try:
                 check(now)
@@ -270,6 +277,43 @@ class Checks:
             causes = [e for e in causes if e["cls"] == "partition" or e["target"] == "fe-a"]
         if not causes:
             self.violation("failover", "unexplained redundancy event %s" % what, t)
+
+    def check_device_events(self, now):
+        """Every device line change made by a failure (not a scheduled Retry primary) needs a
+        fault in force: on the device, on a device sharing its serial line (a late answer there
+        garbles the next request), on its line or modem, or a node or link fault."""
+        layout = self.f.layout
+        for name in self.f.nodes:
+            if self.down[name]:
+                continue
+            pid = self.f.nodes[name].proc.pid
+            since = self.event_seq.get((name, pid), 0)
+            status, evs = self.http(name, "GET", "/api/v1/events?since=%d" % since)
+            if status != 200:
+                continue
+            for ev in evs:
+                self.event_seq[(name, pid)] = max(self.event_seq.get((name, pid), 0), ev["seq"])
+                t = parse_ms(ev["time"]) / 1000.0 - self.epoch0
+                if t < 0:
+                    continue
+                self.device_events += 1
+                if ev["reason"] == "retry_primary" or ev["from"] == ev["to"]:
+                    continue
+                dev = ev["device"]
+                kind, where = layout.path.get(dev, ":").split(":")
+                peers = set(layout.serial.get(where, [])) | {dev}
+                if kind == "modem":
+                    peers |= set(layout.modem)
+                # A failure counts for initial_fail_s (2 s) before the event: 5 s of grace.
+                related = [e for e in self.in_force(t, INFRA_GRACE_S, device_grace=5.0)
+                           if e["cls"] in sched.INFRA_FAULTS or e["target"] in peers or
+                           e["target"] == where]
+                if related:
+                    self.device_failovers_explained += 1
+                else:
+                    self.violation("failover", "%s: device %s line %s -> %s (%s) with no fault on "
+                                   "it, its line or the pair" % (name, dev, ev["from"], ev["to"],
+                                                                 ev["reason"]), t)
 
     def sample_rss(self, now):
         for name, n in self.f.nodes.items():
@@ -568,6 +612,8 @@ class Checks:
         print("redundancy: %d takeovers (backup to active), %d handovers (master back to active), "
               "%d other events; two-active samples %d"
               % (self.takeovers, self.handovers, self.other_events, self.two_active_samples))
+        print("device line changes: %d seen, %d failovers explained by a fault in force"
+              % (self.device_events, self.device_failovers_explained))
         for name, r in getattr(self, "rss_figures", {}).items():
             print("RSS %s: first %s kB, baseline after warm-up %s kB, end %s kB%s, restarts %d"
                   % (name, r["first_kb"], r["baseline_kb"], r["end_kb"],
