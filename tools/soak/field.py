@@ -1,0 +1,352 @@
+"""The soak's field (issue 24, tools/soak): pollux-sim with a few hundred RTUs on serial ptys, a
+modem and Modbus TCP gateways, a master/backup pair with history and Sparkplug B northbound,
+a scratch mosquitto, and the peer link routed through a TCP proxy the driver can blackhole.
+
+Every device serves the same two registers, so that the checkers know what was served:
+  holding 0  C  uint16 counter, +1 every second since the simulator started
+  holding 1  W  writable; the driver writes unique values and compares with the write log
+"""
+
+import os
+import shutil
+import signal
+import socket
+import tempfile
+import threading
+import time
+
+from pollux_support.mosquitto import Broker
+from pollux_support.node import Node, free_port, wait_until
+from pollux_support.sim import Sim
+
+GROUP = "Soak"
+EDGE = "FE1"
+HEARTBEAT_MS = 300
+FAILOVER_MS = 2000
+STARTUP_MS = 3000
+POLL_MS = 1000
+MODEM_POLL_MS = 3000
+SERIAL_PER_LINE = 8
+TCP_PER_SERVER = 50
+SERIAL_TIMEOUT_MS = 300
+
+
+class Layout:
+    """Which device sits where: `serial` lines of 8 (each device also behind the TCP gateway TS
+    as its first failover), two devices behind one modem number (TS too), the rest on TCP
+    gateways of 50."""
+
+    def __init__(self, n_devices, n_lines=4):
+        self.serial = {}        # line id -> [device ids]
+        self.modem = []         # device ids behind M0's number
+        self.tcp = {}           # server id -> [device ids]
+        self.unit = {}          # device id -> unit id (unique per line/server)
+        self.path = {}          # device id -> "serial:L", "modem:M0", "tcp:T"
+        n_lines = max(0, min(n_lines, (n_devices - 2) // SERIAL_PER_LINE))
+        unit = 1
+        i = 0
+        for li in range(n_lines):
+            lid = "L%d" % li
+            self.serial[lid] = []
+            for _ in range(SERIAL_PER_LINE):
+                d = "S%03d" % i
+                self.serial[lid].append(d)
+                self.unit[d] = unit
+                self.path[d] = "serial:" + lid
+                unit += 1
+                i += 1
+        for k in range(2 if n_devices - i >= 2 else 0):
+            d = "M%03d" % k
+            self.modem.append(d)
+            self.unit[d] = unit
+            self.path[d] = "modem:M0"
+            unit += 1
+            i += 1
+        rest = n_devices - i
+        for k in range(rest):
+            sid = "T%d" % (k // TCP_PER_SERVER)
+            d = "D%03d" % k
+            self.tcp.setdefault(sid, []).append(d)
+            self.unit[d] = k % TCP_PER_SERVER + 1
+            self.path[d] = "tcp:" + sid
+
+    @property
+    def devices(self):
+        return list(self.unit)
+
+    def gateway_devices(self):
+        """Devices also reachable through TS (the serial and modem devices' failover path)."""
+        return [d for ds in self.serial.values() for d in ds] + self.modem
+
+    def sim_yaml(self):
+        out = ["devices:"]
+        for d, u in self.unit.items():
+            out.append("  - { id: %s, unit: %d, size: 8, registers: [ { table: holding, address: 0, "
+                       "type: uint16, counter: { start: 0, step: 1, interval_ms: 1000 } }, "
+                       "{ table: holding, address: 1, words: [0] } ] }" % (d, u))
+        out.append("serial:")
+        for lid, ds in self.serial.items():
+            # turnaround: the overlap detector needs a busy window (sim/README.md).
+            out.append("  - { id: %s, turnaround_ms: 10, devices: [%s] }" % (lid, ", ".join(ds)))
+        out.append("tcp:")
+        gw = self.gateway_devices()
+        if gw:
+            out.append("  - { id: TS, protocol: modbus-tcp, devices: [%s] }" % ", ".join(gw))
+        for sid, ds in self.tcp.items():
+            out.append("  - { id: %s, protocol: modbus-tcp, devices: [%s] }" % (sid, ", ".join(ds)))
+        if self.modem:
+            out.append("modems:")
+            out.append("  - { id: M0, dial_ms: 200, guard_ms: 200, numbers: { \"5550001\": [%s] } }"
+                       % ", ".join(self.modem))
+        return "\n".join(out) + "\n"
+
+
+def node_yaml(layout, sim, name, mode, link, broker_url, dirpath):
+    """One member's config. `link` is host:port: the master listens there, the backup connects
+    there (the proxy's port)."""
+    red = ("redundancy: { mode: %s, %s: %s, psk: \"${SOAK_PSK}\", heartbeat_interval_ms: %d, "
+           "failover_timeout_ms: %d, recovery: automatic, standby: warm, "
+           "startup_allowance_ms: %d, history: full }"
+           % (mode, "listen" if mode == "master" else "master", link, HEARTBEAT_MS, FAILOVER_MS,
+              STARTUP_MS))
+    out = ["node: { name: %s }" % name,
+           "api:",
+           "  listen: 127.0.0.1:API_PORT",
+           "  tokens:",
+           "    - { name: soak, token: \"${SOAK_TOKEN}\", role: admin }",
+           red,
+           "history: { backend: sqlite, path: %s, retention_days: 0, deadband: 0 }"
+           % os.path.join(dirpath, "history.db"),
+           "northbound:",
+           "  mqtt: { url: %s, keepalive_s: 5 }" % broker_url,
+           "  sparkplug: { group_id: %s, edge_node_id: %s }" % (GROUP, EDGE),
+           "  state_path: %s" % os.path.join(dirpath, "northbound.state"),
+           "channels:"]
+    for lid in layout.serial:
+        out.append("  - { id: COM_%s, type: serial, protocol: modbus-rtu, port: %s, "
+                   "message_timeout_ms: %d, poll_attempts: 1 }" % (lid, sim.serial[lid], SERIAL_TIMEOUT_MS))
+    if layout.modem:
+        out.append("  - { id: MODEM0, type: modem, protocol: modbus-rtu, port: %s, init: ATZ, "
+                   "dial_timeout_s: 5, idle_hangup_s: 30, message_timeout_ms: 500, "
+                   "poll_attempts: 1 }" % sim.modems["M0"])
+    out.append("  - { id: NET, type: tcp, protocol: modbus-tcp, message_timeout_ms: 500, "
+               "poll_attempts: 1 }")
+    out.append("devices:")
+    gw = sim.tcp_addr("TS") if layout.gateway_devices() else None
+    for d, u in layout.unit.items():
+        kind, where = layout.path[d].split(":")
+        if kind == "serial":
+            comm = ("primary: { channel: COM_%s, initial_fail_s: 2, subsequent_fail_s: 2 }, "
+                    "first_failover: { channel: NET, host: %s, port: %d, retry_primary_s: 20 }"
+                    % (where, gw[0], gw[1]))
+            interval = POLL_MS
+        elif kind == "modem":
+            comm = ("primary: { channel: MODEM0, phone: \"5550001\", initial_fail_s: 8, "
+                    "subsequent_fail_s: 8 }, first_failover: { channel: NET, host: %s, port: %d, "
+                    "retry_primary_s: 30 }" % gw)
+            interval = MODEM_POLL_MS
+        else:
+            host, port = sim.tcp_addr(where)
+            comm = "primary: { channel: NET, host: %s, port: %d }" % (host, port)
+            interval = POLL_MS
+        out.append("  - id: %s\n    unit: %d\n    comm: { %s }\n    writable: [W]" % (d, u, comm))
+        out.append("    polls:\n      - name: g\n        interval_ms: %d\n        points:" % interval)
+        out.append("          - { name: C, table: holding, address: 0, type: uint16 }")
+        out.append("          - { name: W, table: holding, address: 1, type: uint16 }")
+    return "\n".join(out) + "\n"
+
+
+class Proxy:
+    """A TCP proxy for the peer link. blackhole(): nothing is forwarded any more (bytes stay
+    queued in the sockets, as on a dead route) and new connections are accepted but not
+    connected onwards; nothing is closed. heal(): forwarding resumes, held connections are
+    connected onwards."""
+
+    def __init__(self, target_port, listen_port=None):
+        self.target = ("127.0.0.1", target_port)
+        self.port = listen_port or free_port()
+        self._open = threading.Event()
+        self._open.set()
+        self._stop = False
+        self._lock = threading.Lock()
+        self._socks = []
+        self.connections = 0
+        self.srv = socket.socket()
+        self.srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.srv.bind(("127.0.0.1", self.port))
+        self.srv.listen(16)
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    @property
+    def blackholed(self):
+        return not self._open.is_set()
+
+    def blackhole(self):
+        self._open.clear()
+
+    def heal(self):
+        self._open.set()
+
+    def _accept(self):
+        while not self._stop:
+            try:
+                c, _ = self.srv.accept()
+            except OSError:
+                return
+            self.connections += 1
+            threading.Thread(target=self._serve, args=(c,), daemon=True).start()
+
+    def _serve(self, c):
+        self._open.wait()
+        if self._stop:
+            c.close()
+            return
+        try:
+            u = socket.create_connection(self.target, timeout=5)
+            u.settimeout(None)
+        except OSError:
+            c.close()
+            return
+        with self._lock:
+            self._socks += [c, u]
+        threading.Thread(target=self._pump, args=(c, u), daemon=True).start()
+        threading.Thread(target=self._pump, args=(u, c), daemon=True).start()
+
+    def _pump(self, a, b):
+        try:
+            while True:
+                self._open.wait()
+                data = a.recv(65536)
+                if not data:
+                    break
+                self._open.wait()
+                b.sendall(data)
+        except OSError:
+            pass
+        for s in (a, b):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            s.close()
+
+    def close(self):
+        self._stop = True
+        self._open.set()
+        self.srv.close()
+        with self._lock:
+            for s in self._socks:
+                try:
+                    s.close()
+                except OSError:
+                    pass
+
+
+def rss_kb(pid):
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+class Field:
+    """Starts and owns everything; close() ends it all (also on errors)."""
+
+    def __init__(self, build, n_devices, workdir, log=print):
+        self.log = log
+        self.dir = workdir
+        self.pollux = os.path.join(build, "src", "app", "pollux")
+        self.sim_bin = os.path.join(build, "sim", "pollux-sim")
+        for b in (self.pollux, self.sim_bin):
+            if not os.access(b, os.X_OK):
+                raise SystemExit("no executable %s (--build)" % b)
+        self.layout = Layout(n_devices)
+        self.token = "soak-token-%x" % (os.getpid() * 7919)
+        self.env = {"SOAK_PSK": "soak-pair-key-%x" % os.getpid(), "SOAK_TOKEN": self.token}
+        self.sim = self.broker = self.proxy = None
+        self.nodes = {}
+        try:
+            self._start()
+        except BaseException:
+            self.close()
+            raise
+
+    def _start(self):
+        self.sim = Sim(self.sim_bin, self.layout.sim_yaml(), timeout=30,
+                       log_path=os.path.join(self.dir, "sim.log"))
+        self.sim_t0 = time.time() - self.sim.cmd({"cmd": "ping"})["time_ms"] / 1000.0
+        self.broker = Broker()
+        self.link_port = free_port()
+        self.proxy = Proxy(self.link_port)
+        for name, mode, link in (("fe-a", "master", "127.0.0.1:%d" % self.link_port),
+                                 ("fe-b", "backup", "127.0.0.1:%d" % self.proxy.port)):
+            d = os.path.join(self.dir, name)
+            os.makedirs(d, exist_ok=True)
+            text = node_yaml(self.layout, self.sim, name, mode, link, self.broker.url, d)
+            n = Node(text, name=name, prefix=os.path.join(self.dir, name + ".run."), binary=self.pollux,
+                     startup_timeout=30, env=self.env)
+            self.nodes[name] = n
+            self.log("%s started (pid %d, API %s, log %s)" % (name, n.proc.pid, n.base, n.log_path))
+
+    # -- node faults ---------------------------------------------------------------------------
+    def kill9(self, name):
+        n = self.nodes[name]
+        n.proc.send_signal(signal.SIGKILL)
+        n.proc.wait()
+        n.log.close()
+
+    def sigstop(self, name):
+        self.nodes[name].proc.send_signal(signal.SIGSTOP)
+
+    def sigcont(self, name):
+        self.nodes[name].proc.send_signal(signal.SIGCONT)
+
+    def terminate(self, name):
+        n = self.nodes[name]
+        n.proc.send_signal(signal.SIGTERM)
+        try:
+            n.proc.wait(timeout=15)
+        except Exception:
+            n.proc.kill()
+            n.proc.wait()
+        n.log.close()
+        return n.proc.returncode
+
+    def start_node(self, name):
+        self.nodes[name].start()
+
+    def close(self):
+        """Ends everything; the nodes' exit codes on SIGTERM ({name: code})."""
+        codes = {}
+        for n in self.nodes.values():
+            try:
+                if n.proc and n.proc.poll() is None:
+                    n.proc.send_signal(signal.SIGCONT)
+                    codes[n.name] = n.stop(timeout=15)
+            except Exception as e:  # the report already shows what went wrong
+                codes[n.name] = str(e)
+                self.log("stopping %s: %s" % (n.name, e))
+        if self.proxy:
+            self.proxy.close()
+        if self.broker:
+            self.broker.close()
+        if self.sim:
+            try:
+                self.sim.stop(timeout=15)
+            except Exception as e:
+                codes["pollux-sim"] = str(e)
+                self.log("stopping the simulator: %s" % e)
+        return codes
+
+
+def make_workdir(keep):
+    d = tempfile.mkdtemp(prefix="pollux-soak.")
+    return d
+
+
+def remove_workdir(d):
+    shutil.rmtree(d, ignore_errors=True)
