@@ -11,6 +11,11 @@ build=${1:-$top/build/release}
 bench=$build/tools/bench
 pollux=$build/src/app/pollux
 sim=$build/sim/pollux-sim
+# Debian's interpreter: the python3-* packages the benchmarks import (selenium, paho-mqtt,
+# protobuf) are installed for it, not for another python3 that may come first on PATH.
+PY=python3
+[[ -x /usr/bin/python3 ]] && PY=/usr/bin/python3
+export PY
 logs=$(mktemp -d /tmp/pollux-bench-smoke.XXXXXX)
 failed=0
 t_all=$SECONDS
@@ -45,28 +50,28 @@ smoke sim_capacity '^ +10 ' "$bench/sim_capacity" --devices 1,10 --seconds 1
 smoke tcp_floor '^asio +10 |^scan +' "$bench/tcp_floor" --devices 1,10 --scan-devices 50 \
   --seconds 1
 smoke engine_bench '^Saturation|^ +10 +[0-9]|^Realistic \(50 |^Capped|^Serial line|^ +115200 +[0-9]|reproduce' \
-  python3 tools/bench/engine_bench.py --pollux "$pollux" --sim "$sim" \
+  "$PY" tools/bench/engine_bench.py --pollux "$pollux" --sim "$sim" \
   --scenarios saturation,realistic,capped,serial --devices 10 --realistic-devices 50 \
   --capped-devices 20 --capped-max 10 --bauds 115200 --runs 1 --warmup 0.2 --window 1 \
   --realistic-window 1 --serial-window 1 --listing-window 0.5 --no-pin
 smoke history_bench '^  \(a\) ingestion.* [0-9]+ +>=|^  \(d\) .* [0-9.]+ +<=|reproduce' \
   "$bench/history_bench" --points 10 --seconds 5 --runs 1 --others 0 --queries 1
 smoke history_pg_bench '^  \(e\) ingestion.* [0-9]+ +>=|reproduce' \
-  python3 tools/bench/history_pg_bench.py --bench "$bench/history_bench" --points 10 --seconds 5 \
+  "$PY" tools/bench/history_pg_bench.py --bench "$bench/history_bench" --points 10 --seconds 5 \
   --runs 1 --others 0 --queries 1
 smoke history_engine_bench '^run 1: off [0-9.]+ % CPU, on [0-9.]+ % CPU|CPU ratio on/off|reproduce' \
-  python3 tools/bench/history_engine_bench.py --pollux "$pollux" --sim "$sim" --devices 20 \
+  "$PY" tools/bench/history_engine_bench.py --pollux "$pollux" --sim "$sim" --devices 20 \
   --runs 1 --warmup 0.2 --window 1 --no-pin
 smoke northbound_bench '^run 1: off [0-9.]+ % CPU, on [0-9.]+ % CPU \([0-9]+ values/s|CPU ratio on/off|^  drain to 0|reproduce' \
-  python3 tools/bench/northbound_bench.py --pollux "$pollux" --sim "$sim" --devices 20 \
+  "$PY" tools/bench/northbound_bench.py --pollux "$pollux" --sim "$sim" --devices 20 \
   --runs 1 --warmup 0.2 --window 2 --outage 1 --no-pin
 smoke ui_bench '^first render: median [0-9]+ ms|^JS heap used: [0-9.]+ MB|reproduce' \
-  python3 tools/bench/ui_bench.py --pollux "$pollux" --sim "$sim" --devices 50 --loads 1 \
+  "$PY" tools/bench/ui_bench.py --pollux "$pollux" --sim "$sim" --devices 50 --loads 1 \
   --settle 0
 # Exit 1 is the goal missed (a loaded CI machine may miss it with one trial); the table is what
 # is checked.
 smoke takeover_bench '^trial  1: [0-9]+ ms|^  min .* p99 .* max|goal p99' \
-  sh -c 'python3 tools/bench/takeover_bench.py --pollux "$0" --sim "$1" --trials 1; rc=$?;
+  sh -c '"$PY" tools/bench/takeover_bench.py --pollux "$0" --sim "$1" --trials 1; rc=$?;
          [ "$rc" -le 1 ]' "$pollux" "$sim"
 
 echo "bench smoke: $((SECONDS - t_all)) s in all; logs in $logs"
