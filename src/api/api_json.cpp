@@ -158,6 +158,9 @@ json to_json(const RedundancyView& r) {
   for (const auto& e : r.events) {
     events.push_back(to_json(e));
   }
+  json paths = json::array();
+  for (const auto& p : r.paths)
+    paths.push_back({{"name", p.name}, {"up", p.up}, {"last_heard", time_or_null(p.last_heard)}});
   json out = {{"mode", r.mode},
               {"activity", r.activity},
               {"peer",
@@ -165,7 +168,9 @@ json to_json(const RedundancyView& r) {
                 {"authenticated", r.peer_authenticated},
                 {"address", r.peer_address},
                 {"last_heartbeat", time_or_null(r.peer_last_heartbeat)},
-                {"activity", r.peer_activity}}},
+                {"activity", r.peer_activity},
+                {"via", r.peer_via}}},
+              {"paths", std::move(paths)},
               {"config_version", r.config_version},
               {"state_seq", r.state_seq},
               {"last_error", r.last_error},

@@ -135,6 +135,15 @@ struct RedundancyView {
   std::string peer_address;
   std::optional<runtime::WallTime> peer_last_heartbeat;
   std::string peer_activity = "unknown";  // active | standby | unknown
+  // redundancy.md "Partitions": where the peer is heard now (link | link_alt | broker, "" for
+  // nowhere), and every path with its state.
+  std::string peer_via;
+  struct Path {
+    std::string name;
+    bool up = false;
+    std::optional<runtime::WallTime> last_heard;
+  };
+  std::vector<Path> paths;
   std::string config_version;
   std::uint64_t state_seq = 0;
   std::string last_error;

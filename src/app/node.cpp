@@ -58,8 +58,8 @@ Node::Node(boost::asio::io_context& io, runtime::Executor& ex, LinkFactory links
   if (options.node_name.empty()) options.node_name = cfg.node.name;
   controller_ = std::make_unique<rd::Controller>(io, ex, mode_, rs, hooks(), std::move(options));
   history_.set_peer(mode_, {[this](const rd::Message& m) { controller_->send(m); },
-                            [this] { return controller_->link().status().authenticated; }});
-  northbound_.set_peer_probe([this] { return controller_->link().status().authenticated; });
+                            [this] { return controller_->peer_authenticated(); }});
+  northbound_.set_peer_probe([this] { return controller_->peer_authenticated(); });
   // Until the machine says otherwise the node is standby: a master waits for its backup (or the
   // startup allowance), a backup for the master's silence.
   engine_.set_active(false, rs.standby == config::Standby::warm);
@@ -80,7 +80,7 @@ rd::Controller::Hooks Node::hooks() {
     (void)engine_.take_sync_changes(false);
     // The peer learns our state at once rather than through a gap and a state_request.
     ex_.post([this] {
-      if (controller_ && active() && controller_->link().status().authenticated)
+      if (controller_ && active() && controller_->peer_authenticated())
         controller_->send(build_full());
     });
   };
@@ -177,7 +177,7 @@ void Node::arm_delta_timer() {
 
 void Node::send_delta() {
   if (!controller_ || !active()) return;
-  if (!controller_->link().status().authenticated) return;
+  if (!controller_->peer_authenticated()) return;
   rd::StateDelta d = build_delta();
   if (d.seq == 0) return;
   if (controller_->send(d)) ++deltas_sent_;
@@ -259,7 +259,7 @@ void Node::finish_config(const std::string& version, config::LoadResult r) {
   sync_error_.clear();
   ++configs_applied_;
   // Deltas sent before this config arrived skipped the points it adds: ask for everything.
-  if (controller_ && !active() && controller_->link().status().authenticated)
+  if (controller_ && !active() && controller_->peer_authenticated())
     controller_->send(rd::StateRequest{state_seq_});
 }
 
@@ -353,7 +353,7 @@ void Node::on_reload_applied(const config::RedundancySettings& before) {
   if (reload_listener_) reload_listener_(engine_.config());
   // redundancy.md: the master sends its config on every change (the backup's next heartbeat
   // would ask too; sending now shortens the window).
-  if (controller_ && controller_->link().status().authenticated)
+  if (controller_ && controller_->peer_authenticated())
     controller_->send(rd::ConfigMessage{version_, config::canonical_text(engine_.config())});
 }
 
@@ -399,6 +399,9 @@ RedundancyView Node::redundancy() {
   v.peer_last_heartbeat = s.peer.last_heartbeat;
   v.peer_activity = s.peer.peer_activity ? std::string(rd::to_string(*s.peer.peer_activity))
                                          : std::string("unknown");
+  v.peer_via = s.peer_via;
+  for (const auto& p : s.paths)
+    v.paths.push_back({p.name, p.up, p.last_heard});
   v.config_version = version_;
   v.state_seq = state_seq_;
   v.last_error = !s.peer.last_error.empty() ? s.peer.last_error : sync_error_;

@@ -126,6 +126,8 @@ const std::vector<std::string> kApiTlsKeys = {"cert_file", "key_file"};
 const std::vector<std::string> kRedundancyKeys = {"mode",
                                                   "listen",
                                                   "master",
+                                                  "listen_alt",
+                                                  "master_alt",
                                                   "psk",
                                                   "heartbeat_interval_ms",
                                                   "failover_timeout_ms",
@@ -535,6 +537,13 @@ class Builder {
     const bool mode_ok = r_.enumeration(n, "mode", rs.mode, kModes);
     r_.address(n, "listen", rs.listen);
     r_.address(n, "master", rs.master);
+    const bool listen_alt_ok = r_.address(n, "listen_alt", rs.listen_alt);
+    const bool master_alt_ok = r_.address(n, "master_alt", rs.master_alt);
+    // The second link must be a second path: the same address twice would be one link.
+    if (const Entry* e = n.find("listen_alt"); e && listen_alt_ok && rs.listen_alt == rs.listen)
+      r_.error(e->value.mark, "'listen_alt' must differ from 'listen' (" + q(rs.listen) + ")");
+    if (const Entry* e = n.find("master_alt"); e && master_alt_ok && rs.master_alt == rs.master)
+      r_.error(e->value.mark, "'master_alt' must differ from 'master' (" + q(rs.master) + ")");
     const bool psk_ok = r_.string(n, "psk", rs.psk, false);
     const bool hb_ok = r_.integer(n, "heartbeat_interval_ms", rs.heartbeat_interval_ms, 1, kNoMax);
     const bool ft_ok = r_.integer(n, "failover_timeout_ms", rs.failover_timeout_ms, 1, kNoMax);

@@ -206,6 +206,10 @@ struct RedundancySettings {
   RedundancyMode mode = RedundancyMode::independent;
   std::string listen = "127.0.0.1:8750";
   std::string master = "127.0.0.1:8750";
+  // redundancy.md "Partitions": an optional second peer link over another network (empty:
+  // none). The peer is lost only when both links are silent; either one carries sync.
+  std::string listen_alt;
+  std::string master_alt;
   std::string psk;
   int heartbeat_interval_ms = 500;
   int failover_timeout_ms = 3000;

@@ -9,28 +9,53 @@
 
 namespace pollux::redundancy {
 
+namespace {
+
+bool has_alt(const config::RedundancySettings& s, config::RedundancyMode mode) {
+  return mode == config::RedundancyMode::master ? !s.listen_alt.empty() : !s.master_alt.empty();
+}
+
+// The second link's settings: the same pair, another address.
+config::RedundancySettings alt_settings(config::RedundancySettings s) {
+  s.listen = s.listen_alt;
+  s.master = s.master_alt;
+  return s;
+}
+
+}  // namespace
+
 Controller::Controller(boost::asio::io_context& io, runtime::Executor& executor,
                        config::RedundancyMode mode, const config::RedundancySettings& settings,
                        Hooks hooks, LinkOptions options)
-    : executor_(executor), machine_(mode, settings), hooks_(std::move(hooks)) {
+    : io_(io),
+      executor_(executor),
+      machine_(mode, settings),
+      hooks_(std::move(hooks)),
+      options_(std::move(options)) {
+  if (mode == config::RedundancyMode::independent)
+    throw std::invalid_argument("redundancy controller: an independent node has no peer");
+  paths_.push_back(std::make_unique<Path>(Path{"link", nullptr, std::nullopt}));
+  paths_.back()->link = make_link(settings, options_);
+  if (has_alt(settings, mode)) {
+    paths_.push_back(std::make_unique<Path>(Path{"link_alt", nullptr, std::nullopt}));
+    paths_.back()->link = make_link(alt_settings(settings), options_);
+  }
+}
+
+std::shared_ptr<PeerLink> Controller::make_link(const config::RedundancySettings& settings,
+                                                LinkOptions options) {
+  const std::size_t index = paths_.size() - 1;  // the path being made
   LinkCallbacks cb;
-  cb.on_event = [this](const LinkEvent& e) { on_link_event(e); };
-  cb.on_message = [this](const Message& m) { on_peer_message(m); };
+  cb.on_event = [this, index](const LinkEvent& e) { on_link_event(*paths_[index], e); };
+  cb.on_message = [this, index](const Message& m) { on_peer_message(*paths_[index], m); };
   cb.local_summary = [this] {
     LocalSummary s = hooks_.summary ? hooks_.summary() : LocalSummary{};
     s.activity = machine_.advertised_activity();
     return s;
   };
-  switch (mode) {
-    case config::RedundancyMode::master:
-      link_ = MasterLink::create(io, executor, settings, std::move(cb), std::move(options));
-      break;
-    case config::RedundancyMode::backup:
-      link_ = BackupLink::create(io, executor, settings, std::move(cb), std::move(options));
-      break;
-    case config::RedundancyMode::independent:
-      throw std::invalid_argument("redundancy controller: an independent node has no peer");
-  }
+  if (machine_.mode() == config::RedundancyMode::master)
+    return MasterLink::create(io_, executor_, settings, std::move(cb), std::move(options));
+  return BackupLink::create(io_, executor_, settings, std::move(cb), std::move(options));
 }
 
 Controller::~Controller() {
@@ -40,13 +65,15 @@ Controller::~Controller() {
 
 void Controller::start() {
   apply(machine_.start(executor_.now()));
-  link_->start();
+  for (auto& p : paths_)
+    p->link->start();
 }
 
 void Controller::stop() {
   if (timer_) executor_.cancel(timer_);
   timer_ = {};
-  link_->stop();
+  for (auto& p : paths_)
+    p->link->stop();
 }
 
 CommandResult Controller::force_failover() {
@@ -61,8 +88,35 @@ CommandResult Controller::recover() {
   return r;
 }
 
+Controller::Path* Controller::sending_path() {
+  for (auto& p : paths_)
+    if (p->link->status().authenticated) return p.get();
+  return nullptr;
+}
+
+const Controller::Path* Controller::sending_path() const {
+  return const_cast<Controller*>(this)->sending_path();
+}
+
+bool Controller::peer_authenticated() const {
+  return sending_path() != nullptr;
+}
+
+std::size_t Controller::paths_where(bool (*pred)(const LinkStatus&)) const {
+  return static_cast<std::size_t>(std::count_if(
+      paths_.begin(), paths_.end(), [pred](const auto& p) { return pred(p->link->status()); }));
+}
+
 bool Controller::send(const Message& m) {
-  return link_->send(m);
+  Path* p = sending_path();
+  return p != nullptr && p->link->send(m);
+}
+
+void Controller::set_broker_path(std::optional<bool> peer_alive) {
+  if (peer_alive == broker_alive_) return;
+  if (broker_alive_.value_or(false)) broker_ended_ = executor_.wall_now();
+  broker_alive_ = peer_alive;
+  apply(machine_.on_broker_path(executor_.now(), peer_alive.value_or(false)));
 }
 
 std::vector<std::string> Controller::check_settings(
@@ -72,50 +126,82 @@ std::vector<std::string> Controller::check_settings(
     errors.push_back("redundancy.mode: " + std::string(config::to_string(machine_.mode())) +
                      " -> " + std::string(config::to_string(settings.mode)) +
                      " cannot change while running: restart the node");
-  if (std::string why = link_->check_settings(settings); !why.empty())
+  if (std::string why = paths_.front()->link->check_settings(settings); !why.empty())
     errors.push_back(std::move(why));
+  if (has_alt(settings, machine_.mode()) && paths_.size() > 1) {
+    if (std::string why = paths_[1]->link->check_settings(alt_settings(settings)); !why.empty())
+      errors.push_back(std::move(why));
+  }
   return errors;
 }
 
 void Controller::update_settings(const config::RedundancySettings& settings) {
   machine_.update_settings(settings);
-  link_->update_settings(settings);
+  paths_.front()->link->update_settings(settings);
+  const bool want_alt = has_alt(settings, machine_.mode());
+  if (want_alt && paths_.size() > 1) {
+    paths_[1]->link->update_settings(alt_settings(settings));
+  } else if (want_alt) {
+    paths_.push_back(std::make_unique<Path>(Path{"link_alt", nullptr, std::nullopt}));
+    paths_.back()->link = make_link(alt_settings(settings), options_);
+    paths_.back()->link->start();
+  } else if (paths_.size() > 1) {
+    // Dropped from the config: its events no longer reach the machine, so tell it as a link
+    // down when it was the last link up.
+    paths_[1]->link->stop();
+    paths_.pop_back();
+    if (paths_where([](const LinkStatus& l) { return l.connected; }) == 0)
+      apply(machine_.on_link_down(executor_.now()));
+  }
   rearm();
 }
 
-void Controller::on_link_event(const LinkEvent& e) {
+// The machine sees one link: the first to connect or authenticate, and the last to go down.
+// The link reports its own status before the event, so "others" counts the paths besides this.
+void Controller::on_link_event(Path& path, const LinkEvent& e) {
   const auto now = executor_.now();
+  const auto others = [&](bool (*pred)(const LinkStatus&)) {
+    return paths_where(pred) - (pred(path.link->status()) ? 1 : 0);
+  };
+  const auto authenticated = [](const LinkStatus& l) { return l.authenticated; };
+  const auto connected = [](const LinkStatus& l) { return l.connected; };
   switch (e.kind) {
     case LinkEventKind::connected:
-      apply(machine_.on_connected(now));
+      if (others(connected) == 0) apply(machine_.on_connected(now));
       break;
     case LinkEventKind::authenticated:
+      path.last_heard = now;
+      if (others(authenticated) > 0) {
+        apply(machine_.on_peer_heard(now, std::nullopt));
+        break;
+      }
       receiver_.reset();
       config_sent_.clear();
       apply(machine_.on_authenticated(now));
       // First connect: the active node sends its whole runtime state.
       if (machine_.activity() == Activity::active && hooks_.full_state)
-        link_->send(hooks_.full_state());
+        path.link->send(hooks_.full_state());
       break;
     case LinkEventKind::auth_failed:
-      apply(machine_.on_auth_failed(now));
+      if (others(authenticated) == 0) apply(machine_.on_auth_failed(now));
       break;
     case LinkEventKind::disconnected:
     case LinkEventKind::connect_failed:
-      apply(machine_.on_link_down(now));
+      if (others(connected) == 0) apply(machine_.on_link_down(now));
       break;
   }
 }
 
-void Controller::on_peer_message(const Message& m) {
+void Controller::on_peer_message(Path& path, const Message& m) {
   const auto now = executor_.now();
+  path.last_heard = now;
   if (const auto* hb = std::get_if<Heartbeat>(&m)) {
     if (hooks_.config_to_sync && machine_.mode() == config::RedundancyMode::master) {
       const std::string mine = hooks_.summary ? hooks_.summary().config_version : std::string();
       if (hb->config_version != mine && config_sent_ != mine) {
         ConfigMessage c = hooks_.config_to_sync();
         config_sent_ = mine;  // once per version and connection: a refusing backup is not flooded
-        link_->send(c);
+        send(c);
       }
     }
     apply(machine_.on_peer_heard(now, hb->activity));
@@ -133,7 +219,7 @@ void Controller::on_peer_message(const Message& m) {
   } else if (std::holds_alternative<HandoverDone>(m)) {
     apply(machine_.on_handover_done(now));
   } else if (std::holds_alternative<StateRequest>(m)) {
-    if (hooks_.full_state) link_->send(hooks_.full_state());
+    if (hooks_.full_state) send(hooks_.full_state());
   } else if (const auto* full = std::get_if<StateFull>(&m)) {
     on_state(m, receiver_.on_full(full->seq));
   } else if (const auto* delta = std::get_if<StateDelta>(&m)) {
@@ -151,19 +237,21 @@ void Controller::on_state(const Message& m, StateReceiver::Verdict v) {
     case StateReceiver::Verdict::request_full:
       runtime::named_logger("redundancy")
           ->info("state gap at seq {}: asking for a full transfer", std::get<StateDelta>(m).seq);
-      link_->send(StateRequest{receiver_.applied().value_or(0)});
+      send(StateRequest{receiver_.applied().value_or(0)});
       break;
     case StateReceiver::Verdict::ignore:
       break;
   }
 }
 
+// Wall time of a past monotonic instant: the executor pairs now() with wall_now().
+runtime::WallTime Controller::wall_time_of(runtime::TimePoint t) const {
+  const auto age = executor_.now() - t;
+  return executor_.wall_now() - std::chrono::duration_cast<runtime::WallTime::duration>(age);
+}
+
 TransitionRecord Controller::record(const Transition& t) const {
-  // Wall time of a past monotonic instant: the executor pairs now() with wall_now().
-  const auto age = executor_.now() - t.time;
-  return TransitionRecord{
-      t.seq, executor_.wall_now() - std::chrono::duration_cast<runtime::WallTime::duration>(age),
-      t.from, t.to, t.reason};
+  return TransitionRecord{t.seq, wall_time_of(t.time), t.from, t.to, t.reason};
 }
 
 void Controller::apply(const Decision& d) {
@@ -192,16 +280,16 @@ void Controller::apply(const Decision& d) {
         break;
       }
       case EffectKind::send_full_state:
-        if (hooks_.full_state) link_->send(hooks_.full_state());
+        if (hooks_.full_state) send(hooks_.full_state());
         break;
       case EffectKind::send_handover_request:
-        link_->send(HandoverRequest{e.reason});
+        send(HandoverRequest{e.reason});
         break;
       case EffectKind::send_handover_ack:
-        link_->send(HandoverAck{e.reason});
+        send(HandoverAck{e.reason});
         break;
       case EffectKind::send_handover_done:
-        link_->send(HandoverDone{e.reason});
+        send(HandoverDone{e.reason});
         break;
     }
   }
@@ -229,7 +317,25 @@ RedundancyStatus Controller::status() const {
   s.activity = machine_.activity();
   s.keep_tcp_open = machine_.keep_tcp_open();
   s.applied_state_seq = receiver_.applied();
-  s.peer = link_->status();
+  const Path* in_use = sending_path();
+  s.peer = (in_use ? in_use : paths_.front().get())->link->status();
+  if (s.peer.last_error.empty())
+    for (const auto& p : paths_)
+      if (s.peer.last_error.empty()) s.peer.last_error = p->link->status().last_error;
+  if (in_use)
+    s.peer_via = in_use->name;
+  else if (broker_alive_.value_or(false))
+    s.peer_via = "broker";
+  for (const auto& p : paths_) {
+    PathStatus ps{p->name, p->link->status().authenticated, std::nullopt};
+    if (p->last_heard) ps.last_heard = wall_time_of(*p->last_heard);
+    s.paths.push_back(std::move(ps));
+  }
+  if (broker_alive_) {
+    // While alive the session vouches for the peer now; else the last word was when it ended.
+    const bool up = *broker_alive_;
+    s.paths.push_back({"broker", up, up ? executor_.wall_now() : broker_ended_});
+  }
   for (const Transition& t : machine_.transitions())
     s.events.push_back(record(t));
   return s;

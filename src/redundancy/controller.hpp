@@ -8,6 +8,14 @@
 // auth_failed -> on_auth_failed (never "peer lost"), disconnected/connect_failed -> on_link_down.
 // Every authenticated message counts as hearing the peer; heartbeats carry its activity.
 //
+// Paths (redundancy.md "Partitions"): the main link, an optional second one (`listen_alt` /
+// `master_alt`, each a PeerLink of its own with its own heartbeats and silence watchdog), and,
+// when the node has a northbound, the broker (set_broker_path). The machine sees the links as
+// one: connected when the first connects, down only when the last goes down, heard when either
+// delivers a message. Messages the controller sends go over the main link while it is
+// authenticated, else over the second; a delta lost with a link shows up as a gap, which the
+// receiver repairs with a full transfer.
+//
 // Sync plumbing (redundancy.md "Synchronization"): on connect the active node sends its full
 // state; incoming deltas pass through a StateReceiver (gap -> one state_request, answered with
 // full_state()); the master sends its config once per version and connection when a backup
@@ -39,12 +47,21 @@ struct TransitionRecord {
   std::string reason;
 };
 
+// One entry of "paths" in GET /api/v1/redundancy.
+struct PathStatus {
+  std::string name;  // link | link_alt | broker
+  bool up = false;
+  std::optional<runtime::WallTime> last_heard;
+};
+
 struct RedundancyStatus {
   config::RedundancyMode mode = config::RedundancyMode::independent;
   Activity activity = Activity::active;
   bool keep_tcp_open = true;
   std::optional<std::uint64_t> applied_state_seq;  // standby: last state sequence applied
-  LinkStatus peer;
+  LinkStatus peer;                                 // the link in use (the main one when neither is)
+  std::string peer_via;  // link | link_alt | broker | "" (the peer is heard on no path)
+  std::vector<PathStatus> paths;
   std::vector<TransitionRecord> events;  // oldest first
 };
 
@@ -83,6 +100,10 @@ class Controller {
   // Sends a sync message (config, state_full, state_delta) to the authenticated peer.
   bool send(const Message& m);
 
+  // The broker path: nullopt when this node has no northbound (no "broker" path is listed),
+  // else whether the peer's Sparkplug session is alive.
+  void set_broker_path(std::optional<bool> peer_alive);
+
   // Reload of this node's own `redundancy:` section (config.md "Reload"). check_settings()
   // lists why `settings` cannot be applied to the running node ("" entries never): a changed
   // mode needs a restart, a new listen address must be bindable. update_settings() applies the
@@ -94,20 +115,38 @@ class Controller {
   Activity activity() const { return machine_.activity(); }
   const Machine& machine() const { return machine_; }
   RedundancyStatus status() const;
-  PeerLink& link() { return *link_; }
+  // Whether any link to the peer is authenticated (sync can flow).
+  bool peer_authenticated() const;
 
  private:
-  void on_link_event(const LinkEvent& e);
-  void on_peer_message(const Message& m);
+  struct Path {
+    std::string name;
+    std::shared_ptr<PeerLink> link;
+    std::optional<runtime::TimePoint> last_heard;
+  };
+
+  std::shared_ptr<PeerLink> make_link(const config::RedundancySettings& settings,
+                                      LinkOptions options);
+  void on_link_event(Path& path, const LinkEvent& e);
+  void on_peer_message(Path& path, const Message& m);
+  // The authenticated path messages go over (main first), or null.
+  Path* sending_path();
+  const Path* sending_path() const;
+  std::size_t paths_where(bool (*pred)(const LinkStatus&)) const;
   void on_state(const Message& m, StateReceiver::Verdict v);
   void apply(const Decision& d);
   void rearm();
   TransitionRecord record(const Transition& t) const;
+  runtime::WallTime wall_time_of(runtime::TimePoint t) const;
 
+  boost::asio::io_context& io_;
   runtime::Executor& executor_;
   Machine machine_;
   Hooks hooks_;
-  std::shared_ptr<PeerLink> link_;
+  LinkOptions options_;
+  std::vector<std::unique_ptr<Path>> paths_;  // the main link, then the second (if any)
+  std::optional<bool> broker_alive_;
+  std::optional<runtime::WallTime> broker_ended_;  // when the peer's session last ended
   runtime::TimerId timer_;
   StateReceiver receiver_;
   std::string config_sent_;  // version sent on the current connection

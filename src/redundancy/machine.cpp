@@ -116,6 +116,7 @@ Decision Machine::on_authenticated(TimePoint now) {
   connected_ = true;
   authenticated_ = true;
   auth_hold_ = false;
+  withheld_ = false;
   last_heard_ = now;
   return {};
 }
@@ -125,6 +126,7 @@ Decision Machine::on_peer_heard(TimePoint now, std::optional<Activity> peer_acti
   if (mode_ == RedundancyMode::independent) return d;
   last_heard_ = now;
   auth_hold_ = false;
+  withheld_ = false;
   if (peer_activity) {
     peer_activity_ = peer_activity;
     evaluate_peer(d, now);
@@ -179,6 +181,27 @@ Decision Machine::on_link_down(TimePoint) {
   return {};
 }
 
+Decision Machine::on_broker_path(TimePoint now, bool peer_alive) {
+  if (mode_ == RedundancyMode::independent || peer_alive == broker_alive_) return {};
+  broker_alive_ = peer_alive;
+  if (!peer_alive) {
+    // The peer was alive until now: its silence starts here, and it gets a whole timeout.
+    last_heard_ = std::max(last_heard_, now);
+    withheld_ = false;
+  }
+  return {};
+}
+
+void Machine::withhold(Decision& d, TimePoint now) {
+  withheld_ = true;
+  Transition t{
+      next_seq_++, now, activity_, activity_,
+      std::string(is_master() ? reason::backup_alive_via_broker : reason::master_alive_via_broker)};
+  history_.push_back(t);
+  if (history_.size() > kHistory) history_.pop_front();
+  d.transitions.push_back(std::move(t));
+}
+
 std::optional<TimePoint> Machine::next_deadline() const {
   if (!started_ || mode_ == RedundancyMode::independent) return std::nullopt;
   switch (phase_) {
@@ -191,7 +214,7 @@ std::optional<TimePoint> Machine::next_deadline() const {
     case Phase::none:
       break;
   }
-  if (activity_ == Activity::standby && !auth_hold_) return last_heard_ + timeout();
+  if (activity_ == Activity::standby && !auth_hold_ && !withheld_) return last_heard_ + timeout();
   return std::nullopt;
 }
 
@@ -219,6 +242,11 @@ Decision Machine::on_timer(TimePoint now, runtime::Duration late) {
     switch (phase_) {
       case Phase::startup:
         phase_ = Phase::none;
+        if (broker_alive_) {
+          // The backup publishes for the pair: it is active, the link just cannot say so.
+          withhold(d, now);
+          break;
+        }
         change(d, now, Activity::active, reason::startup_allowance_expired);
         break;
       case Phase::giving:
@@ -233,6 +261,10 @@ Decision Machine::on_timer(TimePoint now, runtime::Duration late) {
         break;
       }
       case Phase::none:
+        if (broker_alive_) {
+          withhold(d, now);
+          break;
+        }
         change(d, now, Activity::active, is_master() ? reason::backup_lost : reason::master_lost);
         break;
     }

@@ -25,6 +25,14 @@
 // An authentication failure proves the peer alive, so after one the node does not take over
 // until a connection attempt fails outright (on_link_down) -- a wrong key never yields two
 // active nodes. When both nodes turn out active (after a partition), the backup yields.
+//
+// Partitions (redundancy.md "Partitions"): the machine sees the peer links as one (the
+// controller reports a link down only when every link is, and a message from either as heard).
+// The broker is a further path: while the peer's Sparkplug session is alive there
+// (on_broker_path), silence on the links does not let a standby node take over, nor a master's
+// startup allowance make it active; the node records one event with the reason "master alive
+// via broker" (on the master: "backup alive via broker") and waits. The silence clock runs again
+// from the moment the broker reports that session ended.
 #pragma once
 
 #include <cstdint>
@@ -89,6 +97,8 @@ inline constexpr std::string_view master_active = "master_active";
 inline constexpr std::string_view force_failover = "force_failover";
 inline constexpr std::string_view recover = "recover";
 inline constexpr std::string_view handover_timeout = "handover_timeout";
+inline constexpr std::string_view master_alive_via_broker = "master alive via broker";
+inline constexpr std::string_view backup_alive_via_broker = "backup alive via broker";
 }  // namespace reason
 
 class Machine {
@@ -107,6 +117,10 @@ class Machine {
   Decision on_auth_failed(runtime::TimePoint now);
   // Connection lost, refused, timed out or dropped for a protocol error.
   Decision on_link_down(runtime::TimePoint now);
+  // The broker path: whether the peer's Sparkplug session is alive (its last NBIRTH has no
+  // NDEATH after it). Unknown counts as not alive.
+  Decision on_broker_path(runtime::TimePoint now, bool peer_alive);
+  bool peer_alive_via_broker() const { return broker_alive_; }
 
   // Deadlines: the node arms one executor timer for next_deadline() and calls on_timer.
   std::optional<runtime::TimePoint> next_deadline() const;
@@ -159,6 +173,9 @@ class Machine {
   void request(Decision& d, runtime::TimePoint now, std::string_view why);
   void take(Decision& d, runtime::TimePoint now, std::string_view why);
   void evaluate_peer(Decision& d, runtime::TimePoint now);
+  // A takeover the broker path holds off: one event (from == to), then no deadline until the
+  // broker reports the peer's session ended or the links hear it again.
+  void withhold(Decision& d, runtime::TimePoint now);
   std::optional<std::string> command_refusal() const;
   bool is_master() const { return mode_ == config::RedundancyMode::master; }
   runtime::Duration timeout() const;
@@ -174,6 +191,8 @@ class Machine {
   runtime::TimePoint started_at_{};
   bool started_ = false;
   bool auth_hold_ = false;
+  bool broker_alive_ = false;
+  bool withheld_ = false;  // the current silence's takeover was withheld (see withhold)
   // Set by start(): the next report of an active backup is "master back" (transition 3). Not
   // set after a forced failover, so automatic recovery never undoes an operator's command.
   bool master_back_pending_ = false;

@@ -108,12 +108,16 @@ TEST(ApiJson, RedundancyGolden) {
   r.peer_address = "10.0.0.2:8790";
   r.peer_last_heartbeat = fixed_time();
   r.peer_activity = "standby";
+  r.peer_via = "link_alt";
+  r.paths = {{"link", false, std::nullopt}, {"link_alt", true, fixed_time()}};
   r.config_version = "sha256:ab12";
   r.state_seq = 991;
   r.events.push_back({1, fixed_time(), "standby", "active", "peer_lost"});
   EXPECT_EQ(to_json(r), json::parse(R"({"mode":"master","activity":"active",
       "peer":{"connected":true,"authenticated":true,"address":"10.0.0.2:8790",
-              "last_heartbeat":"2026-11-21T22:40:01.123Z","activity":"standby"},
+              "last_heartbeat":"2026-11-21T22:40:01.123Z","activity":"standby","via":"link_alt"},
+      "paths":[{"name":"link","up":false,"last_heard":null},
+               {"name":"link_alt","up":true,"last_heard":"2026-11-21T22:40:01.123Z"}],
       "config_version":"sha256:ab12","state_seq":991,"last_error":"",
       "events":[{"seq":1,"time":"2026-11-21T22:40:01.123Z","from":"standby","to":"active",
                  "reason":"peer_lost"}]})"));

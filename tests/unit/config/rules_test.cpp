@@ -437,6 +437,20 @@ TEST(ConfigRules, HeartbeatLessThanFailoverTimeout) {
   expect_one(load(only), pos(only, "failover_timeout_ms"), "must be less than");
 }
 
+TEST(ConfigRules, SecondPeerLinkIsAnotherAddress) {
+  const std::string same =
+      "node: {name: a}\nredundancy:\n  listen: 0.0.0.0:8750\n  listen_alt: 0.0.0.0:8750\n";
+  expect_one(load(same), pos(same, "listen_alt: ^0.0.0.0"),
+             "'listen_alt' must differ from 'listen' ('0.0.0.0:8750')");
+  const std::string bad = "node: {name: a}\nredundancy:\n  master_alt: nowhere\n";
+  expect_one(load(bad), pos(bad, "master_alt: ^nowhere"), "'master_alt' must be HOST:PORT");
+  const std::string good =
+      "node: {name: a}\nredundancy:\n  master: 10.0.0.1:8750\n  master_alt: 10.1.0.1:8750\n";
+  const auto r = load(good);
+  ASSERT_TRUE(r.ok()) << dump(r);
+  EXPECT_EQ(r.config->redundancy.master_alt, "10.1.0.1:8750");
+}
+
 TEST(ConfigRules, PskRequiredForMasterAndBackup) {
   const std::string empty = "node: {name: a}\nredundancy:\n  mode: master\n  psk: \"\"\n";
   expect_one(load(empty), pos(empty, "psk: ^\"\""), "'psk' must not be empty when mode is master");

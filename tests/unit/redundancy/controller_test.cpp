@@ -276,5 +276,105 @@ TEST_F(RedundancyPairLoopback, WrongKeyNeverMakesTwoActiveNodes) {
   EXPECT_TRUE(backup->status().events.empty());
 }
 
+// redundancy.md "Partitions": the backup's main link leads nowhere (a port nobody listens on),
+// the second one works. The pair runs over the second link alone: the master becomes active
+// on the backup's report, the backup stays standby past the failover timeout, and sync flows.
+TEST_F(RedundancyPairLoopback, TheSecondLinkCarriesThePairWhenTheMainOneIsDead) {
+  const std::uint16_t alt = free_port(loop.io);
+  const std::uint16_t dead = free_port(loop.io);
+  auto ms = pair_settings("k", port);
+  ms.listen_alt = "127.0.0.1:" + std::to_string(alt);
+  master = std::make_unique<Controller>(loop.io, loop.ex, RedundancyMode::master, ms,
+                                        m_engine.hooks(), options("alpha"));
+  auto bs = pair_settings("k", dead);
+  bs.master_alt = "127.0.0.1:" + std::to_string(alt);
+  backup = std::make_unique<Controller>(loop.io, loop.ex, RedundancyMode::backup, bs,
+                                        b_engine.hooks(), options("beta"));
+  b_engine.version = "old";  // the master sends its config over the second link
+  backup->start();
+  master->start();
+  ASSERT_TRUE(loop.run_until([&] { return master->activity() == Activity::active; }));
+  EXPECT_EQ(master->status().events.at(0).reason, "backup_standby");
+  loop.run_for(700ms);
+  EXPECT_EQ(backup->activity(), Activity::standby);
+  EXPECT_TRUE(backup->peer_authenticated());
+  const RedundancyStatus st = backup->status();
+  EXPECT_EQ(st.peer_via, "link_alt");
+  ASSERT_EQ(st.paths.size(), 2u);
+  EXPECT_EQ(st.paths[0].name, "link");
+  EXPECT_FALSE(st.paths[0].up);
+  EXPECT_FALSE(st.paths[0].last_heard);
+  EXPECT_EQ(st.paths[1].name, "link_alt");
+  EXPECT_TRUE(st.paths[1].up);
+  EXPECT_TRUE(st.paths[1].last_heard);
+  EXPECT_FALSE(st.peer.last_error.empty());  // the main link's failure stays visible
+  const bool got_config = std::any_of(b_engine.synced.begin(), b_engine.synced.end(), [](auto& m) {
+    return std::holds_alternative<ConfigMessage>(m);
+  });
+  EXPECT_TRUE(got_config);
+  EXPECT_EQ(m_engine.overlaps + b_engine.overlaps, 0);
+}
+
+// Both links up; the master's second listener goes away (a reload without listen_alt): the
+// main link keeps the pair together, nobody takes over.
+TEST_F(RedundancyPairLoopback, LosingOneOfTwoLinksIsNotLosingThePeer) {
+  const std::uint16_t alt = free_port(loop.io);
+  auto ms = pair_settings("k", port);
+  ms.listen_alt = "127.0.0.1:" + std::to_string(alt);
+  master = std::make_unique<Controller>(loop.io, loop.ex, RedundancyMode::master, ms,
+                                        m_engine.hooks(), options("alpha"));
+  auto bs = pair_settings("k", port);
+  bs.master_alt = ms.listen_alt;
+  backup = std::make_unique<Controller>(loop.io, loop.ex, RedundancyMode::backup, bs,
+                                        b_engine.hooks(), options("beta"));
+  backup->start();
+  master->start();
+  ASSERT_TRUE(loop.run_until([&] {
+    const auto st = backup->status();
+    return master->activity() == Activity::active && st.paths.size() == 2 && st.paths[0].up &&
+           st.paths[1].up;
+  }));
+  auto reloaded = ms;
+  reloaded.listen_alt.clear();
+  master->update_settings(reloaded);
+  loop.run_for(900ms);  // over two failover timeouts
+  EXPECT_EQ(master->activity(), Activity::active);
+  EXPECT_EQ(backup->activity(), Activity::standby);
+  const auto st = backup->status();
+  EXPECT_TRUE(st.paths[0].up);
+  EXPECT_FALSE(st.paths[1].up);
+  EXPECT_EQ(st.peer_via, "link");
+  EXPECT_EQ(master->status().paths.size(), 1u);
+  EXPECT_EQ(backup->status().events.size(), 0u);
+  // The machines still see a connected peer: commands are not refused as "peer not connected".
+  EXPECT_TRUE(backup->machine().peer_connected());
+  EXPECT_EQ(backup->machine().peer_activity(), Activity::active);
+  EXPECT_TRUE(master->recover().accepted);
+}
+
+// The broker path through the controller: a backup that hears its master nowhere but on the
+// broker waits and says why; when the broker reports the session ended it takes over.
+TEST_F(RedundancyPairLoopback, ABackupHeardOnlyViaTheBrokerWaitsThenTakesOver) {
+  make_backup();
+  backup->start();
+  backup->set_broker_path(true);
+  loop.run_for(600ms);
+  EXPECT_EQ(backup->activity(), Activity::standby);
+  auto st = backup->status();
+  EXPECT_EQ(st.peer_via, "broker");
+  ASSERT_EQ(st.paths.size(), 2u);
+  EXPECT_EQ(st.paths[1].name, "broker");
+  EXPECT_TRUE(st.paths[1].up);
+  ASSERT_EQ(st.events.size(), 1u);
+  EXPECT_EQ(st.events[0].reason, "master alive via broker");
+  backup->set_broker_path(false);
+  ASSERT_TRUE(loop.run_until([&] { return backup->activity() == Activity::active; }, 2000ms));
+  st = backup->status();
+  EXPECT_FALSE(st.paths[1].up);
+  EXPECT_TRUE(st.paths[1].last_heard);  // when the session ended
+  EXPECT_EQ(st.peer_via, "");
+  EXPECT_EQ(st.events.back().reason, "master_lost");
+}
+
 }  // namespace
 }  // namespace pollux::redundancy

@@ -935,5 +935,99 @@ TEST(RedundancyMachine, ReloadedSettingsApplyToTheRunningMachine) {
     EXPECT_NE(e.kind, EffectKind::send_handover_request);
 }
 
+// redundancy.md "Partitions": the links are cut but the master's Sparkplug session is alive on
+// the broker. The backup records why it waits, once, and takes over only a whole timeout after
+// the broker reports the session ended.
+TEST(RedundancyMachine, ABackupDoesNotTakeOverWhileTheMasterIsAliveViaTheBroker) {
+  Solo s(RedundancyMode::backup, settings());
+  s.start();
+  s.apply(s.m.on_authenticated(s.ex.now()));
+  s.apply(s.m.on_peer_heard(s.ex.now(), Activity::active));
+  s.apply(s.m.on_broker_path(s.ex.now(), true));
+  s.apply(s.m.on_link_down(s.ex.now()));
+  s.ex.advance(milliseconds(3000));
+  EXPECT_EQ(s.m.activity(), Activity::standby);
+  ASSERT_EQ(s.m.transitions().size(), 1u);
+  const Transition& t = s.m.transitions().back();
+  EXPECT_EQ(t.from, Activity::standby);
+  EXPECT_EQ(t.to, Activity::standby);
+  EXPECT_EQ(t.reason, "master alive via broker");
+  EXPECT_FALSE(s.m.next_deadline());
+  s.ex.advance(milliseconds(60000));  // no second event, no takeover
+  EXPECT_EQ(s.m.transitions().size(), 1u);
+  EXPECT_TRUE(s.effects.empty());
+
+  s.apply(s.m.on_broker_path(s.ex.now(), false));  // NDEATH: the master's session ended
+  const auto ended = s.ex.now();
+  s.ex.advance(milliseconds(2999));
+  EXPECT_EQ(s.m.activity(), Activity::standby);
+  s.ex.advance(milliseconds(1));
+  EXPECT_EQ(s.m.activity(), Activity::active);
+  EXPECT_EQ(s.m.transitions().back().reason, "master_lost");
+  EXPECT_EQ(s.m.transitions().back().time, ended + milliseconds(3000));
+}
+
+// The master heard again on a link after a withheld takeover: silence counts from then, and a
+// broker that stops vouching for it no longer matters while the link hears it.
+TEST(RedundancyMachine, AWithheldTakeoverIsForgottenWhenTheLinkHearsTheMasterAgain) {
+  Solo s(RedundancyMode::backup, settings());
+  s.start();
+  s.apply(s.m.on_broker_path(s.ex.now(), true));
+  s.ex.advance(milliseconds(3000));
+  ASSERT_EQ(s.m.transitions().size(), 1u);
+  s.apply(s.m.on_authenticated(s.ex.now()));
+  s.apply(s.m.on_peer_heard(s.ex.now(), Activity::active));
+  ASSERT_TRUE(s.m.next_deadline());
+  s.ex.advance(milliseconds(2000));
+  s.apply(s.m.on_peer_heard(s.ex.now(), Activity::active));
+  s.apply(s.m.on_broker_path(s.ex.now(), false));  // the broker went away, the link did not
+  s.ex.advance(milliseconds(2999));
+  EXPECT_EQ(s.m.activity(), Activity::standby);
+  EXPECT_EQ(s.m.transitions().size(), 1u);
+}
+
+// Without a broker path (never alive, or alive and gone), the old rule: silence on the links
+// for failover_timeout_ms is a lost master.
+TEST(RedundancyMachine, ABrokerPathThatIsDownChangesNothing) {
+  Solo s(RedundancyMode::backup, settings());
+  s.start();
+  s.apply(s.m.on_broker_path(s.ex.now(), false));
+  s.ex.advance(milliseconds(3000));
+  EXPECT_EQ(s.m.activity(), Activity::active);
+  EXPECT_EQ(s.m.transitions().back().reason, "master_lost");
+}
+
+// A master that starts while its links are cut and the backup publishes for the pair does not
+// go active when its startup allowance ends, and does once the backup's session ends.
+TEST(RedundancyMachine, AMasterStartingBesideAnActiveBackupSeenOnlyViaTheBrokerWaits) {
+  Solo s(RedundancyMode::master, settings());
+  s.start();
+  s.apply(s.m.on_broker_path(s.ex.now(), true));
+  s.ex.advance(milliseconds(5000));
+  EXPECT_EQ(s.m.activity(), Activity::standby);
+  ASSERT_EQ(s.m.transitions().size(), 1u);
+  EXPECT_EQ(s.m.transitions().back().reason, "backup alive via broker");
+  s.ex.advance(milliseconds(30000));
+  EXPECT_EQ(s.m.activity(), Activity::standby);
+  // The link comes back: the backup is active, the master asks for its activity back.
+  s.apply(s.m.on_authenticated(s.ex.now()));
+  s.apply(s.m.on_peer_heard(s.ex.now(), Activity::active));
+  ASSERT_FALSE(s.effects.empty());
+  EXPECT_EQ(s.effects.back().kind, EffectKind::send_handover_request);
+}
+
+TEST(RedundancyMachine, AMasterWhoseBackupSessionEndsTakesOverAfterATimeout) {
+  Solo s(RedundancyMode::master, settings());
+  s.start();
+  s.apply(s.m.on_broker_path(s.ex.now(), true));
+  s.ex.advance(milliseconds(6000));
+  s.apply(s.m.on_broker_path(s.ex.now(), false));
+  s.ex.advance(milliseconds(2999));
+  EXPECT_EQ(s.m.activity(), Activity::standby);
+  s.ex.advance(milliseconds(1));
+  EXPECT_EQ(s.m.activity(), Activity::active);
+  EXPECT_EQ(s.m.transitions().back().reason, "backup_lost");
+}
+
 }  // namespace
 }  // namespace pollux::redundancy
