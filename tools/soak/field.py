@@ -10,13 +10,12 @@ Every device serves the same two registers, so that the checkers know what was s
 import os
 import shutil
 import signal
-import socket
 import tempfile
-import threading
 import time
 
 from pollux_support.mosquitto import Broker
-from pollux_support.node import Node, free_port, wait_until
+from pollux_support.node import Node, free_port
+from pollux_support.proxy import TcpProxy
 from pollux_support.sim import Sim
 
 GROUP = "Soak"
@@ -156,92 +155,6 @@ def node_yaml(layout, sim, name, mode, link, broker_url, dirpath):
     return "\n".join(out) + "\n"
 
 
-class Proxy:
-    """A TCP proxy for the peer link. blackhole(): nothing is forwarded any more (bytes stay
-    queued in the sockets, as on a dead route) and new connections are accepted but not
-    connected onwards; nothing is closed. heal(): forwarding resumes, held connections are
-    connected onwards."""
-
-    def __init__(self, target_port, listen_port=None):
-        self.target = ("127.0.0.1", target_port)
-        self.port = listen_port or free_port()
-        self._open = threading.Event()
-        self._open.set()
-        self._stop = False
-        self._lock = threading.Lock()
-        self._socks = []
-        self.connections = 0
-        self.srv = socket.socket()
-        self.srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.srv.bind(("127.0.0.1", self.port))
-        self.srv.listen(16)
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    @property
-    def blackholed(self):
-        return not self._open.is_set()
-
-    def blackhole(self):
-        self._open.clear()
-
-    def heal(self):
-        self._open.set()
-
-    def _accept(self):
-        while not self._stop:
-            try:
-                c, _ = self.srv.accept()
-            except OSError:
-                return
-            self.connections += 1
-            threading.Thread(target=self._serve, args=(c,), daemon=True).start()
-
-    def _serve(self, c):
-        self._open.wait()
-        if self._stop:
-            c.close()
-            return
-        try:
-            u = socket.create_connection(self.target, timeout=5)
-            u.settimeout(None)
-        except OSError:
-            c.close()
-            return
-        with self._lock:
-            self._socks += [c, u]
-        threading.Thread(target=self._pump, args=(c, u), daemon=True).start()
-        threading.Thread(target=self._pump, args=(u, c), daemon=True).start()
-
-    def _pump(self, a, b):
-        try:
-            while True:
-                self._open.wait()
-                data = a.recv(65536)
-                if not data:
-                    break
-                self._open.wait()
-                b.sendall(data)
-        except OSError:
-            pass
-        for s in (a, b):
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            s.close()
-
-    def close(self):
-        self._stop = True
-        self._open.set()
-        self.srv.close()
-        with self._lock:
-            for s in self._socks:
-                try:
-                    s.close()
-                except OSError:
-                    pass
-
-
 def rss_kb(pid):
     try:
         with open("/proc/%d/status" % pid) as f:
@@ -281,7 +194,7 @@ class Field:
         self.sim_t0 = time.time() - self.sim.cmd({"cmd": "ping"})["time_ms"] / 1000.0
         self.broker = Broker()
         self.link_port = free_port()
-        self.proxy = Proxy(self.link_port)
+        self.proxy = TcpProxy(self.link_port).start()
         for name, mode, link in (("fe-a", "master", "127.0.0.1:%d" % self.link_port),
                                  ("fe-b", "backup", "127.0.0.1:%d" % self.proxy.port)):
             d = os.path.join(self.dir, name)
@@ -331,7 +244,7 @@ class Field:
                 codes[n.name] = str(e)
                 self.log("stopping %s: %s" % (n.name, e))
         if self.proxy:
-            self.proxy.close()
+            self.proxy.stop()
         if self.broker:
             self.broker.close()
         if self.sim:

@@ -1,15 +1,13 @@
 #!/usr/bin/python3
-"""Self-tests of the soak driver's own parts (tools/soak): the peer-link proxy blackholes
-without closing and delivers after healing, the schedule replays from its seed, and the field
-layout gives every device a unit of its own on each line and gateway.
+"""Self-tests of the soak driver's own parts (tools/soak): the schedule replays from its seed,
+and the field layout gives every device a unit of its own on each line and gateway. The peer
+link's proxy is tests/support/pollux_support/proxy.py, tested by tests/integration/soak.
 
     /usr/bin/python3 tools/soak/test_soak.py
 """
 
 import os
-import socket
 import sys
-import threading
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -18,70 +16,6 @@ sys.path.insert(0, os.path.join(HERE, "..", "..", "tests", "support"))
 
 import field  # noqa: E402
 import schedule  # noqa: E402
-
-
-class Echo:
-    """A loopback TCP server echoing every byte back."""
-
-    def __init__(self):
-        self.srv = socket.socket()
-        self.srv.bind(("127.0.0.1", 0))
-        self.srv.listen(4)
-        self.port = self.srv.getsockname()[1]
-        threading.Thread(target=self._run, daemon=True).start()
-
-    def _run(self):
-        while True:
-            try:
-                c, _ = self.srv.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._echo, args=(c,), daemon=True).start()
-
-    def _echo(self, c):
-        while True:
-            data = c.recv(4096)
-            if not data:
-                c.close()
-                return
-            c.sendall(data)
-
-
-class ProxyTest(unittest.TestCase):
-    def setUp(self):
-        self.echo = Echo()
-        self.proxy = field.Proxy(self.echo.port)
-        self.addCleanup(self.proxy.close)
-        self.addCleanup(self.echo.srv.close)
-
-    def connect(self):
-        c = socket.create_connection(("127.0.0.1", self.proxy.port), timeout=5)
-        self.addCleanup(c.close)
-        return c
-
-    def test_forwards_then_holds_bytes_without_closing_then_delivers_them_on_heal(self):
-        c = self.connect()
-        c.sendall(b"one")
-        self.assertEqual(c.recv(16), b"one")
-        self.proxy.blackhole()
-        c.sendall(b"two")
-        c.settimeout(0.5)
-        with self.assertRaises(socket.timeout):  # nothing comes back, and nothing is closed
-            c.recv(16)
-        self.proxy.heal()
-        c.settimeout(5)
-        self.assertEqual(c.recv(16), b"two")
-
-    def test_a_connection_made_during_the_blackhole_is_connected_onwards_on_heal(self):
-        self.proxy.blackhole()
-        c = self.connect()
-        c.sendall(b"hello")
-        c.settimeout(0.5)
-        with self.assertRaises(socket.timeout):
-            c.recv(16)
-        self.proxy.heal()
-        c.settimeout(5)
-        self.assertEqual(c.recv(16), b"hello")
 
 
 class ScheduleTest(unittest.TestCase):

@@ -11,10 +11,8 @@ short (heartbeat 200 ms, failover_timeout 1200 ms, polls 200 ms) and every wait 
 import datetime
 import os
 import shutil
-import socket
 import sqlite3
 import tempfile
-import threading
 import time
 import unittest
 import urllib.parse
@@ -22,6 +20,7 @@ import urllib.parse
 from pollux_support.node import free_port, wait_until
 from pollux_support.pair import (FAILOVER_MS, HEARTBEAT_MS, PSK, STARTUP_MS, PairNode,
                                   wait_pair)
+from pollux_support.proxy import TcpProxy
 from pollux_support.testcase import NodeTestCase
 
 POLL_MS = 200
@@ -98,74 +97,6 @@ def store_keys(path):
     finally:
         db.close()
     return rows
-
-
-class LinkProxy:
-    """The peer link through a TCP relay that can be cut (connections closed, new ones refused)
-    and restored: a partition with both nodes alive, hence a split (redundancy.md "Partitions")."""
-
-    def __init__(self, target_port):
-        self.target = target_port
-        self.port = free_port()
-        self.conns = []
-        self.lock = threading.Lock()
-        self.server = None
-        self.restore()
-
-    def restore(self):
-        self.server = socket.socket()
-        self.server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.server.bind(("127.0.0.1", self.port))
-        self.server.listen(4)
-        threading.Thread(target=self._accept, args=(self.server,), daemon=True).start()
-
-    def _accept(self, server):
-        while True:
-            try:
-                a, _ = server.accept()
-            except OSError:
-                return
-            try:
-                b = socket.create_connection(("127.0.0.1", self.target), timeout=2)
-            except OSError:
-                a.close()
-                continue
-            with self.lock:
-                self.conns += [a, b]
-            for x, y in ((a, b), (b, a)):
-                threading.Thread(target=self._pump, args=(x, y), daemon=True).start()
-
-    @staticmethod
-    def _pump(src, dst):
-        try:
-            while True:
-                data = src.recv(65536)
-                if not data:
-                    break
-                dst.sendall(data)
-        except OSError:
-            pass
-        for sock in (src, dst):
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-
-    def cut(self):
-        # shutdown() wakes the thread blocked in accept(); close() alone would leave it listening.
-        try:
-            self.server.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-        self.server.close()
-        with self.lock:
-            conns, self.conns = self.conns, []
-        for sock in conns:
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            sock.close()
 
 
 class HistoryPairTest(NodeTestCase):
@@ -308,8 +239,8 @@ class HistoryPairTest(NodeTestCase):
         # active (no second path): a split. Its records from then are inside the master's
         # active interval, which the master's own records cover: not forwarded.
         master = self.node("fe-a", "master", "partial")
-        proxy = LinkProxy(self.link_port)
-        self.addCleanup(proxy.cut)
+        proxy = TcpProxy(self.link_port).start()
+        self.addCleanup(proxy.stop)
         backup = self.node("fe-b", "backup", "partial", link_port=proxy.port)
         self.wait_pair(master, backup, "active", "standby")
         wait_until(lambda: len(history(master)) >= 4, 10, what="master records")
@@ -320,7 +251,7 @@ class HistoryPairTest(NodeTestCase):
         time.sleep(3.0)
         split = history(backup, t_cut)
         self.assertGreaterEqual(len(split), 4, split)
-        proxy.restore()
+        proxy.heal()
         self.wait_pair(master, backup, "active", "standby", timeout=15)
 
         def settled():

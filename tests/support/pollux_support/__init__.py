@@ -7,6 +7,7 @@ imports another and no benchmark imports a test.
     testcase  NodeTestCase: starts simulators and nodes, fails a test on an unclean exit
     configs   YAML builders shared by several tests (a simulator fleet)
     pair      the master/backup pair harness (redundancy tests, takeover benchmark)
+    proxy     TcpProxy: a loopback TCP proxy that blackholes, cuts and heals (partitions)
     postgres  Postgres: a scratch PostgreSQL server (history tests and benchmark)
     mosquitto Broker: a scratch mosquitto (plain, TLS with a test CA, a password file)
     sparkplug Host: a Sparkplug B host (paho-mqtt, the schema compiled by protoc at import)

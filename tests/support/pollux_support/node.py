@@ -53,6 +53,12 @@ def free_port():
             return port
 
 
+def claim_port(port):
+    """Marks a port this process bound itself (a proxy's) as taken: free_port() never offers it,
+    also while it is closed for a while."""
+    _given_ports.add(port)
+
+
 class Node:
     """One `pollux run` process with its config file and log; restartable (kill, start) with the
     same config, API port and log. API_PORT in the config text is replaced by the API port.
