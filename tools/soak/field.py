@@ -257,7 +257,11 @@ class Field:
 
 
 def make_workdir(keep):
+    """The scratch directory, and the directory of every temporary file made from here on (the
+    simulator's config and report, mosquitto's): removed whole after a clean run, kept whole
+    after a violation."""
     d = tempfile.mkdtemp(prefix="pollux-soak.")
+    tempfile.tempdir = d
     return d
 
 

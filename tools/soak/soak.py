@@ -10,6 +10,7 @@ it. Every violation is printed with its time and the schedule entries in force.
 """
 
 import argparse
+import glob
 import json
 import os
 import random
@@ -92,11 +93,27 @@ def main():
                 if code != 0 and checks:
                     checks.violation("crash", "%s ended with %s on SIGTERM" % (name, code))
     status = checks.report(args, seconds, entries) if checks else 2
+    if status != 0 and os.environ.get("CI"):
+        print_log_tails(workdir)  # CI's clone and its scratch directory go away after the run
     if args.keep or status != 0:
         print("scratch directory kept: %s (node logs in fe-*.run.*/, simulator log sim.log)" % workdir)
     else:
         fieldmod.remove_workdir(workdir)
     return status
+
+
+def print_log_tails(workdir, lines=60):
+    """The end of every node's log and of the simulator's, after the report."""
+    logs = sorted(glob.glob(os.path.join(workdir, "fe-*.run.*", "*.log")))
+    for path in logs + [os.path.join(workdir, "sim.log")]:
+        try:
+            with open(path, errors="replace") as f:
+                tail = f.readlines()[-lines:]
+        except OSError:
+            continue
+        print("---- last %d lines of %s" % (len(tail), os.path.relpath(path, workdir)))
+        sys.stdout.write("".join(tail))
+    sys.stdout.flush()
 
 
 class Runner:
