@@ -53,15 +53,20 @@ class PairNode(node_module.Node):
 
 def pair_yaml(sim, name, mode, link_port, psk=PSK, recovery="automatic", standby="cold",
               extra_point="", overrides=True, tcp_device=False, heartbeat_ms=HEARTBEAT_MS,
-              failover_ms=FAILOVER_MS, poll_ms=POLL_MS, startup_ms=STARTUP_MS, writable=False):
+              failover_ms=FAILOVER_MS, poll_ms=POLL_MS, startup_ms=STARTUP_MS, writable=False,
+              alt_port=None):
     """One member's config against a simulator started from SIM_YAML: A (serial primary, TCP
     first failover; its V writable when `writable`), B (serial; disabled on the backup by an
-    override), C (TCP) when `tcp_device`."""
+    override), C (TCP) when `tcp_device`. `alt_port`: the second peer link (the master's
+    listen_alt, the backup's master_alt)."""
     host, port = sim.tcp_addr("T1")
     red = ("redundancy: { mode: %s, %s: 127.0.0.1:%d, psk: \"%s\", heartbeat_interval_ms: %d, "
            "failover_timeout_ms: %d, recovery: %s, standby: %s, startup_allowance_ms: %d }"
            % (mode, "listen" if mode == "master" else "master", link_port, psk, heartbeat_ms,
               failover_ms, recovery, standby, startup_ms))
+    if alt_port:
+        red = red[:-2] + ", %s: 127.0.0.1:%d }" % (
+            "listen_alt" if mode == "master" else "master_alt", alt_port)
     out = ["node: { name: %s }" % name, "api: { listen: 127.0.0.1:API_PORT }", red,
            "channels:",
            "  - { id: COM1, type: serial, protocol: modbus-rtu, port: %s, message_timeout_ms: 200, "
