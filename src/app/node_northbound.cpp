@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "api/prometheus.hpp"
+#include "app/northbound_mqtt.hpp"
 #include "northbound/encoder.hpp"
 #include "northbound/metric_mapping.hpp"
 #include "runtime/logging.hpp"
@@ -126,14 +127,7 @@ void NodeNorthbound::make_session(const config::NorthboundSettings& s) {
   session_ = std::make_unique<nb::Session>(session_options(s), last);
   recorder_.clear();
 
-  mqtt::ClientOptions co;
-  co.url = s.mqtt.url;
-  co.client_id = s.resolved_client_id(node_name_);
-  co.username = s.mqtt.username;
-  co.password = s.mqtt.password;
-  if (!s.mqtt.tls.ca_file.empty() || !s.mqtt.tls.cert_file.empty())
-    co.tls = mqtt::TlsOptions{s.mqtt.tls.ca_file, s.mqtt.tls.cert_file, s.mqtt.tls.key_file};
-  co.keepalive_s = s.mqtt.keepalive_s;
+  mqtt::ClientOptions co = mqtt_client_options(s, node_name_);
   // A client's handlers act only while it is this session's one: a retired client (reload,
   // handover) finishes its DISCONNECT on its own and is then destroyed.
   const std::uint64_t gen = ++generation_;
