@@ -140,7 +140,8 @@ void BrokerWatch::on_message(const std::string& topic, const std::string& payloa
 }
 
 // The NCMD a Sparkplug host sends for a rebirth: a live session answers with its births.
-void BrokerWatch::request_rebirth() {
+bool BrokerWatch::request_rebirth() {
+  if (!client_ || !client_->connected() || !settings_) return false;
   const auto wall_ms = static_cast<std::uint64_t>(
       std::chrono::duration_cast<std::chrono::milliseconds>(ex_.wall_now().time_since_epoch())
           .count());
@@ -155,6 +156,7 @@ void BrokerWatch::request_rebirth() {
   const auto& sp = settings_->sparkplug;
   client_->publish(nb::topic(sp.group_id, nb::MessageType::ncmd, sp.edge_node_id), nb::encode(p), 0,
                    ++next_cookie_);
+  return true;
 }
 
 void BrokerWatch::note(bool changed) {

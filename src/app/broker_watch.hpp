@@ -64,7 +64,12 @@ class BrokerWatch {
                  const std::string& node_name);
   // Ends the watch (clean disconnect) and reports not alive; configure() starts it again.
   void stop();
+  // Whether the watch session asks for a birth each time it comes up not knowing a session
+  // alive (default true).
   void set_ask_rebirth(bool ask) { ask_rebirth_ = ask; }
+  // Asks for a birth now (NCMD Node Control/Rebirth): for a caller that wants a fresh answer,
+  // e.g. when every peer link has gone silent. False when the watch session is not up.
+  bool request_rebirth();
 
   bool alive() const { return tracker_ && tracker_->alive(); }
   Status status() const;
@@ -77,7 +82,6 @@ class BrokerWatch {
   void on_connected();
   void on_lost(std::string reason);
   void on_message(const std::string& topic, const std::string& payload);
-  void request_rebirth();
   void retire_client();
   // After any tracker input: keeps last_heard's wall time and reports a change.
   void note(bool changed);

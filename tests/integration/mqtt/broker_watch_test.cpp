@@ -219,5 +219,25 @@ TEST_F(BrokerWatchTest, NewIdsMakeANewSessionOnTheNewTopics) {
   EXPECT_EQ(changes_, (std::vector<bool>{true, false, true, false}));
 }
 
+TEST_F(BrokerWatchTest, WithoutTheAutomaticAskABirthIsAskedForOnDemand) {
+  Broker broker;
+  const auto s = settings_for(broker);
+  Peer peer(ex_, s, 6);
+  peer.connect();
+  ASSERT_TRUE(run_until([&] { return peer.connected == 1; })) << broker.log();
+  peer.birth();
+  watch_.set_ask_rebirth(false);
+  EXPECT_FALSE(watch_.request_rebirth());  // no watch session yet
+  watch_.configure(s, kNode);
+  ASSERT_TRUE(run_until([&] { return watch_.status().connected; })) << broker.log();
+  run_for(500ms);
+  EXPECT_FALSE(watch_.alive());
+  EXPECT_EQ(peer.rebirths, 0);
+  EXPECT_TRUE(watch_.request_rebirth());
+  ASSERT_TRUE(run_until([&] { return watch_.alive(); })) << broker.log();
+  EXPECT_EQ(peer.rebirths, 1);
+  EXPECT_EQ(watch_.status().bd_seq, 6u);
+}
+
 }  // namespace
 }  // namespace pollux::app
