@@ -60,6 +60,9 @@ Node::Node(boost::asio::io_context& io, runtime::Executor& ex, LinkFactory links
   history_.set_peer(mode_, {[this](const rd::Message& m) { controller_->send(m); },
                             [this] { return controller_->peer_authenticated(); }});
   northbound_.set_peer_probe([this] { return controller_->peer_authenticated(); });
+  broker_watch_ = std::make_unique<BrokerWatch>(ex, [this](bool alive) {
+    if (controller_ && engine_.config().northbound) controller_->set_broker_path(alive);
+  });
   // Until the machine says otherwise the node is standby: a master waits for its backup (or the
   // startup allowance), a backup for the master's silence.
   engine_.set_active(false, rs.standby == config::Standby::warm);
@@ -76,6 +79,7 @@ rd::Controller::Hooks Node::hooks() {
     engine_.set_active(true);
     history_.set_active(true);
     northbound_.set_active(true);
+    broker_watch_->set_ask_rebirth(false);
     // Deltas continue from the state we received; the peer resyncs from a full transfer.
     (void)engine_.take_sync_changes(false);
     // The peer learns our state at once rather than through a gap and a state_request.
@@ -91,6 +95,7 @@ rd::Controller::Hooks Node::hooks() {
     engine_.set_active(false, keep_tcp_open, std::move(released));
     history_.set_active(false);
     northbound_.set_active(false);
+    broker_watch_->set_ask_rebirth(true);
   };
   h.full_state = [this] { return build_full(); };
   h.on_sync = [this](const rd::Message& m) { on_sync(m); };
@@ -114,7 +119,7 @@ void Node::start() {
   history_.set_active(active());
   history_.configure(engine_.config());
   northbound_.set_active(active());
-  northbound_.configure(engine_.config());
+  configure_northbound();
   stream_.start();
   if (controller_) {
     spdlog::info("redundancy: {} ({} standby, recovery {})", config::to_string(mode_),
@@ -130,11 +135,23 @@ void Node::stop() {
   running_ = false;
   if (delta_timer_) ex_.cancel(delta_timer_);
   delta_timer_ = {};
+  if (broker_watch_) broker_watch_->stop();
   if (controller_) controller_->stop();
   northbound_.stop();
   stream_.stop();
   engine_.stop();
   history_.stop();
+}
+
+void Node::configure_northbound() {
+  const config::Config& cfg = engine_.config();
+  northbound_.configure(cfg);
+  if (!broker_watch_) return;
+  // Only a node that is active never asks for a rebirth: the session it would show is its own.
+  broker_watch_->set_ask_rebirth(!active());
+  broker_watch_->configure(cfg.northbound, cfg.node.name);
+  controller_->set_broker_path(cfg.northbound ? std::optional<bool>(broker_watch_->alive())
+                                              : std::nullopt);
 }
 
 bool Node::active() const {
@@ -254,7 +271,7 @@ void Node::finish_config(const std::string& version, config::LoadResult r) {
   log->info("config {} from the master (was {}): applying in place", version, version_);
   engine_.apply(std::move(*r.config));
   history_.configure(engine_.config());
-  northbound_.configure(engine_.config());
+  configure_northbound();
   version_ = r.version.empty() ? version : r.version;
   sync_error_.clear();
   ++configs_applied_;
@@ -348,7 +365,7 @@ void Node::reload(ReloadDone done) {
 void Node::on_reload_applied(const config::RedundancySettings& before) {
   version_ = engine_.config_version();
   history_.configure(engine_.config());
-  northbound_.configure(engine_.config());
+  configure_northbound();
   apply_redundancy(before);
   if (reload_listener_) reload_listener_(engine_.config());
   // redundancy.md: the master sends its config on every change (the backup's next heartbeat

@@ -20,6 +20,7 @@
 #include <string>
 
 #include "api/node_api.hpp"
+#include "app/broker_watch.hpp"
 #include "app/node_history.hpp"
 #include "app/node_northbound.hpp"
 #include "app/node_stream.hpp"
@@ -114,6 +115,8 @@ class Node final : public NodeApi {
   // the controller and the engine (apply_redundancy()), the config sent to the backup.
   void on_reload_applied(const config::RedundancySettings& before);
   void apply_redundancy(const config::RedundancySettings& before);
+  // The northbound section to the publisher and, in a pair, to the broker watch.
+  void configure_northbound();
   void apply_state(const nlohmann::json& devices, const nlohmann::json& points,
                    const nlohmann::json& polls);
   void arm_delta_timer();
@@ -127,6 +130,8 @@ class Node final : public NodeApi {
   std::unique_ptr<redundancy::Controller> controller_;
   NodeHistory history_;
   NodeNorthbound northbound_;
+  // A pair with a northbound: the broker as a liveness path (redundancy.md "Partitions").
+  std::unique_ptr<BrokerWatch> broker_watch_;
   NodeStream stream_;
   std::optional<std::uint64_t> sent_bd_seq_;  // the bdSeq the standby was last sent
   runtime::Duration delta_period_{};

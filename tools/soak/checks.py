@@ -453,7 +453,10 @@ class Checks:
                 self.sp["births"] += 1
                 if m.seq != 0:
                     self.violation("sparkplug", "NBIRTH with seq %s" % m.seq, t)
-                if self.sp_bdseq is not None and m.bd_seq != (self.sp_bdseq + 1) % 256:
+                # A new session's bdSeq is one more; a rebirth (an NCMD, or the standby's broker
+                # watch asking for one) repeats the live session's.
+                if self.sp_bdseq is not None and m.bd_seq not in (self.sp_bdseq,
+                                                                  (self.sp_bdseq + 1) % 256):
                     self.violation("sparkplug", "NBIRTH bdSeq %s after %s" % (m.bd_seq, self.sp_bdseq), t)
                 self.sp_bdseq = m.bd_seq
                 self.sp_seq = 0
