@@ -270,11 +270,16 @@ class Checks:
         elif not (name == "fe-b" and ev["from"] == "active"):
             self.other_events += 1
         self.log("redundancy event at +%.1fs: %s" % (t, what))
+        # A cut of the main link alone explains nothing: the second link carries the pair.
         causes = self.in_force(t, INFRA_GRACE_S, ("kill9", "sigstop", "restart", "partition"))
         if name == "fe-b" and ev["to"] == "active":
-            # A takeover needs the master silent: the master down or frozen, or the link cut.
-            # A backup that was itself frozen or restarted has no reason to take over.
-            causes = [e for e in causes if e["cls"] == "partition" or e["target"] == "fe-a"]
+            # A takeover needs the master silent: the master down or frozen, or both links cut
+            # while the broker is down too (redundancy.md "Partitions": with the broker up the
+            # master's Sparkplug session vouches for it). A backup that was itself frozen or
+            # restarted has no reason to take over.
+            broker_out = self.in_force(t, INFRA_GRACE_S, ("broker_stop",))
+            causes = [e for e in causes if e["target"] == "fe-a" or
+                      (e["cls"] == "partition" and broker_out)]
         if not causes:
             self.violation("failover", "unexplained redundancy event %s" % what, t)
 

@@ -100,14 +100,15 @@ class Layout:
         return "\n".join(out) + "\n"
 
 
-def node_yaml(layout, sim, name, mode, link, broker_url, dirpath):
-    """One member's config. `link` is host:port: the master listens there, the backup connects
-    there (the proxy's port)."""
-    red = ("redundancy: { mode: %s, %s: %s, psk: \"${SOAK_PSK}\", heartbeat_interval_ms: %d, "
-           "failover_timeout_ms: %d, recovery: automatic, standby: warm, "
-           "startup_allowance_ms: %d, history: full }"
-           % (mode, "listen" if mode == "master" else "master", link, HEARTBEAT_MS, FAILOVER_MS,
-              STARTUP_MS))
+def node_yaml(layout, sim, name, mode, link, link_alt, broker_url, dirpath):
+    """One member's config. `link` and `link_alt` are host:port: the master listens there, the
+    backup connects there (the proxies' ports): two peer links (redundancy.md "Partitions")."""
+    alt = "listen_alt" if mode == "master" else "master_alt"
+    red = ("redundancy: { mode: %s, %s: %s, %s: %s, psk: \"${SOAK_PSK}\", "
+           "heartbeat_interval_ms: %d, failover_timeout_ms: %d, recovery: automatic, "
+           "standby: warm, startup_allowance_ms: %d, history: full }"
+           % (mode, "listen" if mode == "master" else "master", link, alt, link_alt,
+              HEARTBEAT_MS, FAILOVER_MS, STARTUP_MS))
     out = ["node: { name: %s }" % name,
            "api:",
            "  listen: 127.0.0.1:API_PORT",
@@ -180,7 +181,7 @@ class Field:
         self.layout = Layout(n_devices)
         self.token = "soak-token-%x" % (os.getpid() * 7919)
         self.env = {"SOAK_PSK": "soak-pair-key-%x" % os.getpid(), "SOAK_TOKEN": self.token}
-        self.sim = self.broker = self.proxy = None
+        self.sim = self.broker = self.proxy = self.proxy_alt = None
         self.nodes = {}
         try:
             self._start()
@@ -195,11 +196,15 @@ class Field:
         self.broker = Broker()
         self.link_port = free_port()
         self.proxy = TcpProxy(self.link_port).start()
-        for name, mode, link in (("fe-a", "master", "127.0.0.1:%d" % self.link_port),
-                                 ("fe-b", "backup", "127.0.0.1:%d" % self.proxy.port)):
+        self.link_alt_port = free_port()
+        self.proxy_alt = TcpProxy(self.link_alt_port).start()
+        addr = "127.0.0.1:%d"
+        for name, mode, link, alt in (
+                ("fe-a", "master", addr % self.link_port, addr % self.link_alt_port),
+                ("fe-b", "backup", addr % self.proxy.port, addr % self.proxy_alt.port)):
             d = os.path.join(self.dir, name)
             os.makedirs(d, exist_ok=True)
-            text = node_yaml(self.layout, self.sim, name, mode, link, self.broker.url, d)
+            text = node_yaml(self.layout, self.sim, name, mode, link, alt, self.broker.url, d)
             n = Node(text, name=name, prefix=os.path.join(self.dir, name + ".run."), binary=self.pollux,
                      startup_timeout=30, env=self.env)
             self.nodes[name] = n
@@ -243,8 +248,9 @@ class Field:
             except Exception as e:  # the report already shows what went wrong
                 codes[n.name] = str(e)
                 self.log("stopping %s: %s" % (n.name, e))
-        if self.proxy:
-            self.proxy.stop()
+        for p in (self.proxy, self.proxy_alt):
+            if p:
+                p.stop()
         if self.broker:
             self.broker.close()
         if self.sim:

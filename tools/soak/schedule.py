@@ -13,7 +13,8 @@ DEVICE_FAULTS = ["silence", "delay", "garbage", "bad_crc", "wrong_unit", "trunca
                  "exception", "wrong_function", "refuse"]
 PORT_FAULTS = ["vanished_port"]                 # close_port / open_port of a serial line
 MODEM_FAULTS = ["modem_busy", "modem_no_carrier", "modem_drop"]
-INFRA_FAULTS = ["kill9", "sigstop", "restart", "partition", "broker_stop"]
+# partition: both peer links blackholed; partition_main: the main one only.
+INFRA_FAULTS = ["kill9", "sigstop", "restart", "partition", "partition_main", "broker_stop"]
 ALL_CLASSES = DEVICE_FAULTS + PORT_FAULTS + MODEM_FAULTS + INFRA_FAULTS
 
 # Asked for by the issue, not injectable by the driver with what the simulator and the
@@ -60,13 +61,15 @@ def make(seed, seconds, layout, warmup_s, settle_s, skip=()):
         out.append(e)
     # Infrastructure: one at a time, 15 to 25 s of calm after each.
     t = start + rng.uniform(5, 15)
-    weights = [("kill9", 3), ("sigstop", 2), ("restart", 2), ("partition", 2), ("broker_stop", 1)]
+    weights = [("kill9", 3), ("sigstop", 2), ("restart", 2), ("partition", 2),
+               ("partition_main", 1), ("broker_stop", 1)]
     while True:
         cls = rng.choices([c for c, _ in weights], [w for _, w in weights])[0]
         dur = rng.uniform(3, 10)
         if t + dur >= end:
             break
-        target = {"partition": "peer-link", "broker_stop": "mosquitto"}.get(
+        target = {"partition": "peer-links", "partition_main": "peer-link",
+                  "broker_stop": "mosquitto"}.get(
             cls, "fe-a" if rng.random() < 0.7 else "fe-b")
         out.append({"cls": cls, "target": target, "dur": dur, "params": {}, "t": t})
         t += dur + rng.uniform(15, 25)

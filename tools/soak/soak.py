@@ -154,6 +154,9 @@ class Runner:
                 self.f.sigstop(tgt)
         elif c == "partition":
             self.f.proxy.blackhole()
+            self.f.proxy_alt.blackhole()
+        elif c == "partition_main":
+            self.f.proxy.blackhole()
         elif c == "broker_stop":
             self.checks.broker_down = True
             self.f.broker.stop()
@@ -174,6 +177,9 @@ class Runner:
             self.f.sigcont(tgt)
             self.checks.expect_down(tgt, False)
         elif c == "partition":
+            self.f.proxy.heal()
+            self.f.proxy_alt.heal()
+        elif c == "partition_main":
             self.f.proxy.heal()
         elif c == "broker_stop":
             self.f.broker.start()
