@@ -7,10 +7,8 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 
-# Fault classes the soak leaves out (comma-separated; tools/soak/schedule.py lists them). The goal
-# is none. `partition` stays out until the pair survives a blackholed peer link with the broker
-# up (redundancy.md "Partitions": every liveness path, issue 24); empty this then.
-SOAK_SKIP=partition
+# Fault classes the soak leaves out (comma-separated; tools/soak/schedule.py lists them): none.
+SOAK_SKIP=
 
 "$top/tools/setup.sh"
 
