@@ -6,9 +6,20 @@
 
 #include <sys/types.h>
 
+#include <boost/asio/io_context.hpp>
+#include <chrono>
 #include <string>
 
 namespace pollux::mqtt::test {
+
+// Runs `io` (the tests' executor) until `done` holds or `timeout` passes; returns done().
+template <class Pred>
+bool run_io_until(boost::asio::io_context& io, Pred done, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!done() && std::chrono::steady_clock::now() < deadline)
+    io.run_for(std::chrono::milliseconds(10));
+  return done();
+}
 
 struct BrokerOptions {
   bool tls = false;

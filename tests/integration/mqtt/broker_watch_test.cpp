@@ -93,10 +93,7 @@ class BrokerWatchTest : public ::testing::Test {
  protected:
   template <class Pred>
   bool run_until(Pred done, std::chrono::milliseconds timeout = 15s) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (!done() && std::chrono::steady_clock::now() < deadline)
-      io_.run_for(10ms);
-    return done();
+    return mqtt::test::run_io_until(io_, done, timeout);
   }
   void run_for(std::chrono::milliseconds d) {
     run_until([] { return false; }, d);
