@@ -54,14 +54,18 @@ void Machine::update_settings(const config::RedundancySettings& settings) {
     phase_deadline_ = started_at_ + runtime::milliseconds(settings_.startup_allowance_ms);
 }
 
-void Machine::change(Decision& d, TimePoint now, Activity to, std::string_view why) {
-  if (to == activity_) return;
+void Machine::record(Decision& d, TimePoint now, Activity to, std::string_view why) {
   Transition t{next_seq_++, now, activity_, to, std::string(why)};
-  activity_ = to;
-  if (to == Activity::active) master_back_pending_ = false;
   history_.push_back(t);
   if (history_.size() > kHistory) history_.pop_front();
   d.transitions.push_back(std::move(t));
+}
+
+void Machine::change(Decision& d, TimePoint now, Activity to, std::string_view why) {
+  if (to == activity_) return;
+  record(d, now, to, why);
+  activity_ = to;
+  if (to == Activity::active) master_back_pending_ = false;
   if (to == Activity::active) {
     d.effects.push_back({EffectKind::become_active, std::string(why), true});
   } else {
@@ -194,12 +198,8 @@ Decision Machine::on_broker_path(TimePoint now, bool peer_alive) {
 
 void Machine::withhold(Decision& d, TimePoint now) {
   withheld_ = true;
-  Transition t{
-      next_seq_++, now, activity_, activity_,
-      std::string(is_master() ? reason::backup_alive_via_broker : reason::master_alive_via_broker)};
-  history_.push_back(t);
-  if (history_.size() > kHistory) history_.pop_front();
-  d.transitions.push_back(std::move(t));
+  record(d, now, activity_,
+         is_master() ? reason::backup_alive_via_broker : reason::master_alive_via_broker);
 }
 
 std::optional<TimePoint> Machine::next_deadline() const {

@@ -168,6 +168,8 @@ class Machine {
  private:
   enum class Phase { none, startup, giving, gave, requested };
 
+  // One entry of the events list and of `d`, from the current activity to `to`.
+  void record(Decision& d, runtime::TimePoint now, Activity to, std::string_view why);
   void change(Decision& d, runtime::TimePoint now, Activity to, std::string_view why);
   void give(Decision& d, runtime::TimePoint now, std::string_view why);
   void request(Decision& d, runtime::TimePoint now, std::string_view why);
