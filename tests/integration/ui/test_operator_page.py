@@ -420,7 +420,9 @@ class OperatorPageTest(NodeTestCase):
 
         active = Page(self, master)
         active.wait(lambda: active.comm("B") == "failed", 10, what="B failed on the master")
-        self.assertEqual(active.attr("body", "data-activity"), "active")
+        # The health answer (activity) is fetched apart from the devices; wait for it too.
+        active.wait(lambda: active.attr("body", "data-activity") == "active", 10,
+                    what="body[data-activity=active]")
         self.assertFalse(active.shown("#standby-note"))
         alarm = active.background(active.tile("B"))
         ok = active.background(active.tile("C"))
