@@ -65,6 +65,7 @@ Controller::~Controller() {
 
 void Controller::start() {
   apply(machine_.start(executor_.now()));
+  watch_stalls();
   for (auto& p : paths_)
     p->link->start();
 }
@@ -72,6 +73,8 @@ void Controller::start() {
 void Controller::stop() {
   if (timer_) executor_.cancel(timer_);
   timer_ = {};
+  if (stall_watch_) executor_.unwatch_stalls(stall_watch_);
+  stall_watch_ = 0;
   for (auto& p : paths_)
     p->link->stop();
 }
@@ -137,6 +140,7 @@ std::vector<std::string> Controller::check_settings(
 
 void Controller::update_settings(const config::RedundancySettings& settings) {
   machine_.update_settings(settings);
+  if (stall_watch_) watch_stalls();  // the threshold follows the timers
   paths_.front()->link->update_settings(settings);
   const bool want_alt = has_alt(settings, machine_.mode());
   if (want_alt && paths_.size() > 1) {
@@ -294,6 +298,13 @@ void Controller::apply(const Decision& d) {
     }
   }
   rearm();
+}
+
+void Controller::watch_stalls() {
+  if (stall_watch_) executor_.unwatch_stalls(stall_watch_);
+  stall_watch_ = executor_.watch_stalls(machine_.stall_threshold(), [this](runtime::Duration late) {
+    apply(machine_.on_stalled(executor_.now(), late));
+  });
 }
 
 void Controller::rearm() {

@@ -136,6 +136,8 @@ class Controller {
   void on_state(const Message& m, StateReceiver::Verdict v);
   void apply(const Decision& d);
   void rearm();
+  // (Re)registers the stall watch with the machine's current threshold.
+  void watch_stalls();
   TransitionRecord record(const Transition& t) const;
   runtime::WallTime wall_time_of(runtime::TimePoint t) const;
 
@@ -148,6 +150,7 @@ class Controller {
   std::optional<bool> broker_alive_;
   std::optional<runtime::WallTime> broker_ended_;  // when the peer's session last ended
   runtime::TimerId timer_;
+  std::uint64_t stall_watch_ = 0;  // Executor::watch_stalls, while started
   StateReceiver receiver_;
   std::string config_sent_;  // version sent on the current connection
   // Outlives the controller in posted tasks, so a late `released` is ignored safely.

@@ -272,6 +272,33 @@ Decision Machine::on_timer(TimePoint now, runtime::Duration late) {
   return d;
 }
 
+runtime::Duration Machine::stall_threshold() const {
+  return timeout() - runtime::milliseconds(settings_.heartbeat_interval_ms);
+}
+
+Decision Machine::on_stalled(TimePoint now, runtime::Duration late) {
+  Decision d;
+  if (!started_ || mode_ == RedundancyMode::independent || late <= stall_threshold()) return d;
+  last_heard_ = now;       // the peer gets a whole failover timeout to be heard
+  peer_activity_.reset();  // what it said before the stall is stale
+  // A node giving activity away still counts as active: its handover timeout would make it
+  // active again beside a peer that took over meanwhile.
+  const bool giving = phase_ == Phase::giving || phase_ == Phase::gave;
+  if (activity_ != Activity::active && !giving) return d;
+  change(d, now, Activity::standby, reason::stalled);
+  if (is_master()) {
+    // As after a restart (transitions 1 and 3): a standby backup hands activity straight back, an
+    // active one is asked for it by the recovery rule, a silent one gets the startup allowance.
+    phase_ = Phase::startup;
+    master_back_pending_ = true;
+    started_at_ = now;  // a reload measures the allowance from here
+    phase_deadline_ = now + runtime::milliseconds(settings_.startup_allowance_ms);
+  } else {
+    phase_ = Phase::none;
+  }
+  return d;
+}
+
 std::optional<std::string> Machine::command_refusal() const {
   if (mode_ == RedundancyMode::independent) return "node is not part of a redundant pair";
   if (!connected_) return "peer not connected";

@@ -99,6 +99,7 @@ inline constexpr std::string_view recover = "recover";
 inline constexpr std::string_view handover_timeout = "handover_timeout";
 inline constexpr std::string_view master_alive_via_broker = "master alive via broker";
 inline constexpr std::string_view backup_alive_via_broker = "backup alive via broker";
+inline constexpr std::string_view stalled = "stalled";
 }  // namespace reason
 
 class Machine {
@@ -130,6 +131,16 @@ class Machine {
   // the peer's messages may be waiting unread on the link, so the silence clock starts again
   // and the peer gets a whole failover_timeout_ms to be heard.
   Decision on_timer(runtime::TimePoint now, runtime::Duration late = {});
+
+  // Stalls: the node's own executor found itself `late` (Executor::watch_stalls, with
+  // stall_threshold()). Away that long, an active node must assume its peer has taken over (or is
+  // about to): it goes standby before its overdue polls and publishes run, and rejoins as a
+  // restarted node does: a master waits out a fresh startup allowance and asks for activity
+  // back by the recovery rule, a backup lets the master be heard for a whole failover timeout.
+  // A standby only restarts its silence clock, as on_timer does.
+  Decision on_stalled(runtime::TimePoint now, runtime::Duration late);
+  // Failover timeout minus one heartbeat interval: by then the peer may already have taken over.
+  runtime::Duration stall_threshold() const;
 
   // Operator commands (POST /api/v1/redundancy/force-failover and /recover).
   CommandResult force_failover(runtime::TimePoint now);

@@ -1,5 +1,6 @@
 #include "runtime/asio_executor.hpp"
 
+#include <algorithm>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
 
@@ -16,12 +17,15 @@ AsioExecutor::~AsioExecutor() {
 }
 
 TimerId AsioExecutor::schedule_at(TimePoint when, Task task) {
+  // A time already past is due now, not late (Executor::watch_stalls).
+  const TimePoint t = now();
+  when = std::max(when, t);
   TimerId id = timers_.add(when, std::move(task));
   if (armed_for_ && when >= *armed_for_) return id;
   // Already due (the zero-delay timers that defer work to the next turn, a few per message):
   // run from a post. Re-arming the steady_timer for "now" would cost two timerfd_settime calls,
   // one to arm it and one when the reactor re-arms after it fires, for nothing.
-  if (when <= now()) {
+  if (when <= t) {
     post_due();
     return id;
   }
@@ -91,6 +95,7 @@ void AsioExecutor::on_timer() {
 
 void AsioExecutor::run_due() {
   const TimePoint t = now();
+  if (auto due = timers_.next_due()) check_stall(t, *due);
   while (auto task = timers_.pop_due(t))
     (*task)();
   // Timers the tasks made due at once wait for the next turn, behind the I/O already queued;

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <vector>
 
 #include "runtime/clock.hpp"
 
@@ -40,6 +41,46 @@ class Executor : public Clock {
   TimerId schedule_after(Duration delay, Task task) {
     return schedule_at(now() + delay, std::move(task));
   }
+
+  // Stalls (redundancy.md "Partitions", settled: a paused active node). A turn whose earliest
+  // due timer is late by more than a watch's `threshold` means this process was not running
+  // (SIGSTOP, a paused VM, a starved CPU). The watch's `hook(late)` then runs before any of the
+  // overdue timers, so what depends on having been away (an active node of a pair whose peer
+  // has taken over meanwhile) decides before the work it owed (polls, publishes) runs late.
+  // A stall is reported once, not again for each timer it left overdue.
+  using StallHook = std::function<void(Duration late)>;
+  std::uint64_t watch_stalls(Duration threshold, StallHook hook) {
+    stall_watches_.push_back({++next_stall_watch_, threshold, std::move(hook)});
+    return next_stall_watch_;
+  }
+  void unwatch_stalls(std::uint64_t id) {
+    std::erase_if(stall_watches_, [id](const StallWatch& w) { return w.id == id; });
+  }
+
+ protected:
+  // The executors' timer loops call this with the earliest due time before they run it.
+  void check_stall(TimePoint now, TimePoint earliest_due) {
+    if (stall_watches_.empty() || earliest_due <= stall_reported_at_) return;
+    const Duration late = now - earliest_due;
+    bool stalled = false;
+    for (const StallWatch& w : stall_watches_)
+      stalled = stalled || late > w.threshold;
+    if (!stalled) return;
+    stall_reported_at_ = now;
+    const std::vector<StallWatch> watches = stall_watches_;  // a hook may watch or unwatch
+    for (const StallWatch& w : watches)
+      if (late > w.threshold) w.hook(late);
+  }
+
+ private:
+  struct StallWatch {
+    std::uint64_t id;
+    Duration threshold;
+    StallHook hook;
+  };
+  std::vector<StallWatch> stall_watches_;
+  std::uint64_t next_stall_watch_ = 0;
+  TimePoint stall_reported_at_{};
 };
 
 }  // namespace pollux::runtime

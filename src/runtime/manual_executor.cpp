@@ -1,5 +1,7 @@
 #include "runtime/manual_executor.hpp"
 
+#include <algorithm>
+
 namespace pollux::runtime {
 
 namespace {
@@ -15,7 +17,8 @@ WallTime ManualExecutor::wall_now() const {
 }
 
 TimerId ManualExecutor::schedule_at(TimePoint when, Task task) {
-  return timers_.add(when, std::move(task));
+  // A time already past is due now, not late (Executor::watch_stalls).
+  return timers_.add(std::max(when, now_), std::move(task));
 }
 
 bool ManualExecutor::cancel(TimerId id) {
@@ -54,6 +57,7 @@ std::size_t ManualExecutor::advance(Duration d) {
     auto due = timers_.next_due();
     if (!due || *due > target) break;
     if (*due > now_) now_ = *due;
+    check_stall(now_, *due);  // overdue only after pause()
     while (auto task = timers_.pop_due(now_)) {
       (*task)();
       ++n;

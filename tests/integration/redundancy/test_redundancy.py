@@ -238,6 +238,34 @@ class RedundancyTest(NodeTestCase):
         wait_until(lambda: not master.red()["peer"]["connected"], 4, what="peer gone")
         self.assertEqual(master.request("POST", "/api/v1/redundancy/force-failover")[0], 409)
 
+    def test_a_master_stopped_past_the_failover_timeout_resumes_standby_without_overlap(self):
+        # Soak seed 11 (issue 24): the active master, stopped with SIGSTOP for longer than the
+        # failover timeout, came back still active, and its overdue polls ran on the serial line
+        # beside the backup's, which had rightly taken over. Now it goes standby ("stalled")
+        # before anything overdue runs, then takes activity back by the recovery rule.
+        master, backup = self.pair()
+        wait_until(lambda: self.line_stats()["requests"] > 10, 5, what="the master polls L1")
+        self.sim.check({"cmd": "reset_stats"})
+        os.kill(master.proc.pid, signal.SIGSTOP)
+        try:
+            wait_until(lambda: backup.activity() == "active", 5, what="the backup takes over")
+            before = self.line_stats()["requests"]
+            wait_until(lambda: self.line_stats()["requests"] > before + 5, 5,
+                       what="the backup polls L1")
+        finally:
+            os.kill(master.proc.pid, signal.SIGCONT)
+        try:
+            self.wait_pair(master, backup, "active", "standby", timeout=10)
+        except AssertionError as e:
+            raise AssertionError("%s\n%s" % (e, self.logs()))
+        moves = [(e["from"], e["to"], e["reason"]) for e in master.red()["events"]]
+        self.assertIn(("active", "standby", "stalled"), moves, self.logs())
+        self.assertEqual(moves[-1][1], "active", moves)
+        before = self.line_stats()["requests"]
+        wait_until(lambda: self.line_stats()["requests"] > before + 5, 5,
+                   what="the master polls L1 again")
+        self.assert_no_overlap()
+
     def test_warm_standby_holds_a_tcp_connection_and_sends_nothing_on_it(self):
         master, backup = self.pair(standby="warm", tcp_device=True)
         host, port = self.sim.tcp_addr("T1")

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <optional>
 
 #include "redundancy/backoff.hpp"
 #include "runtime/manual_executor.hpp"
@@ -66,7 +67,12 @@ struct Solo {
     }
     return d;
   }
-  void start() { apply(m.start(ex.now())); }
+  // The stall watch as the controller registers it (Executor::watch_stalls).
+  void start() {
+    apply(m.start(ex.now()));
+    ex.watch_stalls(m.stall_threshold(),
+                    [this](runtime::Duration late) { apply(m.on_stalled(ex.now(), late)); });
+  }
 };
 
 TEST(RedundancyMachine, IndependentIsAlwaysActiveAndRefusesCommands) {
@@ -297,6 +303,91 @@ TEST(RedundancyMachine, AMasterThatDiedDuringThePauseIsTakenOverAfterAWholeTimeo
   ASSERT_EQ(s.m.transitions().size(), 1u);
   EXPECT_EQ(s.m.transitions()[0].reason, "master_lost");
   EXPECT_EQ(s.m.transitions()[0].time, resumed + milliseconds(3400));
+}
+
+// The soak (issue 24, seed 11) stopped the active master with SIGSTOP for longer than the
+// failover timeout; the backup rightly took over, and on SIGCONT the master, still active, ran
+// its overdue polls on the serial line beside the backup's. Away that long, it now goes standby
+// before anything overdue runs, and asks for activity back as a restarted master does.
+TEST(RedundancyMachine, AnActiveMasterResumedFromAStallGoesStandbyThenAsksForActivityBack) {
+  Solo s(RedundancyMode::master, settings());
+  s.start();
+  s.apply(s.m.on_authenticated(s.ex.now()));
+  s.apply(s.m.on_peer_heard(s.ex.now(), Activity::standby));
+  ASSERT_EQ(s.m.activity(), Activity::active);
+  std::optional<Activity> seen_by_overdue_work;
+  s.ex.schedule_after(milliseconds(200), [&] { seen_by_overdue_work = s.m.activity(); });
+  s.effects.clear();
+  s.ex.pause(milliseconds(4000));  // SIGSTOP ... SIGCONT: the backup took over meanwhile
+  s.ex.advance(milliseconds(0));
+  EXPECT_EQ(seen_by_overdue_work, Activity::standby) << "the overdue poll ran while active";
+  EXPECT_EQ(s.m.activity(), Activity::standby);
+  ASSERT_EQ(s.m.transitions().size(), 2u);
+  EXPECT_EQ(s.m.transitions().back().reason, "stalled");
+  EXPECT_EQ(s.m.transitions().back().from, Activity::active);
+  ASSERT_EQ(s.effects.size(), 1u);
+  EXPECT_EQ(s.effects[0].kind, EffectKind::go_standby);
+  // The backup, active now, is heard: automatic recovery asks for activity back.
+  Decision d = s.apply(s.m.on_peer_heard(s.ex.now(), Activity::active));
+  EXPECT_EQ(kinds(d), std::vector{EffectKind::send_handover_request});
+  EXPECT_EQ(s.m.activity(), Activity::standby);
+}
+
+// The same stall where the backup did not take over (its broker path held it off, or the stall
+// was shorter than its timeout): the backup reports standby, and the master is active again at
+// once.
+TEST(RedundancyMachine, AMasterResumedFromAStallBesideAStandbyBackupIsActiveAgainAtOnce) {
+  Solo s(RedundancyMode::master, settings());
+  s.start();
+  s.apply(s.m.on_authenticated(s.ex.now()));
+  s.apply(s.m.on_peer_heard(s.ex.now(), Activity::standby));
+  s.ex.schedule_after(milliseconds(0), [] {});  // a poll due
+  s.ex.pause(milliseconds(2600));               // late by more than 3000 - 500 ms
+  s.ex.advance(milliseconds(0));
+  EXPECT_EQ(s.m.activity(), Activity::standby);
+  s.apply(s.m.on_peer_heard(s.ex.now(), Activity::standby));
+  EXPECT_EQ(s.m.activity(), Activity::active);
+  EXPECT_EQ(s.m.transitions().back().reason, "backup_standby");
+}
+
+// Late by less than the threshold (a busy CPU) is no stall; a standby that stalls only restarts
+// its silence clock.
+TEST(RedundancyMachine, AShortDelayIsNoStallAndAStandbyStallChangesNoActivity) {
+  Solo s(RedundancyMode::master, settings());
+  s.start();
+  s.apply(s.m.on_authenticated(s.ex.now()));
+  s.apply(s.m.on_peer_heard(s.ex.now(), Activity::standby));
+  EXPECT_TRUE(s.m.on_stalled(s.ex.now(), milliseconds(2500)).empty());
+  EXPECT_EQ(s.m.activity(), Activity::active);
+
+  Solo b(RedundancyMode::backup, settings());
+  b.start();
+  b.apply(b.m.on_authenticated(b.ex.now()));
+  b.apply(b.m.on_peer_heard(b.ex.now(), Activity::active));
+  EXPECT_TRUE(b.m.on_stalled(b.ex.now(), milliseconds(9000)).empty());
+  EXPECT_EQ(b.m.activity(), Activity::standby);
+}
+
+// An active backup that stalls goes standby too, then listens for a whole failover timeout: a
+// live master is left to poll, a dead one is taken over again.
+TEST(RedundancyMachine, AnActiveBackupResumedFromAStallListensForTheMasterFirst) {
+  Solo s(RedundancyMode::backup, settings());
+  s.start();
+  s.apply(s.m.on_link_down(s.ex.now()));
+  s.ex.advance(milliseconds(3000));
+  ASSERT_EQ(s.m.activity(), Activity::active);
+  s.ex.schedule_after(milliseconds(100), [] {});  // the backup's own polls
+  s.ex.pause(milliseconds(5000));
+  s.ex.advance(milliseconds(0));
+  EXPECT_EQ(s.m.activity(), Activity::standby);
+  EXPECT_EQ(s.m.transitions().back().reason, "stalled");
+  const auto resumed = s.ex.now();
+  s.ex.advance(milliseconds(2999));
+  EXPECT_EQ(s.m.activity(), Activity::standby);
+  s.ex.advance(milliseconds(1));
+  EXPECT_EQ(s.m.activity(), Activity::active);
+  EXPECT_EQ(s.m.transitions().back().reason, "master_lost");
+  EXPECT_EQ(s.m.transitions().back().time, resumed + milliseconds(3000));
 }
 
 TEST(RedundancyMachine, BackupTakesOverWhenMasterNeverAppears) {

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -26,6 +27,27 @@ TEST(AsioExecutor, RunsTimersInOrderAndHonoursCancel) {
   io.run();
   EXPECT_EQ(order, (std::vector<int>{0, 1, 2}));
   EXPECT_GE(ex.now() - start, milliseconds(20));
+}
+
+// Stalls on the real clock: a task that holds the I/O thread for 300 ms (a starved or stopped
+// process) leaves the next timer 250 ms overdue; the watch hears of it before that timer runs.
+TEST(AsioExecutor, AStallIsReportedBeforeTheOverdueTimerRuns) {
+  boost::asio::io_context io;
+  AsioExecutor ex(io);
+  std::vector<std::string> log;
+  Duration reported{};
+  ex.watch_stalls(milliseconds(100), [&](Duration late) {
+    log.push_back("stall");
+    reported = late;
+  });
+  ex.schedule_after(milliseconds(10), [&] {
+    log.push_back("hold");
+    std::this_thread::sleep_for(milliseconds(300));
+  });
+  ex.schedule_after(milliseconds(60), [&] { log.push_back("overdue"); });
+  io.run();
+  EXPECT_EQ(log, (std::vector<std::string>{"hold", "stall", "overdue"}));
+  EXPECT_GE(reported, milliseconds(200));
 }
 
 // offload(): the work runs on another thread while the I/O thread goes on; `then` runs on the

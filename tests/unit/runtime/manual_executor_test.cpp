@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <functional>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -24,6 +26,36 @@ TEST(ManualExecutor, RunsTimersInDueOrderWithNowAtDueTime) {
   EXPECT_TRUE(ex.advance_to_next_timer());
   EXPECT_EQ(ran.back(), std::make_pair(3, Duration(milliseconds(30))));
   EXPECT_FALSE(ex.advance_to_next_timer());
+}
+
+// Stalls: a timer found overdue by more than the watch's threshold (after pause(), as a
+// SIGSTOPped process finds it) reports the stall once, before any overdue timer runs.
+TEST(ManualExecutor, AStallIsReportedOnceBeforeTheOverdueTimers) {
+  ManualExecutor ex;
+  std::vector<std::string> log;
+  std::function<void()> tick = [&] {
+    log.push_back("tick");
+    ex.schedule_after(milliseconds(100), tick);
+  };
+  ex.schedule_after(milliseconds(100), tick);
+  const auto id = ex.watch_stalls(milliseconds(1000), [&](Duration late) {
+    log.push_back("stall " + std::to_string(to_ms(late)));
+  });
+  ex.advance(milliseconds(1000));  // on time: ten ticks, no stall
+  EXPECT_EQ(log.size(), 10u);
+  log.clear();
+  ex.pause(milliseconds(1000));  // the next tick late by 900 ms: within the threshold
+  ex.advance(milliseconds(0));
+  EXPECT_EQ(log, (std::vector<std::string>{"tick"}));
+  log.clear();
+  ex.pause(milliseconds(3000));  // late by 2900 ms
+  ex.advance(milliseconds(250));
+  EXPECT_EQ(log, (std::vector<std::string>{"stall 2900", "tick", "tick", "tick"}));
+  log.clear();
+  ex.unwatch_stalls(id);
+  ex.pause(milliseconds(3000));
+  ex.advance(milliseconds(0));
+  EXPECT_EQ(log, (std::vector<std::string>{"tick"}));
 }
 
 TEST(ManualExecutor, SameDueTimeRunsInSchedulingOrder) {
