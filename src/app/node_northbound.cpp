@@ -27,6 +27,10 @@ constexpr std::size_t kWindow = 64;
 // Changes taken from the feed per executor turn.
 constexpr std::size_t kSlice = 4096;
 constexpr auto kProbePeriod = runtime::seconds(1);
+// How often the state file follows held_since while changes are held, and how far past the
+// time of writing its held_until reaches (a refresh may run late on a busy machine).
+constexpr auto kStateRefresh = runtime::milliseconds(500);
+constexpr std::uint64_t kHeldUntilMarginMs = 1000;
 // Records read back from history per page, and how often a failed read is tried (a second
 // apart) before the changes are given up.
 constexpr std::size_t kReadBackPage = 10'000;
@@ -210,6 +214,13 @@ void NodeNorthbound::set_active(bool active) {
 }
 
 void NodeNorthbound::stop() {
+  // A clean stop while changes are held: the state file says exactly from when to when.
+  if (held_since_ && session_ && session_->active()) {
+    stopping_at_ = wall_ms();
+    save_state();
+  }
+  if (state_timer_) ex_.cancel(state_timer_);
+  state_timer_ = {};
   end_session();
   retiring_.clear();  // the process is ending: wait for their DISCONNECTs here
   if (sub_) engine_.changes().unsubscribe(sub_);
@@ -374,13 +385,41 @@ void NodeNorthbound::run(nb::Actions& actions) {
 
 void NodeNorthbound::track_held() {
   if (!session_ || !session_->active()) return;
-  if (!held_since_ && session_->held() > 0) {
-    held_since_ = session_->oldest_held_ms();
+  const std::optional<std::uint64_t> oldest = session_->oldest_held_ms();
+  if (!held_since_) {
+    if (!oldest) return;
+    held_since_ = oldest;
+    dropped_when_held_ = session_->dropped();
     save_state();
-  } else if (held_since_ && session_->live() && session_->held() == 0 && !session_->backfilling()) {
+    arm_state_refresh();
+    return;
+  }
+  arm_state_refresh();
+  // It stays put while a read-back runs (its pages not yet read are still to come) and once a
+  // change was dropped for max_records (still in the store: a restart replays it).
+  if (session_->backfilling() || session_->dropped() != dropped_when_held_) return;
+  if (!oldest) {
+    if (!session_->live()) return;
     held_since_.reset();
     save_state();
+  } else if (*oldest > *held_since_) {
+    held_since_ = oldest;  // saved by the refresh, at most kStateRefresh late
   }
+  if (held_since_) arm_state_refresh();
+}
+
+// While changes are held the state file is written every kStateRefresh: held_since as it
+// moved, and held_until, the time up to which this process may hold changes if it is killed
+// before the next refresh. A restart reads back only that window, never what the peer
+// published after a takeover.
+void NodeNorthbound::arm_state_refresh() {
+  if (state_timer_) return;
+  state_timer_ = ex_.schedule_after(kStateRefresh, [this] {
+    state_timer_ = {};
+    if (!held_since_ || !session_ || !session_->active()) return;
+    save_state();
+    arm_state_refresh();
+  });
 }
 
 // ------------------------------------------------------------ store and forward, restart ---
@@ -402,7 +441,7 @@ void NodeNorthbound::start_backfill() {
         from);
     return;
   }
-  backfill_to_ = static_cast<history::Millis>(start_ms_);
+  backfill_to_ = static_cast<history::Millis>(std::min(start_ms_, replay_to_.value_or(start_ms_)));
   if (from >= backfill_to_) return;
   session_->begin_backfill();
   backfill_generation_ = generation_;
@@ -578,21 +617,26 @@ void NodeNorthbound::adopt_bd_seq(std::uint64_t bd_seq) {
   save_state();
 }
 
-// The state file: lines "bd_seq N" (first, as it always was) and "held_since MS" (while
-// changes wait to be published). Missing or unreadable: the first session sends 0 and nothing
-// is replayed. Unknown lines are skipped.
+// The state file: lines "bd_seq N" (first, as it always was), and while changes wait to be
+// published "held_since MS" (the oldest of them) and "held_until MS" (no change of this process
+// is later: its clean stop, or a bound a little past the last refresh). Missing or unreadable:
+// the first session sends 0 and nothing is replayed. Unknown lines are skipped; a file without
+// held_until (an older version) is replayed up to this process's start.
 void NodeNorthbound::load_state() {
   loaded_state_path_ = settings_->state_path;
   saved_bd_seq_.reset();
   held_since_.reset();
+  replay_to_.reset();
   std::ifstream in(settings_->state_path);
   std::string key;
   std::uint64_t value = 0;
   while (in >> key >> value) {
     if (key == "bd_seq" && value <= 255) saved_bd_seq_ = value;
     if (key == "held_since") held_since_ = value;
+    if (key == "held_until") replay_to_ = value;
   }
   replay_from_ = held_since_;
+  if (!held_since_) replay_to_.reset();
 }
 
 // Written beside and renamed over, so a crash leaves the old file or the new one.
@@ -603,7 +647,14 @@ void NodeNorthbound::save_state() {
   {
     std::ofstream out(tmp, std::ios::trunc);
     if (saved_bd_seq_) out << "bd_seq " << *saved_bd_seq_ << "\n";
-    if (held_since_) out << "held_since " << *held_since_ << "\n";
+    if (held_since_) {
+      out << "held_since " << *held_since_ << "\n";
+      // Active: this process's own changes (its clean stop, or a bound past this refresh).
+      // Standby: still the window it found in the file, not yet read back.
+      const bool active = session_ && session_->active();
+      const std::optional<std::uint64_t> known = active ? stopping_at_ : replay_to_;
+      out << "held_until " << known.value_or(wall_ms() + kHeldUntilMarginMs) << "\n";
+    }
     out.flush();
     if (!out) {
       spdlog::warn(

@@ -15,9 +15,13 @@
 // checks, the same standby refusal and the same exactly-once rule apply.
 //
 // Store and forward across a restart (northbound.md "Sessions, outages and the pair"): the state
-// file also keeps `held_since`, the time of the oldest change not yet published, from the moment
-// the session starts holding until everything held is out. A process that finds it there reads
-// the changes from then to its own start back from the history store (History::read_window on
+// file also keeps `held_since`, the time of the oldest change not yet published (moved forward
+// as held changes go out), and `held_until`, a time no held change of this process is later
+// than (its clean stop, or a second past the last refresh: the file is rewritten every 500 ms
+// while changes are held), from the moment the session starts holding until everything held is
+// out. A process that finds them there reads the changes between back from the history store,
+// never past its own start, so what the peer published after a takeover is not sent again
+// (History::read_window on
 // the writer's query thread, a page at a time, in time order, only the points of the current
 // model), the first time its session is active, and hands them to the session ahead of what it
 // holds itself (Session::backfill). Without `history:` nothing can be read back: what a killed
@@ -115,8 +119,10 @@ class NodeNorthbound {
   void execute(const northbound::WriteRequest& w);
   void load_state();
   void save_state();
-  // held_since follows the session: set when it starts holding, cleared once all is published.
+  // held_since follows the session: set when it starts holding, moved forward as the held
+  // changes go out, cleared once all is published.
   void track_held();
+  void arm_state_refresh();
   void note_first(const std::vector<northbound::PointChange>& changes);
   void start_backfill();
   void read_back(history::Millis from, int attempt);
@@ -163,9 +169,15 @@ class NodeNorthbound {
   std::string loaded_state_path_;
   // The time (ms) of the oldest change not yet published, as in the state file.
   std::optional<std::uint64_t> held_since_;
-  // held_since as this process found it in the state file: the changes from then to start_ms_
-  // are read back from history once, the first time the session is active.
+  // session_->dropped() when holding began: after a drop, held_since no longer moves.
+  std::uint64_t dropped_when_held_ = 0;
+  runtime::TimerId state_timer_;              // the state file's refresh while changes are held
+  std::optional<std::uint64_t> stopping_at_;  // the clean stop's time, for held_until
+  // held_since and held_until as this process found them in the state file: the changes
+  // between are read back from history once, the first time the session is active (never past
+  // start_ms_).
   std::optional<std::uint64_t> replay_from_;
+  std::optional<std::uint64_t> replay_to_;
   // Where the read-back ends: this process's start, or the time of its first change if earlier
   // (a SYDEV* point set as its device loaded), so no change of this process is read back too.
   std::uint64_t start_ms_ = std::numeric_limits<std::uint64_t>::max();

@@ -22,7 +22,8 @@ from datetime import datetime, timedelta, timezone
 
 from pollux_support.configs import sim_yaml
 from pollux_support.mosquitto import Broker
-from pollux_support.node import wait_until
+from pollux_support.node import free_port, wait_until
+from pollux_support.pair import PSK, PairNode, wait_pair
 from pollux_support.sparkplug import Host
 from pollux_support.testcase import NodeTestCase
 
@@ -85,9 +86,12 @@ class NorthboundRestartTest(NodeTestCase):
                 return out
             params["from"] = page["next"]
 
-    def state_file(self):
-        with open(os.path.join(self.dir, "northbound.state")) as f:
+    def state_file(self, node=""):
+        with open(os.path.join(self.dir, node, "northbound.state")) as f:
             return dict(line.split() for line in f if line.strip())
+
+    def logs(self):
+        return "\n".join("--- %s:\n%s" % (n.name, n.text()[-4000:]) for n in self.nodes)
 
     def test_held_changes_survive_kill_9_and_reach_the_host_once_in_order(self):
         sim = self.start_sim(sim_yaml(
@@ -184,6 +188,94 @@ class NorthboundRestartTest(NodeTestCase):
         self.assertGreaterEqual(len(cnt), 7, cnt)
         # Everything is published: the state file no longer marks held changes.
         wait_until(lambda: "held_since" not in self.state_file(), 5, what="held_since cleared")
+
+
+    # Soak seed 11 (issue 24): a master stopped while it held changes replayed, once active
+    # again, everything its store held from `held_since` to its new start, and that included
+    # the records its backup had published live while it was away (forwarded to the master's
+    # store, history.md "Redundancy"): the host received them twice. The state file now bounds
+    # the replay with `held_until`.
+    def test_a_master_stopped_while_holding_replays_its_own_changes_not_the_backups(self):
+        sim = self.start_sim(sim_yaml(
+            [("RTU", 1, ["{table: holding, address: 0, counter: {start: 100, step: 1, interval_ms: 300}}",
+                         "{table: holding, address: 1, counter: {start: 5000, step: 2, interval_ms: 700}}"])],
+            tcp=[("T1", ["RTU"], "modbus-tcp")]))
+        broker = Broker()
+        self.addCleanup(broker.close)
+        host = Host(broker.url, GROUP, host_id=HOST_ID)
+        self.addCleanup(host.close)
+        host.publish_state(True)
+        link = free_port()
+
+        def member(name, mode):
+            d = os.path.join(self.dir, name)
+            os.makedirs(d)
+            red = ("redundancy: { mode: %s, %s: 127.0.0.1:%d, psk: \"%s\", "
+                   "heartbeat_interval_ms: 200, failover_timeout_ms: 1200, recovery: manual, "
+                   "startup_allowance_ms: 2500, history: full }"
+                   % (mode, "listen" if mode == "master" else "master", link, PSK))
+            text = node_yaml(sim.tcp_addr("T1")[1], broker.url, d).replace(
+                "node: { name: nbsf }", "node: { name: %s }\n%s" % (name, red))
+            n = PairNode(name, text)
+            self.nodes.append(n)
+            return n
+
+        master = member("fe-a", "master")
+        backup = member("fe-b", "backup")
+        wait_pair(master, backup, "active", "standby", context=self.logs)
+        host.wait_for(lambda m: m.type == "DDATA" and not m.metrics[0]["is_historical"], 15,
+                      what="live DDATA from the master")
+
+        # The host goes offline: the master ends its session and holds its changes.
+        mark = host.mark()
+        host.publish_state(False)
+        host.wait_for(lambda m: m.type == "NDEATH", 10, since=mark, what="NDEATH")
+        time.sleep(2.0)
+        self.assertGreater(master.get("/api/v1/northbound")["held"], 0)
+        master.stop()
+        state = self.state_file("fe-a")
+        held_since, held_until = int(state["held_since"]), int(state["held_until"])
+        self.assertLessEqual(held_since, held_until)
+        self.assertLessEqual(held_until, int(time.time() * 1000))
+
+        # The backup takes over and publishes live while the master is away.
+        host.publish_state(True)
+        wait_until(lambda: backup.activity() == "active", 10, what="the backup active")
+        mark = host.mark()
+        host.wait_for(lambda m: m.type == "DDATA" and not m.metrics[0]["is_historical"], 15,
+                      since=mark, what="live DDATA from the backup")
+        time.sleep(2.0)
+
+        # The master comes back standby (manual recovery) and receives the backup's records.
+        master.start()
+        wait_pair(master, backup, "standby", "active", context=self.logs)
+        took_over = ms_of(backup.red()["events"][-1]["time"])
+        # (The backup forwards while it records: its own records of the first two seconds.)
+        wait_until(lambda: self.history(master, "CNT", took_over + 1500, took_over + 60_000), 15,
+                   what="the backup's records forwarded to the master")
+
+        # Activity back to the master: it replays what it held, then goes live.
+        status, body = master.request("POST", "/api/v1/redundancy/recover")
+        self.assertEqual(status, 200, body)
+        wait_pair(master, backup, "active", "standby", context=self.logs)
+        wait_until(lambda: "held_since" not in self.state_file("fe-a"), 15,
+                   what="the master's held changes all sent")
+        time.sleep(1.0)
+        seen = {}
+        for m in host.messages:
+            if m.type == "DDATA":
+                for x in m.metrics:
+                    key = (x["name"], x["timestamp"])
+                    seen[key] = seen.get(key, 0) + 1
+        twice = sorted(k for k, n in seen.items() if n > 1)
+        self.assertEqual(twice, [], "values published twice:%s" % host.summary())
+        # What the master held is there, as historical values.
+        historical = {(x["name"], x["timestamp"]) for m in host.messages if m.type == "DDATA"
+                      for x in m.metrics if x["is_historical"]}
+        for point in POINTS:
+            held = [t for t, _ in self.history(master, point, held_since, held_until + 1)]
+            self.assertTrue(held, point)
+            self.assertEqual([t for t in held if (point, t) not in historical], [], point)
 
 
 if __name__ == "__main__":
