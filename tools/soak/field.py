@@ -1,15 +1,19 @@
 """The soak's field (issue 24, tools/soak): pollux-sim with a few hundred RTUs on serial ptys, a
 modem and Modbus TCP gateways, a master/backup pair with history and Sparkplug B northbound,
 a scratch mosquitto, and the peer link routed through a TCP proxy the driver can blackhole.
+Each node's directory (its history store and northbound state file) is a size-limited tmpfs
+when the driver can mount one (root), so that the store can be made full and freed again.
 
 Every device serves the same two registers, so that the checkers know what was served:
   holding 0  C  uint16 counter, +1 every second since the simulator started
   holding 1  W  writable; the driver writes unique values and compares with the write log
 """
 
+import errno
 import os
 import shutil
 import signal
+import subprocess
 import tempfile
 import time
 
@@ -28,6 +32,8 @@ MODEM_POLL_MS = 3000
 SERIAL_PER_LINE = 8
 TCP_PER_SERVER = 50
 SERIAL_TIMEOUT_MS = 300
+# Each node's directory when it is a tmpfs: far more than an hour's history of the field needs.
+NODE_FS_MB = 1024
 
 
 class Layout:
@@ -167,12 +173,31 @@ def rss_kb(pid):
     return None
 
 
-class Field:
-    """Starts and owns everything; close() ends it all (also on errors)."""
+def limited_fs_available():
+    """Whether this driver can mount a size-limited filesystem (a tmpfs: root only), which the
+    history_full fault needs."""
+    if os.geteuid() != 0:
+        return False
+    d = tempfile.mkdtemp(prefix="pollux-soak-fs.")
+    try:
+        if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", d],
+                          capture_output=True).returncode != 0:
+            return False
+        subprocess.run(["umount", d], capture_output=True)
+        return True
+    finally:
+        os.rmdir(d)
 
-    def __init__(self, build, n_devices, workdir, log=print):
+
+class Field:
+    """Starts and owns everything; close() ends it all (also on errors). `limited_fs`: each
+    node's directory on a tmpfs of NODE_FS_MB, for fill_store()/free_store()."""
+
+    def __init__(self, build, n_devices, workdir, log=print, limited_fs=False):
         self.log = log
         self.dir = workdir
+        self.limited_fs = limited_fs
+        self.mounts = []
         self.pollux = os.path.join(build, "src", "app", "pollux")
         self.sim_bin = os.path.join(build, "sim", "pollux-sim")
         for b in (self.pollux, self.sim_bin):
@@ -204,6 +229,10 @@ class Field:
                 ("fe-b", "backup", addr % self.proxy.port, addr % self.proxy_alt.port)):
             d = os.path.join(self.dir, name)
             os.makedirs(d, exist_ok=True)
+            if self.limited_fs:
+                subprocess.run(["mount", "-t", "tmpfs", "-o", "size=%dm" % NODE_FS_MB, "tmpfs", d],
+                               check=True, capture_output=True)
+                self.mounts.append(d)
             text = node_yaml(self.layout, self.sim, name, mode, link, alt, self.broker.url, d)
             n = Node(text, name=name, prefix=os.path.join(self.dir, name + ".run."), binary=self.pollux,
                      startup_timeout=30, env=self.env)
@@ -237,6 +266,32 @@ class Field:
     def start_node(self, name):
         self.nodes[name].start()
 
+    # -- the history store full, then freed -----------------------------------------------------
+    def ballast(self, name):
+        return os.path.join(self.dir, name, "ballast")
+
+    def fill_store(self, name):
+        """Fills the node's filesystem to the last block: its history writes then fail with
+        "database or disk is full" (history.md "Faults": retried, the records stay queued)."""
+        fd = os.open(self.ballast(name), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            for chunk in (1 << 20, 1 << 12):
+                block = bytes(chunk)
+                try:
+                    while os.write(fd, block) > 0:
+                        pass
+                except OSError as e:
+                    if e.errno != errno.ENOSPC:
+                        raise
+        finally:
+            os.close(fd)
+
+    def free_store(self, name):
+        try:
+            os.remove(self.ballast(name))
+        except FileNotFoundError:
+            pass
+
     def close(self):
         """Ends everything; the nodes' exit codes on SIGTERM ({name: code})."""
         codes = {}
@@ -259,6 +314,9 @@ class Field:
             except Exception as e:
                 codes["pollux-sim"] = str(e)
                 self.log("stopping the simulator: %s" % e)
+        for d in self.mounts:
+            subprocess.run(["umount", "-l", d], capture_output=True)
+        self.mounts = []
         return codes
 
 
