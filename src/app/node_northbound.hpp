@@ -14,21 +14,20 @@
 // (bd_seq()/adopt_bd_seq()). DCMD writes go through `write`, the API's write path, so the same
 // checks, the same standby refusal and the same exactly-once rule apply.
 //
-// Store and forward across a restart (northbound.md "Sessions, outages and the pair"): the state
-// file also keeps `held_since`, the time of the oldest change not yet published (moved forward
-// as held changes go out), and `held_until`, a time no held change of this process is later
-// than (its clean stop, or a second past the last refresh: the file is rewritten every 500 ms
-// while changes are held), from the moment the session starts holding until everything held is
-// out. A process that finds them there reads the changes between back from the history store,
-// never past its own start, so what the peer published after a takeover is not sent again
-// (History::read_window on
-// the writer's query thread, a page at a time, in time order, only the points of the current
-// model), the first time its session is active, and hands them to the session ahead of what it
+// Store and forward across a restart (northbound.md "Sessions, outages and the pair"): while
+// changes wait to be published, the state file also keeps `held_since`, the time of the oldest
+// of them (moved forward as they go out), and `held_until`, a time no held change of this
+// process is later than (its clean stop, or a second past the last refresh: the file is
+// rewritten every 500 ms while changes are held). A process that finds them there reads the
+// changes between back from the history store, never past its own start, so what the peer
+// published after a takeover is not sent again. It reads them with History::read_window on the
+// writer's query thread, a page at a time, in time order, only the points of the current
+// model, the first time its session is active, and hands them to the session ahead of what it
 // holds itself (Session::backfill). Without `history:` nothing can be read back: what a killed
 // process held is lost, as it always was. max_records bounds the session's queue either way:
 // past it the oldest held changes leave memory and are counted as dropped; with history they
-// are still in the store, and held_since still points before them, so a restart before they
-// were due replays them, but this process does not read them back.
+// are still in the store, and held_since no longer moves, so a restart before they were due
+// replays them, but this process does not read them back.
 //
 // A change of the section's `mqtt` keys or `state_path` makes a new client and session (the
 // old one sends NDEATH and disconnects); new Sparkplug ids do the same within the session

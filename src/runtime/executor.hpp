@@ -42,12 +42,12 @@ class Executor : public Clock {
     return schedule_at(now() + delay, std::move(task));
   }
 
-  // Stalls (redundancy.md "Partitions", settled: a paused active node). A turn whose earliest
-  // due timer is late by more than a watch's `threshold` means this process was not running
-  // (SIGSTOP, a paused VM, a starved CPU). The watch's `hook(late)` then runs before any of the
-  // overdue timers, so what depends on having been away (an active node of a pair whose peer
-  // has taken over meanwhile) decides before the work it owed (polls, publishes) runs late.
-  // A stall is reported once, not again for each timer it left overdue.
+  // Stalls (docs/redundancy.md "Partitions": a node that was stopped does not resume active).
+  // A turn whose earliest due timer is late by more than a watch's `threshold` means this
+  // process was not running (SIGSTOP, a paused VM, a starved CPU). The watch's `hook(late)`
+  // then runs before any of the overdue timers, so what depends on having been away (an active
+  // node of a pair whose peer has taken over meanwhile) decides before the work it owed (polls,
+  // publishes) runs late. A stall is reported once, not again for each timer it left overdue.
   using StallHook = std::function<void(Duration late)>;
   std::uint64_t watch_stalls(Duration threshold, StallHook hook) {
     stall_watches_.push_back({++next_stall_watch_, threshold, std::move(hook)});
