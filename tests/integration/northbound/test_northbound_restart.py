@@ -90,10 +90,8 @@ class NorthboundRestartTest(NodeTestCase):
         with open(os.path.join(self.dir, node, "northbound.state")) as f:
             return dict(line.split() for line in f if line.strip())
 
-    def logs(self):
-        return "\n".join("--- %s:\n%s" % (n.name, n.text()[-4000:]) for n in self.nodes)
-
-    def test_held_changes_survive_kill_9_and_reach_the_host_once_in_order(self):
+    def field(self):
+        """The counting RTU on Modbus TCP, a scratch broker, and the primary host online."""
         sim = self.start_sim(sim_yaml(
             [("RTU", 1, ["{table: holding, address: 0, counter: {start: 100, step: 1, interval_ms: 300}}",
                          "{table: holding, address: 1, counter: {start: 5000, step: 2, interval_ms: 700}}"])],
@@ -103,6 +101,13 @@ class NorthboundRestartTest(NodeTestCase):
         host = Host(broker.url, GROUP, host_id=HOST_ID)
         self.addCleanup(host.close)
         host.publish_state(True)
+        return sim, broker, host
+
+    def logs(self):
+        return "\n".join("--- %s:\n%s" % (n.name, n.text()[-4000:]) for n in self.nodes)
+
+    def test_held_changes_survive_kill_9_and_reach_the_host_once_in_order(self):
+        sim, broker, host = self.field()
         node = self.start_node(node_yaml(sim.tcp_addr("T1")[1], broker.url, self.dir))
 
         def live(m):
@@ -196,15 +201,7 @@ class NorthboundRestartTest(NodeTestCase):
     # store, history.md "Redundancy"): the host received them twice. The state file now bounds
     # the replay with `held_until`.
     def test_a_master_stopped_while_holding_replays_its_own_changes_not_the_backups(self):
-        sim = self.start_sim(sim_yaml(
-            [("RTU", 1, ["{table: holding, address: 0, counter: {start: 100, step: 1, interval_ms: 300}}",
-                         "{table: holding, address: 1, counter: {start: 5000, step: 2, interval_ms: 700}}"])],
-            tcp=[("T1", ["RTU"], "modbus-tcp")]))
-        broker = Broker()
-        self.addCleanup(broker.close)
-        host = Host(broker.url, GROUP, host_id=HOST_ID)
-        self.addCleanup(host.close)
-        host.publish_state(True)
+        sim, broker, host = self.field()
         link = free_port()
 
         def member(name, mode):

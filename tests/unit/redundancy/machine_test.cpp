@@ -73,6 +73,12 @@ struct Solo {
     ex.watch_stalls(m.stall_threshold(),
                     [this](runtime::Duration late) { apply(m.on_stalled(ex.now(), late)); });
   }
+  // A master whose backup connected standby: active at once.
+  void start_beside_a_standby_backup() {
+    start();
+    apply(m.on_authenticated(ex.now()));
+    apply(m.on_peer_heard(ex.now(), Activity::standby));
+  }
 };
 
 TEST(RedundancyMachine, IndependentIsAlwaysActiveAndRefusesCommands) {
@@ -311,9 +317,7 @@ TEST(RedundancyMachine, AMasterThatDiedDuringThePauseIsTakenOverAfterAWholeTimeo
 // before anything overdue runs, and asks for activity back as a restarted master does.
 TEST(RedundancyMachine, AnActiveMasterResumedFromAStallGoesStandbyThenAsksForActivityBack) {
   Solo s(RedundancyMode::master, settings());
-  s.start();
-  s.apply(s.m.on_authenticated(s.ex.now()));
-  s.apply(s.m.on_peer_heard(s.ex.now(), Activity::standby));
+  s.start_beside_a_standby_backup();
   ASSERT_EQ(s.m.activity(), Activity::active);
   std::optional<Activity> seen_by_overdue_work;
   s.ex.schedule_after(milliseconds(200), [&] { seen_by_overdue_work = s.m.activity(); });
@@ -338,9 +342,7 @@ TEST(RedundancyMachine, AnActiveMasterResumedFromAStallGoesStandbyThenAsksForAct
 // once.
 TEST(RedundancyMachine, AMasterResumedFromAStallBesideAStandbyBackupIsActiveAgainAtOnce) {
   Solo s(RedundancyMode::master, settings());
-  s.start();
-  s.apply(s.m.on_authenticated(s.ex.now()));
-  s.apply(s.m.on_peer_heard(s.ex.now(), Activity::standby));
+  s.start_beside_a_standby_backup();
   s.ex.schedule_after(milliseconds(0), [] {});  // a poll due
   s.ex.pause(milliseconds(2600));               // late by more than 3000 - 500 ms
   s.ex.advance(milliseconds(0));
@@ -354,9 +356,7 @@ TEST(RedundancyMachine, AMasterResumedFromAStallBesideAStandbyBackupIsActiveAgai
 // its silence clock.
 TEST(RedundancyMachine, AShortDelayIsNoStallAndAStandbyStallChangesNoActivity) {
   Solo s(RedundancyMode::master, settings());
-  s.start();
-  s.apply(s.m.on_authenticated(s.ex.now()));
-  s.apply(s.m.on_peer_heard(s.ex.now(), Activity::standby));
+  s.start_beside_a_standby_backup();
   EXPECT_TRUE(s.m.on_stalled(s.ex.now(), milliseconds(2500)).empty());
   EXPECT_EQ(s.m.activity(), Activity::active);
 
