@@ -197,6 +197,16 @@ void NodeNorthbound::end_session() {
 }
 
 void NodeNorthbound::set_active(bool active) {
+  // What the feed holds happened under the old activity, so it is taken under it. Becoming
+  // active: a change the peer polled and published arrives by state sync just before the
+  // handover; it is current state for the births, not data to send a second time (soak seed 11).
+  // Going standby: the last changes polled here still go out before the NDEATH.
+  if (session_ && sub_) {
+    std::size_t taken = 0;
+    do
+      taken = take_slice();
+    while (taken == kSlice);
+  }
   active_ = active;
   if (!session_) return;
   const bool was_active = session_->active();
@@ -305,8 +315,7 @@ void NodeNorthbound::seed_current() {
 
 // --------------------------------------------------------------------------- the feed ---
 
-void NodeNorthbound::drain_feed() {
-  if (!session_) return;
+std::size_t NodeNorthbound::take_slice() {
   const points::ReadResult r =
       engine_.changes().read(sub_, kSlice, [this](const points::Change& c) { take(c); });
   if (r.lost) {
@@ -315,7 +324,12 @@ void NodeNorthbound::drain_feed() {
                                        [this](const points::Change& c) { take(c); });
   }
   flush_group();
-  if (r.count == kSlice && !drain_posted_) {
+  return r.count;
+}
+
+void NodeNorthbound::drain_feed() {
+  if (!session_) return;
+  if (take_slice() == kSlice && !drain_posted_) {
     drain_posted_ = true;
     ex_.post([this, alive = std::weak_ptr<bool>(alive_)] {
       if (alive.expired()) return;

@@ -105,6 +105,8 @@ class NodeNorthbound {
   std::vector<northbound::NodeMetric> node_metrics() const;
   void seed_current();
   void drain_feed();
+  // One slice of the feed taken; returns how many changes it held.
+  std::size_t take_slice();
   void take(const points::Change& c);
   void flush_group();
   void run(northbound::Actions& actions);

@@ -633,6 +633,40 @@ class NorthboundTest(NodeTestCase):
         self.session_of(host, "FE1")
         self.assertEqual(master.get("/api/v1/northbound")["bd_seq"], nb3.bd_seq)
 
+    # Soak seed 11 (issue 24): at a handover the new active node received, by state sync just
+    # before it took over, values its peer had polled and published, and sent them again as
+    # historical DDATA once connected. What a node's feed holds when its activity changes is now
+    # taken under the old activity: state for the births, not data.
+    def test_handovers_send_no_value_twice(self):
+        broker = self.broker()
+        host = self.host(broker)
+        sim = self.start_sim(SIM_YAML.replace(
+            "{table: holding, address: 0, value: 31}",
+            "{table: holding, address: 0, counter: {start: 0, step: 1, interval_ms: 100}}"))
+        link = free_port()
+        master = self.pair_node(sim, broker, link, "fe-a", "master", poll_ms=100)
+        backup = self.pair_node(sim, broker, link, "fe-b", "backup", poll_ms=100)
+        wait_pair(master, backup, "active", "standby", context=self.logs)
+        self.births(host, "FE1", ["A"])
+        for i in range(6):
+            giver, taker = (master, backup) if i % 2 == 0 else (backup, master)
+            time.sleep(1.0)
+            mark = host.mark()
+            status, body = giver.request("POST", "/api/v1/redundancy/force-failover")
+            self.assertEqual(status, 200, body)
+            wait_until(lambda: taker.activity() == "active", 10, what="handover %d" % (i + 1))
+            self.births(host, "FE1", ["A"], since=mark)
+        time.sleep(1.0)
+        seen = {}
+        for m in host.messages:
+            if m.type == "DDATA":
+                for x in m.metrics:
+                    key = (m.device, x["name"], x["timestamp"])
+                    seen[key] = seen.get(key, 0) + 1
+        self.assertGreater(len(seen), 50, host.summary())
+        twice = sorted(k for k, n in seen.items() if n > 1)
+        self.assertEqual(twice, [], "values published twice:%s" % host.summary())
+
     # A DCMD to the pair is executed once, by whichever node is active; the standby, which
     # holds no session, never executes one, before or after a handover.
     def test_a_pair_executes_each_dcmd_once_on_the_active_node_only(self):
