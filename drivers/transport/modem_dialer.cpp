@@ -61,10 +61,31 @@ ModemDialer::Step ModemDialer::dial(std::string_view init, std::string_view phon
     return s;
   }
   phone_.assign(phone);
+  init_.assign(init.empty() ? std::string_view("ATZ") : init);
+  recovering_ = recovered_ = false;
+  return send_init();
+}
+
+ModemDialer::Step ModemDialer::send_init() {
+  Step s;
   state_ = State::init;
-  s.send.assign(init.empty() ? std::string_view("ATZ") : init);
-  s.send.push_back('\r');
+  s.send = init_ + "\r";
   s.timer = settings_.command_timeout;
+  return s;
+}
+
+// Back on hook after the hang-up sequence. When the sequence was the recovery of a silent init
+// (a modem still online in an earlier call), the call goes on with its init string instead.
+ModemDialer::Step ModemDialer::on_hook(std::string_view reason) {
+  if (recovering_) {
+    recovering_ = false;
+    return send_init();
+  }
+  state_ = State::idle;
+  Step s;
+  s.outcome = Outcome::hung_up;
+  s.reason = reason;
+  s.timer = runtime::Duration::zero();
   return s;
 }
 
@@ -112,24 +133,11 @@ ModemDialer::Step ModemDialer::on_line(std::string_view raw) {
         s.timer = settings_.command_timeout;
         return s;
       }
-      if (line == "NO CARRIER") {  // the far end dropped already: on hook
-        state_ = State::idle;
-        s.outcome = Outcome::hung_up;
-        s.timer = runtime::Duration::zero();
-        return s;
-      }
+      if (line == "NO CARRIER") return on_hook({});  // the far end dropped already
       return s;
     case State::hanging_up:
-      if (line == "OK" || line == "NO CARRIER") {
-        state_ = State::idle;
-        s.outcome = Outcome::hung_up;
-        s.timer = runtime::Duration::zero();
-      } else if (line == "ERROR") {
-        state_ = State::idle;
-        s.outcome = Outcome::hung_up;
-        s.reason = "ATH: ERROR";
-        s.timer = runtime::Duration::zero();
-      }
+      if (line == "OK" || line == "NO CARRIER") return on_hook({});
+      if (line == "ERROR") return on_hook("ATH: ERROR");
       return s;
     case State::idle:
     case State::connected:
@@ -143,6 +151,15 @@ ModemDialer::Step ModemDialer::on_timer() {
   Step s;
   switch (state_) {
     case State::init:
+      // No OK at all: the modem may still be online in an earlier call (its last user closed
+      // the port without hanging up), taking the init string for data. Escape, hang up and
+      // send the init string once more before the call fails.
+      if (!recovered_) {
+        recovered_ = recovering_ = true;
+        state_ = State::guard_before;
+        s.timer = settings_.guard_time;
+        return s;
+      }
       return fail("init: no OK");
     case State::dialing:
       return fail("no CONNECT within dial timeout");
@@ -169,10 +186,7 @@ ModemDialer::Step ModemDialer::on_timer() {
       s.timer = settings_.command_timeout;
       return s;
     case State::hanging_up:
-      state_ = State::idle;
-      s.outcome = Outcome::hung_up;
-      s.reason = "ATH: no OK";
-      return s;
+      return on_hook("ATH: no OK");
     case State::idle:
     case State::connected:
       return s;

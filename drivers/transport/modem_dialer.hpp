@@ -3,8 +3,10 @@
 // A call: send the path's init string, expect OK; send ATDT<phone>, expect CONNECT within
 // dial_timeout_s. BUSY / NO CARRIER / NO DIALTONE / NO ANSWER / ERROR or a timeout fail the call
 // (a failed message for the device that asked). Hang-up: 1 s silence, "+++", 1 s silence,
-// expect OK, "ATH", expect OK. The machine does no I/O and reads no clock: the modem link feeds it
-// answer lines and timer expiries and performs the returned Step (bytes to send, timer to arm).
+// expect OK, "ATH", expect OK. An init string that gets no answer at all is taken for a modem
+// still online in an earlier call: the hang-up sequence runs, then the init string once more. The
+// machine does no I/O and reads no clock: the modem link feeds it answer lines and timer expiries
+// and performs the returned Step (bytes to send, timer to arm).
 #pragma once
 
 #include <cstdint>
@@ -69,10 +71,15 @@ class ModemDialer {
 
  private:
   Step fail(std::string_view reason);
+  Step send_init();
+  Step on_hook(std::string_view reason);
 
   Settings settings_;
   State state_ = State::idle;
   std::string phone_;
+  std::string init_;
+  bool recovering_ = false;  // the hang-up sequence runs for a silent init
+  bool recovered_ = false;   // ... and has run once in this call
   bool escape_silence_done_ = false;
   bool escape_ok_ = false;  // OK to +++ seen during the silence after it
 };

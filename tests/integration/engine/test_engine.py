@@ -367,6 +367,32 @@ class EngineTest(NodeTestCase):
         self.assertGreaterEqual(node.device("M")["stats"]["timeouts"], 1)
         self.assertEqual(node.channel("MODEM1")["status"], "ok")
 
+    # Soak seed 11 (issue 24): a node that took over a modem still online in the call its
+    # predecessor had made (killed, or gone standby, without hanging up) sent its init string
+    # as data and got no OK; every dial failed until the call dropped. A silent init now
+    # escapes, hangs up and inits again, so the first dial succeeds.
+    def test_a_modem_left_online_by_a_killed_node_is_hung_up_and_dialled_again(self):
+        sim = self.start_sim(sim_yaml([("M", 3, ["{table: holding, address: 0, value: 99}"])]) +
+                             "modems:\n  - { id: MD1, dial_ms: 100, guard_ms: 200, "
+                             "numbers: { \"5551234\": [M] } }\n")
+        ch = ("{ id: MODEM1, type: modem, protocol: modbus-rtu, port: %s, dial_timeout_s: 5, "
+              "idle_hangup_s: 60, message_timeout_ms: 500, poll_attempts: 1 }" % sim.modems["MD1"])
+        pt = ["{ name: V, table: holding, address: 0, type: uint16 }"]
+        node = self.start_node(node_yaml([ch], [("M", 3, '{ channel: MODEM1, phone: "5551234" }',
+                                                 1000, pt, [])]))
+        wait_until(lambda: node.points("M")["V"]["quality"] == "good", 10, what="M good")
+        node.kill()  # the call stays up: the simulated modem ignores the port's close (AT&D0)
+        sim.set("M", "holding", 0, values=[100])
+        node.start()
+        stats = lambda: dict(node.channel("MODEM1")["stats"])  # noqa: E731
+        try:
+            wait_until(lambda: node.points("M")["V"]["value"] == 100, 20,
+                       what="M read over a new call")
+        except AssertionError as e:
+            raise AssertionError("%s\n%s\n%s" % (e, stats(), node.text()[-3000:]))
+        self.assertEqual(stats()["dial_failures"], 0, stats())
+        self.assertEqual(node.device("M")["active_line"], 1)
+
     def test_tcp_connection_cap_and_reconnect_backoff(self):
         sim = self.start_sim(sim_yaml(
             [("A", 1, ["{table: holding, address: 0, value: 1}"]),

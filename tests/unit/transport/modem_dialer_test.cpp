@@ -74,7 +74,38 @@ TEST(ModemDialer, InitErrorOrSilenceFails) {
   EXPECT_EQ(d.on_line("ERROR").outcome, O::failed);
   EXPECT_EQ(d.state(), S::idle);
   d.dial("AT&F", "1");
+  auto s = d.on_timer();  // no answer: the recovery below, then a second silence fails
+  EXPECT_EQ(s.outcome, O::none);
+  d.on_timer();      // +++
+  d.on_timer();      // guard after
+  d.on_timer();      // no OK: ATH anyway
+  s = d.on_timer();  // no OK to ATH: the init string again
+  EXPECT_EQ(s.send, "AT&F\r");
   EXPECT_EQ(d.on_timer().outcome, O::failed);
+  EXPECT_EQ(d.state(), S::idle);
+}
+
+// Soak seed 11 (issue 24): after a handover the modem was still online in the call the other
+// node had made, so the new node's init string went out as data and got no OK; every dial failed
+// until the call dropped. A silent init now escapes and hangs up first, then inits again.
+TEST(ModemDialer, ASilentInitHangsUpAModemLeftOnlineThenInitsAgain) {
+  ModemDialer d = make();
+  auto s = d.dial("ATZ", "5551234");
+  EXPECT_EQ(s.send, "ATZ\r");
+  s = d.on_timer();  // no OK within the command timeout
+  EXPECT_EQ(s.outcome, O::none);
+  EXPECT_TRUE(s.send.empty());
+  EXPECT_EQ(s.timer, seconds(1));
+  EXPECT_EQ(d.state(), S::guard_before);
+  EXPECT_EQ(d.on_timer().send, "+++");
+  EXPECT_TRUE(d.on_timer().send.empty());  // the silence after it
+  EXPECT_EQ(d.on_line("OK").send, "ATH\r");
+  s = d.on_line("OK");  // on hook: the call goes on
+  EXPECT_EQ(s.outcome, O::none);
+  EXPECT_EQ(s.send, "ATZ\r");
+  EXPECT_EQ(s.timer, seconds(5));
+  EXPECT_EQ(d.on_line("OK").send, "ATDT5551234\r");
+  EXPECT_EQ(d.on_line("CONNECT").outcome, O::connected);
 }
 
 TEST(ModemDialer, EchoedAtdtIsIgnoredWhileDialing) {
