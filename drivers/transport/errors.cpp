@@ -26,6 +26,8 @@ class Category final : public std::error_category {
         return "stopped";
       case Errc::max_connections:
         return "no free connection";
+      case Errc::carrier_lost:
+        return "carrier lost";
     }
     return "transport error";
   }

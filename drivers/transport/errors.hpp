@@ -18,6 +18,7 @@ enum class Errc {
   dial_failed,       // modem: BUSY, NO CARRIER, NO DIALTONE, ERROR, no CONNECT in time
   stopped,           // the engine is shutting down or the device was unloaded
   max_connections,   // tcp: no free connection slot within the message timeout
+  carrier_lost,      // modem: the call dropped (NO CARRIER) during the exchange
 };
 
 const std::error_category& transport_category();

@@ -59,7 +59,7 @@ std::string_view ModemLink::preferred_wire() const {
 
 void ModemLink::on_port_bytes(std::span<const std::uint8_t> bytes) {
   if (dialer_.state() == ModemDialer::State::connected) {
-    driver_.on_bytes(bytes);
+    if (!carrier_lost(bytes)) driver_.on_bytes(bytes);
     return;
   }
   if (!dialer_.command_mode()) return;
@@ -74,6 +74,26 @@ void ModemLink::on_port_bytes(std::span<const std::uint8_t> bytes) {
       line_.push_back(static_cast<char>(b));
     }
   }
+}
+
+// A modem whose call drops says so in the data stream. Without noticing, the link would keep
+// writing requests into a modem back in command mode until the idle hang-up, which never comes
+// while polls keep the call busy: every message would time out (soak seed 11).
+bool ModemLink::carrier_lost(std::span<const std::uint8_t> bytes) {
+  static constexpr std::string_view kNoCarrier = "NO CARRIER";
+  data_tail_.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  const bool lost = data_tail_.find(kNoCarrier) != std::string::npos;
+  if (data_tail_.size() >= kNoCarrier.size())
+    data_tail_.erase(0, data_tail_.size() - (kNoCarrier.size() - 1));
+  if (!lost) return false;
+  data_tail_.clear();
+  ++carrier_losses_;
+  runtime::channel_logger(settings_.line.id)->warn("call to {} lost: NO CARRIER", dialer_.phone());
+  dialer_.reset();
+  if (idle_timer_) ex_.cancel(idle_timer_);
+  idle_timer_ = {};
+  if (driver_.busy()) driver_.on_wire_error(make_error_code(Errc::carrier_lost));
+  return true;
 }
 
 void ModemLink::perform(const ModemDialer::Step& step) {
@@ -93,6 +113,7 @@ void ModemLink::perform(const ModemDialer::Step& step) {
       return;
     case ModemDialer::Outcome::connected:
       runtime::channel_logger(settings_.line.id)->info("connected to {}", dialer_.phone());
+      data_tail_.clear();
       driver_.on_wire_opened();
       driver_.send();
       return;
@@ -146,6 +167,7 @@ std::vector<std::pair<std::string, std::uint64_t>> ModemLink::stats() const {
   return {{"calls", calls_},
           {"dial_failures", dial_failures_},
           {"hangups", hangups_},
+          {"carrier_losses", carrier_losses_},
           {"opens", port_->opens()},
           {"open_failures", port_->open_failures()},
           {"connected", dialer_.state() == ModemDialer::State::connected ? 1u : 0u}};

@@ -54,15 +54,19 @@ class ModemLink final : public PortLink, private ExchangeDriver::Hooks {
   void perform(const ModemDialer::Step& step);
   void write_text(const std::string& text);
   void arm_idle();
+  // Whether the data stream says the call dropped ("NO CARRIER"); then the call is forgotten
+  // and the exchange in flight fails, so the next one dials again.
+  bool carrier_lost(std::span<const std::uint8_t> bytes);
 
   runtime::Executor& ex_;
   ModemSettings settings_;
   ModemDialer dialer_;
-  std::string line_;      // answer line being assembled in command mode
-  std::string out_text_;  // AT text being written
+  std::string line_;       // answer line being assembled in command mode
+  std::string out_text_;   // AT text being written
+  std::string data_tail_;  // the last bytes of the call's data, for a NO CARRIER split in two
   runtime::TimerId dialer_timer_;
   runtime::TimerId idle_timer_;
-  std::uint64_t calls_ = 0, dial_failures_ = 0, hangups_ = 0;
+  std::uint64_t calls_ = 0, dial_failures_ = 0, hangups_ = 0, carrier_losses_ = 0;
 };
 
 }  // namespace pollux::transport

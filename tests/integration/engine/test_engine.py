@@ -393,6 +393,32 @@ class EngineTest(NodeTestCase):
         self.assertEqual(stats()["dial_failures"], 0, stats())
         self.assertEqual(node.device("M")["active_line"], 1)
 
+    # Soak seed 11 (issue 24): a dropped call (the modem says NO CARRIER in the data stream) went
+    # unnoticed; requests went on into a modem back in command mode and every message timed out,
+    # for both devices behind the number, until they failed over. The link now ends the call and
+    # the next poll dials again.
+    def test_a_dropped_call_is_noticed_and_dialled_again(self):
+        sim = self.start_sim(sim_yaml([("M", 3, ["{table: holding, address: 0, value: 99}"])]) +
+                             "modems:\n  - { id: MD1, dial_ms: 100, guard_ms: 200, "
+                             "numbers: { \"5551234\": [M] } }\n")
+        ch = ("{ id: MODEM1, type: modem, protocol: modbus-rtu, port: %s, dial_timeout_s: 5, "
+              "idle_hangup_s: 60, message_timeout_ms: 500, poll_attempts: 1 }" % sim.modems["MD1"])
+        pt = ["{ name: V, table: holding, address: 0, type: uint16 }"]
+        node = self.start_node(node_yaml([ch], [("M", 3, '{ channel: MODEM1, phone: "5551234" }',
+                                                 300, pt, [])]))
+        wait_until(lambda: node.points("M")["V"]["quality"] == "good", 10, what="M good")
+        stats = lambda: dict(node.channel("MODEM1")["stats"])  # noqa: E731
+        self.assertEqual(sim.modem_fault("MD1", "drop", after_ms=0)["in_call"], True)
+        sim.set("M", "holding", 0, values=[100])
+        try:
+            wait_until(lambda: node.points("M")["V"]["value"] == 100, 5,
+                       what="M read over a new call")
+        except AssertionError as e:
+            raise AssertionError("%s\n%s\n%s" % (e, stats(), node.text()[-3000:]))
+        self.assertEqual(stats()["carrier_losses"], 1, stats())
+        self.assertEqual(stats()["calls"], 2, stats())
+        self.assertIn("lost: NO CARRIER", node.text())
+
     def test_tcp_connection_cap_and_reconnect_backoff(self):
         sim = self.start_sim(sim_yaml(
             [("A", 1, ["{table: holding, address: 0, value: 1}"]),

@@ -299,6 +299,28 @@ TEST_F(ModemLinkOverFakeWire, NoAnswerWithinTheReplyTimeoutIsATimeout) {
   EXPECT_EQ(heard_.errors[0], modbus::Errc::timeout);
 }
 
+// Soak seed 11 (issue 24): the call dropped, the modem said NO CARRIER in the data stream, and
+// the link kept writing requests into it until every message of both modem devices had timed
+// out. The words end the call (even split across two reads); the next exchange dials again.
+TEST_F(ModemLinkOverFakeWire, NoCarrierInTheDataEndsTheCallAndTheNextExchangeDialsAgain) {
+  dial_and_answer();
+  start_exchange();
+  ex_.advance(runtime::Duration::zero());
+  wire_->complete_write();
+  wire_->receive_text("\r\nNO CAR");
+  EXPECT_EQ(heard_.errors.size(), 1u);
+  wire_->receive_text("RIER\r\n");
+  ASSERT_EQ(heard_.errors.size(), 2u);
+  EXPECT_EQ(heard_.errors[1], Errc::carrier_lost);
+  EXPECT_TRUE(counts_as_timeout(heard_.errors[1]));
+  EXPECT_EQ(stat(*link_, "carrier_losses"), 1u);
+  EXPECT_EQ(stat(*link_, "connected"), 0u);
+  ASSERT_TRUE(link_->can_start(target_));
+  const std::string before = wire_->commands;
+  start_exchange();
+  EXPECT_EQ(wire_->commands.substr(before.size()), "ATZ\r");
+}
+
 TEST_F(ModemLinkOverFakeWire, ThePortLostMidCallFailsTheMessageAndForgetsTheCall) {
   start_exchange();
   wire_->receive_text("OK\r\nCONNECT\r\n");
