@@ -345,15 +345,21 @@ class EngineTest(NodeTestCase):
         wait_until(lambda: node.points("A")["SYDEVPRFO"]["value"] == 0, 3, what="PRFO reset")
         self.assertEqual(node.get("/api/v1/events")[-1]["reason"], "retry_primary")
 
-    def test_modem_dials_polls_hangs_up_and_counts_dial_failures(self):
+    def modem_node(self, idle_hangup_s, interval_ms):
+        """RTU M (V = 99) behind the simulated modem MD1's number, polled over channel MODEM1."""
         sim = self.start_sim(sim_yaml([("M", 3, ["{table: holding, address: 0, value: 99}"])]) +
                              "modems:\n  - { id: MD1, dial_ms: 100, guard_ms: 200, "
                              "numbers: { \"5551234\": [M] } }\n")
         ch = ("{ id: MODEM1, type: modem, protocol: modbus-rtu, port: %s, dial_timeout_s: 5, "
-              "idle_hangup_s: 0.5, message_timeout_ms: 500, poll_attempts: 1 }" % sim.modems["MD1"])
+              "idle_hangup_s: %s, message_timeout_ms: 500, poll_attempts: 1 }"
+              % (sim.modems["MD1"], idle_hangup_s))
         pt = ["{ name: V, table: holding, address: 0, type: uint16 }"]
         node = self.start_node(node_yaml([ch], [("M", 3, '{ channel: MODEM1, phone: "5551234" }',
-                                                 4000, pt, [])]))
+                                                 interval_ms, pt, [])]))
+        return sim, node
+
+    def test_modem_dials_polls_hangs_up_and_counts_dial_failures(self):
+        sim, node = self.modem_node(idle_hangup_s=0.5, interval_ms=4000)
         p = wait_until(lambda: (lambda v: v if v["quality"] == "good" else None)(
             node.points("M")["V"]), 10, what="M good over the modem")
         self.assertEqual(p["value"], 99)
@@ -372,14 +378,7 @@ class EngineTest(NodeTestCase):
     # as data and got no OK; every dial failed until the call dropped. A silent init now
     # escapes, hangs up and inits again, so the first dial succeeds.
     def test_a_modem_left_online_by_a_killed_node_is_hung_up_and_dialled_again(self):
-        sim = self.start_sim(sim_yaml([("M", 3, ["{table: holding, address: 0, value: 99}"])]) +
-                             "modems:\n  - { id: MD1, dial_ms: 100, guard_ms: 200, "
-                             "numbers: { \"5551234\": [M] } }\n")
-        ch = ("{ id: MODEM1, type: modem, protocol: modbus-rtu, port: %s, dial_timeout_s: 5, "
-              "idle_hangup_s: 60, message_timeout_ms: 500, poll_attempts: 1 }" % sim.modems["MD1"])
-        pt = ["{ name: V, table: holding, address: 0, type: uint16 }"]
-        node = self.start_node(node_yaml([ch], [("M", 3, '{ channel: MODEM1, phone: "5551234" }',
-                                                 1000, pt, [])]))
+        sim, node = self.modem_node(idle_hangup_s=60, interval_ms=1000)
         wait_until(lambda: node.points("M")["V"]["quality"] == "good", 10, what="M good")
         node.kill()  # the call stays up: the simulated modem ignores the port's close (AT&D0)
         sim.set("M", "holding", 0, values=[100])
@@ -398,14 +397,7 @@ class EngineTest(NodeTestCase):
     # for both devices behind the number, until they failed over. The link now ends the call and
     # the next poll dials again.
     def test_a_dropped_call_is_noticed_and_dialled_again(self):
-        sim = self.start_sim(sim_yaml([("M", 3, ["{table: holding, address: 0, value: 99}"])]) +
-                             "modems:\n  - { id: MD1, dial_ms: 100, guard_ms: 200, "
-                             "numbers: { \"5551234\": [M] } }\n")
-        ch = ("{ id: MODEM1, type: modem, protocol: modbus-rtu, port: %s, dial_timeout_s: 5, "
-              "idle_hangup_s: 60, message_timeout_ms: 500, poll_attempts: 1 }" % sim.modems["MD1"])
-        pt = ["{ name: V, table: holding, address: 0, type: uint16 }"]
-        node = self.start_node(node_yaml([ch], [("M", 3, '{ channel: MODEM1, phone: "5551234" }',
-                                                 300, pt, [])]))
+        sim, node = self.modem_node(idle_hangup_s=60, interval_ms=300)
         wait_until(lambda: node.points("M")["V"]["quality"] == "good", 10, what="M good")
         stats = lambda: dict(node.channel("MODEM1")["stats"])  # noqa: E731
         self.assertEqual(sim.modem_fault("MD1", "drop", after_ms=0)["in_call"], True)
