@@ -592,8 +592,10 @@ class Checks:
         self.history_missing = missing
 
     def killed_before_commit(self, t):
-        """Whether a kill -9 came within KILL_COMMIT_S after run time t."""
-        return any(e["cls"] == "kill9" and t <= e["t"] <= t + KILL_COMMIT_S for e in self.entries)
+        """Whether a kill -9 came within KILL_COMMIT_S after run time t (when the driver sent
+        it, which can be a little after its scheduled time)."""
+        return any(e["cls"] == "kill9" and t <= e.get("began", e["t"]) <= t + KILL_COMMIT_S
+                   for e in self.entries)
 
     def check_rss(self):
         out = {}

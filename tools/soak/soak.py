@@ -152,6 +152,7 @@ class Runner:
         elif c in ("kill9", "restart", "sigstop"):
             self.checks.expect_down(tgt, True)
             if c == "kill9":
+                e["began"] = self.checks.now()  # the run loop is up to a tick behind e["t"]
                 self.f.kill9(tgt)
             elif c == "restart":
                 code = self.f.terminate(tgt)
