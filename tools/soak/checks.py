@@ -111,6 +111,8 @@ class Checks:
         self.history_checked = 0
         self.history_lost_to_kill = 0  # published, missing, made just before a kill -9
         self.history_dev = [0, 0]
+        # history_full: the node's failed store writes while its filesystem was full, per fault
+        self.store_full = []                          # (entry, write errors during it or None)
 
     # -- time and reporting --------------------------------------------------------------------
     def wait_pair_ready(self, log, timeout=60):
@@ -184,6 +186,33 @@ class Checks:
                 return e.code, None
         except (OSError, ValueError) as e:
             return None, str(e)
+
+    def metric(self, node, name):
+        """One unlabelled counter from the node's /metrics, or None when it cannot be read."""
+        n = self.f.nodes[node]
+        req = urllib.request.Request(n.base + "/metrics",
+                                     headers={"Authorization": "Bearer " + self.f.token})
+        try:
+            with urllib.request.urlopen(req, timeout=3.0) as r:
+                for line in r.read().decode().splitlines():
+                    if line.startswith(name + " "):
+                        return float(line.split()[1])
+        except (OSError, ValueError):
+            pass
+        return None
+
+    # -- the history store made full -----------------------------------------------------------
+    # The fault is only worth its name if the node's store writes fail while it lasts: the report
+    # gives the failed writes each fault caused (pollux_history_write_errors_total), so that a
+    # fault that never bit shows as 0 instead of passing for a survived one.
+    def store_filling(self, e):
+        e["write_errors_before"] = self.metric(e["target"], "pollux_history_write_errors_total")
+
+    def store_freed(self, e):
+        before = e.get("write_errors_before")
+        after = self.metric(e["target"], "pollux_history_write_errors_total")
+        self.store_full.append((e, None if before is None or after is None or after < before
+                                else int(after - before)))
 
     # -- the periodic checks ---------------------------------------------------------------------
     def tick(self, now):
@@ -622,6 +651,21 @@ class Checks:
         except Exception:
             pass
 
+    def violations_per_minute(self):
+        out = {}
+        for t, k, _ in self.violations:
+            counts = out.setdefault(int(max(t, 0.0) // 60), {})
+            counts[k] = counts.get(k, 0) + 1
+        return out
+
+    def write_violations(self, path):
+        """Every violation, in time order, with the entries in force: the report prints 200."""
+        with open(path, "w") as out:
+            for t, k, m in sorted(self.violations):
+                force = self.in_force(t, INFRA_GRACE_S)
+                out.write("+%.1fs\t%s\t%s\tin force: %s\n" % (
+                    t, k, m, "; ".join(sched.describe(e) for e in force) or "nothing"))
+
     def report(self, args, seconds, entries):
         print("\n==== soak report ====")
         print("command: python3 tools/soak/soak.py " + " ".join(sys.argv[1:]))
@@ -654,6 +698,13 @@ class Checks:
               "%d C values cross-checked with history, subscriber reconnects %d"
               % (self.sp["messages"], self.sp["births"], self.sp["seq_checked"], self.sp["values"],
                  self.sp["historical"], getattr(self, "sp_cross_checked", 0), self.sub.reconnects))
+        if self.store_full:
+            bit = [n for _, n in self.store_full if n]
+            print("history store made full: %d times, store writes failed during %d of them "
+                  "(%d failed writes; per fault: %s)"
+                  % (len(self.store_full), len(bit), sum(bit),
+                     ", ".join("%s +%.0fs %s" % (e["target"], e["t"], "?" if n is None else n)
+                               for e, n in self.store_full)))
         print("serial overlaps: %d with a delay fault past the timeout, %d after timeouts with one "
               "master; the rest are violations" % (self.late_overlaps, self.slow_overlaps))
         kinds = {}
@@ -661,6 +712,12 @@ class Checks:
             kinds[k] = kinds.get(k, 0) + 1
         print("driver errors: %d" % self.driver_errors)
         print("violations: %d %s" % (len(self.violations), json.dumps(kinds, sort_keys=True)))
-        for t, k, m in self.violations[:200]:
+        if self.violations:
+            print("violations per minute of the run:")
+            for minute, counts in sorted(self.violations_per_minute().items()):
+                print("  %4d  %s" % (minute, json.dumps(counts, sort_keys=True)))
+        for t, k, m in sorted(self.violations)[:200]:
             print("  +%.1fs %s: %s" % (t, k, m))
+        if len(self.violations) > 200:
+            print("  (%d more in violations.txt)" % (len(self.violations) - 200))
         return 1 if self.violations else (2 if self.driver_errors else 0)

@@ -11,14 +11,10 @@ it. Every violation is printed with its time and the schedule entries in force.
 
 import argparse
 import glob
-import json
 import os
-import random
 import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 from datetime import datetime, timezone
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -100,10 +96,13 @@ def main():
                 if code != 0 and checks:
                     checks.violation("crash", "%s ended with %s on SIGTERM" % (name, code))
     status = checks.report(args, seconds, entries) if checks else 2
+    if checks and checks.violations:
+        checks.write_violations(os.path.join(workdir, "violations.txt"))
     if status != 0 and os.environ.get("CI"):
         print_log_tails(workdir)  # CI's clone and its scratch directory go away after the run
     if args.keep or status != 0:
-        print("scratch directory kept: %s (node logs in fe-*.run.*/, simulator log sim.log)" % workdir)
+        print("scratch directory kept: %s (node logs in fe-*.run.*/, simulator log sim.log, "
+              "every violation in violations.txt)" % workdir)
     else:
         fieldmod.remove_workdir(workdir)
     return status
@@ -169,6 +168,7 @@ class Runner:
             self.checks.broker_down = True
             self.f.broker.stop()
         elif c == "history_full":
+            self.checks.store_filling(e)
             self.f.fill_store(tgt)
 
     def end(self, e):
@@ -193,9 +193,10 @@ class Runner:
             self.f.proxy.heal()
         elif c == "broker_stop":
             self.f.broker.start()
+            self.checks.broker_down = False
         elif c == "history_full":
             self.f.free_store(tgt)
-            self.checks.broker_down = False
+            self.checks.store_freed(e)
 
 
 def run(f, entries, checks, seconds, args, log, warmup):

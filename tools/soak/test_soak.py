@@ -14,6 +14,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "..", "tests", "support"))
 
+import checks  # noqa: E402
 import field  # noqa: E402
 import schedule  # noqa: E402
 
@@ -48,6 +49,27 @@ class LayoutTest(unittest.TestCase):
             units = [layout.unit[d] for d in devs]
             self.assertEqual(len(units), len(set(units)), devs)
             self.assertTrue(all(1 <= u <= 247 for u in units))
+
+
+class ViolationListTest(unittest.TestCase):
+    def test_every_violation_is_kept_with_its_minute_and_the_entries_in_force(self):
+        c = checks.Checks.__new__(checks.Checks)  # the bookkeeping alone: no field, no broker
+        c.entries = [{"id": 1, "cls": "kill9", "target": "fe-a", "t": 100.0, "end": 103.0,
+                      "dur": 3.0, "params": {}}]
+        c.violations = [(130.5, "history", "late"), (61.0, "write", "twice"),
+                        (65.0, "write", "again"), (101.0, "history", "gone")]
+        self.assertEqual(c.violations_per_minute(),
+                         {1: {"write": 2, "history": 1}, 2: {"history": 1}})
+        path = os.path.join(os.environ.get("TMPDIR", "/tmp"), "soak-violations-%d.txt" % os.getpid())
+        try:
+            c.write_violations(path)
+            with open(path) as f:
+                lines = f.read().splitlines()
+        finally:
+            os.remove(path)
+        self.assertEqual([x.split("\t")[0] for x in lines], ["+61.0s", "+65.0s", "+101.0s", "+130.5s"])
+        self.assertIn("kill9", lines[2])
+        self.assertTrue(lines[0].endswith("in force: nothing"))
 
 
 if __name__ == "__main__":
