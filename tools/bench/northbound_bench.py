@@ -22,6 +22,14 @@ resume / time to 0: new changes queue behind the held ones meanwhile, so it is t
 the live load), the gross rate (values the subscriber received in that time / time), and the
 lateness p99 during the drain. Goal: the net rate >= 100,000 values/s with lateness on time.
 
+The Paho floor, after each run with the northbound: tools/bench/paho_floor on Pollux's CPU
+publishes the DDATA stream the subscriber just received (one of its payloads, at its rate,
+over as many topics) through Paho alone, to a fresh broker with the same subscriber: its CPU
+added to the run without the northbound is the least CPU ratio on/off any Paho publisher of
+that stream can reach. Then as fast as 64 messages in flight allow (Pollux's drain window):
+the values/s the broker and subscriber of this machine pass, less the live load, bound the net
+drain rate from above. Both are printed beside the goals.
+
 Pinning as engine_bench: Pollux (every thread) on CPU 0; the simulator, the broker, the
 subscriber (mosquitto_sub, read by a thread of this script that counts the metrics of each
 DDATA) and this script on CPU 1.
@@ -126,6 +134,8 @@ class Subscriber:
         self.lock = threading.Lock()
         self.messages = {}
         self.ddata_values = 0
+        self.ddata_bytes = 0
+        self.sample = None  # one DDATA payload (hex) received, for paho_floor's stream
         self.proc = None
         self.thread = None
         self.broker = broker
@@ -147,6 +157,10 @@ class Subscriber:
             with self.lock:
                 self.messages[kind] = self.messages.get(kind, 0) + 1
                 self.ddata_values += values
+                if kind == "DDATA":
+                    self.ddata_bytes += len(hexed) // 2
+                    if self.sample is None and values == 10:
+                        self.sample = hexed.decode()
 
     def stop(self):
         if self.proc is None:
@@ -163,6 +177,10 @@ class Subscriber:
     def counts(self):
         with self.lock:
             return self.ddata_values, dict(self.messages)
+
+    def bytes_per_ddata(self):
+        with self.lock:
+            return self.ddata_bytes / max(1, self.messages.get("DDATA", 0))
 
     def start_connected(self, timeout=10):
         """Starts mosquitto_sub and waits until the broker logs its connection (it prints
@@ -234,6 +252,8 @@ def run(env, n, broker, state_dir):
                 "pub_p99_ms": eb.quantile(0.99, h0, h1) * 1000,
                 "values_per_s": (v1[0] - v0[0]) / el,
                 "ddata_per_s": (v1[1].get("DDATA", 0) - v0[1].get("DDATA", 0)) / el,
+                "bytes_per_ddata": sub.bytes_per_ddata(),
+                "sample": sub.sample,
                 "dropped": eb.metric_value(m1, "pollux_northbound_dropped_total"),
                 "held_end": eb.metric_value(m1, "pollux_northbound_held_records")})
             if a.outage > 0:
@@ -243,6 +263,39 @@ def run(env, n, broker, state_dir):
             sub.stop()
         eb.Env.finish(sim, node)
     return res
+
+
+def paho_floor(env, rate, payload_hex, devices, seconds):
+    """tools/bench/paho_floor on Pollux's CPU with a scratch broker and the same subscriber:
+    `rate` DDATA/s of Pollux's own payload over `devices` topics (0: as fast as 64 in flight
+    allow, as Pollux's drain). Its CPU figures, and the metric values/s the subscriber
+    received over its window."""
+    a = env.args
+    with Broker() as broker:
+        sub = Subscriber(broker)
+        sub.start_connected()
+        cmd = [a.paho_floor, "--url", broker.url, "--payload-hex", payload_hex,
+               "--devices", str(devices), "--rate", "%.0f" % rate, "--window", "64",
+               "--warmup", str(a.warmup), "--seconds", str(seconds)]
+        if env.pin.ok:
+            cmd += ["--cpu", str(env.pin.pollux_cpu)]
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            time.sleep(a.warmup)
+            v0, t0 = sub.counts()[0], time.monotonic()
+            time.sleep(seconds)
+            v1, t1 = sub.counts()[0], time.monotonic()
+            out, err = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            sub.stop()
+    if proc.returncode != 0 or not out.startswith("paho_floor "):
+        raise RuntimeError("paho_floor failed (%s): %s" % (proc.returncode, (out + err)[-500:]))
+    figures = dict(kv.split("=", 1) for kv in out.split()[1:])
+    return {"cpu_pct": float(figures["cpu_pct"]), "us_per_msg": float(figures["cpu_us_per_msg"]),
+            "msgs_per_s": float(figures["msgs_per_s"]), "values_per_s": (v1 - v0) / (t1 - t0)}
 
 
 def others_cpu(sim, broker, sub):
@@ -316,17 +369,29 @@ def main():
                    help="with the northbound, after the window: stop the broker this long")
     p.add_argument("--max-records", type=int, default=10000000,
                    help="store_and_forward.max_records (60 s x 100,000 values/s fit)")
+    p.add_argument("--paho-floor", default=None,
+                   help="tools/bench/paho_floor (default: beside --pollux in its build tree)")
     p.add_argument("--no-pin", action="store_true")
     args = p.parse_args()
+    if args.paho_floor is None:
+        build = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(args.pollux))))
+        args.paho_floor = os.path.join(build, "tools", "bench", "paho_floor")
     env = eb.Env(args)
     load0 = os.getloadavg()
-    results = {"off": [], "on": []}
+    results = {"off": [], "on": [], "floor": [], "burst": []}
     for i in range(args.runs):
         results["off"].append(run(env, args.devices, None, None))
         env.pin.for_sim()  # the broker and subscriber start on the simulator's CPU
         with tempfile.TemporaryDirectory(prefix="northbound_bench.") as d, Broker() as broker:
             results["on"].append(run(env, args.devices, broker, d))
         on = results["on"][-1]
+        if on.get("sample"):
+            # The floor: Pollux's own DDATA stream, at its rate, through Paho alone; then as fast
+            # as the broker and subscriber take it.
+            results["floor"].append(paho_floor(env, on["ddata_per_s"], on["sample"], args.devices,
+                                               args.window))
+            results["burst"].append(paho_floor(env, 0, on["sample"], args.devices,
+                                               min(args.window, 10.0)))
         print("run %d: off %.1f %% CPU, on %.1f %% CPU (%.0f values/s, publish p99 %.1f ms)%s"
               % (i + 1, results["off"][-1]["cpu_pct"], on["cpu_pct"], on["values_per_s"],
                  on["pub_p99_ms"],
@@ -369,8 +434,25 @@ def main():
     off = m("off", "cpu_pct")[0]
     ratio = m("on", "cpu_pct")[0] / off if off > 0 else float("nan")  # a tiny smoke run
     pub99 = m("on", "pub_p99_ms")[0]
-    print("\n  CPU ratio on/off: %.2fx (goal <= %.1fx: %s); publish p99: %.2f ms "
+    floor_ratio = None
+    if results["floor"]:
+        fl, bu = m("floor", "cpu_pct")[0], m("burst", "values_per_s")[0]
+        floor_ratio = (off + fl) / off if off > 0 else float("nan")
+        print("\n  Paho floor (tools/bench/paho_floor on Pollux's CPU: the same DDATA stream, "
+              "%.0f bytes each, through Paho alone; medians of %d):"
+              % (m("on", "bytes_per_ddata")[0], len(results["floor"])))
+        print("    at %.0f DDATA/s: %.1f %% CPU [%.1f-%.1f], %.2f us per message; off + that = "
+              "%.2fx off, the least CPU ratio on/off with Paho" % (
+                  (m("on", "ddata_per_s")[0],) + m("floor", "cpu_pct")
+                  + (m("floor", "us_per_msg")[0], floor_ratio)))
+        print("    as fast as 64 in flight allow: %.0f DDATA/s, %.0f values/s received [%.0f-%.0f]"
+              "; less the live %.0f values/s, a drain can add at most %.0f values/s here"
+              % ((m("burst", "msgs_per_s")[0],) + m("burst", "values_per_s")
+                 + (m("on", "values_per_s")[0], bu - m("on", "values_per_s")[0])))
+    print("\n  CPU ratio on/off: %.2fx (goal <= %.1fx: %s%s); publish p99: %.2f ms "
           "(goal <= %.0f ms: %s)" % (ratio, GOAL_RATIO, "met" if ratio <= GOAL_RATIO else "MISSED",
+                                     "; the Paho floor is %.2fx, Pollux %.2fx of it"
+                                     % (floor_ratio, ratio / floor_ratio) if floor_ratio else "",
                                      pub99, GOAL_PUBLISH_P99_MS,
                                      "met" if pub99 <= GOAL_PUBLISH_P99_MS else "MISSED"))
     if args.outage > 0:
@@ -388,8 +470,12 @@ def main():
                   m("on", "drain_tps")[0], m("on", "drain_ddata")[0],
                   max(r["outage_dropped"] for r in on), all(r["drained"] for r in on))))
         net, late = m("on", "net_drain_per_s")[0], m("on", "drain_late_p99_ms")[0]
-        print("\n  drain rate: %.0f values/s (goal >= %.0f: %s); lateness p99 meanwhile %.2f ms "
+        room = (m("burst", "values_per_s")[0] - m("on", "values_per_s")[0]
+                if results["burst"] else None)
+        print("\n  drain rate: %.0f values/s (goal >= %.0f: %s%s); lateness p99 meanwhile %.2f ms "
               "(<= %.0f ms: %s)" % (net, GOAL_DRAIN, "met" if net >= GOAL_DRAIN else "MISSED",
+                                    "; the floor above the live load is %.0f, Pollux %.2fx of it"
+                                    % (room, net / room) if room and room > 0 else "",
                                     late, GOAL_LATENESS_P99_MS,
                                     "met" if late <= GOAL_LATENESS_P99_MS else "MISSED"))
     print("\nload average (1/5/15 min) at the start %.2f/%.2f/%.2f, at the end %.2f/%.2f/%.2f"

@@ -62,7 +62,7 @@ smoke history_pg_bench '^  \(e\) ingestion.* [0-9]+ +>=|reproduce' \
 smoke history_engine_bench '^run 1: off [0-9.]+ % CPU, on [0-9.]+ % CPU|CPU ratio on/off|reproduce' \
   "$PY" tools/bench/history_engine_bench.py --pollux "$pollux" --sim "$sim" --devices 20 \
   --runs 1 --warmup 0.2 --window 1 --no-pin
-smoke northbound_bench '^run 1: off [0-9.]+ % CPU, on [0-9.]+ % CPU \([0-9]+ values/s|CPU ratio on/off|^  drain to 0|reproduce' \
+smoke northbound_bench '^run 1: off [0-9.]+ % CPU, on [0-9.]+ % CPU \([0-9]+ values/s|^    at [0-9]+ DDATA/s: [0-9.]+ % CPU|^    as fast as 64|CPU ratio on/off|^  drain to 0|reproduce' \
   "$PY" tools/bench/northbound_bench.py --pollux "$pollux" --sim "$sim" --devices 20 \
   --runs 1 --warmup 0.2 --window 2 --outage 1 --no-pin
 smoke ui_bench '^first render: median [0-9]+ ms|^JS heap used: [0-9.]+ MB|reproduce' \
