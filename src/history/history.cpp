@@ -101,6 +101,13 @@ void History::configure(const config::Config& cfg) {
 
 void History::set_recording(bool on) {
   if (on == recording_) return;
+  // What the feed holds happened under the old activity, so it is taken under it. Going
+  // standby: the last answers polled here are recorded here, since the peer records only what
+  // it polls itself (soak seed 11: a value published just before a handover was in neither
+  // node's history). Becoming active: a change the peer recorded and sent by state sync just
+  // before the handover is followed, not recorded a second time.
+  while (read_slice() == kSlice) {
+  }
   flush();
   recording_ = on;
 }
@@ -113,7 +120,7 @@ void History::offer_current(const std::unordered_map<points::PointId, Tracked>& 
   flush();
 }
 
-void History::drain() {
+std::size_t History::read_slice() {
   const points::ReadResult r =
       feed_.read(sub_, kSlice, [this](const points::Change& c) { take(c); });
   if (r.lost) {
@@ -121,9 +128,14 @@ void History::drain() {
         "history fell a change-feed ring behind: recording the current state of every point");
     feed_.for_each_current(store_, [this](const points::Change& c) { take(c); });
   }
+  return r.count;
+}
+
+void History::drain() {
+  const std::size_t count = read_slice();
   flush();
   // The feed wakes a subscriber only once it has read everything: go on next turn.
-  if (r.count == kSlice && !drain_posted_) {
+  if (count == kSlice && !drain_posted_) {
     drain_posted_ = true;
     ex_.post([this, alive = std::weak_ptr<bool>(alive_)] {
       if (alive.expired()) return;

@@ -112,6 +112,9 @@ class History {
     enum class Kind : std::uint8_t { number, boolean, text, status } kind = Kind::status;
   };
   void drain();
+  // One slice of the feed (or the store's current state after a lost one) taken; the number of
+  // changes read.
+  std::size_t read_slice();
   void take(const points::Change& c);
   void offer(points::PointId id, const Tracked& t, runtime::WallTime time,
              const points::Value& value, Quality quality);

@@ -170,6 +170,23 @@ TEST_F(HistoryTest, StandbyChangesAreNotRecorded) {
   EXPECT_EQ(values("P"), std::vector<double>({1.0, 7.0}));
 }
 
+// A change the feed still holds when the activity changes belongs to the old activity (soak seed
+// 11: an answer polled in the turn before going standby was published but in neither node's
+// history, because the feed's wake ran after recording stopped).
+TEST_F(HistoryTest, ChangesStillInTheFeedAreTakenUnderTheActivityTheyWereMadeIn) {
+  history_->set_recording(true);
+  store_.set_good(ids_["P"], 1.0, t(0));
+  history_->set_recording(false);  // before the feed's wake ran: 1.0 was polled while active
+  settle();
+  EXPECT_EQ(values("P"), std::vector<double>({1.0}));
+  store_.set_good(ids_["P"], 5.0, t(100));
+  history_->set_recording(true);  // 5.0 came while standby: followed, not recorded
+  store_.set_good(ids_["P"], 5.5, t(200));
+  store_.set_good(ids_["P"], 7.0, t(300));
+  settle();
+  EXPECT_EQ(values("P"), std::vector<double>({1.0, 7.0}));
+}
+
 TEST_F(HistoryTest, MaxIntervalRecordsAnUnchangedPointOnTheSweep) {
   history_->set_recording(true);
   store_.set_good(ids_["T"], std::int64_t{7}, t(0));
