@@ -241,28 +241,52 @@ void TcpLink::on_connected(Conn& c) {
   c.socket.non_blocking(true, ignored);  // write() sends a request at once when it fits
   c.driver.on_wire_opened();
   c.cut_short = false;
-  read_loop(c);
+  read_loop(c, true);
   c.driver.send();  // the exchange waiting for this connection, if any
 }
 
-void TcpLink::read_loop(Conn& c) {
+// Asio 1.18 starts every read with a speculative recv. Right after an answer was read that
+// recv finds nothing (the next answer is not there yet), so each transaction paid one wasted
+// system call. A read that did not fill the buffer left the socket empty: the next one waits
+// for readability first and then reads once. A full buffer may have more behind it, so the
+// next read goes straight on (a longer burst is still read over several turns).
+void TcpLink::read_loop(Conn& c, bool drained) {
   if (c.reading || c.state != Conn::State::open) return;
   c.reading = true;
   Conn* cp = &c;
   std::weak_ptr<int> life = c.life;
+  if (drained && c.socket.non_blocking()) {
+    c.socket.async_wait(tcp::socket::wait_read,
+                        [this, cp, life](const boost::system::error_code& ec) {
+                          if (life.expired()) return;
+                          cp->reading = false;
+                          boost::system::error_code rec = ec;
+                          std::size_t n = 0;
+                          if (!ec) n = cp->socket.read_some(asio::buffer(cp->rx), rec);
+                          on_read(*cp, rec, n);
+                        });
+    return;
+  }
   c.socket.async_read_some(asio::buffer(c.rx),
                            [this, cp, life](const boost::system::error_code& ec, std::size_t n) {
                              if (life.expired()) return;
                              cp->reading = false;
-                             if (ec) {
-                               if (ec != asio::error::operation_aborted)
-                                 drop(*cp, make_error_code(modbus::Errc::connection_reset));
-                               return;
-                             }
-                             bytes_in_ += n;
-                             cp->driver.on_bytes({cp->rx.data(), n});
-                             read_loop(*cp);
+                             on_read(*cp, ec, n);
                            });
+}
+
+void TcpLink::on_read(Conn& c, const boost::system::error_code& ec, std::size_t n) {
+  if (ec == asio::error::would_block || ec == asio::error::try_again) {
+    return read_loop(c, true);  // readable was reported, but nothing was there after all
+  }
+  if (ec) {
+    if (ec != asio::error::operation_aborted)
+      drop(c, make_error_code(modbus::Errc::connection_reset));
+    return;
+  }
+  bytes_in_ += n;
+  c.driver.on_bytes({c.rx.data(), n});
+  read_loop(c, n < c.rx.size());
 }
 
 bool TcpLink::stream_out_of_step(std::error_code error, bool after_cut_short) const {

@@ -79,7 +79,7 @@ class TcpLink final : public Link {
     runtime::Backoff backoff;
     runtime::Jitter jitter;
     // One MBAP ADU at most (7-byte header + 253-byte PDU); an RTU-over-TCP frame is shorter.
-    // A longer burst is read in several turns.
+    // A longer burst is read over several turns.
     std::array<std::uint8_t, 260> rx{};
     std::shared_ptr<int> life = std::make_shared<int>(0);
     // connect_ahead(): held open while idle, reconnected after its backoff; `ahead` is where
@@ -99,7 +99,10 @@ class TcpLink final : public Link {
   bool make_room();
   void connect(Conn& c);
   void on_connected(Conn& c);
-  void read_loop(Conn& c);
+  // Keeps one read pending while the connection is open; `drained`: the last read left the
+  // socket empty.
+  void read_loop(Conn& c, bool drained);
+  void on_read(Conn& c, const boost::system::error_code& ec, std::size_t n);
   void write(Conn& c, std::span<const std::uint8_t> bytes);
   void transaction_end(Conn& c, std::error_code error);
   // Whether an exchange that ended with `error` leaves the stream unfit for the next answer, so
