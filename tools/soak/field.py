@@ -315,6 +315,10 @@ class Field:
                 codes["pollux-sim"] = str(e)
                 self.log("stopping the simulator: %s" % e)
         for d in self.mounts:
+            # The stores outlive their tmpfs, for a look after a violation (removed with the
+            # scratch directory after a clean run).
+            shutil.copytree(d, d + ".store", ignore=shutil.ignore_patterns("ballast"),
+                            dirs_exist_ok=True)
             subprocess.run(["umount", "-l", d], capture_output=True)
         self.mounts = []
         return codes

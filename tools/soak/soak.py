@@ -101,8 +101,8 @@ def main():
     if status != 0 and os.environ.get("CI"):
         print_log_tails(workdir)  # CI's clone and its scratch directory go away after the run
     if args.keep or status != 0:
-        print("scratch directory kept: %s (node logs in fe-*.run.*/, simulator log sim.log, "
-              "every violation in violations.txt)" % workdir)
+        print("scratch directory kept: %s (node logs in fe-*.run.*/, their stores in fe-*.store/, "
+              "simulator log sim.log, every violation in violations.txt)" % workdir)
     else:
         fieldmod.remove_workdir(workdir)
     return status
