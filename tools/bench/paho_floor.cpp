@@ -148,7 +148,11 @@ int main(int argc, char** argv) {
     std::snprintf(t, sizeof t, "spBv1.0/Bench/DDATA/FLOOR/D%05d", d);
     topics.emplace_back(t);
   }
-  mqtt::async_client client(a.url, "pollux-paho-floor", mqtt::create_options(MQTTVERSION_3_1_1));
+  // Paho's queue bounded as Pollux's adapter bounds it (drivers/mqtt/client.cpp): a burst
+  // waits for the send thread instead of being refused at Paho's default of 100.
+  mqtt::create_options create(MQTTVERSION_3_1_1);
+  create.set_max_buffered_messages(1 << 24);
+  mqtt::async_client client(a.url, "pollux-paho-floor", create);
   mqtt::connect_options co;
   co.set_mqtt_version(MQTTVERSION_3_1_1);
   co.set_clean_session(true);
