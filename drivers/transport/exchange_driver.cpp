@@ -104,7 +104,27 @@ void ExchangeDriver::on_wire_opened() {
 void ExchangeDriver::on_bytes(std::span<const std::uint8_t> bytes) {
   if (line_timing_) last_activity_ = ex_.now();
   if (!busy_ || !awaiting_) return;  // stale bytes between exchanges: dropped by the flush
+  if (reply_overdue()) {
+    // The reply deadline passed before these bytes were handled: this process was held up
+    // (stopped, or a turn ran long) and the bytes may have waited in the OS as long. Their
+    // values are that old, though they would be stamped now -- older than a peer's that took
+    // over meanwhile. So the deadline decides, as if the reply timer had run first.
+    reply_timed_out();
+    // Without transaction ids these bytes, read before anything sent since, could pass for
+    // the answer to the next request: they go. An MBAP stream reads them on, to stay in step,
+    // and drops the late answer by its id.
+    if (framer_->framing() != modbus::Framing::tcp || !busy_ || !awaiting_) return;
+  }
   handle(tx_.on_bytes(bytes));
+}
+
+bool ExchangeDriver::reply_overdue() const {
+  return timer_ && timer_ == reply_timer_ && ex_.now() >= reply_due_;
+}
+
+void ExchangeDriver::reply_timed_out() {
+  cancel(timer_);
+  if (busy_) handle(tx_.on_timeout());
 }
 
 void ExchangeDriver::on_written() {
@@ -125,9 +145,10 @@ void ExchangeDriver::handle(const modbus::Action& a) {
     }
     case modbus::ActionKind::await_reply:
       cancel(timer_);
-      timer_ = ex_.schedule_after(a.timeout, [this] {
+      reply_due_ = ex_.now() + a.timeout;
+      timer_ = reply_timer_ = ex_.schedule_at(reply_due_, [this] {
         timer_ = {};
-        if (busy_) handle(tx_.on_timeout());
+        reply_timed_out();
       });
       return;
     case modbus::ActionKind::read_more:

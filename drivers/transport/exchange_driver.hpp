@@ -110,6 +110,8 @@ class ExchangeDriver {
   void complete(std::error_code ec);
   void arm_gap(runtime::Duration gap);
   void gap_elapsed();
+  void reply_timed_out();
+  bool reply_overdue() const;
   void cancel(runtime::TimerId& t);
 
   runtime::Executor& ex_;
@@ -126,9 +128,11 @@ class ExchangeDriver {
   Exchange ex_req_;
   runtime::Duration before_send_{};
   runtime::TimePoint last_activity_{};
-  runtime::TimerId timer_;      // reply timeout, pre-send silence, or a deferred end
-  runtime::TimerId gap_timer_;  // the silence that ends a partial answer
-  runtime::Duration gap_{};     // how long that silence is (the timer's wait, floored)
+  runtime::TimerId timer_;        // reply timeout, pre-send silence, or a deferred end
+  runtime::TimerId gap_timer_;    // the silence that ends a partial answer
+  runtime::TimerId reply_timer_;  // timer_ while it is the reply timeout; its deadline:
+  runtime::TimePoint reply_due_{};
+  runtime::Duration gap_{};  // how long that silence is (the timer's wait, floored)
 };
 
 }  // namespace pollux::transport

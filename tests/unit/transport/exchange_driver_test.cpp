@@ -2,9 +2,11 @@
 // one Modbus exchange from send to the listener's callback, and each way it can end -- an
 // answer, a timeout, noise before the answer, an answer cut short then silence (the serial
 // frame gap), the wire failing mid-exchange -- and that the listener never hears of an exchange
-// from inside the call that started it.
+// from inside the call that started it; and that bytes handled after the reply deadline (the
+// process held up with the answer waiting in the OS) are no answer.
 #include "transport/exchange_driver.hpp"
 
+#include <functional>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -26,11 +28,13 @@ struct Heard final : LinkListener {
     tags.push_back(tag);
     errors.push_back(r.error);
     value = r.response && r.response->register_count() > 0 ? r.response->register_at(0) : -1;
+    if (then) then();
   }
   void on_link_status(LinkStatus) override {}
   std::vector<std::uint64_t> tags;
   std::vector<std::error_code> errors;
   int value = -1;
+  std::function<void()> then;  // runs inside the report, as a scheduler sending on at once does
 };
 
 class ExchangeDriverTest : public ::testing::Test {
@@ -194,6 +198,72 @@ TEST_F(ExchangeDriverTest, FailSoonAndAbandon) {
   EXPECT_EQ(ex_.pending_timers(), 0u);
   driver_.on_bytes(bytes("01 03 02 00 05 78 47"));
   EXPECT_EQ(heard_.errors.size(), 1u);
+}
+
+// The process was held up past the reply deadline (SIGSTOP, a turn that ran long) with the
+// answer already waiting in the OS. Read now, its value would be as old as the hold-up but
+// stamped now. The deadline decides, as if the reply timer had run first; and the stale bytes,
+// read before the next request went out, are not taken for its answer.
+TEST_F(ExchangeDriverTest, AnAnswerHandledAfterTheReplyDeadlineIsATimeoutNotTheNextAnswer) {
+  start(milliseconds(500));
+  written();
+  ex_.pause(milliseconds(499));  // the clock moves on; no timer runs
+  driver_.on_bytes(bytes("01 03 02 00 05 78 47"));
+  heard_one_answer(5);
+
+  heard_.then = [this] {  // the next request goes out from inside the report
+    heard_.then = nullptr;
+    start(milliseconds(500), 8);
+    driver_.on_written();
+  };
+  wire_.writes.clear();
+  start(milliseconds(500));
+  written();
+  ex_.pause(milliseconds(9000));
+  driver_.on_bytes(bytes("01 03 02 00 06 38 46"));
+  ASSERT_EQ(heard_.errors.size(), 2u);
+  EXPECT_EQ(heard_.errors[1], modbus::Errc::timeout);
+  EXPECT_EQ(heard_.value, -1);
+  ASSERT_TRUE(driver_.busy()) << "the next exchange waits for its own answer";
+  driver_.on_bytes(bytes("01 03 02 00 07 F9 86"));
+  ASSERT_EQ(heard_.errors.size(), 3u);
+  EXPECT_FALSE(heard_.errors[2]);
+  EXPECT_EQ(heard_.tags[2], 8u);
+  EXPECT_EQ(heard_.value, 7);
+  EXPECT_EQ(ex_.pending_timers(), 0u);
+}
+
+// Over MBAP the late answer is read on, so the stream stays in step, and dropped by its
+// transaction id: the next exchange takes only its own.
+class ExchangeDriverTcpTest : public ExchangeDriverTest {
+ protected:
+  ExchangeDriverTcpTest() : ExchangeDriverTest(modbus::Framing::tcp) {}
+  // The answer to the latest request, register 0 = `value`, under its transaction id.
+  std::vector<std::uint8_t> answer(int value) const {
+    const auto& req = wire_.writes.back();
+    return {req[0], req[1], 0, 0, 0, 5, 1, 3, 2, 0, static_cast<std::uint8_t>(value)};
+  }
+};
+
+TEST_F(ExchangeDriverTcpTest, AnAnswerHandledAfterTheReplyDeadlineIsDroppedByItsId) {
+  start(milliseconds(500));
+  driver_.on_written();
+  const auto late = answer(6);
+  heard_.then = [this] {
+    heard_.then = nullptr;
+    start(milliseconds(500), 8);
+    driver_.on_written();
+  };
+  ex_.pause(milliseconds(9000));
+  driver_.on_bytes(late);
+  ASSERT_EQ(heard_.errors.size(), 1u);
+  EXPECT_EQ(heard_.errors[0], modbus::Errc::timeout);
+  ASSERT_EQ(wire_.writes.size(), 2u);
+  ASSERT_TRUE(driver_.busy()) << "the late answer is not the next one's";
+  driver_.on_bytes(answer(7));
+  ASSERT_EQ(heard_.errors.size(), 2u);
+  EXPECT_FALSE(heard_.errors[1]);
+  EXPECT_EQ(heard_.value, 7);
 }
 
 }  // namespace
