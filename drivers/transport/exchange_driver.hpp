@@ -15,6 +15,10 @@
 // inside an ASCII frame), both measured from the last byte seen on the wire, so an answer cut
 // short ends the attempt at once rather than at message_timeout_ms.
 //
+// The reply deadline (message_timeout_ms, config.md) is kept to the letter: bytes handled after
+// it -- the process was held up while they waited in the OS -- time the exchange out first, so
+// no value is served older than one reply timeout at its timestamp.
+//
 // Hot path: no allocation per exchange after warm-up (the Transaction keeps its buffers, timers
 // capture one pointer), no std::function per message; the link's extra steps at an exchange's
 // end are the small Hooks interface.
@@ -130,9 +134,9 @@ class ExchangeDriver {
   runtime::TimePoint last_activity_{};
   runtime::TimerId timer_;        // reply timeout, pre-send silence, or a deferred end
   runtime::TimerId gap_timer_;    // the silence that ends a partial answer
-  runtime::TimerId reply_timer_;  // timer_ while it is the reply timeout; its deadline:
+  runtime::Duration gap_{};       // how long that silence is (the timer's wait, floored)
+  runtime::TimerId reply_timer_;  // timer_ while it is the reply timeout, due at reply_due_
   runtime::TimePoint reply_due_{};
-  runtime::Duration gap_{};  // how long that silence is (the timer's wait, floored)
 };
 
 }  // namespace pollux::transport
