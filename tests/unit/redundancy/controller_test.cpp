@@ -358,7 +358,9 @@ TEST_F(RedundancyPairLoopback, ABackupHeardOnlyViaTheBrokerWaitsThenTakesOver) {
   make_backup();
   backup->start();
   backup->set_broker_path(true);
-  loop.run_for(600ms);
+  // Its silence deadline comes after failover_timeout_ms, or one timeout later if the loop was
+  // held up past it (a pause of its own is no proof of the peer's silence): wait for the event.
+  ASSERT_TRUE(loop.run_until([&] { return !backup->status().events.empty(); }, 2000ms));
   EXPECT_EQ(backup->activity(), Activity::standby);
   auto st = backup->status();
   EXPECT_EQ(st.peer_via, "broker");
