@@ -10,13 +10,15 @@ set -euo pipefail
 flavour=${1:-release}
 top=$(cd "$(dirname "$0")/.." && pwd)
 jobs=${JOBS:-$(nproc)}
+relwithdebinfo=(-DCMAKE_BUILD_TYPE=RelWithDebInfo
+                "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O2 -g1 -DNDEBUG")
 target=()
 case "$flavour" in
-  release) args=(-DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O2 -g1 -DNDEBUG") ;;
+  release) args=("${relwithdebinfo[@]}") ;;
   asan) args=(-DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG=-g1 -DPOLLUX_SANITIZE=ON
               -DPOLLUX_BENCH=OFF) ;;
-  fuzz) args=(-DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O2 -g1 -DNDEBUG"
-              -DPOLLUX_FUZZ=ON -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++)
+  fuzz) args=("${relwithdebinfo[@]}" -DPOLLUX_FUZZ=ON -DCMAKE_C_COMPILER=clang
+              -DCMAKE_CXX_COMPILER=clang++)
         target=(--target fuzzers) ;;
   *) echo "usage: $0 release|asan|fuzz" >&2; exit 2 ;;
 esac

@@ -102,9 +102,10 @@ void ExchangeDriver::on_wire_opened() {
 }
 
 void ExchangeDriver::on_bytes(std::span<const std::uint8_t> bytes) {
-  if (line_timing_) last_activity_ = ex_.now();
+  const auto now = ex_.now();  // one clock read per chunk, for both uses
+  if (line_timing_) last_activity_ = now;
   if (!busy_ || !awaiting_) return;  // stale bytes between exchanges: dropped by the flush
-  if (reply_overdue()) {
+  if (reply_overdue(now)) {
     // The reply deadline passed before these bytes were handled: this process was held up
     // (stopped, or a turn ran long) and the bytes may have waited in the OS as long. Their
     // values are that old, though they would be stamped now -- older than a peer's that took
@@ -118,8 +119,8 @@ void ExchangeDriver::on_bytes(std::span<const std::uint8_t> bytes) {
   handle(tx_.on_bytes(bytes));
 }
 
-bool ExchangeDriver::reply_overdue() const {
-  return timer_ && timer_ == reply_timer_ && ex_.now() >= reply_due_;
+bool ExchangeDriver::reply_overdue(runtime::TimePoint now) const {
+  return timer_ && timer_ == reply_timer_ && now >= reply_due_;
 }
 
 void ExchangeDriver::reply_timed_out() {

@@ -115,7 +115,7 @@ class ExchangeDriver {
   void arm_gap(runtime::Duration gap);
   void gap_elapsed();
   void reply_timed_out();
-  bool reply_overdue() const;
+  bool reply_overdue(runtime::TimePoint now) const;
   void cancel(runtime::TimerId& t);
 
   runtime::Executor& ex_;
