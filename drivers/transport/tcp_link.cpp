@@ -1,10 +1,14 @@
 #include "transport/tcp_link.hpp"
 
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <atomic>
+#include <cerrno>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/address.hpp>
-#include <boost/asio/write.hpp>
+#include <boost/asio/post.hpp>
 
 #include "modbus/error.hpp"
 #include "runtime/logging.hpp"
@@ -47,7 +51,12 @@ std::uint64_t next_link_id() {
 }  // namespace
 
 TcpLink::TcpLink(asio::io_context& io, runtime::Executor& ex, TcpSettings settings)
-    : io_(io), ex_(ex), settings_(std::move(settings)), id_(next_link_id()) {}
+    : io_(io),
+      ex_(ex),
+      settings_(std::move(settings)),
+      ready_(io,
+             [this](void* key, ReadinessSet::Ready r) { on_ready(*static_cast<Conn*>(key), r); }),
+      id_(next_link_id()) {}
 
 TcpLink::~TcpLink() {
   stop();
@@ -59,6 +68,7 @@ LinkStatus TcpLink::status() const {
 
 void TcpLink::start() {
   started_ = true;
+  ready_.start();
   if (listener_ && !settings_.enabled) listener_->on_link_status(LinkStatus::disabled);
   for (auto& [key, c] : conns_)
     hold(*c);
@@ -73,6 +83,7 @@ void TcpLink::stop() {
     c->hold_timer = {};
     close_socket(*c);
   }
+  ready_.stop();
 }
 
 void TcpLink::set_enabled(bool enabled) {
@@ -236,57 +247,46 @@ void TcpLink::on_connected(Conn& c) {
   set_state(c, Conn::State::open);
   c.backoff.reset();
   c.retry_at.reset();
-  boost::system::error_code ignored;
+  boost::system::error_code ignored, ec;
   c.socket.set_option(tcp::no_delay(true), ignored);
-  c.socket.non_blocking(true, ignored);  // write() sends a request at once when it fits
+  const int fd = c.socket.release(ec);
+  if (ec || !ready_.add(fd, &c)) {
+    if (!ec) ::close(fd);
+    return drop(c, make_error_code(Errc::connect_failed));
+  }
+  c.fd = fd;
   c.driver.on_wire_opened();
   c.cut_short = false;
-  read_loop(c, true);
   c.driver.send();  // the exchange waiting for this connection, if any
 }
 
-// Asio 1.18 starts every read with a speculative recv. Right after an answer was read that
-// recv finds nothing (the next answer is not there yet), so each transaction paid one wasted
-// system call. A read that did not fill the buffer left the socket empty: the next one waits
-// for readability first and then reads once. A full buffer may have more behind it, so the
-// next read goes straight on (a longer burst is still read over several turns).
-void TcpLink::read_loop(Conn& c, bool drained) {
-  if (c.reading || c.state != Conn::State::open) return;
-  c.reading = true;
-  Conn* cp = &c;
+void TcpLink::on_ready(Conn& c, ReadinessSet::Ready ready) {
+  // A connection closed (and perhaps opened again) after its socket was reported: not touched,
+  // or the new socket finds nothing to read and nothing to send.
   std::weak_ptr<int> life = c.life;
-  if (drained && c.socket.non_blocking()) {
-    c.socket.async_wait(tcp::socket::wait_read,
-                        [this, cp, life](const boost::system::error_code& ec) {
-                          if (life.expired()) return;
-                          cp->reading = false;
-                          boost::system::error_code rec = ec;
-                          std::size_t n = 0;
-                          if (!ec) n = cp->socket.read_some(asio::buffer(cp->rx), rec);
-                          on_read(*cp, rec, n);
-                        });
-    return;
-  }
-  c.socket.async_read_some(asio::buffer(c.rx),
-                           [this, cp, life](const boost::system::error_code& ec, std::size_t n) {
-                             if (life.expired()) return;
-                             cp->reading = false;
-                             on_read(*cp, ec, n);
-                           });
+  if (ready.writable) on_writable(c);
+  if (ready.readable && !life.expired()) on_readable(c);
 }
 
-void TcpLink::on_read(Conn& c, const boost::system::error_code& ec, std::size_t n) {
-  if (ec == asio::error::would_block || ec == asio::error::try_again) {
-    return read_loop(c, true);  // readable was reported, but nothing was there after all
-  }
-  if (ec) {
-    if (ec != asio::error::operation_aborted)
-      drop(c, make_error_code(modbus::Errc::connection_reset));
-    return;
-  }
+void TcpLink::on_readable(Conn& c) {
+  if (c.fd < 0) return;
+  // MSG_DONTWAIT whatever mode Asio left the socket in: the I/O thread never blocks.
+  const ssize_t got = ::recv(c.fd, c.rx.data(), c.rx.size(), MSG_DONTWAIT);
+  if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
+  // Reset, or EOF (the device closed its end).
+  if (got <= 0) return drop(c, make_error_code(modbus::Errc::connection_reset));
+  const auto n = static_cast<std::size_t>(got);
   bytes_in_ += n;
+  std::weak_ptr<int> life = c.life;
   c.driver.on_bytes({c.rx.data(), n});
-  read_loop(c, n < c.rx.size());
+  // Short: the socket is empty, and the next bytes to arrive are reported again. A full buffer
+  // may have more behind it, which no new report announces: read on in a later turn, so a
+  // device that floods its socket cannot hold the I/O thread.
+  if (n < c.rx.size() || life.expired()) return;
+  Conn* cp = &c;
+  asio::post(io_, [this, cp, life] {
+    if (!life.expired()) on_readable(*cp);
+  });
 }
 
 bool TcpLink::stream_out_of_step(std::error_code error, bool after_cut_short) const {
@@ -300,30 +300,39 @@ bool TcpLink::stream_out_of_step(std::error_code error, bool after_cut_short) co
 
 void TcpLink::write(Conn& c, std::span<const std::uint8_t> bytes) {
   bytes_out_ += bytes.size();
-  // A request of a dozen bytes nearly always fits the socket's send buffer: written here (the
-  // socket is non-blocking), it costs no write operation (an allocation once many are in
-  // flight) and no completion turn. The rest of a partial write, and any error, go through
-  // async_write, which reports on a later turn: listeners never run inside start_exchange.
-  std::size_t done = 0;
-  if (c.socket.non_blocking()) {  // never block the I/O thread in a synchronous write
-    boost::system::error_code wec;
-    const std::size_t n = c.socket.write_some(asio::buffer(bytes.data(), bytes.size()), wec);
-    if (!wec) done = n;
-  }
+  // A request of a dozen bytes nearly always fits the socket's send buffer: sent here, it costs
+  // no completion turn. What does not fit waits for room (on_writable); an error is reported on
+  // a later turn: listeners never run inside start_exchange.
+  ssize_t sent = -1;
+  if (c.fd >= 0) sent = ::send(c.fd, bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+  if (sent < 0 && c.fd >= 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+    sent = 0;
+  if (sent < 0) return drop_soon(c);
+  const auto done = static_cast<std::size_t>(sent);
   // A broadcast needs no answer: the driver ends it now, reported on a later turn.
   if (done == bytes.size()) return c.driver.on_written();
+  c.unsent.assign(bytes.begin() + static_cast<std::ptrdiff_t>(done), bytes.end());
+  if (!ready_.watch_writable(c.fd, &c, true)) drop_soon(c);
+}
+
+void TcpLink::on_writable(Conn& c) {
+  if (c.fd < 0 || c.unsent.empty()) return;
+  const ssize_t sent = ::send(c.fd, c.unsent.data(), c.unsent.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+  if (sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
+  if (sent < 0) return drop(c, make_error_code(modbus::Errc::connection_reset));
+  c.unsent.erase(c.unsent.begin(), c.unsent.begin() + sent);
+  if (!c.unsent.empty()) return;
+  ready_.watch_writable(c.fd, &c, false);
+  if (c.driver.busy()) c.driver.on_written();
+}
+
+void TcpLink::drop_soon(Conn& c) {
   Conn* cp = &c;
   std::weak_ptr<int> life = c.life;
-  asio::async_write(c.socket, asio::buffer(bytes.data() + done, bytes.size() - done),
-                    [this, cp, life](const boost::system::error_code& ec, std::size_t) {
-                      if (life.expired() || !cp->driver.busy()) return;
-                      if (ec) {
-                        if (ec != asio::error::operation_aborted)
-                          drop(*cp, make_error_code(modbus::Errc::connection_reset));
-                        return;
-                      }
-                      cp->driver.on_written();
-                    });
+  asio::post(io_, [this, cp, life] {
+    if (!life.expired() && cp->driver.busy())
+      drop(*cp, make_error_code(modbus::Errc::connection_reset));
+  });
 }
 
 void TcpLink::transaction_end(Conn& c, std::error_code error) {
@@ -349,6 +358,12 @@ void TcpLink::drop(Conn& c, std::error_code ec) {
 }
 
 void TcpLink::close_socket(Conn& c) {
+  if (c.fd >= 0) {
+    ready_.remove(c.fd);
+    ::close(c.fd);
+    c.fd = -1;
+  }
+  c.unsent.clear();
   boost::system::error_code ignored;
   if (c.socket.is_open()) {
     c.socket.cancel(ignored);
@@ -356,7 +371,6 @@ void TcpLink::close_socket(Conn& c) {
   }
   // Outstanding handlers must not touch this connection's next life.
   c.life = std::make_shared<int>(0);
-  c.reading = false;
   set_state(c, Conn::State::closed);
   if (c.connect_timer) ex_.cancel(c.connect_timer);
   c.connect_timer = {};

@@ -10,7 +10,9 @@
 // once instead of hammering the device. The channel itself stays `ok` (api.md: a MultiPoint
 // channel is not made unusable by one device's connection failures). Each connection is the
 // Wire of its own ExchangeDriver; the link adds when a stream is out of step
-// (stream_out_of_step()).
+// (stream_out_of_step()). Asio connects a socket; once open, the link owns it: a request is
+// written at once, and its answer read when the link's ReadinessSet reports the socket, one read
+// per answer and no other system call per exchange.
 #pragma once
 
 #include <array>
@@ -18,6 +20,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -27,6 +30,7 @@
 #include "runtime/executor.hpp"
 #include "transport/exchange_driver.hpp"
 #include "transport/link.hpp"
+#include "transport/readiness_set.hpp"
 #include "transport/settings.hpp"
 
 namespace pollux::transport {
@@ -69,10 +73,14 @@ class TcpLink final : public Link {
     std::string key;
     std::string host;
     std::uint16_t port = 0;
-    boost::asio::ip::tcp::socket socket;
+    boost::asio::ip::tcp::socket socket;  // while connecting
+    // The open connection's socket, released from Asio: only ready_ watches it, so the kernel
+    // reports each answer once, not to Asio's reactor as well.
+    int fd = -1;
+    // What a write could not send at once, sent when ready_ reports room.
+    std::vector<std::uint8_t> unsent;
     ExchangeDriver driver;
     enum class State { closed, connecting, open } state = State::closed;
-    bool reading = false;
     bool cut_short = false;  // the last exchange ended answer_cut_short, the connection kept
     runtime::TimerId connect_timer;
     std::optional<runtime::TimePoint> retry_at;  // backoff: no connect before this
@@ -99,10 +107,13 @@ class TcpLink final : public Link {
   bool make_room();
   void connect(Conn& c);
   void on_connected(Conn& c);
-  // Keeps one read pending while the connection is open; `drained`: the last read left the
-  // socket empty.
-  void read_loop(Conn& c, bool drained);
-  void on_read(Conn& c, const boost::system::error_code& ec, std::size_t n);
+  void on_ready(Conn& c, ReadinessSet::Ready ready);
+  // Reads what arrived: once, and on in a later turn while reads fill the buffer.
+  void on_readable(Conn& c);
+  // Sends what a write left unsent.
+  void on_writable(Conn& c);
+  // A write failed: reported on a later turn (listeners never run inside start_exchange).
+  void drop_soon(Conn& c);
   void write(Conn& c, std::span<const std::uint8_t> bytes);
   void transaction_end(Conn& c, std::error_code error);
   // Whether an exchange that ended with `error` leaves the stream unfit for the next answer, so
@@ -117,6 +128,9 @@ class TcpLink final : public Link {
   runtime::Executor& ex_;
   TcpSettings settings_;
   std::map<std::string, std::unique_ptr<Conn>> conns_;
+  // Every open connection's socket, keyed by its Conn (which lives as long as the link).
+  // Declared after conns_: destroyed first, so no report reaches a destroyed connection.
+  ReadinessSet ready_;
   // Names this link in Target::conn_owner.
   const std::uint64_t id_;
   bool started_ = false;

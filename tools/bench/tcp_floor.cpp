@@ -5,10 +5,12 @@
 // against it (the engine issue's "CPU per transaction" and "CPU at the 1 s scan" goals).
 //
 // Modes (each on fresh connections to a fresh simulator):
-//   asio     what Pollux does through Boost.Asio 1.74's epoll reactor: send, then a speculative
+//   asio     what a poller gets from Boost.Asio 1.74's epoll reactor: send, then a speculative
 //            recv that finds nothing (EAGAIN), an edge-triggered epoll wait, and the recv that
-//            reads the answer. One device, one request in flight, as fast as it answers.
-//   nospec   the same without the speculative recv (one system call fewer per transaction).
+//            reads the answer. One device, one request in flight, as fast as it answers. The
+//            restructure issue's goal is set against this mode.
+//   nospec   the same without the speculative recv (one system call fewer per transaction): how
+//            Pollux's TCP link reads, through its own edge-triggered set (readiness_set.hpp).
 //   uring    io_uring (when built with liburing): a send and a recv submitted together per
 //            transaction, one io_uring_enter per batch of completions, DEFER_TASKRUN.
 //   scan     the asio pattern paced at one poll per device per second over 1 ms ticks (the 1 s
