@@ -47,6 +47,7 @@ void ReadinessSet::stop() {
   boost::system::error_code ignored;
   set_.cancel(ignored);
   armed_ = false;
+  ++wait_;  // the cancelled wait's handler, still queued, must not clear a later wait's armed_
 }
 
 bool ReadinessSet::add(int fd, void* key) {
@@ -66,8 +67,9 @@ void ReadinessSet::arm() {
   if (armed_ || !running_) return;
   armed_ = true;
   set_.async_wait(boost::asio::posix::stream_descriptor::wait_read,
-                  [this, alive = std::weak_ptr<int>(alive_)](const boost::system::error_code& ec) {
-                    if (alive.expired()) return;
+                  [this, alive = std::weak_ptr<int>(alive_),
+                   wait = wait_](const boost::system::error_code& ec) {
+                    if (alive.expired() || wait != wait_) return;
                     armed_ = false;
                     if (ec || !running_) return;  // stopped
                     if (report_ready()) arm();

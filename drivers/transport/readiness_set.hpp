@@ -61,6 +61,7 @@ class ReadinessSet {
   OnReady on_ready_;
   bool running_ = false;
   bool armed_ = false;
+  std::uint64_t wait_ = 0;  // which wait is current: stop() retires the pending one
   // Handlers still queued after this set is gone see it expired.
   std::shared_ptr<int> alive_ = std::make_shared<int>(0);
 };

@@ -261,11 +261,10 @@ void TcpLink::on_connected(Conn& c) {
 }
 
 void TcpLink::on_ready(Conn& c, ReadinessSet::Ready ready) {
-  // A connection closed (and perhaps opened again) after its socket was reported: not touched,
-  // or the new socket finds nothing to read and nothing to send.
-  std::weak_ptr<int> life = c.life;
+  // A connection closed after its socket was reported has no socket (fd < 0): not touched. One
+  // opened again since (connects complete on a later turn) finds nothing to read or send.
   if (ready.writable) on_writable(c);
-  if (ready.readable && !life.expired()) on_readable(c);
+  if (ready.readable) on_readable(c);
 }
 
 void TcpLink::on_readable(Conn& c) {
@@ -277,13 +276,14 @@ void TcpLink::on_readable(Conn& c) {
   if (got <= 0) return drop(c, make_error_code(modbus::Errc::connection_reset));
   const auto n = static_cast<std::size_t>(got);
   bytes_in_ += n;
-  std::weak_ptr<int> life = c.life;
   c.driver.on_bytes({c.rx.data(), n});
   // Short: the socket is empty, and the next bytes to arrive are reported again. A full buffer
   // may have more behind it, which no new report announces: read on in a later turn, so a
-  // device that floods its socket cannot hold the I/O thread.
-  if (n < c.rx.size() || life.expired()) return;
+  // device that floods its socket cannot hold the I/O thread. (on_bytes may have closed the
+  // connection; it cannot have opened it again, connects complete on a later turn.)
+  if (n < c.rx.size() || c.fd < 0) return;
   Conn* cp = &c;
+  std::weak_ptr<int> life = c.life;
   asio::post(io_, [this, cp, life] {
     if (!life.expired()) on_readable(*cp);
   });
